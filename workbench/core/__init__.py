@@ -1,0 +1,1 @@
+"""Pure domain: no Qt, no SQL, no torch. Everything above builds on these types."""

@@ -1,0 +1,44 @@
+"""Errors the user sees. Each carries one clear sentence: what failed and why."""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class: ``str(error)`` is a complete, user-facing sentence."""
+
+
+class ModelFileError(WorkbenchError):
+    """A model file cannot be used: it names the file and the reason."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"Cannot use model file {self.path}: {reason}")
+
+
+class ModelNotFoundError(WorkbenchError):
+    """A model name or path that does not lead to a file."""
+
+
+class ModelProcessDied(WorkbenchError):
+    """The model host process ended while it owned work.
+
+    ``partial_text`` keeps whatever the generation had produced before the end.
+    """
+
+    def __init__(self, how: str, log_tail: str = "", partial_text: str = ""):
+        self.how = how
+        self.log_tail = log_tail
+        self.partial_text = partial_text
+        message = f"The model process ended unexpectedly ({how})."
+        if log_tail.strip():
+            message += " Last lines of its log:\n" + log_tail.rstrip()
+        super().__init__(message)
+
+
+class HostRequestError(WorkbenchError):
+    """The model host refused or failed one request; the host itself is still alive."""
+
+
+class GenerationCancelled(WorkbenchError):
+    """Raised to a caller that asked for the final result of a generation it cancelled."""

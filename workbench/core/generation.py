@@ -1,0 +1,79 @@
+"""Generation requests and the events a generation streams back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Union
+
+from .messages import ChatMessage
+from .sampling import SamplingSettings
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Either ``messages`` (rendered with the model's chat template) or a raw ``prompt``."""
+
+    messages: tuple[ChatMessage, ...] = ()
+    prompt: str | None = None
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+
+    def __post_init__(self):
+        if not self.messages and self.prompt is None:
+            raise ValueError("A generation request needs messages or a prompt.")
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "messages": [m.to_dict() for m in self.messages],
+            "prompt": self.prompt,
+            "sampling": self.sampling.to_dict(),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> "GenerationRequest":
+        return cls(
+            messages=tuple(ChatMessage.from_dict(m) for m in data.get("messages") or ()),
+            prompt=data.get("prompt"),
+            sampling=SamplingSettings.from_dict(data.get("sampling") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """One generated token: its id and the text it completes (may be empty mid-UTF-8)."""
+
+    text: str
+    token_id: int
+    logprob: float | None = None
+    top_logprobs: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    prompt_tokens: int
+    completion_tokens: int
+    cached_prompt_tokens: int
+    time_to_first_token_s: float
+    tokens_per_second: float
+    total_s: float
+    finish_reason: FinishReason
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    text: str
+    stats: GenerationStats
+
+
+GenerationEvent = Union[TokenEvent, DoneEvent]
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    text: str
+    token_ids: tuple[int, ...]
+    stats: GenerationStats

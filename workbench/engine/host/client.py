@@ -1,0 +1,318 @@
+"""The parent side of the model host: spawn the child, talk to it, survive its death.
+
+Every public method is thread-safe and blocking; the GUI calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import (
+    HostRequestError,
+    ModelFileError,
+    ModelProcessDied,
+    WorkbenchError,
+)
+from ...core.generation import GenerationRequest
+from ...core.messages import ChatMessage
+from ...core.model_info import LoadSettings, ModelMetadata
+from ...library.gguf_check import check_model_file
+from . import wire
+from .stream import GenerationStream
+
+LOG_TAIL_LINES = 12
+TERMINAL = ("result", "error", "done")  # reply types that end a request
+
+
+class _Died:
+    """Put on a request's queue when the host process ends under it."""
+
+    def __init__(self, error: ModelProcessDied):
+        self.error = error
+
+
+class ModelHost:
+    """One llama.cpp model in its own process.
+
+    If the process dies, pending callers get ModelProcessDied and the next call starts a
+    fresh process with the same settings.
+    """
+
+    def __init__(
+        self,
+        settings: LoadSettings,
+        *,
+        logs_dir: Path,
+        cancel_grace_s: float = 1.0,
+        kill_after_s: float = 5.0,
+    ):
+        self.settings = settings
+        self.logs_dir = Path(logs_dir)
+        self.cancel_grace_s = cancel_grace_s
+        self.kill_after_s = kill_after_s
+        self.metadata: ModelMetadata | None = None
+        self.restarts = 0
+        self._proc: subprocess.Popen | None = None
+        self._pending: dict[int, queue.Queue] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()  # guards starting and stopping the process
+        self._table_lock = threading.Lock()  # guards the pending table; never held while waiting
+        self._write_lock = threading.Lock()
+        self._closed = False
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def log_path(self) -> Path:
+        return self.logs_dir / f"host-{Path(self.settings.path).stem}.log"
+
+    def start(self) -> ModelMetadata:
+        """Start the process and load the model (blocking: seconds for large models)."""
+        with self._lock:
+            if self._closed:
+                raise WorkbenchError("This model was unloaded.")
+            if self.alive and self.metadata is not None:
+                return self.metadata
+            check_model_file(self.settings.path)
+            if self.metadata is not None:
+                self.restarts += 1
+            self._spawn()
+            try:
+                data = self._call_started("load", settings=self.settings.to_wire())
+            except ModelProcessDied as died:
+                self._kill()
+                raise ModelFileError(
+                    self.settings.path, f"llama.cpp crashed while loading it ({died.how})"
+                ) from None
+            except HostRequestError as error:
+                self._kill()
+                raise ModelFileError(self.settings.path, str(error)) from None
+            except WorkbenchError:
+                self._kill()
+                raise
+            self.metadata = ModelMetadata.from_wire(data)
+            return self.metadata
+
+    def _spawn(self) -> None:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path
+        if log.exists():
+            log.replace(log.with_suffix(".log.1"))  # keep the previous run's log for a post-mortem
+        env = dict(os.environ, WORKBENCH_HOST_LOG=str(log), PYTHONUNBUFFERED="1")
+        with open(log, "wb") as log_file:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "workbench.engine.host"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env=env,
+                start_new_session=True,  # a Ctrl-C in the terminal is the parent's to handle
+            )
+        threading.Thread(
+            target=self._read_replies, args=(self._proc,), daemon=True, name="host-replies"
+        ).start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            with self._write_lock:
+                proc.stdin.write(wire.encode({"id": 0, "op": "shutdown"}))
+                proc.stdin.flush()
+                proc.stdin.close()
+            proc.wait(timeout=3)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    # -- replies -------------------------------------------------------------------------
+
+    def _read_replies(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            try:
+                message = wire.decode(line)
+            except ValueError:
+                continue
+            with self._table_lock:
+                if message.get("type") in TERMINAL:
+                    target = self._pending.pop(message.get("id"), None)
+                else:
+                    target = self._pending.get(message.get("id"))
+            if target is not None:
+                target.put(message)
+        code = proc.wait()
+        died = ModelProcessDied(describe_exit(code), self.log_tail())
+        with self._table_lock:
+            proc.workbench_death = died  # requests registered from now on learn it at once
+            if self._proc is not proc:
+                return  # an old process we replaced; its callers were already told
+            pending = list(self._pending.values())
+        for target in pending:
+            target.put(_Died(died))
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - 8192))
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _register(self, proc: subprocess.Popen) -> tuple[int, queue.Queue]:
+        with self._table_lock:
+            request_id = next(self._ids)
+            replies: queue.Queue = queue.Queue()
+            self._pending[request_id] = replies
+            death = getattr(proc, "workbench_death", None)
+        if death is not None:
+            replies.put(_Died(death))
+        return request_id, replies
+
+    def _submit(self, op: str, **fields: Any) -> tuple[int, queue.Queue]:
+        with self._lock:
+            if not self.alive:
+                self.start()
+            proc = self._proc
+        request_id, replies = self._register(proc)
+        try:
+            with self._write_lock:
+                proc.stdin.write(wire.encode({"id": request_id, "op": op, **fields}))
+                proc.stdin.flush()
+        except OSError:
+            pass  # the reader sees the death and tells this request's queue
+        return request_id, replies
+
+    def _forget(self, request_id: int) -> None:
+        with self._table_lock:
+            self._pending.pop(request_id, None)
+
+    def is_pending(self, request_id: int) -> bool:
+        with self._table_lock:
+            return request_id in self._pending
+
+    def _call_started(self, op: str, **fields: Any) -> Any:
+        """A request/response call on a process that is already running."""
+        proc = self._proc
+        request_id, replies = self._register(proc)
+        try:
+            with self._write_lock:
+                proc.stdin.write(wire.encode({"id": request_id, "op": op, **fields}))
+                proc.stdin.flush()
+        except OSError:
+            pass
+        try:
+            return self._await_result(replies)
+        finally:
+            self._forget(request_id)
+
+    def _call(self, op: str, **fields: Any) -> Any:
+        request_id, replies = self._submit(op, **fields)
+        try:
+            return self._await_result(replies)
+        finally:
+            self._forget(request_id)
+
+    @staticmethod
+    def _await_result(replies: queue.Queue) -> Any:
+        message = replies.get()
+        if isinstance(message, _Died):
+            raise message.error
+        if message["type"] == "error":
+            raise HostRequestError(message["message"])
+        return message["data"]
+
+    def send_cancel(self, request_ids: Iterable[int]) -> None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            with self._write_lock:
+                proc.stdin.write(wire.encode({"id": 0, "op": "cancel", "targets": list(request_ids)}))
+                proc.stdin.flush()
+        except OSError:
+            pass
+
+    def watch_cancelled(self, request_id: int) -> None:
+        """Kill the process if a cancelled request is still running after ``kill_after_s``."""
+
+        def watchdog(proc: subprocess.Popen | None) -> None:
+            deadline = time.monotonic() + self.kill_after_s
+            while time.monotonic() < deadline:
+                if not self.is_pending(request_id):
+                    return
+                time.sleep(0.05)
+            unanswered = self.is_pending(request_id) and self._proc is proc
+            if unanswered and proc is not None and proc.poll() is None:
+                proc.kill()
+
+        threading.Thread(target=watchdog, args=(self._proc,), daemon=True).start()
+
+    # -- the protocol --------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
+        return self._call("tokenize", text=text, add_special=add_special,
+                          parse_special=parse_special)["ids"]
+
+    def tokenize_with_pieces(self, text: str, *, add_special: bool = True) -> list[tuple[int, str]]:
+        data = self._call("tokenize", text=text, add_special=add_special, parse_special=True,
+                          pieces=True)
+        return list(zip(data["ids"], data["pieces"]))
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return self._call("detokenize", ids=list(ids))["text"]
+
+    def render(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True) -> str:
+        return self._call("render", messages=[m.to_dict() for m in messages],
+                          add_generation_prompt=add_generation_prompt)["text"]
+
+    def generate(self, request: GenerationRequest) -> GenerationStream:
+        request_id, replies = self._submit("generate", request=request.to_wire())
+        return GenerationStream(self, request_id, request, replies)
+
+    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[GenerationStream]:
+        """Queue several requests at once; the host runs them in order, sharing prompt prefixes."""
+        return [self.generate(request) for request in requests]
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " — killed, possibly for lack of memory" if -code == signal.SIGKILL else ""
+        return f"{name}{hint}"
+    return f"exit code {code}"

@@ -1,0 +1,145 @@
+"""The model host's main loop (child process).
+
+A reader thread takes requests off stdin so that ``cancel`` is seen while a generation runs;
+the main thread does the llama.cpp work one request at a time, in arrival order. Requests for
+the same model share the KV cache, so consecutive prompts with a common prefix skip its
+evaluation (llama-cpp-python keeps the longest matching prefix).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ...core.errors import WorkbenchError
+from ...core.generation import GenerationRequest, TokenEvent
+from ...core.messages import ChatMessage
+from ...core.model_info import LoadSettings
+from . import wire
+
+
+class HostServer:
+    def __init__(self, out: BinaryIO, log_path: Path | None):
+        self.out = out
+        self.log_path = log_path
+        self.runtime = None
+        self.requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.cancelled: set[int] = set()
+        self._write_lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._write_lock:
+            wire.send(self.out, message)
+
+    # -- input ---------------------------------------------------------------------------
+
+    def read_requests(self, stdin: BinaryIO) -> None:
+        for line in stdin:
+            if not line.strip():
+                continue
+            message = wire.decode(line)
+            if message.get("op") == "cancel":
+                # Handled here, not queued: the main thread is busy generating.
+                self.cancelled.update(message.get("targets") or [])
+                continue
+            self.requests.put(message)
+        self.requests.put(None)  # parent closed our stdin: finish and exit
+
+    # -- work ----------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        while True:
+            message = self.requests.get()
+            if message is None or message.get("op") == "shutdown":
+                break
+            request_id = message.get("id")
+            try:
+                self.handle(message)
+            except WorkbenchError as error:
+                self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
+                           "message": str(error)})
+            except Exception as error:  # noqa: BLE001 - reported to the caller, host goes on
+                traceback.print_exc()
+                self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
+                           "message": f"{type(error).__name__}: {error}"})
+            finally:
+                self.cancelled.discard(request_id)
+        if self.runtime is not None:
+            self.runtime.close()
+
+    def handle(self, message: dict[str, Any]) -> None:
+        op, request_id = message["op"], message["id"]
+        if op == "ping":
+            self.send({"id": request_id, "type": "result", "data": {"pid": os.getpid()}})
+            return
+        if op == "load":
+            from .runtime import LlamaRuntime
+
+            if self.runtime is not None:
+                self.runtime.close()
+                self.runtime = None
+            self.runtime = LlamaRuntime(LoadSettings.from_wire(message["settings"]), self.log_path)
+            self.send({"id": request_id, "type": "result",
+                       "data": self.runtime.metadata.to_wire()})
+            return
+        if self.runtime is None:
+            raise WorkbenchError("No model is loaded in this host.")
+        runtime = self.runtime
+        if op == "tokenize":
+            ids = runtime.tokenize(message["text"], message.get("add_special", True),
+                                   message.get("parse_special", True))
+            data: Any = {"ids": ids}
+            if message.get("pieces"):
+                data["pieces"] = runtime.token_pieces(ids)
+            self.send({"id": request_id, "type": "result", "data": data})
+        elif op == "detokenize":
+            self.send({"id": request_id, "type": "result",
+                       "data": {"text": runtime.detokenize(message["ids"])}})
+        elif op == "render":
+            messages = [ChatMessage.from_dict(m) for m in message["messages"]]
+            text = runtime.render(messages, message.get("add_generation_prompt", True))
+            self.send({"id": request_id, "type": "result", "data": {"text": text}})
+        elif op == "generate":
+            self.generate(request_id, GenerationRequest.from_wire(message["request"]))
+        else:
+            raise WorkbenchError(f"Unknown model host operation '{op}'.")
+
+    def generate(self, request_id: int, request: GenerationRequest) -> None:
+        def emit(event: TokenEvent) -> None:
+            message: dict[str, Any] = {"id": request_id, "type": "token", "text": event.text,
+                                       "token": event.token_id}
+            if event.logprob is not None:
+                message["logprob"] = event.logprob
+                message["top"] = event.top_logprobs
+            self.send(message)
+
+        text, stats, seed = self.runtime.generate(
+            request, emit, cancelled=lambda: request_id in self.cancelled
+        )
+        self.send({"id": request_id, "type": "done", "text": text, "stats": stats.to_dict(),
+                   "seed": seed})
+
+
+def main() -> None:
+    # The protocol owns the real stdout; anything else that writes to fd 1 (llama.cpp, a
+    # stray print) lands in the log on stderr instead of corrupting the message stream.
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    log_path = os.environ.get("WORKBENCH_HOST_LOG")
+    server = HostServer(protocol_out, Path(log_path) if log_path else None)
+    reader = threading.Thread(
+        target=server.read_requests, args=(sys.stdin.buffer,), daemon=True, name="host-reader"
+    )
+    reader.start()
+    server.serve()
+    sys.stderr.flush()
+    os._exit(0)  # skip interpreter teardown: llama.cpp's destructors are not needed at exit
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""A generation in progress: iterate it for events, cancel it, or wait for the result."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ...core.errors import HostRequestError, ModelProcessDied
+from ...core.generation import (
+    DoneEvent,
+    GenerationEvent,
+    GenerationRequest,
+    GenerationResult,
+    GenerationStats,
+    TokenEvent,
+)
+
+if TYPE_CHECKING:
+    from .client import ModelHost
+
+_WAKE = object()  # put on the queue by cancel() so a waiting reader re-checks its deadline
+
+
+class GenerationStream:
+    """Events of one request, in order: TokenEvent* then one DoneEvent.
+
+    If the host dies, iteration raises ModelProcessDied whose ``partial_text`` holds the
+    text received so far (also kept in ``self.text``).
+    """
+
+    def __init__(self, host: "ModelHost", request_id: int, request: GenerationRequest,
+                 replies: queue.Queue):
+        self.host = host
+        self.request_id = request_id
+        self.request = request
+        self._replies = replies
+        self.pieces: list[str] = []
+        self.token_ids: list[int] = []
+        self.done: DoneEvent | None = None
+        self.seed: int | None = None
+        self._cancel_deadline: float | None = None
+        self._consumed = False
+        self._lock = threading.Lock()
+
+    @property
+    def text(self) -> str:
+        return self.done.text if self.done else "".join(self.pieces)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel_deadline is not None
+
+    def cancel(self) -> None:
+        """Ask the host to stop; iteration ends within ``host.cancel_grace_s`` either way."""
+        with self._lock:
+            if self._cancel_deadline is not None or self.done is not None:
+                return
+            self._cancel_deadline = time.monotonic() + self.host.cancel_grace_s
+        self.host.send_cancel([self.request_id])
+        self.host.watch_cancelled(self.request_id)
+        self._replies.put(_WAKE)
+
+    def __iter__(self) -> Iterator[GenerationEvent]:
+        if self._consumed:
+            raise RuntimeError("A generation stream can be iterated once.")
+        self._consumed = True
+        while self.done is None:
+            message = self._next_message()
+            if message is None:  # the host did not confirm the cancel in time
+                self.done = self._cancelled_here()
+                yield self.done
+                return
+            kind = message["type"]
+            if kind == "token":
+                event = TokenEvent(message["text"], message["token"], message.get("logprob"),
+                                   message.get("top"))
+                self.pieces.append(event.text)
+                if event.token_id >= 0:
+                    self.token_ids.append(event.token_id)
+                yield event
+            elif kind == "done":
+                self.seed = message.get("seed")
+                self.done = DoneEvent(message["text"], GenerationStats(**message["stats"]))
+                yield self.done
+            elif kind == "error":
+                raise HostRequestError(message["message"])
+
+    def _next_message(self) -> dict | None:
+        from .client import _Died
+
+        while True:
+            deadline = self._cancel_deadline
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                message = self._replies.get(timeout=timeout)
+            except queue.Empty:
+                return None
+            if message is _WAKE:
+                continue
+            if isinstance(message, _Died):
+                error = message.error
+                raise ModelProcessDied(error.how, error.log_tail, partial_text="".join(self.pieces))
+            return message
+
+    def _cancelled_here(self) -> DoneEvent:
+        text = "".join(self.pieces)
+        stats = GenerationStats(
+            prompt_tokens=0, completion_tokens=len(self.token_ids), cached_prompt_tokens=0,
+            time_to_first_token_s=0.0, tokens_per_second=0.0, total_s=0.0,
+            finish_reason="cancelled",
+        )
+        return DoneEvent(text, stats)
+
+    def result(self) -> GenerationResult:
+        """Consume the stream (if not yet) and return the whole generation."""
+        if not self._consumed:
+            for _ in self:
+                pass
+        assert self.done is not None
+        return GenerationResult(self.done.text, tuple(self.token_ids), self.done.stats)

@@ -1,0 +1,63 @@
+"""Check that a file is a complete GGUF model before a host process is asked to load it.
+
+Cheap checks in the calling process give precise messages (empty, not GGUF, truncated);
+what only llama.cpp can judge (an unknown architecture) is reported by the host.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import ModelFileError, ModelNotFoundError
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_model_file(path: str | Path) -> Path:
+    """Return the resolved path, or raise ModelFileError naming the file and the reason."""
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise ModelNotFoundError(f"Model file {file} does not exist.")
+    if file.is_dir():
+        raise ModelFileError(str(file), "it is a folder, not a GGUF file")
+    size = file.stat().st_size
+    if size == 0:
+        raise ModelFileError(str(file), "the file is empty")
+    try:
+        with open(file, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise ModelFileError(str(file), f"it cannot be read ({error.strerror})") from None
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(
+            str(file), f"it is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
+        )
+    expected = _expected_size(file)
+    if expected > size:
+        raise ModelFileError(
+            str(file),
+            f"the file is truncated ({size:,} bytes, its tensors need {expected:,}); "
+            "download it again",
+        )
+    return file.resolve()
+
+
+def _expected_size(file: Path) -> int:
+    """The byte offset where the last tensor ends, read from the GGUF header."""
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(file, "r")
+    except Exception as error:  # the reader fails in many ways on a cut-off header
+        raise ModelFileError(
+            str(file), f"the GGUF header is damaged or truncated ({_short(error)})"
+        ) from None
+    end = 0
+    for tensor in reader.tensors:
+        end = max(end, int(tensor.data_offset) + int(tensor.n_bytes))
+    return end
+
+
+def _short(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:160]
