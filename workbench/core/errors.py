@@ -37,7 +37,15 @@ class ModelProcessDied(WorkbenchError):
 
 
 class HostRequestError(WorkbenchError):
-    """The model host refused or failed one request; the host itself is still alive."""
+    """The model host refused or failed one request; the host itself is still alive.
+
+    ``kind`` is the class name of the error raised inside the host.
+    """
+
+    def __init__(self, message: str, kind: str = "", reason: str | None = None):
+        self.kind = kind
+        self.reason = reason
+        super().__init__(message)
 
 
 class GenerationCancelled(WorkbenchError):

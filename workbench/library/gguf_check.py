@@ -32,7 +32,7 @@ def check_model_file(path: str | Path) -> Path:
         raise ModelFileError(
             str(file), f"it is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
         )
-    expected = _expected_size(file)
+    expected = _expected_size(file, size)
     if expected > size:
         raise ModelFileError(
             str(file),
@@ -42,22 +42,19 @@ def check_model_file(path: str | Path) -> Path:
     return file.resolve()
 
 
-def _expected_size(file: Path) -> int:
+def _expected_size(file: Path, size: int) -> int:
     """The byte offset where the last tensor ends, read from the GGUF header."""
     from gguf import GGUFReader
 
     try:
         reader = GGUFReader(file, "r")
-    except Exception as error:  # the reader fails in many ways on a cut-off header
+    except Exception:  # the reader fails in many ways on a cut-off or damaged header
         raise ModelFileError(
-            str(file), f"the GGUF header is damaged or truncated ({_short(error)})"
+            str(file),
+            f"the file is truncated or damaged: its GGUF header cannot be read to the end "
+            f"({size:,} bytes on disk); download it again",
         ) from None
     end = 0
     for tensor in reader.tensors:
         end = max(end, int(tensor.data_offset) + int(tensor.n_bytes))
     return end
-
-
-def _short(error: Exception) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text[:160]

@@ -104,7 +104,7 @@ class ModelHost:
                 ) from None
             except HostRequestError as error:
                 self._kill()
-                raise ModelFileError(self.settings.path, str(error)) from None
+                raise ModelFileError(self.settings.path, error.reason or str(error)) from None
             except WorkbenchError:
                 self._kill()
                 raise
@@ -249,7 +249,7 @@ class ModelHost:
         if isinstance(message, _Died):
             raise message.error
         if message["type"] == "error":
-            raise HostRequestError(message["message"])
+            raise HostRequestError(message["message"], message.get("kind", ""), message.get("reason"))
         return message["data"]
 
     def send_cancel(self, request_ids: Iterable[int]) -> None:

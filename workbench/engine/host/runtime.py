@@ -28,6 +28,10 @@ from ...library.quantization import quantization_name
 
 Emit = Callable[[TokenEvent], None]
 
+# Prompts are evaluated in chunks aligned to this many tokens; see _evaluate_prompt.
+# 64 costs nothing measurable against llama.cpp's default batch of 512 on CPU.
+PROMPT_CHUNK = 64
+
 
 def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
@@ -40,6 +44,8 @@ class LlamaRuntime:
         self.settings = settings
         self.log_path = log_path
         self._adapters: list = []
+        self._last_prompt: list[int] | None = None
+        self._canonical_end = 0  # KV positions below this were computed in aligned chunks
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.n_gpu_layers
         if gpu_layers is None:
@@ -211,44 +217,45 @@ class LlamaRuntime:
             )
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         self.llm.set_seed(seed)
-        cached = self._shared_prefix(prompt)
+        cached = self._evaluate_prompt(prompt, cancelled)
         max_tokens = min(sampling.max_tokens, n_ctx - len(prompt))
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         stops = StopStringFilter(sampling.stop)
         first_at = last_at = None
         count, finish = 0, "length"
-        tokens = self.llm.generate(
-            prompt,
-            top_k=sampling.top_k if sampling.temperature > 0 else 1,
+        greedy = sampling.temperature <= 0
+        sampler = self.llm._init_sampler(
+            top_k=1 if greedy else sampling.top_k,
             top_p=sampling.top_p,
             min_p=sampling.min_p,
-            temp=max(0.0, sampling.temperature),
+            temp=0.0 if greedy else sampling.temperature,
             repeat_penalty=sampling.repeat_penalty,
         )
         try:
-            for token in tokens:
-                now = time.perf_counter()
-                if first_at is None:
-                    first_at = now
-                last_at = now
+            while count < max_tokens:
                 if cancelled():
                     finish = "cancelled"
                     break
+                token = sampler.sample(self.llm._ctx, -1)
+                last_at = time.perf_counter()
+                if first_at is None:
+                    first_at = last_at
                 if self._eog(token):
                     finish = "stop"
                     break
                 count += 1
                 piece = decoder.decode(self._piece_bytes(token, special=False))
                 shown = stops.feed(piece)
-                logprob, top = self._logprobs(token, sampling.logprobs) if sampling.logprobs else (None, None)
+                logprob, top = (self._logprobs(token, sampling.logprobs)
+                                if sampling.logprobs else (None, None))
                 emit(TokenEvent(text=shown, token_id=int(token), logprob=logprob, top_logprobs=top))
                 if stops.stopped:
                     finish = "stop"
                     break
-                if count >= max_tokens:
-                    break
+                if count < max_tokens:
+                    self.llm.eval([token])
         finally:
-            tokens.close()
+            sampler.close()
         tail = stops.flush() if not stops.stopped else ""
         if tail:
             emit(TokenEvent(text=tail, token_id=-1))
@@ -265,15 +272,48 @@ class LlamaRuntime:
         )
         return stops.text, stats, seed
 
-    def _shared_prefix(self, prompt: list[int]) -> int:
-        """How many prompt tokens the KV cache already holds (llama-cpp-python reuses them)."""
-        held = self.llm.input_ids[: self.llm.n_tokens]
+    def _evaluate_prompt(self, prompt: list[int], cancelled: Callable[[], bool]) -> int:
+        """Bring the KV cache to ``prompt``, reusing what it holds; return tokens reused.
+
+        llama.cpp's results for a position depend slightly on how the prompt was cut into
+        batches (different kernels for different batch sizes). To make a fixed seed reproduce
+        the same tokens whatever the cache held before, every prompt is cut the same way:
+        chunks aligned to multiples of PROMPT_CHUNK, then the last token alone. A cached
+        prefix is reused only up to a chunk boundary (or, for the very same prompt, up to
+        its last token), so reused positions were computed exactly as a fresh run would.
+        """
+        llm = self.llm
+        held = llm.input_ids[: llm.n_tokens]
         shared = 0
         for a, b in zip(held, prompt):
             if a != b:
                 break
             shared += 1
-        return shared
+        if self._last_prompt == prompt and shared >= len(prompt):
+            reuse = len(prompt) - 1
+        else:
+            reuse = min(shared, self._canonical_end) // PROMPT_CHUNK * PROMPT_CHUNK
+        if reuse == 0 or not llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
+            reuse = 0
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+        llm.n_tokens = reuse
+        self._last_prompt = None  # until the evaluation below completes
+        body_end = len(prompt) - 1
+        position = reuse
+        while position < body_end:
+            if cancelled():
+                break
+            chunk_end = min(body_end, (position // PROMPT_CHUNK + 1) * PROMPT_CHUNK)
+            llm.eval(prompt[position:chunk_end])
+            position = chunk_end
+        if position >= body_end and not cancelled():
+            llm.eval(prompt[body_end:])
+            self._last_prompt = list(prompt)
+            self._canonical_end = body_end // PROMPT_CHUNK * PROMPT_CHUNK
+        else:
+            self._canonical_end = min(self._canonical_end, position // PROMPT_CHUNK * PROMPT_CHUNK)
+        return reuse
 
     def _logprobs(self, token: int, k: int) -> tuple[float, dict[str, float]]:
         logits = np.ctypeslib.as_array(

@@ -62,7 +62,7 @@ class HostServer:
                 self.handle(message)
             except WorkbenchError as error:
                 self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
-                           "message": str(error)})
+                           "message": str(error), "reason": getattr(error, "reason", None)})
             except Exception as error:  # noqa: BLE001 - reported to the caller, host goes on
                 traceback.print_exc()
                 self.send({"id": request_id, "type": "error", "kind": type(error).__name__,

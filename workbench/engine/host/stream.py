@@ -42,7 +42,7 @@ class GenerationStream:
         self.done: DoneEvent | None = None
         self.seed: int | None = None
         self._cancel_deadline: float | None = None
-        self._consumed = False
+        self._events: Iterator[GenerationEvent] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -64,9 +64,12 @@ class GenerationStream:
         self._replies.put(_WAKE)
 
     def __iter__(self) -> Iterator[GenerationEvent]:
-        if self._consumed:
-            raise RuntimeError("A generation stream can be iterated once.")
-        self._consumed = True
+        """One iterator per stream: iterating again continues where the last one stopped."""
+        if self._events is None:
+            self._events = self._read_events()
+        return self._events
+
+    def _read_events(self) -> Iterator[GenerationEvent]:
         while self.done is None:
             message = self._next_message()
             if message is None:  # the host did not confirm the cancel in time
@@ -86,7 +89,7 @@ class GenerationStream:
                 self.done = DoneEvent(message["text"], GenerationStats(**message["stats"]))
                 yield self.done
             elif kind == "error":
-                raise HostRequestError(message["message"])
+                raise HostRequestError(message["message"], message.get("kind", ""), message.get("reason"))
 
     def _next_message(self) -> dict | None:
         from .client import _Died
@@ -116,8 +119,7 @@ class GenerationStream:
 
     def result(self) -> GenerationResult:
         """Consume the stream (if not yet) and return the whole generation."""
-        if not self._consumed:
-            for _ in self:
-                pass
+        for _ in self:
+            pass
         assert self.done is not None
         return GenerationResult(self.done.text, tuple(self.token_ids), self.done.stats)

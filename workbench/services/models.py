@@ -1,0 +1,90 @@
+"""Use cases around models: list, resolve a name, load (several at once), unload.
+
+The GUI, the CLI and the tests all go through this service; none of them spawns a host itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
+from ..core.paths import AppPaths, app_paths
+from ..engine.host.client import ModelHost
+from ..library.catalogue import KnownModel, known_models, resolve_model
+from ..library.gguf_check import check_model_file
+
+DEFAULT_N_CTX = 4096
+
+
+class ModelService:
+    def __init__(self, paths: AppPaths | None = None):
+        self.paths = (paths or app_paths()).ensure()
+        self._hosts: dict[LoadSettings, ModelHost] = {}
+        self._lock = threading.Lock()
+
+    def list_models(self) -> list[KnownModel]:
+        return known_models(self.paths.models)
+
+    def resolve(self, name_or_path: str | None) -> Path:
+        return check_model_file(resolve_model(name_or_path, self.paths.models))
+
+    def settings_for(
+        self,
+        name_or_path: str | None = None,
+        *,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_gpu_layers: int | None = None,
+        n_threads: int | None = None,
+        seed: int = 0,
+        adapters: tuple[AdapterSpec, ...] = (),
+    ) -> LoadSettings:
+        return LoadSettings(
+            path=str(self.resolve(name_or_path)), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
+            n_threads=n_threads, seed=seed, adapters=adapters,
+        )
+
+    def load(self, settings: LoadSettings) -> ModelHost:
+        """The host for these settings, started (blocking). Loaded models are shared."""
+        with self._lock:
+            host = self._hosts.get(settings)
+            if host is None:
+                host = ModelHost(settings, logs_dir=self.paths.logs)
+                self._hosts[settings] = host
+        try:
+            host.start()
+        except Exception:
+            with self._lock:
+                if self._hosts.get(settings) is host:
+                    del self._hosts[settings]
+            host.close()
+            raise
+        return host
+
+    def load_named(self, name_or_path: str | None = None, **options) -> ModelHost:
+        return self.load(self.settings_for(name_or_path, **options))
+
+    def loaded(self) -> list[ModelHost]:
+        with self._lock:
+            return list(self._hosts.values())
+
+    def unload(self, host: ModelHost) -> None:
+        with self._lock:
+            for key, value in list(self._hosts.items()):
+                if value is host:
+                    del self._hosts[key]
+        host.close()
+
+    def close(self) -> None:
+        for host in self.loaded():
+            self.unload(host)
+
+    def describe(self, name_or_path: str | None, **options) -> ModelMetadata:
+        """Load the model briefly to read what llama.cpp reports about it."""
+        settings = replace(self.settings_for(name_or_path, **options), n_ctx=512)
+        host = ModelHost(settings, logs_dir=self.paths.logs)
+        try:
+            return host.start()
+        finally:
+            host.close()

@@ -1,0 +1,97 @@
+"""Background work for the GUI: run blocking service calls off the GUI thread.
+
+The services are blocking and thread-safe; these helpers run them in Python threads and hand
+results back through Qt signals, which Qt delivers in the GUI thread (queued connections).
+Widgets only bind to the signals (Anki's background operations, Orange's task state).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.errors import WorkbenchError
+from ..core.generation import DoneEvent, TokenEvent
+from ..engine.protocol import Generation
+
+
+def describe_error(error: BaseException) -> str:
+    if isinstance(error, WorkbenchError):
+        return str(error)
+    return f"Unexpected error: {type(error).__name__}: {error}"
+
+
+class BackgroundCall(QObject):
+    """Run ``fn()`` in a thread; emit ``succeeded(result)`` or ``failed(message)``."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self._fn = fn
+        self.thread = threading.Thread(target=self._run, daemon=True, name="gui-background")
+
+    def start(self) -> "BackgroundCall":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            result = self._fn()
+        except BaseException as error:  # noqa: BLE001 - every failure becomes a message
+            if not isinstance(error, WorkbenchError):
+                traceback.print_exc()
+            self.failed.emit(describe_error(error))
+            return
+        self.succeeded.emit(result)
+
+
+class StreamJob(QObject):
+    """Iterate a generation in a thread; emit each token and the end.
+
+    ``failed(message, partial_text)`` carries the text received before the failure, so a
+    crashed model never loses what was already shown.
+    """
+
+    token = Signal(str)
+    finished = Signal(object)  # DoneEvent
+    failed = Signal(str, str)
+
+    def __init__(self, start: Callable[[], Generation], parent: QObject | None = None):
+        super().__init__(parent)
+        self._start = start
+        self._generation: Generation | None = None
+        self._cancel_requested = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="gui-stream")
+
+    def start(self) -> "StreamJob":
+        self.thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel_requested.set()
+        if self._generation is not None:
+            self._generation.cancel()
+
+    def _run(self) -> None:
+        pieces: list[str] = []
+        try:
+            self._generation = self._start()
+            if self._cancel_requested.is_set():
+                self._generation.cancel()
+            for event in self._generation:
+                if isinstance(event, TokenEvent):
+                    if event.text:
+                        pieces.append(event.text)
+                        self.token.emit(event.text)
+                elif isinstance(event, DoneEvent):
+                    self.finished.emit(event)
+        except BaseException as error:  # noqa: BLE001
+            if not isinstance(error, WorkbenchError):
+                traceback.print_exc()
+            self.failed.emit(describe_error(error), "".join(pieces))
