@@ -29,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/workbench
 
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)

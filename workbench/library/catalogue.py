@@ -56,6 +56,8 @@ def resolve_model(name_or_path: str | None, models_dir: Path) -> Path:
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path.resolve()
+    if "/" in name_or_path or "\\" in name_or_path or wanted.endswith(".gguf"):
+        raise ModelNotFoundError(f"Model file {path} does not exist.")
     names = ", ".join(m.name for m in models) or "none"
     raise ModelNotFoundError(
         f"No model named '{name_or_path}' and no such file. Known models: {names}."

@@ -44,7 +44,6 @@ class LlamaRuntime:
         self.settings = settings
         self.log_path = log_path
         self._adapters: list = []
-        self._last_prompt: list[int] | None = None
         self._canonical_end = 0  # KV positions below this were computed in aligned chunks
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.n_gpu_layers
@@ -197,7 +196,8 @@ class LlamaRuntime:
             if bos and text.startswith(bos) and self.llm._model.add_bos_token():
                 text = text[len(bos) :]
             return self.tokenize(text, add_special=True, parse_special=True)
-        return self.tokenize(request.prompt or "", add_special=True, parse_special=False)
+        # Raw prompts may spell out template tokens (<|im_start|>): parse them, as llama-server does.
+        return self.tokenize(request.prompt or "", add_special=True, parse_special=True)
 
     # -- generation ----------------------------------------------------------------------
 
@@ -276,11 +276,10 @@ class LlamaRuntime:
         """Bring the KV cache to ``prompt``, reusing what it holds; return tokens reused.
 
         llama.cpp's results for a position depend slightly on how the prompt was cut into
-        batches (different kernels for different batch sizes). To make a fixed seed reproduce
-        the same tokens whatever the cache held before, every prompt is cut the same way:
-        chunks aligned to multiples of PROMPT_CHUNK, then the last token alone. A cached
-        prefix is reused only up to a chunk boundary (or, for the very same prompt, up to
-        its last token), so reused positions were computed exactly as a fresh run would.
+        batches (different kernels for different batch sizes). So that a fixed seed gives the
+        same tokens whatever the cache held before, every prompt is cut the same way: chunks
+        aligned to multiples of PROMPT_CHUNK. A cached prefix is reused only in whole aligned
+        chunks, which a fresh run would have computed exactly the same way.
         """
         llm = self.llm
         held = llm.input_ids[: llm.n_tokens]
@@ -289,30 +288,21 @@ class LlamaRuntime:
             if a != b:
                 break
             shared += 1
-        if self._last_prompt == prompt and shared >= len(prompt):
-            reuse = len(prompt) - 1
-        else:
-            reuse = min(shared, self._canonical_end) // PROMPT_CHUNK * PROMPT_CHUNK
+        reuse = min(shared, self._canonical_end) // PROMPT_CHUNK * PROMPT_CHUNK
+        if reuse >= len(prompt):  # the same prompt again: recompute its last chunk for logits
+            reuse = (len(prompt) - 1) // PROMPT_CHUNK * PROMPT_CHUNK
         if reuse == 0 or not llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
             reuse = 0
             llm.reset()
             llm._ctx.kv_cache_clear()
         llm.n_tokens = reuse
-        self._last_prompt = None  # until the evaluation below completes
-        body_end = len(prompt) - 1
         position = reuse
-        while position < body_end:
-            if cancelled():
-                break
-            chunk_end = min(body_end, (position // PROMPT_CHUNK + 1) * PROMPT_CHUNK)
+        while position < len(prompt) and not cancelled():
+            chunk_end = min(len(prompt), (position // PROMPT_CHUNK + 1) * PROMPT_CHUNK)
             llm.eval(prompt[position:chunk_end])
             position = chunk_end
-        if position >= body_end and not cancelled():
-            llm.eval(prompt[body_end:])
-            self._last_prompt = list(prompt)
-            self._canonical_end = body_end // PROMPT_CHUNK * PROMPT_CHUNK
-        else:
-            self._canonical_end = min(self._canonical_end, position // PROMPT_CHUNK * PROMPT_CHUNK)
+        # Generated tokens are evaluated one by one: only whole prompt chunks are canonical.
+        self._canonical_end = position // PROMPT_CHUNK * PROMPT_CHUNK
         return reuse
 
     def _logprobs(self, token: int, k: int) -> tuple[float, dict[str, float]]:
