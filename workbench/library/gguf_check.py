@@ -58,3 +58,37 @@ def _expected_size(file: Path, size: int) -> int:
     for tensor in reader.tensors:
         end = max(end, int(tensor.data_offset) + int(tensor.n_bytes))
     return end
+
+
+# Tensor types llama.cpp computes LoRA products with; others (F64, say) crash its decode.
+ADAPTER_TENSOR_TYPES = {"F32", "F16", "BF16", "Q8_0"}
+
+
+def check_adapter_file(path: str | Path) -> Path:
+    """A LoRA adapter GGUF that llama.cpp can apply, or ModelFileError saying why not."""
+    file = check_model_file(path)
+    from gguf import GGUFReader
+
+    reader = GGUFReader(file, "r")
+    kind = _string_field(reader, "general.type")
+    if kind != "adapter" or _string_field(reader, "adapter.type") != "lora":
+        raise ModelFileError(str(file), "it is not a LoRA adapter (general.type is "
+                                        f"{kind or 'missing'}, adapter.type must be 'lora')")
+    bad = sorted({t.tensor_type.name for t in reader.tensors} - ADAPTER_TENSOR_TYPES)
+    if bad:
+        raise ModelFileError(str(file), f"its tensors are stored as {', '.join(bad)}; llama.cpp "
+                                        f"applies LoRA adapters stored as "
+                                        f"{', '.join(sorted(ADAPTER_TENSOR_TYPES))}")
+    if not reader.tensors:
+        raise ModelFileError(str(file), "the adapter holds no tensors")
+    return file
+
+
+def _string_field(reader, key: str) -> str | None:
+    field = reader.get_field(key)
+    if field is None:
+        return None
+    try:
+        return field.contents()
+    except Exception:  # noqa: BLE001 - a malformed field reads as missing
+        return None

@@ -26,7 +26,7 @@ from ...core.errors import (
 from ...core.generation import GenerationRequest
 from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings, ModelMetadata
-from ...library.gguf_check import check_model_file
+from ...library.gguf_check import check_adapter_file, check_model_file
 from . import wire
 from .stream import GenerationStream
 
@@ -92,6 +92,8 @@ class ModelHost:
             if self.alive and self.metadata is not None:
                 return self.metadata
             check_model_file(self.settings.path)
+            for adapter in self.settings.adapters:
+                check_adapter_file(adapter.path)
             if self.metadata is not None:
                 self.restarts += 1
             self._spawn()
