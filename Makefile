@@ -35,5 +35,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_host.py
 
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info
