@@ -34,6 +34,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_host.py
+	$(BIN)/python tests/bench/bench_store.py
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py

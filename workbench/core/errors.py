@@ -50,3 +50,23 @@ class HostRequestError(WorkbenchError):
 
 class GenerationCancelled(WorkbenchError):
     """Raised to a caller that asked for the final result of a generation it cancelled."""
+
+
+class StoreError(WorkbenchError):
+    """The session database cannot do what was asked; nothing was changed."""
+
+
+class CorruptDatabaseError(StoreError):
+    pass
+
+
+class NewerSchemaError(StoreError):
+    pass
+
+
+class ExportFormatError(StoreError):
+    pass
+
+
+class NotFoundError(StoreError):
+    pass

@@ -1,1 +1,52 @@
-"""Persistence: the only package that imports SQLAlchemy."""
+"""Persistence: the only package that imports SQLAlchemy and Alembic.
+
+``Store`` opens the database and hands out repositories; they take and return the domain
+objects of ``workbench.core``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .database import Database, open_database
+from .repositories.catalog import CatalogRepository
+from .repositories.documents import DocumentRepository
+from .repositories.jobs import TuneJobRepository
+from .repositories.prompts import CaseSetRepository, PromptRepository
+from .repositories.ratings import RatingRepository
+from .repositories.runs import RunRepository
+from .repositories.search import SearchRepository
+from .repositories.sessions import DraftRepository, SessionRepository
+
+
+class Store:
+    def __init__(self, db: Database):
+        self.db = db
+        self.sessions = SessionRepository(db)
+        self.drafts = DraftRepository(db)
+        self.prompts = PromptRepository(db)
+        self.case_sets = CaseSetRepository(db)
+        self.runs = RunRepository(db)
+        self.ratings = RatingRepository(db)
+        self.jobs = TuneJobRepository(db)
+        self.catalog = CatalogRepository(db)
+        self.documents = DocumentRepository(db)
+        self.search = SearchRepository(db)
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False) -> "Store":
+        return cls(open_database(path, read_only=read_only))
+
+    @property
+    def notices(self) -> list[str]:
+        return self.db.notices
+
+    def transaction(self):
+        """Group several repository calls into one transaction (one user action)."""
+        return self.db.transaction()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+__all__ = ["Store", "Database", "open_database"]

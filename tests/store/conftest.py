@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from workbench.core.cases import CaseSet, TestCase
+from workbench.core.documents import Chunk, Document
+from workbench.core.prompts import FewShotExample, Prompt, PromptVersion
+from workbench.core.ratings import Preference, Rating
+from workbench.core.runs import Output, Run, RunStatus, Variant
+from workbench.core.sampling import SamplingSettings
+from workbench.core.sessions import Session
+from workbench.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store.open(tmp_path / "workbench.sqlite3")
+    yield opened
+    opened.close()
+
+
+@dataclass
+class Populated:
+    session: Session
+    versions: list[PromptVersion]
+    case_set: CaseSet
+    run: Run
+    outputs: list[Output]
+
+
+def populate(store: Store, name: str = "Translation") -> Populated:
+    """A session as a user leaves it: two prompt versions, cases, a run, outputs, ratings."""
+    session = store.sessions.add(Session(name, notes="French practice"))
+    prompt = store.prompts.add_prompt(Prompt(session.id, "translate"))
+    v1 = store.prompts.save_version(PromptVersion(
+        prompt.id, "You translate English to French.",
+        (FewShotExample("cat", "chat"), FewShotExample("dog", "chien", enabled=False)),
+        "Translate: {{word}}", note="first try"))
+    v2 = store.prompts.save_version(PromptVersion(
+        prompt.id, "You translate English to French. Answer with one word.",
+        v1.examples, "Translate: {{word}}", parent_id=v1.id, note="shorter answers"))
+    case_set = store.case_sets.save(CaseSet(session.id, "animals", cases=()))
+    cases = (TestCase(case_set.id, {"word": "horse"}, expected="cheval"),
+             TestCase(case_set.id, {"word": "bird"}, expected="oiseau"))
+    case_set = store.case_sets.save(CaseSet(session.id, "animals", cases=cases, id=case_set.id,
+                                            created_at=case_set.created_at))
+    run_id = "run-" + session.id[:8]
+    variants = tuple(Variant(run_id, v.id, "/models/smol.gguf", SamplingSettings(
+        temperature=0.0, seed=42), label=f"v{i + 1}", model_sha256="ab" * 32)
+        for i, v in enumerate((v1, v2)))
+    run = store.runs.add(Run(session.id, "first comparison", case_set.id, RunStatus.RUNNING,
+                             variants, id=run_id))
+    outputs = []
+    for variant in variants:
+        for case in cases:
+            outputs.append(store.runs.add_output(Output(
+                run.id, variant.id, case.id, text=f"Le mot est {case.expected} ({variant.label})",
+                token_count=7, prompt_tokens=40, time_to_first_token_s=0.05,
+                tokens_per_second=150.0, finish_reason="stop", sampling=variant.sampling,
+                seed=42, model_path=variant.model_path, model_sha256=variant.model_sha256,
+                chat_template="{{ messages }}", engine_settings={"n_ctx": 2048})))
+    store.runs.set_status(run.id, RunStatus.DONE)
+    store.ratings.rate(Rating(outputs[0].id, 5, rater="ana", note="perfect"))
+    store.ratings.rate(Rating(outputs[2].id, -1, rater="ana", blind=True))
+    store.ratings.prefer(Preference(outputs[0].id, outputs[2].id, "tie", rater="ben"))
+    document = Document(session.id, "Glossary", source="glossary.txt", text="cheval: horse")
+    store.documents.add(document, [Chunk(document.id, 0, "cheval: horse", b"\x00\x01\x02")])
+    return Populated(session, [v1, v2], case_set, store.runs.get(run.id), outputs)

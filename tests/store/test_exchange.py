@@ -1,0 +1,90 @@
+"""Export a session to one file and import it back: nothing lost, nothing duplicated."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import json
+
+import pytest
+
+from tests.store.conftest import populate
+from workbench.core.errors import ExportFormatError
+from workbench.store import Store
+from workbench.store.exchange import export_session, import_session
+
+
+def snapshot(store: Store, session_id: str) -> dict:
+    """Everything a user can see of a session, through the repositories."""
+    session = store.sessions.get(session_id)
+    prompts = store.prompts.prompts(session_id)
+    runs = store.runs.for_session(session_id)
+    outputs = [o for r in runs for o in store.runs.outputs(r.id)]
+    ids = [o.id for o in outputs]
+    documents = store.documents.for_session(session_id)
+    return {
+        "session": session, "prompts": prompts,
+        "versions": [store.prompts.history(p.id) for p in prompts],
+        "case_sets": store.case_sets.for_session(session_id), "runs": runs, "outputs": outputs,
+        "ratings": store.ratings.ratings_for(ids), "preferences": store.ratings.preferences_for(ids),
+        "documents": documents, "chunks": [store.documents.chunks(d.id) for d in documents],
+    }
+
+
+@pytest.mark.parametrize("name", ["session.json", "session.json.gz"])
+def test_round_trip_loses_nothing(tmp_path, name):
+    source = Store.open(tmp_path / "a.sqlite3")
+    data = populate(source)
+    file = tmp_path / name
+    counts = export_session(source.db, data.session.id, file)
+    assert counts["outputs"] == 4 and counts["ratings"] == 2
+    target = Store.open(tmp_path / "b.sqlite3")
+    result = import_session(target.db, file)
+    assert result.session_id == data.session.id and result.total_added == sum(counts.values())
+    assert snapshot(target, data.session.id) == snapshot(source, data.session.id)
+    assert [h.ref for h in target.search.search("oiseau v2")] == [data.outputs[3].id]
+
+
+def test_importing_twice_or_into_the_source_adds_nothing(tmp_path):
+    source = Store.open(tmp_path / "a.sqlite3")
+    data = populate(source)
+    file = tmp_path / "s.json"
+    export_session(source.db, data.session.id, file)
+    assert import_session(source.db, file).total_added == 0
+    target = Store.open(tmp_path / "b.sqlite3")
+    import_session(target.db, file)
+    before = snapshot(target, data.session.id)
+    again = import_session(target.db, file)
+    assert again.total_added == 0 and again.already_present["outputs"] == 4
+    assert snapshot(target, data.session.id) == before
+    assert len(target.sessions.list()) == 1
+
+
+def write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"PK\x03\x04 a zip file", "is not a Prompt Workbench export (it is not JSON)"),
+    (b'{"hello": "world"}', "no 'prompt-workbench-session' marker"),
+    (json.dumps({"format": "prompt-workbench-session", "format_version": 99, "tables": {},
+                 "session_id": "x"}).encode(), "newer version of Prompt Workbench (format 99"),
+    (gzip.compress(b"")[:10], "damaged gzip"),
+    (json.dumps({"format": "prompt-workbench-session", "format_version": 1, "session_id": "x",
+                 "tables": {"sessions": [{"name": "no id"}]}}).encode(), "has no id"),
+])
+def test_bad_files_are_refused_and_nothing_is_written(store, tmp_path, content, message):
+    populate(store)
+    before = [s.id for s in store.sessions.list()]
+    with pytest.raises(ExportFormatError, match=re.escape(message)):
+        import_session(store.db, write(tmp_path / "bad.json", content))
+    assert [s.id for s in store.sessions.list()] == before
+
+
+def test_export_never_leaves_a_half_written_file(store, tmp_path):
+    data = populate(store)
+    target = tmp_path / "missing-folder" / "s.json"
+    with pytest.raises(Exception, match="Cannot write the export"):
+        export_session(store.db, data.session.id, target)
+    assert not target.exists()

@@ -1,0 +1,74 @@
+"""Runs: variants of a prompt compared over test cases, and the outputs they produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from .ids import new_id, utc_now
+from .sampling import SamplingSettings
+
+
+class RunStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One column of a comparison: prompt version × model × sampling × adapter."""
+
+    run_id: str
+    prompt_version_id: str
+    model_path: str
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    label: str = ""
+    position: int = 0
+    model_sha256: str | None = None
+    adapter_path: str | None = None
+    adapter_scale: float = 1.0
+    engine_settings: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(frozen=True)
+class Run:
+    session_id: str
+    name: str = ""
+    case_set_id: str | None = None
+    status: RunStatus = RunStatus.PENDING
+    variants: tuple[Variant, ...] = ()
+    id: str = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utc_now)
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """What one variant produced for one case, with everything needed to re-run it exactly."""
+
+    run_id: str
+    variant_id: str
+    case_id: str | None
+    text: str
+    token_count: int = 0
+    prompt_tokens: int = 0
+    time_to_first_token_s: float | None = None
+    tokens_per_second: float | None = None
+    finish_reason: str = ""
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    seed: int | None = None
+    model_path: str = ""
+    model_sha256: str | None = None
+    chat_template: str | None = None
+    adapter_path: str | None = None
+    adapter_scale: float | None = None
+    engine_settings: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    id: str = field(default_factory=new_id)
+    created_at: datetime = field(default_factory=utc_now)

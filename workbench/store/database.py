@@ -1,0 +1,270 @@
+"""Opening the session database: durability settings, migrations with a backup, corruption.
+
+Durability choices (see docs/storage.md):
+* WAL journal: readers never block the writer, and a crash never leaves a half-written page.
+* synchronous=NORMAL: in WAL mode a commit survives any crash of the app (SIGKILL, a GGML abort
+  taking the process down); only a power cut or OS crash can lose the last commits, never
+  corrupt the file. FULL would fsync on every commit, which costs ~10x on output-heavy runs.
+* foreign_keys=ON and busy_timeout=5 s on every connection.
+* One transaction per user action (``Database.transaction``), begun IMMEDIATE so two writers
+  queue on the busy timeout instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..core.errors import CorruptDatabaseError, NewerSchemaError, StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+class Database:
+    """An open database file. Thread-safe: each thread gets its own transaction."""
+
+    def __init__(self, path: Path, engine: Engine, *, read_only: bool, notices: list[str]):
+        self.path = path
+        self.engine = engine
+        self.read_only = read_only
+        self.notices = notices  # things the user should be told, e.g. a file set aside
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work. Nested calls in the same thread join the outer transaction."""
+        current = getattr(self._local, "session", None)
+        if current is not None:
+            yield current
+            return
+        session = self._sessions()
+        self._local.session = session
+        try:
+            with translate_errors(self.path):
+                with session.begin():
+                    yield session
+        finally:
+            self._local.session = None
+            session.close()
+
+    def integrity_check(self) -> str:
+        with self.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA integrity_check").scalar()
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def translate_errors(path: Path) -> Iterator[None]:
+    """SQLite's failures as sentences that say what happened and that nothing was lost."""
+    try:
+        yield
+    except OperationalError as error:
+        raise StoreError(describe_operational_error(path, error)) from None
+    except IntegrityError as error:
+        detail = str(error.orig)
+        raise StoreError(f"Cannot save to {path}: {detail}. Nothing was changed.") from None
+
+
+def describe_operational_error(path: Path, error: DBAPIError | sqlite3.Error) -> str:
+    text = str(getattr(error, "orig", error)).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return (f"Cannot save to {path}: the disk is full. Nothing was changed; "
+                "free some space and try again.")
+    if "readonly" in text or "read-only" in text:
+        return (f"Cannot save to {path}: the database is read-only "
+                "(the file or its folder cannot be written). Nothing was changed.")
+    if "locked" in text or "busy" in text:
+        return (f"Cannot save to {path}: another program is writing to the database. "
+                "Nothing was changed; try again.")
+    if "unable to open" in text:
+        return f"Cannot open the database {path}: the file or its folder cannot be opened."
+    return f"The database {path} failed: {getattr(error, 'orig', error)}"
+
+
+# -- opening ------------------------------------------------------------------------------
+
+def open_database(path: Path, *, read_only: bool = False, migrate: bool = True) -> Database:
+    path = Path(path)
+    notices: list[str] = []
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"Cannot create the folder {path.parent}: {error.strerror}.") from None
+    if path.exists():
+        problem = damage_of(path)
+        if problem is not None:
+            if read_only:
+                raise CorruptDatabaseError(f"The database {path} is damaged ({problem}).")
+            moved = set_aside(path)
+            notices.append(f"The database {path} was damaged ({problem}). It was set aside as "
+                           f"{moved} and a new, empty database was started.")
+    elif read_only:
+        raise StoreError(f"The database {path} does not exist.")
+    engine = _engine(path, read_only)
+    database = Database(path, engine, read_only=read_only, notices=notices)
+    if migrate:
+        try:
+            upgrade(database)
+        except BaseException:
+            engine.dispose()
+            raise
+    return database
+
+
+def _engine(path: Path, read_only: bool) -> Engine:
+    url = f"sqlite:///file:{path}?mode=ro&uri=true" if read_only else f"sqlite:///{path}"
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection):
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def damage_of(path: Path) -> str | None:
+    """Why the file is not a healthy SQLite database, or None if it is."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as error:
+        raise StoreError(f"Cannot read the database {path}: {error.strerror}.") from None
+    if not header:
+        return None  # an empty file is a new database
+    if header != SQLITE_MAGIC:
+        return "it is not an SQLite database"
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = connection.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        return f"SQLite says: {error}"
+    return None if result == "ok" else f"SQLite's check says: {result.splitlines()[0]}"
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged database (and its WAL files) out of the way; never delete it."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+        counter += 1
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    return target
+
+
+# -- migrations ---------------------------------------------------------------------------
+
+def upgrade(database: Database) -> None:
+    """Bring the schema to head. A database from a newer app is refused untouched."""
+    current = database.revision()
+    head = head_revision()
+    if current == head:
+        return
+    if current is not None and current not in known_revisions():
+        raise NewerSchemaError(
+            f"The database {database.path} was written by a newer version of Prompt Workbench "
+            f"(schema revision {current}; this version knows up to {head}). Nothing was "
+            "changed; update Prompt Workbench to open it."
+        )
+    if database.read_only:
+        raise StoreError(f"The database {database.path} needs an upgrade (revision {current} → "
+                         f"{head}) but was opened read-only.")
+    backup = backup_file(database.path, current) if current is not None else None
+    try:
+        with translate_errors(database.path), database.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except Exception as error:
+        if backup is None:
+            raise
+        database.engine.dispose()
+        restore(backup, database.path)
+        raise StoreError(
+            f"Upgrading the database {database.path} from revision {current} to {head} failed "
+            f"({error}). It was restored from the backup {backup}; nothing was lost."
+        ) from None
+
+
+def backup_file(path: Path, revision: str | None) -> Path:
+    """A consistent copy through SQLite's online backup API (safe while others read)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.backup-r{revision}-{stamp}{path.suffix}")
+    source = sqlite3.connect(path)
+    try:
+        destination = sqlite3.connect(target)
+        try:
+            with translate_errors(path):
+                try:
+                    source.backup(destination)
+                except sqlite3.OperationalError as error:
+                    raise StoreError(describe_operational_error(path, error)) from None
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    return target
+
+
+def restore(backup: Path, path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.unlink()
+    shutil.copyfile(backup, path)

@@ -1,0 +1,193 @@
+"""Export a session to one portable file and import it back.
+
+The file is JSON (gzip-compressed when its name ends in ``.gz``): a format marker, a format
+version, and every row of the session's tables with all their columns. Rows keep their UUIDs,
+so importing a file twice, or into the database it came from, adds nothing the second time.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session as OrmSession
+
+from ..core.errors import ExportFormatError, NotFoundError, StoreError
+from ..core.ids import utc_now
+from .database import Database, head_revision
+from .schema import (
+    CaseSetRow,
+    ChunkRow,
+    DocumentRow,
+    OutputRow,
+    PreferenceRow,
+    PromptRow,
+    PromptVersionRow,
+    RatingRow,
+    RunRow,
+    SessionRow,
+    TestCaseRow,
+    VariantRow,
+)
+
+FORMAT = "prompt-workbench-session"
+FORMAT_VERSION = 1
+
+
+def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
+    """Every row that belongs to the session, parents before children."""
+    rows: dict[str, list] = {}
+
+    def take(name: str, model, condition) -> list:
+        found = list(s.scalars(select(model).where(condition)))
+        rows[name] = found
+        return found
+
+    take("sessions", SessionRow, SessionRow.id == session_id)
+    prompts = take("prompts", PromptRow, PromptRow.session_id == session_id)
+    versions = take("prompt_versions", PromptVersionRow,
+                    PromptVersionRow.prompt_id.in_([p.id for p in prompts]))
+    versions.sort(key=lambda v: v.created_at)  # parents first
+    sets = take("case_sets", CaseSetRow, CaseSetRow.session_id == session_id)
+    take("test_cases", TestCaseRow, TestCaseRow.case_set_id.in_([c.id for c in sets]))
+    runs = take("runs", RunRow, RunRow.session_id == session_id)
+    run_ids = [r.id for r in runs]
+    take("variants", VariantRow, VariantRow.run_id.in_(run_ids))
+    outputs = take("outputs", OutputRow, OutputRow.run_id.in_(run_ids))
+    output_ids = [o.id for o in outputs]
+    take("ratings", RatingRow, RatingRow.output_id.in_(output_ids))
+    take("preferences", PreferenceRow, PreferenceRow.output_a_id.in_(output_ids))
+    documents = take("documents", DocumentRow, DocumentRow.session_id == session_id)
+    take("chunks", ChunkRow, ChunkRow.document_id.in_([d.id for d in documents]))
+    return rows
+
+
+MODELS = {
+    "sessions": SessionRow, "prompts": PromptRow, "prompt_versions": PromptVersionRow,
+    "case_sets": CaseSetRow, "test_cases": TestCaseRow, "runs": RunRow, "variants": VariantRow,
+    "outputs": OutputRow, "ratings": RatingRow, "preferences": PreferenceRow,
+    "documents": DocumentRow, "chunks": ChunkRow,
+}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        if "$datetime" in value:
+            return datetime.fromisoformat(value["$datetime"])
+        if "$bytes" in value:
+            return base64.b64decode(value["$bytes"])
+    return value
+
+
+def _to_record(row) -> dict[str, Any]:
+    return {attr.key: _encode(getattr(row, attr.key)) for attr in inspect(type(row)).column_attrs}
+
+
+def export_session(db: Database, session_id: str, file: Path) -> dict[str, int]:
+    with db.transaction() as s:
+        if s.get(SessionRow, session_id) is None:
+            raise NotFoundError(f"No session with id {session_id}.")
+        rows = _session_rows(s, session_id)
+        document = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "schema_revision": head_revision(),
+            "exported_at": utc_now().isoformat(), "session_id": session_id,
+            "tables": {name: [_to_record(r) for r in found] for name, found in rows.items()},
+        }
+    data = json.dumps(document, ensure_ascii=False, indent=1).encode()
+    file = Path(file)
+    temporary = file.with_name(file.name + ".partial")
+    try:
+        opener: Callable = gzip.open if file.suffix == ".gz" else open
+        with opener(temporary, "wb") as handle:
+            handle.write(data)
+        temporary.replace(file)  # never a half-written export under the real name
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise StoreError(f"Cannot write the export {file}: {error.strerror}.") from None
+    return {name: len(found) for name, found in document["tables"].items()}
+
+
+@dataclass
+class ImportResult:
+    session_id: str
+    added: dict[str, int] = field(default_factory=dict)
+    already_present: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_added(self) -> int:
+        return sum(self.added.values())
+
+
+def read_export(file: Path) -> dict[str, Any]:
+    file = Path(file)
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        raise ExportFormatError(f"Cannot read {file}: {error.strerror}.") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError):
+            raise ExportFormatError(f"{file} is a damaged gzip file.") from None
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ExportFormatError(f"{file} is not a Prompt Workbench export (it is not JSON).") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ExportFormatError(f"{file} is not a Prompt Workbench export (no '{FORMAT}' marker).")
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ExportFormatError(
+            f"{file} was exported by a newer version of Prompt Workbench (format {version}; "
+            f"this version reads up to {FORMAT_VERSION}). Update Prompt Workbench to import it."
+        )
+    if not isinstance(document.get("tables"), dict) or not document.get("session_id"):
+        raise ExportFormatError(f"{file} is a damaged Prompt Workbench export (no tables).")
+    return document
+
+
+def import_session(db: Database, file: Path) -> ImportResult:
+    document = read_export(file)
+    result = ImportResult(session_id=document["session_id"])
+    with db.transaction() as s:
+        # Rows may refer to one another within the file; check references at commit.
+        s.execute(select(1))  # the transaction is open: PRAGMA applies to it
+        s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        for name, model in MODELS.items():
+            records = document["tables"].get(name, [])
+            added = present = 0
+            for index, record in enumerate(records):
+                try:
+                    values = {key: _decode(value) for key, value in record.items()}
+                    identity = values["id"]
+                except (AttributeError, KeyError, TypeError):
+                    raise ExportFormatError(
+                        f"{file} is damaged: record {index + 1} of '{name}' has no id.") from None
+                if s.get(model, identity) is not None:
+                    present += 1
+                    continue
+                try:
+                    s.add(model(**values))
+                    s.flush()
+                except TypeError as error:
+                    raise ExportFormatError(
+                        f"{file} is damaged: record {index + 1} of '{name}': {error}.") from None
+                added += 1
+            result.added[name] = added
+            result.already_present[name] = present
+    return result

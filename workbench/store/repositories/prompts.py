@@ -1,0 +1,135 @@
+"""Prompts, their immutable versions, and test-case sets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from ...core.cases import CaseSet, TestCase
+from ...core.errors import NotFoundError
+from ...core.prompts import FewShotExample, Prompt, PromptVersion
+from ..database import Database
+from ..schema import CaseSetRow, PromptRow, PromptVersionRow, TestCaseRow
+
+
+def to_prompt(row: PromptRow) -> Prompt:
+    return Prompt(session_id=row.session_id, name=row.name, id=row.id, created_at=row.created_at)
+
+
+def to_version(row: PromptVersionRow) -> PromptVersion:
+    return PromptVersion(
+        prompt_id=row.prompt_id, system_prompt=row.system_prompt,
+        examples=tuple(FewShotExample.from_dict(e) for e in row.examples),
+        user_template=row.user_template, parent_id=row.parent_id, note=row.note, id=row.id,
+        created_at=row.created_at,
+    )
+
+
+def version_row(version: PromptVersion) -> PromptVersionRow:
+    return PromptVersionRow(
+        id=version.id, prompt_id=version.prompt_id, system_prompt=version.system_prompt,
+        examples=[e.to_dict() for e in version.examples], user_template=version.user_template,
+        variables=list(version.variables), content_hash=version.content_hash,
+        parent_id=version.parent_id, note=version.note, created_at=version.created_at,
+    )
+
+
+class PromptRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add_prompt(self, prompt: Prompt) -> Prompt:
+        with self.db.transaction() as s:
+            s.add(PromptRow(id=prompt.id, session_id=prompt.session_id, name=prompt.name,
+                            created_at=prompt.created_at))
+        return prompt
+
+    def prompts(self, session_id: str) -> list[Prompt]:
+        with self.db.transaction() as s:
+            rows = s.scalars(select(PromptRow).where(PromptRow.session_id == session_id)
+                             .order_by(PromptRow.created_at)).all()
+            return [to_prompt(r) for r in rows]
+
+    def save_version(self, version: PromptVersion) -> PromptVersion:
+        """Store a new version. Versions are immutable: saving an existing id is refused."""
+        with self.db.transaction() as s:
+            if s.get(PromptVersionRow, version.id) is not None:
+                raise ValueError(f"Prompt version {version.id} exists; versions never change.")
+            s.add(version_row(version))
+        return version
+
+    def version(self, version_id: str) -> PromptVersion:
+        with self.db.transaction() as s:
+            row = s.get(PromptVersionRow, version_id)
+            if row is None:
+                raise NotFoundError(f"No prompt version with id {version_id}.")
+            return to_version(row)
+
+    def history(self, prompt_id: str) -> list[PromptVersion]:
+        """Oldest first."""
+        with self.db.transaction() as s:
+            rows = s.scalars(select(PromptVersionRow).where(PromptVersionRow.prompt_id == prompt_id)
+                             .order_by(PromptVersionRow.created_at)).all()
+            return [to_version(r) for r in rows]
+
+    def latest(self, prompt_id: str) -> PromptVersion | None:
+        versions = self.history(prompt_id)
+        return versions[-1] if versions else None
+
+
+def to_case(row: TestCaseRow) -> TestCase:
+    return TestCase(case_set_id=row.case_set_id, variables=dict(row.variables),
+                    expected=row.expected, position=row.position, id=row.id)
+
+
+class CaseSetRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def save(self, case_set: CaseSet) -> CaseSet:
+        """Store the set and exactly these cases (rows removed from the set are deleted).
+
+        Returns the set as stored: each case numbered by its place in the set.
+        """
+        case_set = replace(case_set, cases=tuple(
+            replace(c, case_set_id=case_set.id, position=i) for i, c in enumerate(case_set.cases)))
+        with self.db.transaction() as s:
+            row = s.get(CaseSetRow, case_set.id)
+            if row is None:
+                s.add(CaseSetRow(id=case_set.id, session_id=case_set.session_id,
+                                 name=case_set.name, created_at=case_set.created_at))
+            else:
+                row.name = case_set.name
+            s.flush()
+            keep = {c.id for c in case_set.cases}
+            for old in s.scalars(select(TestCaseRow).where(TestCaseRow.case_set_id == case_set.id)):
+                if old.id not in keep:
+                    s.delete(old)
+            for position, case in enumerate(case_set.cases):
+                existing = s.get(TestCaseRow, case.id)
+                if existing is None:
+                    s.add(TestCaseRow(id=case.id, case_set_id=case_set.id, position=position,
+                                      variables=dict(case.variables), expected=case.expected))
+                else:
+                    existing.position = position
+                    existing.variables = dict(case.variables)
+                    existing.expected = case.expected
+        return case_set
+
+    def get(self, case_set_id: str) -> CaseSet:
+        with self.db.transaction() as s:
+            row = s.get(CaseSetRow, case_set_id)
+            if row is None:
+                raise NotFoundError(f"No case set with id {case_set_id}.")
+            cases = s.scalars(select(TestCaseRow).where(TestCaseRow.case_set_id == case_set_id)
+                              .order_by(TestCaseRow.position)).all()
+            return CaseSet(session_id=row.session_id, name=row.name,
+                           cases=tuple(to_case(c) for c in cases), id=row.id,
+                           created_at=row.created_at)
+
+    def for_session(self, session_id: str) -> list[CaseSet]:
+        with self.db.transaction() as s:
+            ids = s.scalars(select(CaseSetRow.id).where(CaseSetRow.session_id == session_id)
+                            .order_by(CaseSetRow.created_at)).all()
+            return [self.get(i) for i in ids]

@@ -1,0 +1,125 @@
+"""Runs, their variants, and the outputs they produce (saved as they arrive)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from ...core.errors import NotFoundError
+from ...core.ids import utc_now
+from ...core.runs import Output, Run, RunStatus, Variant
+from ...core.sampling import SamplingSettings
+from ..database import Database
+from ..schema import OutputRow, RunRow, VariantRow
+
+
+def to_variant(row: VariantRow) -> Variant:
+    return Variant(
+        run_id=row.run_id, prompt_version_id=row.prompt_version_id, model_path=row.model_path,
+        sampling=SamplingSettings.from_dict(row.sampling), label=row.label,
+        position=row.position, model_sha256=row.model_sha256, adapter_path=row.adapter_path,
+        adapter_scale=row.adapter_scale, engine_settings=dict(row.engine_settings), id=row.id,
+    )
+
+
+def variant_row(variant: Variant, position: int) -> VariantRow:
+    return VariantRow(
+        id=variant.id, run_id=variant.run_id, position=position, label=variant.label,
+        prompt_version_id=variant.prompt_version_id, model_path=variant.model_path,
+        model_sha256=variant.model_sha256, sampling=variant.sampling.to_dict(),
+        adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale,
+        engine_settings=dict(variant.engine_settings),
+    )
+
+
+def to_output(row: OutputRow) -> Output:
+    return Output(
+        run_id=row.run_id, variant_id=row.variant_id, case_id=row.case_id, text=row.text,
+        token_count=row.token_count, prompt_tokens=row.prompt_tokens,
+        time_to_first_token_s=row.time_to_first_token_s,
+        tokens_per_second=row.tokens_per_second, finish_reason=row.finish_reason,
+        sampling=SamplingSettings.from_dict(row.sampling), seed=row.seed,
+        model_path=row.model_path, model_sha256=row.model_sha256,
+        chat_template=row.chat_template, adapter_path=row.adapter_path,
+        adapter_scale=row.adapter_scale, engine_settings=dict(row.engine_settings),
+        error=row.error, id=row.id, created_at=row.created_at,
+    )
+
+
+def output_row(output: Output) -> OutputRow:
+    return OutputRow(
+        id=output.id, run_id=output.run_id, variant_id=output.variant_id, case_id=output.case_id,
+        text=output.text, token_count=output.token_count, prompt_tokens=output.prompt_tokens,
+        time_to_first_token_s=output.time_to_first_token_s,
+        tokens_per_second=output.tokens_per_second, finish_reason=output.finish_reason,
+        sampling=output.sampling.to_dict(), seed=output.seed, model_path=output.model_path,
+        model_sha256=output.model_sha256, chat_template=output.chat_template,
+        adapter_path=output.adapter_path, adapter_scale=output.adapter_scale,
+        engine_settings=dict(output.engine_settings), error=output.error,
+        created_at=output.created_at,
+    )
+
+
+class RunRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(self, run: Run) -> Run:
+        with self.db.transaction() as s:
+            s.add(RunRow(id=run.id, session_id=run.session_id, name=run.name,
+                         case_set_id=run.case_set_id, status=run.status.value,
+                         created_at=run.created_at, finished_at=run.finished_at))
+            s.flush()
+            for position, variant in enumerate(run.variants):
+                s.add(variant_row(replace(variant, run_id=run.id), position))
+        return run
+
+    def get(self, run_id: str) -> Run:
+        with self.db.transaction() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"No run with id {run_id}.")
+            variants = s.scalars(select(VariantRow).where(VariantRow.run_id == run_id)
+                                 .order_by(VariantRow.position)).all()
+            return Run(session_id=row.session_id, name=row.name, case_set_id=row.case_set_id,
+                       status=RunStatus(row.status), variants=tuple(to_variant(v) for v in variants),
+                       id=row.id, created_at=row.created_at, finished_at=row.finished_at)
+
+    def for_session(self, session_id: str) -> list[Run]:
+        with self.db.transaction() as s:
+            ids = s.scalars(select(RunRow.id).where(RunRow.session_id == session_id)
+                            .order_by(RunRow.created_at)).all()
+            return [self.get(i) for i in ids]
+
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        with self.db.transaction() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"No run with id {run_id}.")
+            row.status = status.value
+            if status in (RunStatus.DONE, RunStatus.CANCELLED, RunStatus.FAILED):
+                row.finished_at = utc_now()
+
+    def add_output(self, output: Output) -> Output:
+        """Save one output as soon as it is complete (its own transaction)."""
+        with self.db.transaction() as s:
+            s.add(output_row(output))
+        return output
+
+    def add_outputs(self, outputs: list[Output]) -> None:
+        with self.db.transaction() as s:
+            s.add_all(output_row(o) for o in outputs)
+
+    def outputs(self, run_id: str) -> list[Output]:
+        with self.db.transaction() as s:
+            rows = s.scalars(select(OutputRow).where(OutputRow.run_id == run_id)
+                             .order_by(OutputRow.created_at)).all()
+            return [to_output(r) for r in rows]
+
+    def output(self, output_id: str) -> Output:
+        with self.db.transaction() as s:
+            row = s.get(OutputRow, output_id)
+            if row is None:
+                raise NotFoundError(f"No output with id {output_id}.")
+            return to_output(row)

@@ -1,0 +1,219 @@
+"""The tables, as SQLAlchemy 2 typed declarative models.
+
+Migrations under ``migrations/versions`` create exactly this schema; a test compares the two.
+Ids are UUID strings made by the domain objects, so exports merge by identity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _fk(target: str, ondelete: str = "CASCADE"):
+    return ForeignKey(target, ondelete=ondelete)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PromptRow(Base):
+    __tablename__ = "prompts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PromptVersionRow(Base):
+    __tablename__ = "prompt_versions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    prompt_id: Mapped[str] = mapped_column(_fk("prompts.id"), index=True)
+    system_prompt: Mapped[str] = mapped_column(Text)
+    examples: Mapped[list[Any]]
+    user_template: Mapped[str] = mapped_column(Text)
+    variables: Mapped[list[Any]]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    parent_id: Mapped[str | None] = mapped_column(_fk("prompt_versions.id", "SET NULL"))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CaseSetRow(Base):
+    __tablename__ = "case_sets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class TestCaseRow(Base):
+    __tablename__ = "test_cases"
+    __test__ = False
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_set_id: Mapped[str] = mapped_column(_fk("case_sets.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    variables: Mapped[dict[str, Any]]
+    expected: Mapped[str | None] = mapped_column(Text)
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))
+    model_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    added_at: Mapped[datetime]
+
+
+class TuneJobRow(Base):
+    __tablename__ = "tune_jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(_fk("sessions.id", "SET NULL"), index=True)
+    config: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[list[Any]]
+    artifacts: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AdapterRow(Base):
+    __tablename__ = "adapters"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    base_model_id: Mapped[str | None] = mapped_column(_fk("models.id", "SET NULL"))
+    tune_job_id: Mapped[str | None] = mapped_column(_fk("tune_jobs.id", "SET NULL"))
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    case_set_id: Mapped[str | None] = mapped_column(_fk("case_sets.id", "SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class VariantRow(Base):
+    __tablename__ = "variants"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(Text)
+    prompt_version_id: Mapped[str] = mapped_column(_fk("prompt_versions.id"))
+    model_path: Mapped[str] = mapped_column(Text)
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    sampling: Mapped[dict[str, Any]]
+    adapter_path: Mapped[str | None] = mapped_column(Text)
+    adapter_scale: Mapped[float] = mapped_column(Float)
+    engine_settings: Mapped[dict[str, Any]]
+
+
+class OutputRow(Base):
+    __tablename__ = "outputs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), index=True)
+    variant_id: Mapped[str] = mapped_column(_fk("variants.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(_fk("test_cases.id", "SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(Integer)
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    time_to_first_token_s: Mapped[float | None] = mapped_column(Float)
+    tokens_per_second: Mapped[float | None] = mapped_column(Float)
+    finish_reason: Mapped[str] = mapped_column(String(16))
+    sampling: Mapped[dict[str, Any]]
+    seed: Mapped[int | None] = mapped_column(Integer)
+    model_path: Mapped[str] = mapped_column(Text)
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    chat_template: Mapped[str | None] = mapped_column(Text)
+    adapter_path: Mapped[str | None] = mapped_column(Text)
+    adapter_scale: Mapped[float | None] = mapped_column(Float)
+    engine_settings: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class RatingRow(Base):
+    __tablename__ = "ratings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    output_id: Mapped[str] = mapped_column(_fk("outputs.id"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    rater: Mapped[str] = mapped_column(Text)
+    blind: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PreferenceRow(Base):
+    __tablename__ = "preferences"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    output_a_id: Mapped[str] = mapped_column(_fk("outputs.id"), index=True)
+    output_b_id: Mapped[str] = mapped_column(_fk("outputs.id"), index=True)
+    winner: Mapped[str] = mapped_column(String(4))
+    rater: Mapped[str] = mapped_column(Text)
+    blind: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(_fk("sessions.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ChunkRow(Base):
+    __tablename__ = "chunks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    document_id: Mapped[str] = mapped_column(_fk("documents.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# -- revision 0002 ------------------------------------------------------------------------
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class SearchRefRow(Base):
+    """What each full-text index row points at; kept in step by triggers (migration 0002)."""
+
+    __tablename__ = "search_refs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(36), unique=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
