@@ -63,7 +63,7 @@ def populate(store: Store, name: str = "Translation") -> Populated:
                 chat_template="{{ messages }}", engine_settings={"n_ctx": 2048})))
     store.runs.set_status(run.id, RunStatus.DONE)
     store.ratings.rate(Rating(outputs[0].id, 5, rater="ana", note="perfect"))
-    store.ratings.rate(Rating(outputs[2].id, -1, rater="ana", blind=True))
+    store.ratings.rate(Rating(outputs[2].id, 1, rater="ana", blind=True))
     store.ratings.prefer(Preference(outputs[0].id, outputs[2].id, "tie", rater="ben"))
     document = Document(session.id, "Glossary", source="glossary.txt", text="cheval: horse")
     store.documents.add(document, [Chunk(document.id, 0, "cheval: horse", b"\x00\x01\x02")])

@@ -23,7 +23,7 @@ def test_everything_comes_back_as_it_was_stored(store):
     assert run.status is RunStatus.DONE and run.finished_at is not None
     assert run.variants == data.run.variants
     assert store.runs.outputs(run.id) == data.outputs
-    assert [r.score for r in store.ratings.ratings_for([o.id for o in data.outputs])] == [5, -1]
+    assert [r.score for r in store.ratings.ratings_for([o.id for o in data.outputs])] == [5, 1]
     assert store.ratings.preferences_for([data.outputs[0].id])[0].winner == "tie"
 
 

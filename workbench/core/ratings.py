@@ -11,9 +11,12 @@ from .ids import new_id, utc_now
 Winner = Literal["a", "b", "tie"]
 
 
+THUMBS_UP, THUMBS_DOWN = 5, 1  # thumbs are the ends of the star scale: one mean for both
+
+
 @dataclass(frozen=True)
 class Rating:
-    """A score: 1–5 stars, or thumbs as +1 / -1."""
+    """A score from 1 to 5 stars; thumbs up and down are stored as 5 and 1."""
 
     output_id: str
     score: int
@@ -24,8 +27,8 @@ class Rating:
     created_at: datetime = field(default_factory=utc_now)
 
     def __post_init__(self):
-        if self.score not in (-1, 1, 2, 3, 4, 5):
-            raise ValueError(f"A rating is 1–5 stars or ±1 thumbs, not {self.score}.")
+        if self.score not in (1, 2, 3, 4, 5):
+            raise ValueError(f"A rating is 1 to 5 stars, not {self.score}.")
 
 
 @dataclass(frozen=True)

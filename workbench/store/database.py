@@ -166,6 +166,9 @@ def _engine(path: Path, read_only: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def begin(connection):
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # References are checked at commit: within one user action rows may be added in any
+        # order (the ORM does not sort inserts of unrelated mappers by foreign key).
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
 
     return engine
 

@@ -165,9 +165,7 @@ def import_session(db: Database, file: Path) -> ImportResult:
     document = read_export(file)
     result = ImportResult(session_id=document["session_id"])
     with db.transaction() as s:
-        # Rows may refer to one another within the file; check references at commit.
-        s.execute(select(1))  # the transaction is open: PRAGMA applies to it
-        s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        # Foreign keys are checked at commit (see database.py): rows may come in any order.
         for name, model in MODELS.items():
             records = document["tables"].get(name, [])
             added = present = 0

@@ -45,6 +45,13 @@ class PromptRepository:
                             created_at=prompt.created_at))
         return prompt
 
+    def prompt(self, prompt_id: str) -> Prompt:
+        with self.db.transaction() as s:
+            row = s.get(PromptRow, prompt_id)
+            if row is None:
+                raise NotFoundError(f"No prompt with id {prompt_id}.")
+            return to_prompt(row)
+
     def prompts(self, session_id: str) -> list[Prompt]:
         with self.db.transaction() as s:
             rows = s.scalars(select(PromptRow).where(PromptRow.session_id == session_id)

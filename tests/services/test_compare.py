@@ -1,0 +1,156 @@
+"""Comparison runs through the services, headless, on the real bundled model."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from workbench.core.composition import CompositionError, build_messages
+from workbench.core.prompts import FewShotExample
+from workbench.core.runs import RunStatus
+from workbench.core.sampling import GREEDY
+from workbench.services.compare import RunService, VariantSpec
+from workbench.services.context import measure
+from workbench.services.models import ModelService
+from workbench.services.sessions import open_store
+from workbench.services.workspace import WorkspaceService
+
+
+class Recorder:
+    def __init__(self):
+        self.tokens, self.outputs, self.finished = [], [], threading.Event()
+        self.status = None
+
+    def cell_started(self, variant_id, case_id):
+        pass
+
+    def cell_token(self, variant_id, case_id, text):
+        self.tokens.append((variant_id, case_id, text))
+
+    def cell_finished(self, output):
+        self.outputs.append(output)
+
+    def run_finished(self, run_id, status):
+        self.status = status
+        self.finished.set()
+
+
+@pytest.fixture
+def services():
+    store = open_store()
+    models = ModelService()
+    yield WorkspaceService(store), RunService(store, models), models
+    models.close()
+    store.close()
+
+
+def make_workspace(workspace: WorkspaceService):
+    ws = workspace.create_session("Capitals")
+    v1 = workspace.save_version(
+        ws.prompt.id, "Answer with the capital city only.",
+        [FewShotExample("France", "Paris"), FewShotExample("Italy", "Rome")],
+        "{{ country }}", parent_id=None)
+    v2 = workspace.save_version(ws.prompt.id, "You are a geography teacher.", [], "What is the "
+                                "capital of {{ country }}?", parent_id=v1.id)
+    cases = workspace.save_cases(ws.case_set, [({"country": "Spain"}, "Madrid"),
+                                               ({"country": "Germany"}, "Berlin")])
+    return ws, v1, v2, cases
+
+
+def test_two_variants_by_two_cases_are_generated_and_stored(services):
+    workspace, runs, _ = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    specs = [VariantSpec("few-shot", v1, None, GREEDY.with_(max_tokens=12), n_ctx=1024),
+             VariantSpec("teacher", v2, None, GREEDY.with_(max_tokens=12), n_ctx=1024)]
+    recorder = Recorder()
+    handle = runs.start(ws.session.id, cases.id, cases.cases, specs, recorder)
+    assert recorder.finished.wait(120)
+    assert recorder.status is RunStatus.DONE
+    assert len(recorder.outputs) == 4 and all(not o.error for o in recorder.outputs)
+    assert recorder.tokens  # streamed
+    reopened = workspace.open(ws.session.id)
+    assert reopened.run.id == handle.run.id and reopened.run.status is RunStatus.DONE
+    assert {(o.variant_id, o.case_id) for o in reopened.outputs} == {
+        (v.id, c.id) for v in handle.run.variants for c in cases.cases}
+    sample = max(reopened.outputs, key=lambda o: o.token_count)
+    assert sample.model_sha256 and len(sample.model_sha256) == 64
+    assert sample.chat_template and sample.seed is not None and sample.tokens_per_second > 0
+    # Same seed, same settings: a re-run reproduces the text exactly.
+    again = Recorder()
+    variant = handle.run.variants[0]
+    runs.rerun_cell(handle.run, variant, specs[0], cases.cases[0], again)
+    assert again.finished.wait(60)
+    first = next(o for o in recorder.outputs
+                 if o.variant_id == variant.id and o.case_id == cases.cases[0].id)
+    assert again.outputs[0].text == first.text
+
+
+def test_cancel_stops_the_run_within_a_second(services):
+    workspace, runs, models = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    models.load_named(None, n_ctx=1024)  # warm, so the timing below is generation only
+    long = GREEDY.with_(max_tokens=400)
+    specs = [VariantSpec("a", v2, None, long, n_ctx=1024), VariantSpec("b", v2, None, long, n_ctx=1024)]
+    recorder = Recorder()
+    handle = runs.start(ws.session.id, cases.id, cases.cases, specs, recorder)
+    deadline = threading.Event()
+    while not recorder.tokens and not deadline.wait(0.02):
+        pass
+    import time
+    started = time.monotonic()
+    handle.cancel()
+    assert recorder.finished.wait(5)
+    assert time.monotonic() - started < 1.5
+    assert recorder.status is RunStatus.CANCELLED
+    assert any(o.finish_reason == "cancelled" for o in recorder.outputs)
+
+
+def test_a_missing_variable_fails_only_its_cell(services):
+    workspace, runs, _ = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    broken = workspace.save_version(ws.prompt.id, "", [], "{{ country }} and {{ city }}",
+                                    parent_id=v2.id)
+    recorder = Recorder()
+    runs.start(ws.session.id, cases.id, cases.cases,
+               [VariantSpec("broken", broken, None, GREEDY.with_(max_tokens=4), n_ctx=1024)],
+               recorder)
+    assert recorder.finished.wait(60)
+    assert recorder.status is RunStatus.FAILED
+    assert all("'city'" in o.error for o in recorder.outputs)
+
+
+def test_a_model_that_fails_to_load_fails_its_column(services, tmp_path):
+    workspace, runs, _ = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    bad = tmp_path / "bad.gguf"
+    bad.write_text("nope")
+    recorder = Recorder()
+    with pytest.raises(Exception, match="is not a GGUF file"):
+        runs.start(ws.session.id, cases.id, cases.cases,
+                   [VariantSpec("bad", v1, str(bad), GREEDY)], recorder)
+
+
+def test_context_budget_counts_each_part(services):
+    workspace, _, models = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    host = models.load_named(None, n_ctx=256)
+    budget = measure(host, v1, {"country": "Spain"}, max_tokens=64)
+    assert budget.system > 5 and budget.examples > 10 and budget.input > 2
+    assert budget.prompt == len(host.tokenize(budget.rendered))
+    assert budget.fits and budget.warning is None
+    many = v1.__class__(v1.prompt_id, v1.system_prompt,
+                        tuple(FewShotExample("country " * 20, "capital " * 20) for _ in range(5)),
+                        v1.user_template)
+    over = measure(host, many, {"country": "Spain"}, max_tokens=64)
+    assert not over.fits and "context window holds 256" in over.warning
+
+
+def test_composition_errors_name_the_problem(services):
+    workspace, _, _ = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    with pytest.raises(CompositionError, match="'country'"):
+        build_messages(v1, {})
+    empty = v1.__class__(v1.prompt_id, "", (), "")
+    with pytest.raises(CompositionError, match="The prompt is empty"):
+        build_messages(empty, {})

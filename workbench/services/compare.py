@@ -1,0 +1,219 @@
+"""Run a comparison: variants (prompt version × model × sampling × adapter) over test cases.
+
+Work happens in background threads, one per distinct model load, so variants on different
+models stream at the same time while variants sharing a model share its host (and the KV
+cache of their common prompt prefix). Every output is saved the moment it is complete.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from ..core.cases import TestCase
+from ..core.composition import build_messages
+from ..core.errors import WorkbenchError
+from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
+from ..core.model_info import AdapterSpec, LoadSettings
+from ..core.prompts import PromptVersion
+from ..core.runs import Output, Run, RunStatus, Variant
+from ..core.sampling import SamplingSettings
+from ..library.hashing import file_sha256
+from ..store import Store
+from .models import ModelService
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A column as the user defines it, before it is stored as a Variant."""
+
+    label: str
+    prompt_version: PromptVersion
+    model: str | None  # name or path; None = the bundled model
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    n_ctx: int = 4096
+    n_gpu_layers: int | None = None
+    adapter_path: str | None = None
+    adapter_scale: float = 1.0
+
+
+class RunListener(Protocol):
+    """Called from worker threads; the GUI turns these into queued Qt signals."""
+
+    def cell_started(self, variant_id: str, case_id: str) -> None: ...
+    def cell_token(self, variant_id: str, case_id: str, text: str) -> None: ...
+    def cell_finished(self, output: Output) -> None: ...
+    def run_finished(self, run_id: str, status: RunStatus) -> None: ...
+
+
+class RunHandle:
+    def __init__(self, run: Run):
+        self.run = run
+        self.cancelled = threading.Event()
+        self._streams: set = set()
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop everything: running generations end within a second, queued ones never start."""
+        self.cancelled.set()
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.cancel()
+
+    def _track(self, stream) -> None:
+        with self._lock:
+            self._streams.add(stream)
+        if self.cancelled.is_set():
+            stream.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+
+class RunService:
+    def __init__(self, store: Store, models: ModelService):
+        self.store = store
+        self.models = models
+
+    def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
+              specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "") -> RunHandle:
+        settings = [self._load_settings(spec) for spec in specs]
+        run_id_holder = Run(session_id, name=name, case_set_id=case_set_id,
+                            status=RunStatus.RUNNING)
+        variants = tuple(self._variant(run_id_holder.id, spec, load, position)
+                         for position, (spec, load) in enumerate(zip(specs, settings)))
+        run = self.store.runs.add(replace(run_id_holder, variants=variants))
+        return self._launch(run, list(zip(variants, specs, settings)), list(cases), listener)
+
+    def rerun_cell(self, run: Run, variant: Variant, spec: VariantSpec, case: TestCase,
+                   listener: RunListener) -> RunHandle:
+        """Generate one cell again; the new output is stored beside the old one."""
+        return self._launch(run, [(variant, spec, self._load_settings(spec))], [case], listener,
+                            final_status=False)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _load_settings(self, spec: VariantSpec) -> LoadSettings:
+        adapters = (AdapterSpec(spec.adapter_path, spec.adapter_scale),) if spec.adapter_path else ()
+        return self.models.settings_for(spec.model, n_ctx=spec.n_ctx,
+                                        n_gpu_layers=spec.n_gpu_layers, adapters=adapters)
+
+    @staticmethod
+    def _variant(run_id: str, spec: VariantSpec, load: LoadSettings, position: int) -> Variant:
+        return Variant(
+            run_id=run_id, prompt_version_id=spec.prompt_version.id, model_path=load.path,
+            sampling=spec.sampling, label=spec.label, position=position,
+            adapter_path=spec.adapter_path, adapter_scale=spec.adapter_scale,
+            engine_settings={"n_ctx": load.n_ctx, "n_gpu_layers": load.n_gpu_layers},
+        )
+
+    def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
+                final_status: bool = True) -> RunHandle:
+        handle = RunHandle(run)
+        groups: dict[LoadSettings, list] = defaultdict(list)
+        for column in columns:
+            groups[column[2]].append(column)
+        failures: list[bool] = []
+
+        def work(load: LoadSettings, group) -> None:
+            for variant, spec, _ in group:
+                if not self._run_column(handle, load, variant, spec, cases, listener):
+                    failures.append(True)
+
+        threads = [threading.Thread(target=work, args=item, daemon=True, name="compare")
+                   for item in groups.items()]
+
+        def supervise() -> None:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            status = (RunStatus.CANCELLED if handle.cancelled.is_set()
+                      else RunStatus.FAILED if failures and len(failures) == len(columns)
+                      else RunStatus.DONE)
+            if final_status:
+                try:
+                    self.store.runs.set_status(run.id, status)
+                except WorkbenchError:
+                    pass  # the outputs are saved; a status that failed to save is not worth a crash
+            handle.done.set()
+            listener.run_finished(run.id, status)
+
+        threading.Thread(target=supervise, daemon=True, name="compare-supervisor").start()
+        return handle
+
+    def _run_column(self, handle: RunHandle, load: LoadSettings, variant: Variant,
+                    spec: VariantSpec, cases: list[TestCase], listener: RunListener) -> bool:
+        """Generate every case of one column; False if none succeeded."""
+        base = dict(run_id=variant.run_id, variant_id=variant.id, model_path=load.path,
+                    sampling=spec.sampling, adapter_path=spec.adapter_path,
+                    adapter_scale=spec.adapter_scale if spec.adapter_path else None,
+                    engine_settings=dict(variant.engine_settings))
+        try:
+            host = self.models.load(load)
+        except WorkbenchError as error:
+            for case in cases:
+                self._fail(listener, base, case, str(error), "")
+            return False
+        base.update(model_sha256=self._sha(load.path), chat_template=host.metadata.chat_template)
+        requests, pending = [], []
+        for case in cases:
+            try:
+                messages = build_messages(spec.prompt_version, case.variables)
+            except WorkbenchError as error:
+                self._fail(listener, base, case, str(error), "")
+                continue
+            requests.append(GenerationRequest(messages=tuple(messages), sampling=spec.sampling))
+            pending.append(case)
+        if handle.cancelled.is_set() or not requests:
+            for case in pending:
+                self._fail(listener, base, case, "Cancelled before it started.", "",
+                           finish="cancelled")
+            return False
+        succeeded = False
+        streams = host.generate_many(requests)
+        for stream in streams:
+            handle._track(stream)
+        for case, stream in zip(pending, streams):
+            listener.cell_started(variant.id, case.id)
+            try:
+                for event in stream:
+                    if isinstance(event, TokenEvent) and event.text:
+                        listener.cell_token(variant.id, case.id, event.text)
+                    elif isinstance(event, DoneEvent):
+                        fields = {**base, "sampling": spec.sampling.with_(seed=stream.seed)}
+                        self._save(listener, Output(
+                            **fields, case_id=case.id, text=event.text,
+                            token_count=event.stats.completion_tokens,
+                            prompt_tokens=event.stats.prompt_tokens,
+                            time_to_first_token_s=event.stats.time_to_first_token_s,
+                            tokens_per_second=event.stats.tokens_per_second,
+                            finish_reason=event.stats.finish_reason, seed=stream.seed))
+                        succeeded = True
+            except WorkbenchError as error:
+                partial = getattr(error, "partial_text", "") or stream.text
+                self._fail(listener, base, case, str(error), partial)
+        return succeeded
+
+    def _fail(self, listener, base, case, message: str, partial: str, finish: str = "error"):
+        self._save(listener, Output(**base, case_id=case.id, text=partial, finish_reason=finish,
+                                    error=message))
+
+    def _save(self, listener: RunListener, output: Output) -> None:
+        try:
+            self.store.runs.add_output(output)
+        except WorkbenchError as error:  # shown in the cell; the text is still on screen
+            output = replace(output, error=f"{output.error or ''} Not saved: {error}".strip())
+        listener.cell_finished(output)
+
+    @staticmethod
+    def _sha(path: str) -> str | None:
+        try:
+            return file_sha256(path)
+        except OSError:
+            return None

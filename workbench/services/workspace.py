@@ -1,0 +1,134 @@
+"""Use cases of the composer: sessions, prompt versions, test cases, drafts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..core.cases import CaseSet, TestCase
+from ..core.prompts import FewShotExample, Prompt, PromptVersion, content_hash
+from ..core.runs import Output, Run
+from ..core.ratings import Preference, Rating
+from ..core.sessions import Draft, Session
+from ..store import Store
+
+COMPOSER_DRAFT = "composer"
+MAIN_PROMPT = "main"
+MAIN_CASES = "cases"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Everything the window shows for one session."""
+
+    session: Session
+    prompt: Prompt
+    history: list[PromptVersion]  # oldest first
+    case_set: CaseSet
+    draft: Draft | None
+    run: Run | None  # the latest comparison
+    outputs: list[Output]
+    ratings: list[Rating]
+    preferences: list[Preference]
+
+    @property
+    def latest(self) -> PromptVersion | None:
+        return self.history[-1] if self.history else None
+
+
+class WorkspaceService:
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def create_session(self, name: str) -> Workspace:
+        with self.store.transaction():
+            session = self.store.sessions.add(Session(name))
+            self.store.prompts.add_prompt(Prompt(session.id, MAIN_PROMPT))
+            self.store.case_sets.save(CaseSet(session.id, MAIN_CASES))
+        return self.open(session.id)
+
+    def sessions(self) -> list[Session]:
+        return self.store.sessions.list()
+
+    def rename(self, session_id: str, name: str) -> Session:
+        return self.store.sessions.rename(session_id, name)
+
+    def delete(self, session_id: str) -> None:
+        self.store.sessions.delete(session_id)
+
+    def open(self, session_id: str) -> Workspace:
+        with self.store.transaction():
+            session = self.store.sessions.get(session_id)
+            prompts = self.store.prompts.prompts(session_id)
+            prompt = prompts[0] if prompts else self.store.prompts.add_prompt(
+                Prompt(session_id, MAIN_PROMPT))
+            sets = self.store.case_sets.for_session(session_id)
+            case_set = sets[0] if sets else self.store.case_sets.save(CaseSet(session_id, MAIN_CASES))
+            runs = self.store.runs.for_session(session_id)
+            run = runs[-1] if runs else None
+            outputs = self.store.runs.outputs(run.id) if run else []
+            ids = [o.id for o in outputs]
+            return Workspace(
+                session=session, prompt=prompt, history=self.store.prompts.history(prompt.id),
+                case_set=case_set, draft=self.store.drafts.get(session_id, COMPOSER_DRAFT),
+                run=run, outputs=outputs, ratings=self.store.ratings.ratings_for(ids),
+                preferences=self.store.ratings.preferences_for(ids),
+            )
+
+    # -- versions ------------------------------------------------------------------------
+
+    def save_version(self, prompt_id: str, system_prompt: str, examples: list[FewShotExample],
+                     user_template: str, *, parent_id: str | None, note: str = "",
+                     ) -> PromptVersion:
+        """A new immutable version, unless the content equals the latest one (then that)."""
+        latest = self.store.prompts.latest(prompt_id)
+        wanted = content_hash(system_prompt, examples, user_template)
+        if latest is not None and latest.content_hash == wanted and not note:
+            return latest
+        version = PromptVersion(prompt_id, system_prompt, tuple(examples), user_template,
+                                parent_id=parent_id, note=note)
+        with self.store.transaction():
+            self.store.prompts.save_version(version)
+            session = self._session_of(prompt_id)
+            self.store.drafts.discard(session, COMPOSER_DRAFT)
+            self.store.sessions.touch(session)
+        return version
+
+    def fork(self, version: PromptVersion, name: str) -> tuple[Prompt, PromptVersion]:
+        """A new prompt line in the same session, starting from this version."""
+        with self.store.transaction():
+            session_id = self._session_of(version.prompt_id)
+            prompt = self.store.prompts.add_prompt(Prompt(session_id, name))
+            copy = self.store.prompts.save_version(PromptVersion(
+                prompt.id, version.system_prompt, version.examples, version.user_template,
+                parent_id=version.id, note=f"forked from {version.id[:8]}"))
+        return prompt, copy
+
+    def _session_of(self, prompt_id: str) -> str:
+        return self.store.prompts.prompt(prompt_id).session_id
+
+    # -- cases and drafts ----------------------------------------------------------------
+
+    def save_cases(self, case_set: CaseSet, rows: list[tuple[dict[str, str], str | None]]) -> CaseSet:
+        existing = list(case_set.cases)
+        cases = []
+        for index, (variables, expected) in enumerate(rows):
+            keep_id = existing[index].id if index < len(existing) else None
+            case = TestCase(case_set.id, dict(variables), expected or None)
+            cases.append(replace(case, id=keep_id) if keep_id else case)
+        return self.store.case_sets.save(replace(case_set, cases=tuple(cases)))
+
+    def save_draft(self, session_id: str, content: dict) -> None:
+        self.store.drafts.save(Draft(session_id, COMPOSER_DRAFT, content))
+
+    def discard_draft(self, session_id: str) -> None:
+        self.store.drafts.discard(session_id, COMPOSER_DRAFT)
+
+    # -- ratings -------------------------------------------------------------------------
+
+    def rate(self, output_id: str, score: int, note: str = "", *, blind: bool = False) -> Rating:
+        return self.store.ratings.rate(Rating(output_id, score, rater="me", blind=blind, note=note))
+
+    def prefer(self, a: str, b: str, winner: str, *, blind: bool = True, note: str = "") -> Preference:
+        return self.store.ratings.prefer(Preference(a, b, winner, rater="me", blind=blind, note=note))
