@@ -17,41 +17,64 @@ os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="workbench-shots
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from workbench.services.models import ModelService  # noqa: E402
-from workbench.ui.chat_window import ChatWindow  # noqa: E402
+from workbench.core.prompts import FewShotExample  # noqa: E402
+from workbench.ui.app import create_main_window  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 
 
-def chat_window(app: QApplication, service: ModelService) -> None:
-    window = ChatWindow(service)
-    window.resize(1100, 700)
-    window.show()
-
-    def ask(_meta) -> None:
-        window.system_edit.setText("You are a concise assistant.")
-        window.input.setPlainText("Give me three tips for writing good prompts.")
-        window.send()
-
-    def save(_text: str) -> None:
-        QTimer.singleShot(300, lambda: (window.grab().save(str(DOCS / "chat-window.png")),
-                                        app.quit()))
-
-    window.model_loaded.connect(ask)
-    window.reply_finished.connect(save)
-    window.load_model()
+def compose(window) -> None:
+    composer = window.composer
+    composer.system_edit.setPlainText("You write one short, catchy slogan for a product. "
+                                      "Answer with the slogan only.")
+    composer.examples.set_examples([
+        FewShotExample("Product: a reusable water bottle", "Drink green, live clean."),
+        FewShotExample("Product: noise-cancelling headphones", "Silence the world, hear yours."),
+    ])
+    composer.template_edit.setPlainText("Product: {{ product }}")
+    composer.set_cases([
+        ({"product": "a solar-powered phone charger"}, None),
+        ({"product": "a coffee shop for cats"}, None),
+        ({"product": "an app that reminds you to stretch"}, None),
+    ])
+    composer.cases.table.selectRow(0)
 
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    service = ModelService()
-    chat_window(app, service)
-    QTimer.singleShot(120_000, app.quit)
+    window, services = create_main_window()
+    window.resize(1600, 1000)
+    window.show()
+    window.start()
+    compose(window)
+    shots = {"composer": False}
+
+    def on_loaded(_meta) -> None:
+        QTimer.singleShot(1500, take_composer)
+
+    def take_composer() -> None:
+        window.grab().save(str(DOCS / "composer.png"))
+        window.run_comparison()
+
+    def on_run_done(_status) -> None:
+        cell = next(iter(window.compare.cells.values()))
+        cell.rate(5)
+        QTimer.singleShot(500, finish)
+
+    def finish() -> None:
+        window.tabs.setCurrentIndex(0)
+        window.splitter.setSizes([330, 620])
+        QTimer.singleShot(300, lambda: (window.grab().save(str(DOCS / "compare.png")), app.quit()))
+
+    window.models.loaded.connect(on_loaded)
+    window.compare.run_finished.connect(on_run_done)
+    QTimer.singleShot(180_000, app.quit)
     try:
         app.exec()
     finally:
-        service.close()
-    print(f"wrote {DOCS / 'chat-window.png'}")
+        services.models.close()
+        services.store.close()
+    print("wrote", DOCS / "composer.png", DOCS / "compare.png")
     return 0
 
 

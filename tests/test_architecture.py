@@ -19,7 +19,7 @@ def test_import_linter_contracts_hold():
 
 def test_starting_the_app_does_not_import_torch_or_llama_cpp():
     code = (
-        "import sys, workbench.cli.main, workbench.ui.chat_window, workbench.services.models;"
+        "import sys, workbench.cli.main, workbench.ui.main_window, workbench.services.models;"
         "heavy = [m for m in ('torch', 'transformers', 'peft', 'llama_cpp') if m in sys.modules];"
         "print(','.join(heavy))"
     )

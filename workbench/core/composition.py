@@ -42,11 +42,12 @@ def template_variables(source: str) -> list[str]:
 
 
 def render_user_message(template: str, variables: dict[str, str]) -> str:
-    missing = [name for name in template_variables(template) if name not in variables]
+    # An empty cell is almost always a value the user forgot, not a wish for "".
+    missing = [name for name in template_variables(template) if not variables.get(name)]
     if missing:
         names = ", ".join(f"'{name}'" for name in missing)
-        raise CompositionError(f"The template uses {names}, which this test case does not "
-                               "define. Add a column for it or remove it from the template.")
+        raise CompositionError(f"The template uses {names}, which this test case leaves empty "
+                               "or does not define. Fill it in or remove it from the template.")
     try:
         return _template(template).render(**variables)
     except UndefinedError as error:

@@ -5,6 +5,7 @@ The GUI, the CLI and the tests all go through this service; none of them spawns 
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from ..library.catalogue import KnownModel, known_models, resolve_model
 from ..library.gguf_check import check_model_file
 
 DEFAULT_N_CTX = 4096
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class ModelService:
@@ -79,6 +81,18 @@ class ModelService:
     def close(self) -> None:
         for host in self.loaded():
             self.unload(host)
+
+    def memory_use(self) -> int:
+        """Resident memory of all model host processes, in bytes (0 where unknown)."""
+        total = 0
+        for host in self.loaded():
+            pid = host.pid
+            try:
+                with open(f"/proc/{pid}/statm") as handle:
+                    total += int(handle.read().split()[1]) * PAGE_SIZE
+            except (OSError, ValueError, IndexError, TypeError):
+                continue
+        return total
 
     def describe(self, name_or_path: str | None, **options) -> ModelMetadata:
         """Load the model briefly to read what llama.cpp reports about it."""

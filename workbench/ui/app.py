@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from ..core.paths import app_paths
 from ..services.models import ModelService
-from .chat_window import ChatWindow
+from ..services.sessions import open_store
+from .main_window import AppServices, MainWindow
+
+
+def window_settings() -> QSettings:
+    """Window layout lives beside the app's other settings (and under WORKBENCH_HOME)."""
+    return QSettings(str(app_paths().ensure().config / "window.ini"), QSettings.Format.IniFormat)
+
+
+def create_main_window() -> tuple[MainWindow, AppServices]:
+    services = AppServices(models=ModelService(), store=open_store())
+    window = MainWindow(services, window_settings())
+    for notice in services.store.notices:
+        window.banner.show_message(notice, "info")
+    return window, services
 
 
 def run_app(model: str | None = None, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Prompt Workbench")
-    app.setOrganizationName("prompt-workbench")
-    service = ModelService()
-    window = ChatWindow(service, model)
+    window, services = create_main_window()
     window.show()
-    window.load_model()
+    window.start(model)
     try:
         return app.exec()
     finally:
-        service.close()
+        services.models.close()
+        services.store.close()

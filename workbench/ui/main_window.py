@@ -1,0 +1,339 @@
+"""The main window: sessions, model picker, composer, comparison grid, chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import WorkbenchError
+from ..core.model_info import human_bytes
+from ..core.prompts import PromptVersion
+from ..core.runs import Variant
+from ..services.compare import RunService, VariantSpec
+from ..services.models import ModelService
+from ..services.workspace import Workspace, WorkspaceService
+from ..store import Store
+from .banner import Banner
+from .chat_panel import ChatPanel
+from .compare_panel import ComparePanel
+from .composer import ComposerPanel
+from .history_panel import HistoryPanel
+from .model_controller import ModelController
+from .model_picker import ModelPicker
+from .sessions_panel import SessionsPanel
+from .variants_table import CURRENT
+
+WINDOW_TITLE = "Prompt Workbench"
+DRAFT_DELAY_MS = 800
+
+
+@dataclass
+class AppServices:
+    models: ModelService
+    store: Store
+
+    @property
+    def workspace(self) -> WorkspaceService:
+        return WorkspaceService(self.store)
+
+    @property
+    def runs(self) -> RunService:
+        return RunService(self.store, self.models)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services: AppServices, settings: QSettings):
+        super().__init__()
+        self.services = services
+        self.workspace_service = services.workspace
+        self.settings = settings
+        self.workspace: Workspace | None = None
+        self.models = ModelController(services.models, self)
+        self.setWindowTitle(WINDOW_TITLE)
+        self.resize(1500, 950)
+        self._build()
+        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self.composer.edited.connect(self._draft_timer.start)
+        self._status_timer = QTimer(self, interval=1000)
+        self._status_timer.timeout.connect(self.update_status)
+        self._status_timer.start()
+        self.models.failed.connect(lambda message: self.banner.show_message(message))
+        self.models.loaded.connect(self._on_model_loaded)
+        self.restore_layout()
+
+    # -- layout --------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        toolbar = QToolBar("Model")
+        toolbar.setObjectName("model-toolbar")
+        self.picker = ModelPicker(self.models)
+        toolbar.addWidget(self.picker)
+        toolbar.addSeparator()
+        self.note_edit = QLineEdit(placeholderText="version note")
+        self.note_edit.setMaximumWidth(220)
+        self.save_button = QPushButton("Save version")
+        toolbar.addWidget(self.note_edit)
+        toolbar.addWidget(self.save_button)
+        self.addToolBar(toolbar)
+
+        self.sessions_panel = SessionsPanel(self.workspace_service)
+        self.history_panel = HistoryPanel()
+        for title, widget, name in (("Sessions", self.sessions_panel, "sessions-dock"),
+                                    ("Prompt history", self.history_panel, "history-dock")):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+        self.banner = Banner()
+        self.composer = ComposerPanel(self.models)
+        self.compare = ComparePanel(self.services.runs, self.workspace_service)
+        self.compare.spec_for = self.spec_for
+        self.chat = ChatPanel(self.models)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("main-splitter")
+        self.splitter.addWidget(self.composer)
+        self.splitter.addWidget(self.compare)
+        self.splitter.setSizes([420, 520])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.splitter, "Compose && compare")
+        self.tabs.addTab(self.chat, "Chat")
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.banner)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.models_status = QLabel("No model loaded")
+        self.memory_status = QLabel("")
+        self.jobs_status = QLabel("")
+        self.statusBar().addWidget(self.models_status, 1)
+        self.statusBar().addPermanentWidget(self.memory_status)
+        self.statusBar().addPermanentWidget(self.jobs_status)
+
+        self.save_button.clicked.connect(lambda: self.save_version(self.note_edit.text()))
+        self.compare.run_button.clicked.connect(self.run_comparison)
+        self.sessions_panel.session_chosen.connect(self.open_session)
+        self.sessions_panel.create_requested.connect(self.create_session)
+        self.history_panel.restore_requested.connect(self.restore_version)
+        self.history_panel.fork_requested.connect(self.fork_version)
+        self.compare.run_finished.connect(lambda _s: self.refresh_history())
+
+    def _on_model_loaded(self, _meta) -> None:
+        if self.banner.kind == "error":  # an earlier load failure no longer applies
+            self.banner.hide()
+
+    # -- start and settings --------------------------------------------------------------
+
+    def start(self, model: str | None = None) -> None:
+        names = [m.name for m in self.services.models.list_models()]
+        self.picker.set_models(names, model)
+        if model and model not in names:
+            self.picker.combo.addItem(model)
+            self.picker.combo.setCurrentText(model)
+        self.sessions_panel.refresh()
+        last = self.settings.value("last_session")
+        known = {s.id for s in self.sessions_panel.sessions}
+        if last in known:
+            self.open_session(last)
+        elif known:
+            self.open_session(self.sessions_panel.sessions[0].id)
+        else:
+            self.create_session("My first session")
+        self.picker.load()
+
+    def restore_layout(self) -> None:
+        geometry, state = self.settings.value("geometry"), self.settings.value("state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        for splitter in self._splitters():
+            saved = self.settings.value(f"splitter/{splitter.objectName()}")
+            if saved is not None:
+                splitter.restoreState(saved)
+
+    def _splitters(self):
+        return (self.splitter, self.composer.splitter, self.composer.editors_splitter,
+                self.compare.results_splitter)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        for splitter in self._splitters():
+            self.settings.setValue(f"splitter/{splitter.objectName()}", splitter.saveState())
+        if self.workspace:
+            self.settings.setValue("last_session", self.workspace.session.id)
+        self.settings.sync()
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def create_session(self, name: str) -> None:
+        workspace = self.workspace_service.create_session(name)
+        self.sessions_panel.refresh(workspace.session.id)
+        self.open_session(workspace.session.id)
+
+    def open_session(self, session_id: str) -> None:
+        if self.workspace and self.workspace.session.id == session_id:
+            return
+        if self.workspace:
+            self.save_draft()
+        try:
+            workspace = self.workspace_service.open(session_id)
+        except WorkbenchError as error:
+            self.banner.show_message(str(error))
+            return
+        self.workspace = workspace
+        self.setWindowTitle(f"{workspace.session.name} — {WINDOW_TITLE}")
+        rows = [(c.variables, c.expected) for c in workspace.case_set.cases]
+        self.composer.set_version(workspace.latest)
+        self.composer.set_cases(rows)
+        draft = workspace.draft
+        if draft and (workspace.latest is None or draft.updated_at > workspace.latest.created_at):
+            self.composer.from_draft(draft.content)
+            self.banner.show_message(
+                f"Restored unsaved edits from {draft.updated_at:%Y-%m-%d %H:%M}.", "info")
+        self.refresh_history()
+        if self.compare.variants.count() == 0:
+            self.compare.variants.add_variant("Greedy", temperature=0.0, seed=0)
+            self.compare.variants.add_variant("Creative", temperature=0.9, seed=0)
+        self.compare.show_run(workspace.run, list(workspace.case_set.cases), workspace.outputs,
+                              workspace.ratings, workspace.preferences)
+        self.sessions_panel.refresh(session_id)
+
+    def refresh_history(self) -> None:
+        if self.workspace is None:
+            return
+        history = self.workspace_service.store.prompts.history(self.workspace.prompt.id)
+        self.workspace = self._with(history=history)
+        self.history_panel.show_versions(history)
+        names = [self.picker.combo.itemText(i) for i in range(self.picker.combo.count())]
+        self.compare.variants.set_choices(history, names)
+
+    def _with(self, **changes) -> Workspace:
+        from dataclasses import replace
+
+        return replace(self.workspace, **changes)
+
+    # -- versions, drafts ----------------------------------------------------------------
+
+    def save_draft(self) -> None:
+        self._draft_timer.stop()
+        if self.workspace is None:
+            return
+        try:
+            self.workspace_service.save_draft(self.workspace.session.id, self.composer.to_draft())
+        except WorkbenchError as error:
+            self.banner.show_message(f"Autosave failed: {error}")
+
+    def save_cases(self):
+        case_set = self.workspace_service.save_cases(self.workspace.case_set,
+                                                     self.composer.cases.rows())
+        self.workspace = self._with(case_set=case_set)
+        return case_set
+
+    def save_version(self, note: str = "") -> PromptVersion | None:
+        if self.workspace is None:
+            return None
+        system, examples, template = self.composer.content()
+        latest = self.workspace.latest
+        try:
+            version = self.workspace_service.save_version(
+                self.workspace.prompt.id, system, examples, template,
+                parent_id=latest.id if latest else None, note=note)
+            self.save_cases()
+        except WorkbenchError as error:
+            self.banner.show_message(str(error))
+            return None
+        self.note_edit.clear()
+        self.refresh_history()
+        return version
+
+    def restore_version(self, version: PromptVersion) -> None:
+        """Load an old version into the editor; saving then makes a new version after it."""
+        self.composer.set_version(version)
+        self.save_draft()
+        self.banner.show_message(f"Restored {self._version_name(version)} into the editor; "
+                                 "save to make it the newest version.", "info")
+
+    def fork_version(self, version: PromptVersion) -> None:
+        name = f"{self.workspace.session.name} (fork)"
+        workspace = self.workspace_service.create_session(name)
+        self.workspace_service.save_version(
+            workspace.prompt.id, version.system_prompt, list(version.examples),
+            version.user_template, parent_id=None,
+            note=f"forked from {self.workspace.session.name} {self._version_name(version)}")
+        self.workspace_service.save_cases(workspace.case_set, self.composer.cases.rows())
+        self.sessions_panel.refresh(workspace.session.id)
+        self.open_session(workspace.session.id)
+
+    def _version_name(self, version: PromptVersion) -> str:
+        ids = [v.id for v in self.workspace.history]
+        return f"v{ids.index(version.id) + 1}" if version.id in ids else version.id[:8]
+
+    # -- comparison ----------------------------------------------------------------------
+
+    def run_comparison(self) -> None:
+        if self.workspace is None or self.compare.running:
+            return
+        current = self.save_version()
+        if current is None:
+            return
+        case_set = self.workspace.case_set
+        cases = list(case_set.cases) or []
+        if not cases:
+            self.compare.banner.show_message("Add at least one test case to compare variants.")
+            return
+        specs = []
+        variants = self.compare.variants
+        for row in range(variants.count()):
+            choice = variants.version_choice(row)
+            version = current if choice == CURRENT else \
+                self.workspace_service.store.prompts.version(choice)
+            specs.append(VariantSpec(variants.label(row), version, variants.model_choice(row),
+                                     variants.sampling(row), n_ctx=self.picker.n_ctx.value()))
+        if not specs:
+            self.compare.banner.show_message("Add a variant to run.")
+            return
+        try:
+            self.compare.start(self.workspace.session.id, case_set.id, cases, specs)
+        except WorkbenchError as error:
+            self.compare.banner.show_message(str(error))
+
+    def spec_for(self, variant: Variant) -> VariantSpec:
+        version = self.workspace_service.store.prompts.version(variant.prompt_version_id)
+        return VariantSpec(variant.label, version, variant.model_path, variant.sampling,
+                           n_ctx=variant.engine_settings.get("n_ctx", 4096),
+                           n_gpu_layers=variant.engine_settings.get("n_gpu_layers"),
+                           adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale)
+
+    # -- status --------------------------------------------------------------------------
+
+    def update_status(self) -> None:
+        hosts = self.services.models.loaded()
+        names = ", ".join(sorted({h.metadata.name if h.metadata else "?" for h in hosts}))
+        self.models_status.setText(f"Loaded: {names}" if hosts else "No model loaded")
+        memory = self.services.models.memory_use()
+        self.memory_status.setText(f"Model memory {human_bytes(memory)}" if memory else "")
+        self.jobs_status.setText("Running comparison…" if self.compare.running else "Idle")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.compare.stop()
+        self.save_draft()
+        self.save_layout()
+        super().closeEvent(event)

@@ -1,0 +1,45 @@
+"""The model the window works with: load it off the GUI thread, tell everyone when it changes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.model_info import ModelMetadata
+from ..engine.host.client import ModelHost
+from ..services.models import ModelService
+from .jobs import BackgroundCall
+
+
+class ModelController(QObject):
+    loading = Signal(str)  # what is being loaded
+    loaded = Signal(object)  # ModelMetadata
+    failed = Signal(str)
+
+    def __init__(self, service: ModelService, parent: QObject | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.host: ModelHost | None = None
+        self.name: str | None = None
+        self.n_ctx = 4096
+        self.n_gpu_layers: int | None = None
+        self._jobs: list[BackgroundCall] = []
+
+    @property
+    def metadata(self) -> ModelMetadata | None:
+        return self.host.metadata if self.host else None
+
+    def load(self, name: str | None, n_ctx: int = 4096, n_gpu_layers: int | None = None) -> None:
+        self.loading.emit(name or "the bundled model")
+        job = BackgroundCall(lambda: self.service.load_named(name, n_ctx=n_ctx,
+                                                             n_gpu_layers=n_gpu_layers), self)
+
+        def done(host: ModelHost) -> None:
+            self.host, self.name, self.n_ctx, self.n_gpu_layers = host, name, n_ctx, n_gpu_layers
+            self.loaded.emit(host.metadata)
+
+        job.succeeded.connect(done)
+        job.failed.connect(self.failed.emit)
+        job.succeeded.connect(lambda _: self._jobs.remove(job))
+        job.failed.connect(lambda _: self._jobs.remove(job))
+        self._jobs.append(job)
+        job.start()

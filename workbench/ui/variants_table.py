@@ -1,0 +1,126 @@
+"""The variants to compare: each a prompt version × model × sampling settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.prompts import PromptVersion
+from ..core.sampling import SamplingSettings
+
+CURRENT = "current"
+COLUMNS = ["Label", "Prompt version", "Model", "Temperature", "Seed", "Max tokens"]
+
+
+class VariantsTable(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.versions: list[PromptVersion] = []
+        self.models: list[str] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        layout.addWidget(self.table)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add variant")
+        self.remove_button = QPushButton("Remove")
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.add_button.clicked.connect(lambda: self.add_variant())
+        self.remove_button.clicked.connect(self.remove_selected)
+
+    def set_choices(self, versions: list[PromptVersion], models: list[str]) -> None:
+        """Refresh the combos (new versions saved, models added) keeping each row's choice."""
+        self.versions, self.models = list(versions), list(models)
+        for row in range(self.table.rowCount()):
+            version, model = self.version_choice(row), self.model_choice(row)
+            self._fill_version_combo(self.table.cellWidget(row, 1), version)
+            self._fill_model_combo(self.table.cellWidget(row, 2), model)
+
+    def add_variant(self, label: str | None = None, version: str = CURRENT,
+                    model: str | None = None, temperature: float = 0.0, seed: int = 0,
+                    max_tokens: int = 128) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        self.table.setCellWidget(row, 0, QLineEdit(label or f"Variant {row + 1}"))
+        version_combo, model_combo = QComboBox(), QComboBox()
+        self._fill_version_combo(version_combo, version)
+        self._fill_model_combo(model_combo, model)
+        self.table.setCellWidget(row, 1, version_combo)
+        self.table.setCellWidget(row, 2, model_combo)
+        self.table.setCellWidget(row, 3, QDoubleSpinBox(minimum=0.0, maximum=2.0,
+                                                        singleStep=0.1, value=temperature))
+        self.table.setCellWidget(row, 4, QSpinBox(minimum=-1, maximum=2**31 - 1, value=seed,
+                                                  toolTip="-1: a new random seed each run"))
+        self.table.setCellWidget(row, 5, QSpinBox(minimum=1, maximum=32768, value=max_tokens))
+        self.changed.emit()
+
+    def remove_selected(self) -> None:
+        row = self.table.currentRow()
+        if row >= 0:
+            self.table.removeRow(row)
+            self.changed.emit()
+
+    def count(self) -> int:
+        return self.table.rowCount()
+
+    def label(self, row: int) -> str:
+        return self.table.cellWidget(row, 0).text().strip() or f"Variant {row + 1}"
+
+    def version_choice(self, row: int) -> str:
+        return self.table.cellWidget(row, 1).currentData() or CURRENT
+
+    def model_choice(self, row: int) -> str | None:
+        return self.table.cellWidget(row, 2).currentData()
+
+    def sampling(self, row: int) -> SamplingSettings:
+        seed = self.table.cellWidget(row, 4).value()
+        return SamplingSettings(temperature=self.table.cellWidget(row, 3).value(),
+                                seed=None if seed < 0 else seed,
+                                max_tokens=self.table.cellWidget(row, 5).value())
+
+    def set_version_choice(self, row: int, version_id: str) -> None:
+        combo = self.table.cellWidget(row, 1)
+        index = combo.findData(version_id)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    def _fill_version_combo(self, combo: QComboBox, chosen: str) -> None:
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("current (editor)", CURRENT)
+        for number, version in enumerate(self.versions, 1):
+            note = f" · {version.note}" if version.note else ""
+            combo.addItem(f"v{number}{note}", version.id)
+        index = combo.findData(chosen)
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+    def _fill_model_combo(self, combo: QComboBox, chosen: str | None) -> None:
+        combo.blockSignals(True)
+        combo.clear()
+        for name in self.models:
+            combo.addItem(name, name)
+        if chosen is not None and combo.findData(chosen) < 0:
+            combo.addItem(chosen, chosen)
+        index = combo.findData(chosen) if chosen is not None else 0
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
