@@ -154,3 +154,27 @@ def test_composition_errors_name_the_problem(services):
     empty = v1.__class__(v1.prompt_id, "", (), "")
     with pytest.raises(CompositionError, match="The prompt is empty"):
         build_messages(empty, {})
+
+
+def test_base_and_adapter_variants_share_one_model(services, tmp_path):
+    from tests.fixtures.tiny_lora import write_lora
+
+    workspace, runs, models = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    adapter = str(write_lora(tmp_path / "a.gguf", strength=3.0))
+    greedy = GREEDY.with_(max_tokens=10)
+    specs = [VariantSpec("base", v2, None, greedy, n_ctx=1024),
+             VariantSpec("adapter x1", v2, None, greedy, n_ctx=1024, adapter_path=adapter),
+             VariantSpec("adapter x0.5", v2, None, greedy, n_ctx=1024, adapter_path=adapter,
+                         adapter_scale=0.5)]
+    recorder = Recorder()
+    handle = runs.start(ws.session.id, cases.id, cases.cases, specs, recorder)
+    assert recorder.finished.wait(120) and recorder.status is RunStatus.DONE
+    assert len(models.loaded()) == 1  # no reload per variant
+    by_variant = {}
+    for output in recorder.outputs:
+        by_variant.setdefault(output.variant_id, []).append(output.text)
+    texts = [tuple(by_variant[v.id]) for v in handle.run.variants]
+    assert texts[0] != texts[1]
+    stored = [o for o in recorder.outputs if o.variant_id == handle.run.variants[2].id]
+    assert all(o.adapter_path == adapter and o.adapter_scale == 0.5 for o in stored)

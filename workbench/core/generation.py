@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Union
 
 from .messages import ChatMessage
+from .model_info import AdapterSpec
 from .sampling import SamplingSettings
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
@@ -13,11 +14,16 @@ FinishReason = Literal["stop", "length", "cancelled", "error"]
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """Either ``messages`` (rendered with the model's chat template) or a raw ``prompt``."""
+    """Either ``messages`` (rendered with the model's chat template) or a raw ``prompt``.
+
+    ``adapters``: LoRA adapters (with scales) for this request only; ``None`` keeps those the
+    model was loaded with, ``()`` runs the base model. Switching adapters needs no reload.
+    """
 
     messages: tuple[ChatMessage, ...] = ()
     prompt: str | None = None
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    adapters: tuple[AdapterSpec, ...] | None = None
 
     def __post_init__(self):
         if not self.messages and self.prompt is None:
@@ -28,6 +34,8 @@ class GenerationRequest:
             "messages": [m.to_dict() for m in self.messages],
             "prompt": self.prompt,
             "sampling": self.sampling.to_dict(),
+            "adapters": None if self.adapters is None else [
+                {"path": a.path, "scale": a.scale} for a in self.adapters],
         }
 
     @classmethod
@@ -36,6 +44,8 @@ class GenerationRequest:
             messages=tuple(ChatMessage.from_dict(m) for m in data.get("messages") or ()),
             prompt=data.get("prompt"),
             sampling=SamplingSettings.from_dict(data.get("sampling") or {}),
+            adapters=None if data.get("adapters") is None else tuple(
+                AdapterSpec(**a) for a in data["adapters"]),
         )
 
 

@@ -99,9 +99,14 @@ class RunService:
     # -- internals -----------------------------------------------------------------------
 
     def _load_settings(self, spec: VariantSpec) -> LoadSettings:
-        adapters = (AdapterSpec(spec.adapter_path, spec.adapter_scale),) if spec.adapter_path else ()
+        # Adapters go with each request, not the load: base and adapted variants of one
+        # model share one loaded model (llama.cpp switches adapters on the context).
         return self.models.settings_for(spec.model, n_ctx=spec.n_ctx,
-                                        n_gpu_layers=spec.n_gpu_layers, adapters=adapters)
+                                        n_gpu_layers=spec.n_gpu_layers)
+
+    @staticmethod
+    def _adapters(spec: VariantSpec) -> tuple[AdapterSpec, ...]:
+        return (AdapterSpec(spec.adapter_path, spec.adapter_scale),) if spec.adapter_path else ()
 
     @staticmethod
     def _variant(run_id: str, spec: VariantSpec, load: LoadSettings, position: int) -> Variant:
@@ -168,7 +173,8 @@ class RunService:
             except WorkbenchError as error:
                 self._fail(listener, base, case, str(error), "")
                 continue
-            requests.append(GenerationRequest(messages=tuple(messages), sampling=spec.sampling))
+            requests.append(GenerationRequest(messages=tuple(messages), sampling=spec.sampling,
+                                              adapters=self._adapters(spec)))
             pending.append(case)
         if handle.cancelled.is_set() or not requests:
             for case in pending:
@@ -176,7 +182,12 @@ class RunService:
                            finish="cancelled")
             return False
         succeeded = False
-        streams = host.generate_many(requests)
+        try:
+            streams = host.generate_many(requests)
+        except WorkbenchError as error:  # e.g. an adapter file that cannot be used
+            for case in pending:
+                self._fail(listener, base, case, str(error), "")
+            return False
         for stream in streams:
             handle._track(stream)
         for case, stream in zip(pending, streams):

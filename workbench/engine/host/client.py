@@ -299,6 +299,8 @@ class ModelHost:
                           add_generation_prompt=add_generation_prompt)["text"]
 
     def generate(self, request: GenerationRequest) -> GenerationStream:
+        for adapter in request.adapters or ():
+            check_adapter_file(adapter.path)  # a bad file is refused here, not crashed on there
         request_id, replies = self._submit("generate", request=request.to_wire())
         return GenerationStream(self, request_id, request, replies)
 

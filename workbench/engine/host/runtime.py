@@ -23,7 +23,7 @@ from ...core.chat_template import render_chat
 from ...core.errors import HostRequestError, ModelFileError
 from ...core.generation import GenerationRequest, GenerationStats, TokenEvent
 from ...core.messages import ChatMessage
-from ...core.model_info import LoadSettings, ModelMetadata, SpecialTokens
+from ...core.model_info import AdapterSpec, LoadSettings, ModelMetadata, SpecialTokens
 from ...library.quantization import quantization_name
 
 Emit = Callable[[TokenEvent], None]
@@ -43,7 +43,9 @@ class LlamaRuntime:
     def __init__(self, settings: LoadSettings, log_path: Path | None):
         self.settings = settings
         self.log_path = log_path
-        self._adapters: list = []
+        self._adapters: dict[str, object] = {}  # path -> llama.cpp adapter, loaded once
+        self._adapter_key: tuple = ()
+        self._default_adapters: tuple[AdapterSpec, ...] = ()
         self._canonical_end = 0  # KV positions below this were computed in aligned chunks
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.n_gpu_layers
@@ -107,18 +109,35 @@ class LlamaRuntime:
         return f"llama.cpp could not load it ({error})"
 
     def _apply_adapters(self, settings: LoadSettings) -> None:
-        if not settings.adapters:
+        self._default_adapters = tuple(settings.adapters)
+        self._use_adapters(self._default_adapters)
+
+    def _adapter_handle(self, path: str):
+        handle = self._adapters.get(path)
+        if handle is None:
+            handle = llama_cpp.llama_adapter_lora_init(self.llm._model.model, path.encode())
+            if not handle:
+                raise ModelFileError(path, "llama.cpp could not load it as a LoRA adapter")
+            self._adapters[path] = handle
+        return handle
+
+    def _use_adapters(self, adapters: tuple[AdapterSpec, ...]) -> None:
+        """Set the context's adapters. A change empties the KV cache: keys and values
+        computed under one adapter state must never serve a request under another."""
+        key = tuple((a.path, a.scale) for a in adapters if a.scale != 0.0)
+        if key == self._adapter_key:
             return
-        for spec in settings.adapters:
-            adapter = llama_cpp.llama_adapter_lora_init(self.llm._model.model, spec.path.encode())
-            if not adapter:
-                raise ModelFileError(spec.path, "llama.cpp could not load it as a LoRA adapter")
-            self._adapters.append(adapter)
-        count = len(self._adapters)
-        handles = (llama_cpp.llama_adapter_lora_p_ctypes * count)(*self._adapters)
-        scales = (ctypes.c_float * count)(*(a.scale for a in settings.adapters))
-        if llama_cpp.llama_set_adapters_lora(self.llm._ctx.ctx, handles, count, scales):
+        count = len(key)
+        handles = (llama_cpp.llama_adapter_lora_p_ctypes * max(count, 1))(
+            *(self._adapter_handle(path) for path, _ in key))
+        scales = (ctypes.c_float * max(count, 1))(*(scale for _, scale in key))
+        if llama_cpp.llama_set_adapters_lora(self.llm._ctx.ctx, handles if count else None,
+                                             count, scales if count else None):
             raise HostRequestError("llama.cpp refused to apply the LoRA adapters to this model.")
+        self._adapter_key = key
+        self.llm.reset()
+        self.llm._ctx.kv_cache_clear()
+        self._canonical_end = 0
 
     def _describe(self, log_mark: int) -> ModelMetadata:
         llm, model = self.llm, self.llm._model
@@ -217,6 +236,8 @@ class LlamaRuntime:
             )
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         self.llm.set_seed(seed)
+        self._use_adapters(self._default_adapters if request.adapters is None
+                           else tuple(request.adapters))
         cached = self._evaluate_prompt(prompt, cancelled)
         max_tokens = min(sampling.max_tokens, n_ctx - len(prompt))
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -317,7 +338,7 @@ class LlamaRuntime:
         return float(logprobs[token]), top
 
     def close(self) -> None:
-        for adapter in self._adapters:
+        for adapter in self._adapters.values():
             llama_cpp.llama_adapter_lora_free(adapter)
         self._adapters.clear()
         self.llm.close()
