@@ -36,13 +36,15 @@ def _optional_commands():
         from . import sessions_cmd
     except ImportError:
         return []
-    return [sessions_cmd.register]
+    from . import plugins_cmd
+
+    return [sessions_cmd.register, plugins_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:
     from ..ui.app import run_app
 
-    return run_app(model=getattr(args, "model", None))
+    return run_app(model=getattr(args, "model", None), safe_mode=args.safe_mode)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from ..core.prompts import PromptVersion
 from ..core.runs import Output, Run, RunStatus, Variant
 from ..core.sampling import SamplingSettings
 from ..library.hashing import file_sha256
+from ..plugins.manager import PluginManager
 from ..store import Store
 from .models import ModelService
 
@@ -76,9 +77,11 @@ class RunHandle:
 
 
 class RunService:
-    def __init__(self, store: Store, models: ModelService):
+    def __init__(self, store: Store, models: ModelService, plugins: PluginManager | None = None):
         self.store = store
         self.models = models
+        self.plugins = plugins
+        self._expected: dict[str, str | None] = {}  # case id -> expected output, for scorers
 
     def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
               specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "") -> RunHandle:
@@ -98,7 +101,10 @@ class RunService:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _load_settings(self, spec: VariantSpec) -> LoadSettings:
+    def _load_settings(self, spec: VariantSpec) -> LoadSettings | str:
+        """How to get the variant's model: local load settings, or a remote reference."""
+        if self.models.is_remote(spec.model):
+            return spec.model
         # Adapters go with each request, not the load: base and adapted variants of one
         # model share one loaded model (llama.cpp switches adapters on the context).
         return self.models.settings_for(spec.model, n_ctx=spec.n_ctx,
@@ -109,25 +115,37 @@ class RunService:
         return (AdapterSpec(spec.adapter_path, spec.adapter_scale),) if spec.adapter_path else ()
 
     @staticmethod
-    def _variant(run_id: str, spec: VariantSpec, load: LoadSettings, position: int) -> Variant:
+    def _variant(run_id: str, spec: VariantSpec, load, position: int) -> Variant:
+        local = isinstance(load, LoadSettings)
         return Variant(
-            run_id=run_id, prompt_version_id=spec.prompt_version.id, model_path=load.path,
-            sampling=spec.sampling, label=spec.label, position=position,
-            adapter_path=spec.adapter_path, adapter_scale=spec.adapter_scale,
-            engine_settings={"n_ctx": load.n_ctx, "n_gpu_layers": load.n_gpu_layers},
+            run_id=run_id, prompt_version_id=spec.prompt_version.id,
+            model_path=load.path if local else load, sampling=spec.sampling, label=spec.label,
+            position=position, adapter_path=spec.adapter_path, adapter_scale=spec.adapter_scale,
+            engine_settings=({"n_ctx": load.n_ctx, "n_gpu_layers": load.n_gpu_layers} if local
+                             else {"backend": load.split("+", 1)[0]}),
         )
 
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
                 final_status: bool = True) -> RunHandle:
         handle = RunHandle(run)
+        self._expected.update({c.id: c.expected for c in cases})
+        if self.plugins is not None and final_status:
+            self.plugins.emit("run_will_start", run=run)
         groups: dict[LoadSettings, list] = defaultdict(list)
         for column in columns:
             groups[column[2]].append(column)
         failures: list[bool] = []
 
-        def work(load: LoadSettings, group) -> None:
+        def work(load, group) -> None:
             for variant, spec, _ in group:
-                if not self._run_column(handle, load, variant, spec, cases, listener):
+                try:
+                    ok = self._run_column(handle, load, variant, spec, cases, listener)
+                except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
+                    for case in cases:
+                        self._fail(listener, self._base(variant, spec), case,
+                                   f"Unexpected error: {type(error).__name__}: {error}", "")
+                    ok = False
+                if not ok:
                     failures.append(True)
 
         threads = [threading.Thread(target=work, args=item, daemon=True, name="compare")
@@ -152,24 +170,25 @@ class RunService:
         threading.Thread(target=supervise, daemon=True, name="compare-supervisor").start()
         return handle
 
-    def _run_column(self, handle: RunHandle, load: LoadSettings, variant: Variant,
+    def _run_column(self, handle: RunHandle, load, variant: Variant,
                     spec: VariantSpec, cases: list[TestCase], listener: RunListener) -> bool:
         """Generate every case of one column; False if none succeeded."""
-        base = dict(run_id=variant.run_id, variant_id=variant.id, model_path=load.path,
-                    sampling=spec.sampling, adapter_path=spec.adapter_path,
-                    adapter_scale=spec.adapter_scale if spec.adapter_path else None,
-                    engine_settings=dict(variant.engine_settings))
+        local = isinstance(load, LoadSettings)
+        base = self._base(variant, spec)
         try:
-            host = self.models.load(load)
+            host = self.models.load(load) if local else self.models.open_remote(load)
         except WorkbenchError as error:
             for case in cases:
                 self._fail(listener, base, case, str(error), "")
             return False
-        base.update(model_sha256=self._sha(load.path), chat_template=host.metadata.chat_template)
+        base.update(model_sha256=self._sha(load.path) if local else None,
+                    chat_template=host.metadata.chat_template)
         requests, pending = [], []
         for case in cases:
             try:
                 messages = build_messages(spec.prompt_version, case.variables)
+                if self.plugins is not None:
+                    messages = self.plugins.transform(messages)
             except WorkbenchError as error:
                 self._fail(listener, base, case, str(error), "")
                 continue
@@ -209,7 +228,18 @@ class RunService:
             except WorkbenchError as error:
                 partial = getattr(error, "partial_text", "") or stream.text
                 self._fail(listener, base, case, str(error), partial)
+            except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
+                self._fail(listener, base, case,
+                           f"Unexpected error: {type(error).__name__}: {error}", stream.text)
         return succeeded
+
+    @staticmethod
+    def _base(variant: Variant, spec: VariantSpec) -> dict:
+        """Output fields every cell of a column shares."""
+        return dict(run_id=variant.run_id, variant_id=variant.id, model_path=variant.model_path,
+                    sampling=spec.sampling, adapter_path=spec.adapter_path,
+                    adapter_scale=spec.adapter_scale if spec.adapter_path else None,
+                    engine_settings=dict(variant.engine_settings))
 
     def _fail(self, listener, base, case, message: str, partial: str, finish: str = "error"):
         self._save(listener, Output(**base, case_id=case.id, text=partial, finish_reason=finish,
@@ -221,6 +251,15 @@ class RunService:
         except WorkbenchError as error:  # shown in the cell; the text is still on screen
             output = replace(output, error=f"{output.error or ''} Not saved: {error}".strip())
         listener.cell_finished(output)
+        if self.plugins is not None and not output.error:
+            self.plugins.emit("output_did_finish", output=output)
+            annotate = getattr(listener, "cell_annotated", None)
+            if annotate is not None:
+                expected = self._expected.get(output.case_id)
+                flags = [f.reason for f in self.plugins.check_output(output.text)]
+                scores = {s.scorer: s.value for s in self.plugins.scores(output.text, expected)
+                          if s.value is not None}
+                annotate(output.id, output.variant_id, output.case_id, flags, scores)
 
     @staticmethod
     def _sha(path: str) -> str | None:

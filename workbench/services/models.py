@@ -10,6 +10,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.errors import WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
@@ -24,6 +25,8 @@ class ModelService:
     def __init__(self, paths: AppPaths | None = None):
         self.paths = (paths or app_paths()).ensure()
         self._hosts: dict[LoadSettings, ModelHost] = {}
+        self._remote: dict[str, object] = {}
+        self._backends: dict = {}
         self._lock = threading.Lock()
 
     def list_models(self) -> list[KnownModel]:
@@ -46,6 +49,35 @@ class ModelService:
             path=str(self.resolve(name_or_path)), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
             n_threads=n_threads, seed=seed, adapters=adapters,
         )
+
+    # -- models served by plugin backends (e.g. openai+http://host/v1?model=x) ----------
+
+    def set_backends(self, openers: dict) -> None:
+        """scheme -> open(reference) from the plugins' register_backends hook."""
+        self._backends = dict(openers)
+
+    def is_remote(self, name: str | None) -> bool:
+        if not name or "+" not in name.split("://", 1)[0]:
+            return False
+        return name.split("+", 1)[0] in self._backends
+
+    def open_remote(self, reference: str):
+        """The backend's model for ``scheme+rest``, opened once and shared."""
+        with self._lock:
+            cached = self._remote.get(reference)
+        if cached is not None:
+            return cached
+        scheme, rest = reference.split("+", 1)
+        try:
+            model = self._backends[scheme](rest)
+        except WorkbenchError:
+            raise
+        except Exception as error:  # noqa: BLE001 - plugin code: report, never crash
+            raise WorkbenchError(f"The '{scheme}' backend could not open {rest}: "
+                                 f"{type(error).__name__}: {error}") from None
+        with self._lock:
+            self._remote[reference] = model
+        return model
 
     def load(self, settings: LoadSettings) -> ModelHost:
         """The host for these settings, started (blocking). Loaded models are shared."""

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core.paths import app_paths
 from ..services.models import ModelService
+from ..services.plugins import start_plugins
 from ..services.sessions import open_store
 from .main_window import AppServices, MainWindow
 
@@ -18,18 +19,21 @@ def window_settings() -> QSettings:
     return QSettings(str(app_paths().ensure().config / "window.ini"), QSettings.Format.IniFormat)
 
 
-def create_main_window() -> tuple[MainWindow, AppServices]:
-    services = AppServices(models=ModelService(), store=open_store())
+def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices]:
+    models = ModelService()
+    plugins = start_plugins(models, safe_mode=safe_mode)
+    services = AppServices(models=models, store=open_store(), plugins=plugins)
     window = MainWindow(services, window_settings())
     for notice in services.store.notices:
         window.banner.show_message(notice, "info")
     return window, services
 
 
-def run_app(model: str | None = None, argv: list[str] | None = None) -> int:
+def run_app(model: str | None = None, argv: list[str] | None = None,
+            safe_mode: bool = False) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Prompt Workbench")
-    window, services = create_main_window()
+    window, services = create_main_window(safe_mode)
     window.show()
     window.start(model)
     try:

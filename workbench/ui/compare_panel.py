@@ -42,6 +42,7 @@ class RunBridge(QObject):
     token = Signal(str, str, str)
     finished = Signal(object)
     run_done = Signal(str, object)
+    annotated = Signal(str, str, object, object)  # variant id, case id, flags, scores
 
     def cell_started(self, variant_id, case_id):
         self.started.emit(variant_id, case_id)
@@ -54,6 +55,9 @@ class RunBridge(QObject):
 
     def run_finished(self, run_id, status):
         self.run_done.emit(run_id, status)
+
+    def cell_annotated(self, output_id, variant_id, case_id, flags, scores):
+        self.annotated.emit(variant_id, case_id, list(flags), dict(scores))
 
 
 def case_label(case: TestCase, number: int) -> str:
@@ -82,6 +86,7 @@ class ComparePanel(QWidget):
         self.bridge.token.connect(self._on_token)
         self.bridge.finished.connect(self._on_finished)
         self.bridge.run_done.connect(self._on_run_done)
+        self.bridge.annotated.connect(self._on_annotated)
         self._build()
 
     def _build(self) -> None:
@@ -215,6 +220,17 @@ class ComparePanel(QWidget):
             cell.show_output(output)
         self.output_ready.emit(output)
         self.refresh_summary()
+
+    def _on_annotated(self, variant_id: str, case_id: str, flags: list, scores: dict) -> None:
+        """Output filters' flags and scorers' figures from plugins, shown in the cell."""
+        cell = self.cells.get((variant_id, case_id))
+        if cell is None:
+            return
+        cell.show_flags(flags)
+        if scores:
+            figures = " · ".join(f"{name} {value:.2f}" for name, value in scores.items())
+            cell.stats.setText(f"{cell.stats.text()} · {figures}")
+            cell.stats.setToolTip(figures)
 
     def _on_run_done(self, run_id: str, status: RunStatus) -> None:
         self._handles = [h for h in self._handles if not h.done.is_set()]

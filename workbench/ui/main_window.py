@@ -22,6 +22,7 @@ from ..core.errors import WorkbenchError
 from ..core.model_info import human_bytes
 from ..core.prompts import PromptVersion
 from ..core.runs import Variant
+from ..plugins.manager import PluginManager
 from ..services.compare import RunService, VariantSpec
 from ..services.models import ModelService
 from ..services.workspace import Workspace, WorkspaceService
@@ -44,6 +45,7 @@ DRAFT_DELAY_MS = 800
 class AppServices:
     models: ModelService
     store: Store
+    plugins: PluginManager | None = None
 
     @property
     def workspace(self) -> WorkspaceService:
@@ -51,7 +53,7 @@ class AppServices:
 
     @property
     def runs(self) -> RunService:
-        return RunService(self.store, self.models)
+        return RunService(self.store, self.models, self.plugins)
 
 
 class MainWindow(QMainWindow):
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
         self.banner = Banner()
+        self.plugin_banner = Banner()  # its own strip: model messages must not hide it
         self.composer = ComposerPanel(self.models)
         self.compare = ComparePanel(self.services.runs, self.workspace_service)
         self.compare.spec_for = self.spec_for
@@ -116,6 +119,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(self.banner)
+        column.addWidget(self.plugin_banner)
         column.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -126,6 +130,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.memory_status)
         self.statusBar().addPermanentWidget(self.jobs_status)
 
+        self._build_plugins_menu()
         self.save_button.clicked.connect(lambda: self.save_version(self.note_edit.text()))
         self.compare.run_button.clicked.connect(self.run_comparison)
         self.sessions_panel.session_chosen.connect(self.open_session)
@@ -133,6 +138,47 @@ class MainWindow(QMainWindow):
         self.history_panel.restore_requested.connect(self.restore_version)
         self.history_panel.fork_requested.connect(self.fork_version)
         self.compare.run_finished.connect(lambda _s: self.refresh_history())
+
+    def _build_plugins_menu(self) -> None:
+        """Plugin panels as docks, plugin actions in the menu, failures reported in place."""
+        menu = self.menuBar().addMenu("&Plugins")
+        menu.addAction("Manage plugins…", self.open_plugins_dialog)
+        plugins = self.services.plugins
+        if plugins is None:
+            return
+        for name, action in plugins.contributions("register_menu_actions"):
+            menu.addAction(action.title, lambda a=action, n=name: plugins.guarded(
+                n, f"menu action '{a.title}'", a.run, self.services, in_thread=False))
+        for name, panel in plugins.contributions("register_panels"):
+            ok, widget = plugins.guarded(name, f"panel '{panel.title}'", panel.create,
+                                         self.services, in_thread=False)
+            if ok and isinstance(widget, QWidget):
+                dock = QDockWidget(panel.title, self)
+                dock.setObjectName(f"plugin-{name}-{panel.title}")
+                dock.setWidget(widget)
+                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            elif ok:
+                plugins.fail(name, f"panel '{panel.title}' returned {type(widget).__name__}, "
+                                   "not a QWidget")
+        self.report_plugin_failures()
+
+    def report_plugin_failures(self) -> None:
+        plugins = self.services.plugins
+        failed = [r.name for r in plugins.records.values() if r.status == "failed"] if plugins else []
+        if failed:
+            self.plugin_banner.show_message(
+                f"Switched off {len(failed)} plugin(s) that failed: {', '.join(failed)}. "
+                "Plugins ▸ Manage plugins… shows why.", "error")
+
+    def open_plugins_dialog(self, exec_dialog: bool = True):
+        from .plugins_dialog import PluginsDialog
+
+        if self.services.plugins is None:
+            return None
+        dialog = PluginsDialog(self.services.plugins, self)
+        if exec_dialog:
+            dialog.exec()
+        return dialog
 
     def _on_model_loaded(self, _meta) -> None:
         if self.banner.kind == "error":  # an earlier load failure no longer applies

@@ -1,0 +1,9 @@
+"""Built-in features, registered through the same hooks third-party plugins use."""
+
+from . import llamacpp_backend, tabular_io, text_scorers
+
+BUILTIN_PLUGINS = {
+    "llama.cpp": llamacpp_backend,
+    "text scorers": text_scorers,
+    "tables": tabular_io,
+}

@@ -1,0 +1,39 @@
+"""CSV/TSV/JSONL import of cases and examples, and JSONL/CSV export of outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from ...core.tabular import read_rows
+from ..contributions import Exporter, Importer
+from ..hookspecs import hookimpl
+
+__version__ = "1.0"
+
+
+def write_jsonl(path: str, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def write_csv(path: str, rows: list[dict]) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@hookimpl
+def register_importers(register):
+    register(Importer("CSV, TSV or JSONL table", (".csv", ".tsv", ".jsonl", ".json"),
+                      lambda path: read_rows(Path(path))))
+
+
+@hookimpl
+def register_exporters(register):
+    register(Exporter("JSON lines", ".jsonl", write_jsonl))
+    register(Exporter("CSV", ".csv", write_csv))

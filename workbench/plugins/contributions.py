@@ -1,0 +1,78 @@
+"""What plugins register: small typed records, checked when they arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Backend:
+    scheme: str
+    open: Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    scorer: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Scorer:
+    name: str
+    score: Callable[[str, str | None], float | None]
+
+
+@dataclass(frozen=True)
+class PromptTransform:
+    name: str
+    apply: Callable[[list], list]
+
+
+@dataclass(frozen=True)
+class Flag:
+    reason: str
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class OutputFilter:
+    name: str
+    check: Callable[[str], list[Flag]]
+
+
+@dataclass(frozen=True)
+class Importer:
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class Exporter:
+    name: str
+    suffix: str
+    write: Callable[[str, list[dict]], None]
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    create: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class MenuAction:
+    title: str
+    run: Callable[[Any], None]
+
+
+KINDS = {
+    "register_backends": Backend, "register_scorers": Scorer,
+    "register_prompt_transforms": PromptTransform, "register_output_filters": OutputFilter,
+    "register_importers": Importer, "register_exporters": Exporter,
+    "register_panels": Panel, "register_menu_actions": MenuAction,
+}
