@@ -62,6 +62,9 @@ class VariantsTable(QWidget):
         self.table.insertRow(row)
         self.table.setCellWidget(row, 0, QLineEdit(label or f"Variant {row + 1}"))
         version_combo, model_combo = QComboBox(), QComboBox()
+        model_combo.setEditable(True)  # remote models: type a backend reference
+        model_combo.setToolTip("A library model, or a plugin backend such as "
+                               "openai+http://127.0.0.1:8080/v1?model=NAME")
         self._fill_version_combo(version_combo, version)
         self._fill_model_combo(model_combo, model)
         self.table.setCellWidget(row, 1, version_combo)
@@ -89,7 +92,8 @@ class VariantsTable(QWidget):
         return self.table.cellWidget(row, 1).currentData() or CURRENT
 
     def model_choice(self, row: int) -> str | None:
-        return self.table.cellWidget(row, 2).currentData()
+        """A library model, or whatever the user typed (e.g. openai+http://host/v1?model=x)."""
+        return self.table.cellWidget(row, 2).currentText().strip() or None
 
     def sampling(self, row: int) -> SamplingSettings:
         seed = self.table.cellWidget(row, 4).value()
