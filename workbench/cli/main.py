@@ -32,13 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _optional_commands():
     """Command groups that live beside this module; each exposes ``register(subparsers)``."""
-    try:
-        from . import sessions_cmd
-    except ImportError:
-        return []
-    from . import plugins_cmd
+    from . import library_cmds, plugins_cmd, sessions_cmd
 
-    return [sessions_cmd.register, plugins_cmd.register]
+    return [sessions_cmd.register, library_cmds.register, plugins_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -102,10 +102,33 @@ def cmd_info(args: argparse.Namespace) -> int:
         if key in meta.extra:
             rows.append((key.split(".")[-1] if "base_model" not in key else "base model",
                          meta.extra[key]))
+    rows.extend(_file_rows(meta, args.n_ctx, {key for key, _ in rows}))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _file_rows(meta, n_ctx: int, shown: set[str]) -> list[tuple[str, str]]:
+    """What the GGUF file itself says (read without loading) and the memory estimate."""
+    from ..core.errors import WorkbenchError
+    from ..services.library import LibraryService
+
+    library = LibraryService()
+    try:
+        gguf = library.metadata_cache.info(meta.path)
+        estimate = library.fit(meta.path, n_ctx, offload_supported=meta.offload_supported)
+    except WorkbenchError:
+        return []  # the llama.cpp rows above already describe the model
+    finally:
+        library.close()
+    rows = []
+    if "license" not in shown:
+        rows.append(("license", gguf.license or "not stated in the file"))
+    if "base model" not in shown:
+        rows.append(("base model", gguf.base_model or "not stated in the file"))
+    rows.append(("memory", estimate.summary()))
+    return rows
 
 
 def _offload_line(meta) -> str:

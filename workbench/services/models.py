@@ -14,7 +14,7 @@ from ..core.errors import WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
-from ..library.catalogue import KnownModel, known_models, resolve_model
+from ..library.catalogue import KnownModel, library_models, resolve_model
 from ..library.gguf_check import check_model_file
 
 DEFAULT_N_CTX = 4096
@@ -30,10 +30,14 @@ class ModelService:
         self._lock = threading.Lock()
 
     def list_models(self) -> list[KnownModel]:
-        return known_models(self.paths.models)
+        """The bundled model, the library, the models folder, watched folders, the HF cache."""
+        return library_models(self.paths)
 
     def resolve(self, name_or_path: str | None) -> Path:
-        return check_model_file(resolve_model(name_or_path, self.paths.models))
+        path = resolve_model(name_or_path, self.paths.models, self.list_models())
+        check_model_file(path)
+        # Keep the name a link has (Hugging Face cache): llama.cpp finds split parts by it.
+        return Path(os.path.abspath(path))
 
     def settings_for(
         self,

@@ -31,7 +31,9 @@ from .banner import Banner
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
 from .composer import ComposerPanel
+from ..services.library import LibraryService
 from .history_panel import HistoryPanel
+from .library_panel import LibraryPanel
 from .model_controller import ModelController
 from .model_picker import ModelPicker
 from .sessions_panel import SessionsPanel
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         self.compare = ComparePanel(self.services.runs, self.workspace_service)
         self.compare.spec_for = self.spec_for
         self.chat = ChatPanel(self.models)
+        self.library_panel = LibraryPanel(LibraryService(store=self.services.store))
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("main-splitter")
         self.splitter.addWidget(self.composer)
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.splitter, "Compose && compare")
         self.tabs.addTab(self.chat, "Chat")
+        self.tabs.addTab(self.library_panel, "Models")
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
@@ -138,6 +142,9 @@ class MainWindow(QMainWindow):
         self.history_panel.restore_requested.connect(self.restore_version)
         self.history_panel.fork_requested.connect(self.fork_version)
         self.compare.run_finished.connect(lambda _s: self.refresh_history())
+        self.library_panel.model_added.connect(lambda _model: self.refresh_models())
+        self.library_panel.models_changed.connect(lambda _models: self.refresh_models())
+        self.models.loaded.connect(lambda _meta: self.library_panel.show_usage(self.models.host))
 
     def _build_plugins_menu(self) -> None:
         """Plugin panels as docks, plugin actions in the menu, failures reported in place."""
@@ -185,6 +192,16 @@ class MainWindow(QMainWindow):
             self.banner.hide()
 
     # -- start and settings --------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        """The picker and the variants' model lists follow the library."""
+        current = self.picker.chosen()
+        names = [m.name for m in self.services.models.list_models()]
+        if current and current not in names:
+            names.append(current)
+        self.picker.set_models(names, current)
+        if self.workspace is not None:
+            self.compare.variants.set_choices(self.workspace.history, names)
 
     def start(self, model: str | None = None) -> None:
         names = [m.name for m in self.services.models.list_models()]

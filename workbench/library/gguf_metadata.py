@@ -1,0 +1,242 @@
+"""What a GGUF file says about its model, read from the header with ``gguf`` (no weights loaded).
+
+The same numbers llama.cpp reports after loading (architecture, parameter count, quantization,
+trained context, chat template), plus the shapes the memory estimate needs (layers, KV heads,
+bytes per layer). GGUFReader parses every tokenizer entry in Python (~1.7 s for a 49k-token
+vocabulary on 2 cores), so results are cached per file version (path, size, mtime) in a JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ModelFileError, ModelNotFoundError
+from .gguf_check import GGUF_MAGIC, check_model_file
+from .quantization import quantization_name
+from .splits import part_paths, split_name
+
+
+@dataclass(frozen=True)
+class GGUFInfo:
+    path: str
+    name: str
+    architecture: str
+    parameter_count: int
+    quantization: str
+    file_size: int  # all parts of a split model together
+    context_length: int  # trained context length
+    n_layers: int
+    embedding_length: int
+    head_count: int
+    head_count_kv: int
+    key_length: int  # per head
+    value_length: int
+    vocab_size: int
+    has_chat_template: bool
+    license: str = ""
+    base_model: str = ""
+    organization: str = ""
+    parts: int = 1
+    layer_bytes: int = 0  # weights of one repeating block (average)
+    output_bytes: int = 0  # output head and final norm: offloaded as the last "layer"
+    other_bytes: int = 0  # token embeddings and the rest, kept in RAM by llama.cpp
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GGUFInfo:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def read_gguf_info(path: str | Path) -> GGUFInfo:
+    """Read the header of a (first-part) GGUF file; ModelFileError if it is not a usable one."""
+    from gguf import GGUFReader
+
+    first = _check_start(Path(path))
+    parts = part_paths(first)
+    missing = [p.name for p in parts if not p.is_file()]
+    if missing:
+        raise ModelFileError(str(first), f"parts of this split model are missing: "
+                                         f"{', '.join(missing)}")
+    try:
+        reader = GGUFReader(first, "r")
+        tensors = list(reader.tensors)
+        for part in parts[1:]:
+            tensors.extend(GGUFReader(check_model_file(part), "r").tensors)
+    except ModelFileError:
+        raise
+    except Exception:  # noqa: BLE001 - gguf raises many kinds on a cut-off or damaged header
+        raise ModelFileError(str(first), "the file is truncated or damaged: its GGUF header "
+                                         "cannot be read to the end; download it again") from None
+    # The same truncation check as gguf_check, without parsing the header a second time.
+    end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    if end > first.stat().st_size:
+        raise ModelFileError(str(first), f"the file is truncated ({first.stat().st_size:,} "
+                                         f"bytes, its tensors need {end:,}); download it again")
+
+    def get(key: str, default: Any = None) -> Any:
+        field = reader.get_field(key)
+        if field is None:
+            return default
+        try:
+            return field.contents()
+        except Exception:  # noqa: BLE001 - a malformed field reads as missing
+            return default
+
+    arch = get("general.architecture", "unknown")
+    head_count = _first_int(get(f"{arch}.attention.head_count"), 0)
+    embedding = int(get(f"{arch}.embedding_length", 0) or 0)
+    head_dim = embedding // head_count if head_count else 0
+    tokens = reader.get_field("tokenizer.ggml.tokens")
+    vocab = len(tokens.data) if tokens is not None else int(get(f"{arch}.vocab_size", 0) or 0)
+    layer_bytes, output_bytes, other_bytes = _weight_split(tensors)
+    file_type = get("general.file_type")
+    return GGUFInfo(
+        path=str(first),
+        name=get("general.name") or split_stem(first),
+        architecture=arch,
+        parameter_count=sum(int(t.n_elements) for t in tensors),
+        quantization=(quantization_name(file_type) if file_type is not None
+                      else _dominant_type(tensors)),
+        file_size=sum(p.stat().st_size for p in parts),
+        context_length=int(get(f"{arch}.context_length", 0) or 0),
+        n_layers=int(get(f"{arch}.block_count", 0) or 0),
+        embedding_length=embedding,
+        head_count=head_count,
+        # Several architectures store per-layer head counts as arrays; the largest bounds memory.
+        head_count_kv=_first_int(get(f"{arch}.attention.head_count_kv"), head_count),
+        key_length=int(get(f"{arch}.attention.key_length", head_dim) or head_dim),
+        value_length=int(get(f"{arch}.attention.value_length", head_dim) or head_dim),
+        vocab_size=vocab,
+        has_chat_template=bool(get("tokenizer.chat_template")),
+        license=str(get("general.license", "") or ""),
+        base_model=_base_model(get),
+        organization=str(get("general.organization", "") or ""),
+        parts=len(parts),
+        layer_bytes=layer_bytes,
+        output_bytes=output_bytes,
+        other_bytes=other_bytes,
+    )
+
+
+def _check_start(file: Path) -> Path:
+    """Exists, is a file, starts with the GGUF magic (check_model_file's cheap part)."""
+    file = file.expanduser()
+    if not file.exists():
+        raise ModelNotFoundError(f"Model file {file} does not exist.")
+    if file.is_dir():
+        raise ModelFileError(str(file), "it is a folder, not a GGUF file")
+    try:
+        with open(file, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise ModelFileError(str(file), f"it cannot be read ({error.strerror})") from None
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(str(file), "it is not a GGUF file" if magic else "the file is empty")
+    # Not resolve(): a Hugging Face cache entry is a link to a blob named by its hash, and
+    # the parts of a split model are found by the link's name.
+    return Path(os.path.abspath(file))
+
+
+def split_stem(path: Path) -> str:
+    split = split_name(path.name)
+    return split.stem if split else path.stem
+
+
+def _first_int(value: Any, default: int) -> int:
+    if isinstance(value, list):
+        value = max(value) if value else None
+    return int(value) if value is not None else int(default)
+
+
+def _base_model(get) -> str:
+    """``general.base_model.0.*``: the repository when known (``org/name``), else the name."""
+    url = str(get("general.base_model.0.repo_url", "") or "")
+    if "huggingface.co/" in url:
+        return url.split("huggingface.co/", 1)[1].strip("/")
+    name = str(get("general.base_model.0.name", "") or "")
+    org = str(get("general.base_model.0.organization", "") or "")
+    return f"{name} ({org})" if name and org else name
+
+
+def _weight_split(tensors) -> tuple[int, int, int]:
+    """Bytes per repeating block (average), of the output head, and of everything else."""
+    blocks: dict[str, int] = {}
+    output = other = embeddings = 0
+    has_output_weight = False
+    for tensor in tensors:
+        name, size = str(tensor.name), int(tensor.n_bytes)
+        if name.startswith("blk."):
+            block = name.split(".", 2)[1]
+            blocks[block] = blocks.get(block, 0) + size
+        elif name.startswith("output"):
+            output += size
+            has_output_weight |= name == "output.weight"
+        else:
+            other += size
+            embeddings += size if name == "token_embd.weight" else 0
+    if not has_output_weight:
+        # Tied embeddings: llama.cpp uses a copy of token_embd as the output head.
+        output += embeddings
+    per_layer = sum(blocks.values()) // len(blocks) if blocks else 0
+    return per_layer, output, other
+
+
+def _dominant_type(tensors) -> str:
+    """Files without ``general.file_type``: the type most of the weights (2-D tensors) use."""
+    counts = Counter(t.tensor_type.name for t in tensors if len(t.shape) > 1)
+    return counts.most_common(1)[0][0] if counts else "unknown"
+
+
+class MetadataCache:
+    """GGUFInfo per file version, kept in a JSON file so a library listing stays fast."""
+
+    def __init__(self, file: Path):
+        self.file = file
+        self._lock = threading.Lock()
+        self._data: dict[str, dict[str, Any]] | None = None
+
+    def info(self, path: str | Path) -> GGUFInfo:
+        file = Path(os.path.abspath(path))
+        try:
+            stat = file.stat()
+        except OSError:
+            return read_gguf_info(file)  # raises the precise error (missing, unreadable)
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        key = str(file)
+        with self._lock:
+            entry = self._load().get(key)
+            if entry and entry.get("stamp") == stamp:
+                return GGUFInfo.from_dict(entry["info"])
+        info = read_gguf_info(file)
+        with self._lock:
+            self._load()[key] = {"stamp": stamp, "info": info.to_dict()}
+            self._save()
+        return info
+
+    def forget(self, path: str | Path) -> None:
+        with self._lock:
+            if self._load().pop(os.path.abspath(path), None) is not None:
+                self._save()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self._data is None:
+            try:
+                self._data = json.loads(self.file.read_text("utf-8"))
+            except (OSError, ValueError):
+                self._data = {}  # a missing or damaged cache is rebuilt
+        return self._data
+
+    def _save(self) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self._data), "utf-8")
+        os.replace(tmp, self.file)

@@ -1,0 +1,223 @@
+"""Use cases of the model library: list with metadata, add, watch, remove, Hub search, pull, fit.
+
+Blocking and thread-safe: the GUI runs these in background jobs, the CLI and the tests call them
+directly. Hub calls read HF_ENDPOINT / HF_HUB_OFFLINE / the login token at call time, unless an
+``endpoint`` or ``token`` is given here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.catalog import ModelEntry
+from ..core.errors import ModelFileError, WorkbenchError
+from ..core.library_errors import LibraryError
+from ..core.paths import AppPaths, app_paths
+from ..library.catalogue import KnownModel, known_models, resolve_model
+from ..library.download import CancelToken, ProgressCallback, pull_model
+from ..library.fit import FitEstimate, estimate_fit
+from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
+from ..library.gguf_metadata import GGUFInfo, MetadataCache
+from ..library.hashing import file_sha256
+from ..library.hf_env import hub_cache_dir
+from ..library.hub import Hub, HubRepo, RepoFiles
+from ..library.load_usage import LoadUsage, load_usage
+from ..library.splits import part_paths
+from ..library.system_memory import Memory, system_memory
+from ..store import Store
+
+
+@dataclass(frozen=True)
+class LibraryModel:
+    name: str
+    path: Path
+    source: str
+    entry_id: str | None = None
+    repo: str = ""
+    info: GGUFInfo | None = None
+    problem: str = ""  # why the metadata could not be read (the file is then not usable)
+
+
+class LibraryService:
+    def __init__(self, paths: AppPaths | None = None, store: Store | None = None, *,
+                 endpoint: str | None = None, token: str | None = None):
+        self.paths = (paths or app_paths()).ensure()
+        self._store = store
+        self._owns_store = store is None
+        self._store_lock = threading.Lock()
+        self.hub = Hub(endpoint=endpoint, token=token)
+        self.settings_file = SettingsFile(self.paths.config / SETTINGS_NAME)
+        self.metadata_cache = MetadataCache(self.paths.cache / "gguf-metadata.json")
+
+    @property
+    def store(self) -> Store:
+        with self._store_lock:
+            if self._store is None:
+                self._store = Store.open(self.paths.database)
+            return self._store
+
+    def close(self) -> None:
+        if self._owns_store and self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- listing ---------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> LibrarySettings:
+        return self.settings_file.load()
+
+    def known(self) -> list[KnownModel]:
+        settings = self.settings
+        return known_models(
+            self.paths.models, entries=self.store.catalog.models(),
+            watched=settings.watched_folders,
+            hf_cache=hub_cache_dir() if settings.scan_hf_cache else None,
+            hidden=settings.hidden,
+        )
+
+    def models(self, with_metadata: bool = True) -> list[LibraryModel]:
+        """Every usable model; metadata from the cache (first read of a big file: ~2 s)."""
+        return [self.describe(m) if with_metadata else _plain(m) for m in self.known()]
+
+    def describe(self, model: KnownModel) -> LibraryModel:
+        try:
+            info = self.metadata_cache.info(model.path)
+        except WorkbenchError as error:
+            return LibraryModel(model.name, model.path, model.source, model.entry_id, model.repo,
+                                None, str(error))
+        return LibraryModel(model.name, model.path, model.source, model.entry_id, model.repo,
+                            info)
+
+    def info(self, name_or_path: str | None) -> GGUFInfo:
+        """GGUF metadata of a model by name (see models()) or path, without loading it."""
+        return self.metadata_cache.info(self.resolve(name_or_path))
+
+    def resolve(self, name_or_path: str | None) -> Path:
+        if name_or_path and Path(name_or_path).expanduser().is_file():
+            return Path(os.path.abspath(Path(name_or_path).expanduser()))  # no store needed
+        return resolve_model(name_or_path, self.paths.models, self.known())
+
+    # -- adding and removing ---------------------------------------------------------------
+
+    def add_file(self, path: str | Path, *, source: str = "local", extra: dict | None = None,
+                 sha256: str | None = None) -> LibraryModel:
+        """Add a GGUF file where it is (no copy). A file that is not a usable GGUF is refused."""
+        file = Path(os.path.abspath(Path(path).expanduser()))
+        info = self.metadata_cache.info(file)  # raises ModelFileError for bad files
+        metadata = {"gguf": info.to_dict(), **(extra or {})}
+        entry = self.store.catalog.upsert_model(ModelEntry(
+            path=str(file), sha256=sha256 or file_sha256(file), size=info.file_size,
+            metadata=metadata, name=_unique_name(info, file, self.known()), source=source))
+        self._save(self.settings.hiding(file, hide=False))
+        return LibraryModel(entry.name, file, entry.source, entry.id, metadata.get("repo", ""),
+                            info)
+
+    def watch_folder(self, folder: str | Path) -> Path:
+        path = check_folder(folder)
+        self._save(self.settings.watching(path))
+        return path
+
+    def unwatch_folder(self, folder: str | Path) -> None:
+        self._save(self.settings.unwatching(Path(folder).expanduser().resolve()))
+
+    def set_scan_hf_cache(self, enabled: bool) -> None:
+        from dataclasses import replace
+
+        self._save(replace(self.settings, scan_hf_cache=enabled))
+
+    def remove(self, model: LibraryModel | KnownModel, *, delete_file: bool = False) -> None:
+        """Take a model out of the library; with ``delete_file`` also delete it from disk."""
+        if model.source == "bundled":
+            raise LibraryError(f"Cannot remove {model.name}: it is the bundled model, part of the "
+                               "installed package.")
+        if model.entry_id is not None:
+            self.store.catalog.remove_model(model.entry_id)
+        if delete_file:
+            for part in part_paths(Path(model.path)):
+                _delete(part)
+            self.metadata_cache.forget(model.path)
+            self._save(self.settings.hiding(Path(model.path), hide=False))
+        else:
+            # The file stays; it may also lie in a scanned folder, so stop listing it there too.
+            self._save(self.settings.hiding(Path(os.path.abspath(model.path))))
+
+    def _save(self, settings: LibrarySettings) -> None:
+        self.settings_file.save(settings)
+
+    # -- the Hub ---------------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 30) -> list[HubRepo]:
+        return self.hub.search(text, limit)
+
+    def repo_files(self, repo: str, revision: str | None = None) -> RepoFiles:
+        return self.hub.files(repo, revision)
+
+    def pull(self, repo: str, filename: str, *, revision: str | None = None,
+             progress: ProgressCallback | None = None,
+             cancel: CancelToken | None = None) -> LibraryModel:
+        """Download (or reuse from the HF cache), verify, and add to the library."""
+        from ..library.hf_env import is_offline
+
+        if is_offline():
+            from ..library.hub import HubModelFile
+
+            parts = tuple(p.as_posix() for p in part_paths(Path(filename)))
+            target = HubModelFile(filename, parts, 0)  # the cache is all there is
+            sha = None
+        else:
+            files = self.hub.files(repo, revision)
+            target = files.find(filename)
+            sha = target.sha256.get(target.filename)
+        path = pull_model(repo, target, revision=revision, endpoint=self.hub._endpoint,
+                          token=self.hub._token, progress=progress, cancel=cancel)
+        try:
+            return self.add_file(path, source="hub", sha256=sha, extra={
+                "repo": repo, "filename": target.filename, "revision": revision or "main"})
+        except ModelFileError as error:
+            raise ModelFileError(str(path), f"it was downloaded from {repo} but is not a usable "
+                                            f"GGUF model ({error.reason})") from None
+
+    # -- memory ----------------------------------------------------------------------------
+
+    def memory(self) -> Memory:
+        return system_memory()
+
+    def fit(self, name_or_path: str | None, n_ctx: int, *, memory: Memory | None = None,
+            offload_supported: bool | None = None) -> FitEstimate:
+        return estimate_fit(self.info(name_or_path), n_ctx, memory or system_memory(),
+                            offload_supported)
+
+    @staticmethod
+    def actual_usage(host) -> LoadUsage:
+        """What a loaded model (a started ModelHost) uses: llama.cpp's buffers and the RSS."""
+        return load_usage(host.log_path, host.pid)
+
+
+def _plain(model: KnownModel) -> LibraryModel:
+    return LibraryModel(model.name, model.path, model.source, model.entry_id, model.repo)
+
+
+def _unique_name(info: GGUFInfo, file: Path, known: list[KnownModel]) -> str:
+    """The file's stem, unless another model already has that name (then the parent too)."""
+    from ..library.splits import model_stem
+
+    name = model_stem(file.name)
+    taken = {m.name.lower() for m in known if os.path.abspath(m.path) != str(file)}
+    if name.lower() not in taken:
+        return name
+    return f"{file.parent.name}/{name}"
+
+
+def _delete(path: Path) -> None:
+    """Delete a model file; for a Hugging Face cache link, its blob too (nothing else uses it)."""
+    try:
+        blob = path.resolve() if path.is_symlink() else None
+        path.unlink(missing_ok=True)
+        if blob is not None:
+            blob.unlink(missing_ok=True)
+    except OSError as error:
+        raise LibraryError(f"Cannot delete {path}: {error.strerror}.") from None
