@@ -22,8 +22,9 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class ModelService:
-    def __init__(self, paths: AppPaths | None = None):
+    def __init__(self, paths: AppPaths | None = None, store=None):
         self.paths = (paths or app_paths()).ensure()
+        self.store = store  # the app's open Store; without one, listing opens the file briefly
         self._hosts: dict[LoadSettings, ModelHost] = {}
         self._remote: dict[str, object] = {}
         self._backends: dict = {}
@@ -31,7 +32,7 @@ class ModelService:
 
     def list_models(self) -> list[KnownModel]:
         """The bundled model, the library, the models folder, watched folders, the HF cache."""
-        return library_models(self.paths)
+        return library_models(self.paths, self.store)
 
     def resolve(self, name_or_path: str | None) -> Path:
         path = resolve_model(name_or_path, self.paths.models, self.list_models())

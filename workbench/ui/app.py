@@ -20,9 +20,10 @@ def window_settings() -> QSettings:
 
 
 def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices]:
-    models = ModelService()
+    store = open_store()
+    models = ModelService(store=store)
     plugins = start_plugins(models, safe_mode=safe_mode)
-    services = AppServices(models=models, store=open_store(), plugins=plugins)
+    services = AppServices(models=models, store=store, plugins=plugins)
     window = MainWindow(services, window_settings())
     for notice in services.store.notices:
         window.banner.show_message(notice, "info")
