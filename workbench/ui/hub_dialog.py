@@ -90,10 +90,14 @@ class HubBrowser(QWidget):
 
     # -- background helper -----------------------------------------------------------------
 
-    def _run(self, fn, on_success) -> None:
+    def _run(self, fn, on_success, on_failure=None) -> None:
+        # Every connection is made before the job starts: a job that fails at once (offline
+        # mode) must not emit before anyone listens.
         job = BackgroundCall(fn, self)
         job.succeeded.connect(on_success)
         job.failed.connect(lambda message: self.banner.show_message(message))
+        if on_failure is not None:
+            job.failed.connect(on_failure)
         job.succeeded.connect(lambda _: self._jobs.remove(job))
         job.failed.connect(lambda _: self._jobs.remove(job))
         self._jobs.append(job)
@@ -110,8 +114,7 @@ class HubBrowser(QWidget):
         def shown(found: list[HubRepo]) -> None:
             self._show_results(found)
 
-        self._run(lambda: self.service.search(text), shown)
-        self._jobs[-1].failed.connect(lambda _: self._search_done())
+        self._run(lambda: self.service.search(text), shown, lambda _: self._search_done())
 
     def _search_done(self) -> None:
         self.search_button.setEnabled(True)
@@ -149,8 +152,7 @@ class HubBrowser(QWidget):
         def failed(_message: str) -> None:
             self.files_label.setText(f"No files listed for {repo}.")
 
-        self._run(lambda: self.service.repo_files(repo), self._show_files)
-        self._jobs[-1].failed.connect(failed)
+        self._run(lambda: self.service.repo_files(repo), self._show_files, failed)
 
     def _show_files(self, listing: RepoFiles) -> None:
         self.repo_files = listing

@@ -202,10 +202,14 @@ class ModelHost:
         return request_id, replies
 
     def _submit(self, op: str, **fields: Any) -> tuple[int, queue.Queue]:
+        """Send a request, starting (or restarting) the process first if it is not running."""
         with self._lock:
             if not self.alive:
                 self.start()
             proc = self._proc
+        return self._send(proc, op, fields)
+
+    def _send(self, proc: subprocess.Popen, op: str, fields: dict) -> tuple[int, queue.Queue]:
         request_id, replies = self._register(proc)
         try:
             with self._write_lock:
@@ -224,15 +228,8 @@ class ModelHost:
             return request_id in self._pending
 
     def _call_started(self, op: str, **fields: Any) -> Any:
-        """A request/response call on a process that is already running."""
-        proc = self._proc
-        request_id, replies = self._register(proc)
-        try:
-            with self._write_lock:
-                proc.stdin.write(wire.encode({"id": request_id, "op": op, **fields}))
-                proc.stdin.flush()
-        except OSError:
-            pass
+        """A request/response call on a process that is already running (used by start)."""
+        request_id, replies = self._send(self._proc, op, fields)
         try:
             return self._await_result(replies)
         finally:
