@@ -64,7 +64,13 @@ def main() -> int:
     def finish() -> None:
         window.tabs.setCurrentIndex(0)
         window.splitter.setSizes([330, 620])
-        QTimer.singleShot(300, lambda: (window.grab().save(str(DOCS / "compare.png")), app.quit()))
+        QTimer.singleShot(300, lambda: (window.grab().save(str(DOCS / "compare.png")),
+                                        models_tab()))
+
+    def models_tab() -> None:
+        window.tabs.setCurrentWidget(window.library_panel)
+        QTimer.singleShot(2500, lambda: (window.grab().save(str(DOCS / "models.png")),
+                                         app.quit()))
 
     window.models.loaded.connect(on_loaded)
     window.compare.run_finished.connect(on_run_done)
@@ -74,7 +80,7 @@ def main() -> int:
     finally:
         services.models.close()
         services.store.close()
-    print("wrote", DOCS / "composer.png", DOCS / "compare.png")
+    print("wrote", DOCS / "composer.png", DOCS / "compare.png", DOCS / "models.png")
     return 0
 
 
