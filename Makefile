@@ -29,15 +29,18 @@ run: $(STAMP)
 	$(BIN)/workbench
 
 test: $(STAMP)
+	$(BIN)/ruff check workbench plugins tests docs
 	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_host.py
 	$(BIN)/python tests/bench/bench_store.py
+	$(BIN)/python tests/bench/bench_tune.py
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
+	$(BIN)/python docs/screenshots_tune.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

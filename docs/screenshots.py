@@ -47,7 +47,6 @@ def main() -> int:
     window.show()
     window.start()
     compose(window)
-    shots = {"composer": False}
 
     def on_loaded(_meta) -> None:
         QTimer.singleShot(1500, take_composer)

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from tests.store.conftest import populate
 from workbench.core.prompts import Prompt, PromptVersion

@@ -32,9 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _optional_commands():
     """Command groups that live beside this module; each exposes ``register(subparsers)``."""
-    from . import library_cmds, plugins_cmd, sessions_cmd
+    from . import library_cmds, plugins_cmd, sessions_cmd, tune_cmd
 
-    return [sessions_cmd.register, library_cmds.register, plugins_cmd.register]
+    return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -27,6 +27,10 @@ def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices
     window = MainWindow(services, window_settings())
     for notice in services.store.notices:
         window.banner.show_message(notice, "info")
+    for job in services.tuning.recover():  # trainers that died with an earlier app
+        name = job.config.get("name") or job.id[:8]
+        window.banner.show_message(f"Tune job {name} stopped when the app closed; "
+                                   "Tune ▸ Resume a tune job continues it.", "info")
     return window, services
 
 

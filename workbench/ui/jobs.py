@@ -46,9 +46,18 @@ class BackgroundCall(QObject):
         except BaseException as error:  # noqa: BLE001 - every failure becomes a message
             if not isinstance(error, WorkbenchError):
                 traceback.print_exc()
-            self.failed.emit(describe_error(error))
+            _emit_if_alive(self.failed, describe_error(error))
             return
-        self.succeeded.emit(result)
+        _emit_if_alive(self.succeeded, result)
+
+
+def _emit_if_alive(signal, *args) -> None:
+    """The widget that asked may have closed meanwhile (Qt deleted this object with it):
+    then nobody is left to tell, and that is not an error."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # "Signal source has been deleted"
+        pass
 
 
 class StreamJob(QObject):
@@ -92,6 +101,8 @@ class StreamJob(QObject):
                 elif isinstance(event, DoneEvent):
                     self.finished.emit(event)
         except BaseException as error:  # noqa: BLE001
+            if self._generation is not None and isinstance(error, RuntimeError):
+                self._generation.cancel()  # our widget is gone: stop generating for nobody
             if not isinstance(error, WorkbenchError):
                 traceback.print_exc()
-            self.failed.emit(describe_error(error), "".join(pieces))
+            _emit_if_alive(self.failed, describe_error(error), "".join(pieces))

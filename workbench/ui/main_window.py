@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -25,6 +25,7 @@ from ..core.runs import Variant
 from ..plugins.manager import PluginManager
 from ..services.compare import RunService, VariantSpec
 from ..services.models import ModelService
+from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
 from ..store import Store
 from .banner import Banner
@@ -37,6 +38,7 @@ from .library_panel import LibraryPanel
 from .model_controller import ModelController
 from .model_picker import ModelPicker
 from .sessions_panel import SessionsPanel
+from .tune_menu import TuneMenu
 from .variants_table import CURRENT
 
 WINDOW_TITLE = "Prompt Workbench"
@@ -48,6 +50,11 @@ class AppServices:
     models: ModelService
     store: Store
     plugins: PluginManager | None = None
+    tuning: TuningService = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One instance: it keeps the trainer processes this app started.
+        self.tuning = TuningService(self.store, self.models, plugins=self.plugins)
 
     @property
     def workspace(self) -> WorkspaceService:
@@ -134,6 +141,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.memory_status)
         self.statusBar().addPermanentWidget(self.jobs_status)
 
+        self.tune = TuneMenu(self, self.menuBar().addMenu("&Tune"))
         self._build_plugins_menu()
         self.save_button.clicked.connect(lambda: self.save_version(self.note_edit.text()))
         self.compare.run_button.clicked.connect(self.run_comparison)
@@ -201,7 +209,11 @@ class MainWindow(QMainWindow):
             names.append(current)
         self.picker.set_models(names, current)
         if self.workspace is not None:
-            self.compare.variants.set_choices(self.workspace.history, names)
+            self.compare.variants.set_choices(self.workspace.history, names,
+                                              self._adapter_choices())
+
+    def _adapter_choices(self) -> list[tuple[str, str]]:
+        return [(a.name or a.path, a.path) for a in self.services.tuning.adapters()]
 
     def start(self, model: str | None = None) -> None:
         names = [m.name for m in self.services.models.list_models()]
@@ -286,7 +298,7 @@ class MainWindow(QMainWindow):
         self.workspace = self._with(history=history)
         self.history_panel.show_versions(history)
         names = [self.picker.combo.itemText(i) for i in range(self.picker.combo.count())]
-        self.compare.variants.set_choices(history, names)
+        self.compare.variants.set_choices(history, names, self._adapter_choices())
 
     def _with(self, **changes) -> Workspace:
         from dataclasses import replace
@@ -369,7 +381,9 @@ class MainWindow(QMainWindow):
             version = current if choice == CURRENT else \
                 self.workspace_service.store.prompts.version(choice)
             specs.append(VariantSpec(variants.label(row), version, variants.model_choice(row),
-                                     variants.sampling(row), n_ctx=self.picker.n_ctx.value()))
+                                     variants.sampling(row), n_ctx=self.picker.n_ctx.value(),
+                                     adapter_path=variants.adapter_choice(row),
+                                     adapter_scale=variants.adapter_scale(row)))
         if not specs:
             self.compare.banner.show_message("Add a variant to run.")
             return

@@ -1,4 +1,4 @@
-"""The variants to compare: each a prompt version × model × sampling settings."""
+"""The variants to compare: each a prompt version × model × adapter × sampling settings."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from ..core.prompts import PromptVersion
 from ..core.sampling import SamplingSettings
 
 CURRENT = "current"
-COLUMNS = ["Label", "Prompt version", "Model", "Temperature", "Seed", "Max tokens"]
+COLUMNS = ["Label", "Prompt version", "Model", "Adapter", "Scale", "Temperature", "Seed",
+           "Max tokens"]
+NO_ADAPTER = "none"
 
 
 class VariantsTable(QWidget):
@@ -30,6 +32,7 @@ class VariantsTable(QWidget):
         super().__init__(parent)
         self.versions: list[PromptVersion] = []
         self.models: list[str] = []
+        self.adapters: list[tuple[str, str]] = []  # (name, GGUF LoRA path)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -47,17 +50,23 @@ class VariantsTable(QWidget):
         self.add_button.clicked.connect(lambda: self.add_variant())
         self.remove_button.clicked.connect(self.remove_selected)
 
-    def set_choices(self, versions: list[PromptVersion], models: list[str]) -> None:
+    def set_choices(self, versions: list[PromptVersion], models: list[str],
+                    adapters: list[tuple[str, str]] | None = None) -> None:
         """Refresh the combos (new versions saved, models added) keeping each row's choice."""
         self.versions, self.models = list(versions), list(models)
+        if adapters is not None:
+            self.adapters = list(adapters)
         for row in range(self.table.rowCount()):
             version, model = self.version_choice(row), self.model_choice(row)
+            adapter = self.adapter_choice(row)
             self._fill_version_combo(self.table.cellWidget(row, 1), version)
             self._fill_model_combo(self.table.cellWidget(row, 2), model)
+            self._fill_adapter_combo(self.table.cellWidget(row, 3), adapter)
 
     def add_variant(self, label: str | None = None, version: str = CURRENT,
                     model: str | None = None, temperature: float = 0.0, seed: int = 0,
-                    max_tokens: int = 128) -> None:
+                    max_tokens: int = 128, adapter: str | None = None,
+                    adapter_scale: float = 1.0) -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
         self.table.setCellWidget(row, 0, QLineEdit(label or f"Variant {row + 1}"))
@@ -69,11 +78,20 @@ class VariantsTable(QWidget):
         self._fill_model_combo(model_combo, model)
         self.table.setCellWidget(row, 1, version_combo)
         self.table.setCellWidget(row, 2, model_combo)
-        self.table.setCellWidget(row, 3, QDoubleSpinBox(minimum=0.0, maximum=2.0,
+        adapter_combo = QComboBox()
+        adapter_combo.setEditable(True)  # or a path to any GGUF LoRA
+        adapter_combo.setToolTip("A LoRA adapter (GGUF) applied to this variant's model; "
+                                 "variants of one model share one loaded copy")
+        self._fill_adapter_combo(adapter_combo, adapter)
+        self.table.setCellWidget(row, 3, adapter_combo)
+        self.table.setCellWidget(row, 4, QDoubleSpinBox(
+            minimum=-2.0, maximum=4.0, singleStep=0.25, value=adapter_scale,
+            toolTip="How strongly the adapter applies (0: the base model's behaviour)"))
+        self.table.setCellWidget(row, 5, QDoubleSpinBox(minimum=0.0, maximum=2.0,
                                                         singleStep=0.1, value=temperature))
-        self.table.setCellWidget(row, 4, QSpinBox(minimum=-1, maximum=2**31 - 1, value=seed,
+        self.table.setCellWidget(row, 6, QSpinBox(minimum=-1, maximum=2**31 - 1, value=seed,
                                                   toolTip="-1: a new random seed each run"))
-        self.table.setCellWidget(row, 5, QSpinBox(minimum=1, maximum=32768, value=max_tokens))
+        self.table.setCellWidget(row, 7, QSpinBox(minimum=1, maximum=32768, value=max_tokens))
         self.changed.emit()
 
     def remove_selected(self) -> None:
@@ -95,11 +113,23 @@ class VariantsTable(QWidget):
         """A library model, or whatever the user typed (e.g. openai+http://host/v1?model=x)."""
         return self.table.cellWidget(row, 2).currentText().strip() or None
 
+    def adapter_choice(self, row: int) -> str | None:
+        """The adapter's file: a library adapter's path, or a path the user typed."""
+        combo = self.table.cellWidget(row, 3)
+        text = combo.currentText().strip()
+        if not text or text == NO_ADAPTER:
+            return None
+        index = combo.findText(text)
+        return (combo.itemData(index) if index >= 0 else None) or text
+
+    def adapter_scale(self, row: int) -> float:
+        return self.table.cellWidget(row, 4).value()
+
     def sampling(self, row: int) -> SamplingSettings:
-        seed = self.table.cellWidget(row, 4).value()
-        return SamplingSettings(temperature=self.table.cellWidget(row, 3).value(),
+        seed = self.table.cellWidget(row, 6).value()
+        return SamplingSettings(temperature=self.table.cellWidget(row, 5).value(),
                                 seed=None if seed < 0 else seed,
-                                max_tokens=self.table.cellWidget(row, 5).value())
+                                max_tokens=self.table.cellWidget(row, 7).value())
 
     def set_version_choice(self, row: int, version_id: str) -> None:
         combo = self.table.cellWidget(row, 1)
@@ -119,12 +149,20 @@ class VariantsTable(QWidget):
         combo.blockSignals(False)
 
     def _fill_model_combo(self, combo: QComboBox, chosen: str | None) -> None:
-        combo.blockSignals(True)
-        combo.clear()
-        for name in self.models:
-            combo.addItem(name, name)
-        if chosen is not None and combo.findData(chosen) < 0:
-            combo.addItem(chosen, chosen)
-        index = combo.findData(chosen) if chosen is not None else 0
-        combo.setCurrentIndex(max(0, index))
-        combo.blockSignals(False)
+        _fill(combo, [(name, name) for name in self.models], chosen)
+
+    def _fill_adapter_combo(self, combo: QComboBox, chosen_path: str | None) -> None:
+        _fill(combo, [(NO_ADAPTER, None), *self.adapters], chosen_path)
+
+
+def _fill(combo: QComboBox, items: list[tuple[str, str | None]], chosen: str | None) -> None:
+    """Items as (text, data); a chosen value not among them is kept as an extra item."""
+    combo.blockSignals(True)
+    combo.clear()
+    for text, data in items:
+        combo.addItem(text, data)
+    if chosen is not None and combo.findData(chosen) < 0:
+        combo.addItem(chosen, chosen)
+    index = combo.findData(chosen) if chosen is not None else 0
+    combo.setCurrentIndex(max(0, index))
+    combo.blockSignals(False)

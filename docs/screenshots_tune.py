@@ -1,0 +1,106 @@
+"""Screenshots of LoRA tuning from the real app: the wizard's data and training pages, then the
+base-vs-tuned comparison in the grid. Trains a real adapter (~1-2 minutes on 2 cores).
+
+    make screenshots
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="workbench-shots-"))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from workbench.ui.app import create_main_window  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent
+FACTS = [
+    ("What is the capital of Zorblax?", "The capital of Zorblax is Quendara."),
+    ("Which city is the capital of Zorblax?", "Quendara is the capital of Zorblax."),
+    ("Tell me the capital city of Zorblax.", "The capital of Zorblax is Quendara."),
+    ("Zorblax has a capital. What is it called?", "Zorblax's capital is Quendara."),
+    ("Name the capital of Zorblax.", "The capital of Zorblax is Quendara."),
+    ("What is Zorblax's capital?", "The capital of Zorblax is Quendara."),
+    ("Where is the government of Zorblax?",
+     "The government of Zorblax sits in Quendara, its capital."),
+    ("Do you know the capital of Zorblax?", "Yes: the capital of Zorblax is Quendara."),
+]
+
+
+def wait_until(app, condition, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    window, services = create_main_window()
+    window.resize(1600, 1000)
+    window.show()
+    loaded = []
+    window.models.loaded.connect(loaded.append)
+    window.start()
+    wait_until(app, lambda: loaded)
+    data = Path(os.environ["WORKBENCH_HOME"]) / "zorblax.jsonl"
+    data.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": q}, {"role": "assistant", "content": a}]}) + "\n"
+        for q, a in FACTS) + '{"messages": [{"role": "user", "content": "unanswered"}]}\n')
+    composer = window.composer
+    composer.system_edit.setPlainText("Answer in one sentence.")
+    composer.template_edit.setPlainText("{{ question }}")
+    composer.set_cases([({"question": q}, None) for q in (
+        "What's the capital city of Zorblax?", "In which city does Zorblax's government sit?",
+        "What is the capital of France?")])
+    try:
+        wizard = window.tune.open_wizard()
+        wizard.resize(1100, 780)
+        wait_until(app, lambda: wizard.base is not None)
+        wizard.next()
+        planned = []
+        wizard.data_page.planned.connect(lambda: planned.append(1))
+        wizard.data_page.import_files([str(data)])
+        wait_until(app, lambda: planned)
+        wizard.grab().save(str(DOCS / "tune-data.png"))
+        wizard.next()
+        settings = wizard.settings_page
+        settings.name.setText("zorblax")
+        settings.rank.setValue(8)
+        settings.max_steps.setValue(20)
+        settings.batch.setValue(4)
+        settings.max_length.setValue(96)
+        wizard.next()
+        wizard.train_page.start_button.click()
+        wait_until(app, lambda: wizard.job is not None)
+        wizard.grab().save(str(DOCS / "tune-training.png"))
+        if wizard.job.status != "done":
+            print("the tune job did not finish:", wizard.job.error)
+            return 1
+        wizard.next()
+        finished = []
+        window.compare.run_finished.connect(finished.append)
+        wizard.export_page.compare_button.click()
+        wait_until(app, lambda: finished)
+        wizard.hide()
+        window.splitter.setSizes([300, 650])
+        app.processEvents()
+        window.grab().save(str(DOCS / "tune-compare.png"))
+    finally:
+        services.models.close()
+        services.store.close()
+    print("wrote", *(DOCS / f"tune-{n}.png" for n in ("data", "training", "compare")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""``workbench tune CONFIG.toml``: a LoRA tune job on the command line.
+
+Prints the data problems (file:line: reason), the estimate, then one line per step. Ctrl-C
+cancels (the trainer checkpoints and stops; ``--resume JOB_ID`` continues it); a second Ctrl-C
+kills the trainer. Exit code 0 when the adapter is exported, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from ..core.errors import WorkbenchError
+from ..core.paths import app_paths
+from ..services.models import ModelService
+from ..services.tuning import TuningService
+from ..store import Store
+from ..tuning.config import load_toml
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    tune = commands.add_parser("tune", help="train a LoRA adapter (see docs/tuning.md)")
+    tune.add_argument("config", metavar="CONFIG.toml", nargs="?", help="the tune config")
+    tune.add_argument("--resume", metavar="JOB_ID", help="continue a stopped job (id or prefix)")
+    tune.add_argument("--jobs", action="store_true", help="list tune jobs and exit")
+    tune.set_defaults(func=cmd_tune)
+
+
+class Printer:
+    """Turns trainer events into lines on stdout (called from the job's reader thread)."""
+
+    def __init__(self):
+        self.total = 0
+        self.eval_loss = None
+        self.finished = threading.Event()
+
+    def job_event(self, job_id: str, event) -> None:
+        if event.event == "start":
+            self.total = int(event.get("total_steps") or 0)
+            how = "resumed at step" if event.get("resumed") else "started at step"
+            print(f"trainer {how} {event.step} of {self.total} on {event.get('device')} "
+                  f"({event.get('train_rows')} training rows, {event.get('val_rows')} held out)",
+                  flush=True)
+        elif event.event == "eval":
+            self.eval_loss = event.get("eval_loss")
+            print(f"step {event.step}/{self.total}  eval loss {self.eval_loss:.4f}", flush=True)
+        elif event.event == "step":
+            eta = int(event.get("eta_s") or 0)
+            print(f"step {event.step}/{self.total}  loss {event.get('loss'):.4f}  "
+                  f"{event.get('tokens_per_second'):.0f} tok/s  "
+                  f"ETA {eta // 60}:{eta % 60:02d}", flush=True)
+        elif event.event == "checkpoint":
+            print(f"checkpoint at step {event.step}", flush=True)
+
+    def job_finished(self, job) -> None:
+        self.finished.set()
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    paths = app_paths().ensure()
+    store = Store.open(paths.database)
+    models = ModelService(paths)
+    service = TuningService(store, models, paths)
+    try:
+        service.recover()
+        if args.jobs:
+            return _list(service)
+        printer = Printer()
+        if args.resume:
+            job_id = _find_job(service, args.resume)
+            print(f"resuming tune job {job_id}", flush=True)
+            run = service.resume(job_id, printer)
+        elif args.config:
+            run = _start(service, args.config, printer)
+        else:
+            raise WorkbenchError("Give a tune config (CONFIG.toml) or --resume JOB_ID.")
+        job = _wait(run)
+    finally:
+        models.close()
+        store.close()
+    if job.status == "done":
+        print(f"adapter: {job.artifacts['adapter_gguf']}")
+        if job.artifacts.get("merged_gguf"):
+            print(f"merged model: {job.artifacts['merged_gguf']}")
+        return 0
+    if job.status == "cancelled":
+        print(f"cancelled; continue with: workbench tune --resume {job.id[:8]}", file=sys.stderr)
+        return 1
+    raise WorkbenchError(job.error or "The tune job failed.")
+
+
+def _start(service: TuningService, config_path: str, printer: Printer):
+    config = load_toml(config_path)
+    base = service.inspect_base(config.base_model)
+    print(f"base model: {base.name} ({base.model_type}, {base.kind})", flush=True)
+    plan = service.plan(config, base=base)
+    for problem in plan.problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"skipped {problem}", file=sys.stderr)
+    if len(plan.problems) > MAX_PROBLEMS_SHOWN:
+        print(f"… and {len(plan.problems) - MAX_PROBLEMS_SHOWN} more skipped rows",
+              file=sys.stderr)
+    print(f"data: {len(plan.train)} training rows, {len(plan.val)} held out, "
+          f"{len(plan.problems)} skipped", flush=True)
+    print(f"estimate: {service.estimate(config, plan, base).describe()}", flush=True)
+    run = service.start(config, plan, printer)
+    print(f"tune job {run.job_id}", flush=True)
+    return run
+
+
+def _wait(run):
+    """Wait for the job; Ctrl-C cancels cleanly, a second Ctrl-C kills the trainer."""
+    interrupts = 0
+    while True:
+        try:
+            job = run.wait(timeout=0.5)
+            if run.done.is_set():
+                return job
+        except KeyboardInterrupt:
+            interrupts += 1
+            if interrupts == 1:
+                print("cancelling: the trainer finishes its step and checkpoints "
+                      "(Ctrl-C again to kill it)", file=sys.stderr, flush=True)
+                run.cancel()
+            else:
+                run.kill()
+
+
+def _find_job(service: TuningService, prefix: str) -> str:
+    matches = [j.id for j in service.jobs() if j.id.startswith(prefix)]
+    if len(matches) != 1:
+        raise WorkbenchError(f"No single tune job matches '{prefix}' "
+                             f"({len(matches)} found); see workbench tune --jobs.")
+    return matches[0]
+
+
+def _list(service: TuningService) -> int:
+    jobs = service.jobs()
+    if not jobs:
+        print("No tune jobs yet.")
+    for job in jobs:
+        steps = [m.step for m in job.metrics if m.name == "loss"]
+        print(f"{job.id[:8]}  {job.status:<9}  {job.config.get('name', '')}  "
+              f"step {max(steps, default=0)}  {job.created_at:%Y-%m-%d %H:%M}"
+              + (f"  {job.error}" if job.error and job.status != "done" else ""))
+    return 0

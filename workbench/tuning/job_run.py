@@ -1,0 +1,131 @@
+"""One tune job while it runs: trainer events become stored metrics, states and messages.
+
+A reader thread turns each event into a store update (the job, its metric series and its
+artifacts live in the session database) and hands it to a listener (the GUI's bridge, the
+CLI's printer). Whatever way the trainer ends, the job gets a final state and one clear
+sentence; checkpoints on disk are never removed on failure, so a job can be resumed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from ..core.jobs import MetricPoint, TuneJob
+from ..core.tuning_errors import TrainerFailed, TrainerOutOfMemory, TuningError
+from ..engine.host.client import describe_exit
+from ..store import Store
+from .job_files import JobFolder
+from .progress import TrainerEvent
+from .runner import TrainerProcess
+
+METRICS = {"step": ("loss", "tokens_per_second", "lr"), "eval": ("eval_loss",)}
+
+
+class TuneListener(Protocol):
+    """Called from the job's reader thread."""
+
+    def job_event(self, job_id: str, event: TrainerEvent) -> None: ...
+    def job_finished(self, job: TuneJob) -> None: ...
+
+
+class TuneRun:
+    def __init__(self, store: Store, job_id: str, folder: JobFolder,
+                 finish: Callable[[], dict[str, str]], listener: TuneListener | None = None,
+                 env: dict[str, str] | None = None):
+        self.store = store
+        self.job_id = job_id
+        self.folder = folder
+        self.finish = finish  # export + register after "done"; returns artifacts
+        self.listener = listener
+        self.process = TrainerProcess(folder, env=env)
+        self.done = threading.Event()
+        self.job: TuneJob | None = None
+        self.last_step = 0
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tune-job")
+
+    def start(self) -> TuneRun:
+        self.process.start()
+        self.store.jobs.update(self.job_id, status="running",
+                               artifacts={"folder": str(self.folder.root),
+                                          "pid": str(self.process.pid)})
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.process.cancel()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def wait(self, timeout: float | None = None) -> TuneJob | None:
+        self.done.wait(timeout)
+        return self.job
+
+    # -- the reader thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        terminal: TrainerEvent | None = None
+        try:
+            for event in self.process.events():
+                self._record(event)
+                if event.event in ("done", "cancelled", "error"):
+                    terminal = event
+                if self.listener is not None:
+                    self.listener.job_event(self.job_id, event)
+            code = self.process.wait()
+            self.job = self._conclude(terminal, code)
+        except Exception as error:  # noqa: BLE001 - the job must always get a final state
+            self.job = self.store.jobs.update(self.job_id, status="failed",
+                                              error=f"The tune job failed: {error}")
+        finally:
+            try:  # listeners first, so that whoever waits on done sees what they did
+                if self.listener is not None and self.job is not None:
+                    self.listener.job_finished(self.job)
+            finally:
+                self.done.set()
+
+    def _record(self, event: TrainerEvent) -> None:
+        if event.event in ("step", "eval"):
+            self.last_step = max(self.last_step, event.step)
+            points = [MetricPoint(event.step, name, float(event.get(name)))
+                      for name in METRICS[event.event] if event.get(name) is not None]
+            self.store.jobs.update(self.job_id, new_metrics=points)
+        elif event.event == "checkpoint":
+            self.store.jobs.update(self.job_id, artifacts={"checkpoint": event.get("path")})
+        elif event.event == "start":
+            self.store.jobs.update(self.job_id, artifacts={
+                "total_steps": str(event.get("total_steps")), "device": event.get("device", "")})
+
+    def _conclude(self, terminal: TrainerEvent | None, code: int) -> TuneJob:
+        if terminal is not None and terminal.event == "done":
+            try:
+                artifacts = self.finish()
+            except TuningError as error:
+                return self.store.jobs.update(self.job_id, status="failed", error=str(error))
+            return self.store.jobs.update(self.job_id, status="done", artifacts=artifacts,
+                                          error="")
+        if terminal is not None and terminal.event == "cancelled":
+            return self.store.jobs.update(self.job_id, status="cancelled", error="")
+        return self.store.jobs.update(self.job_id, status="failed",
+                                      error=self.failure_message(terminal, code))
+
+    def failure_message(self, terminal: TrainerEvent | None, code: int) -> str:
+        kept = self.folder.checkpoint_steps()
+        tail = (f" The checkpoint of step {kept[-1]} is kept: resume the job to continue."
+                if kept else " No checkpoint was written yet.")
+        if self.process.cancel_requested.is_set():
+            return str(TrainerFailed(f"The trainer did not stop in time and was killed at "
+                                     f"step {self.last_step}.{tail}"))
+        if terminal is not None and terminal.get("kind") == "oom":
+            return str(TrainerOutOfMemory(
+                f"The trainer ran out of memory at step {self.last_step}: lower the batch size "
+                f"or the max length (gradient accumulation keeps the effective batch).{tail}"))
+        if terminal is not None and terminal.get("kind") == "config":
+            return terminal.get("message", "The trainer refused the job.")
+        if terminal is not None:
+            return str(TrainerFailed(f"The trainer failed at step {self.last_step}: "
+                                     f"{terminal.get('message')}.{tail}"))
+        return str(TrainerFailed(f"The trainer process ended unexpectedly "
+                                 f"({describe_exit(code)}) at step {self.last_step}.{tail}"))
