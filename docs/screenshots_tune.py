@@ -18,7 +18,7 @@ os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="workbench-shots
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from workbench.ui.app import create_main_window  # noqa: E402
+from workbench.ui.app import create_main_window, leave_now  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 FACTS = [
@@ -103,4 +103,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    leave_now(main())

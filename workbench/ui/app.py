@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtCore import QSettings
@@ -35,14 +36,27 @@ def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices
 
 
 def run_app(model: str | None = None, argv: list[str] | None = None,
-            safe_mode: bool = False) -> int:
+            safe_mode: bool = False, hard_exit: bool = True) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Prompt Workbench")
     window, services = create_main_window(safe_mode)
     window.show()
     window.start(model)
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         services.models.close()
         services.store.close()
+    if hard_exit:
+        leave_now(code)
+    return code
+
+
+def leave_now(code: int) -> None:
+    """Exit without the interpreter's teardown. Everything is saved and closed by now; what
+    is left is Qt's and the C extensions' objects being freed in no particular order, where
+    PySide6 with pyqtgraph has aborted here ("bool_dealloc" after a tune and a comparison in
+    one session; pyqtgraph.exit() documents the same class of crash)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -77,5 +77,5 @@ class Histogram(pg.PlotWidget):
                                      height=list(counts), brushes=brushes, pen=None))
         self.addItem(pg.InfiniteLine(histogram.max_length, angle=90,
                                      pen=pg.mkPen("#333333", style=pg.QtCore.Qt.DashLine)))
-        title = f"max length {histogram.max_length}"
-        self.setTitle(title + (f", {histogram.over} cut" if histogram.over else ""), size="9pt")
+        cut = f", {histogram.over} cut" if histogram.over else ""
+        self.setLabel("bottom", f"tokens per row (dashed: max length {histogram.max_length}{cut})")
