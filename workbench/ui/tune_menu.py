@@ -46,6 +46,10 @@ class TuneMenu(QObject):
         """Base vs. tuned: the variants become base, adapter ×1 and ×0.5, then they run, over
         the held-out examples when the prompt can take them."""
         window = self.window
+        if window.compare.running:
+            window.banner.show_message("A comparison is running: stop it or let it finish, "
+                                       "then press Compare again.", "info")
+            return
         if held_out:
             self.add_cases(held_out)
         try:
