@@ -28,10 +28,12 @@ def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices
     window = MainWindow(services, window_settings())
     for notice in services.store.notices:
         window.banner.show_message(notice, "info")
-    for job in services.tuning.recover():  # trainers that died with an earlier app
-        name = job.config.get("name") or job.id[:8]
-        window.banner.show_message(f"Tune job {name} stopped when the app closed; "
-                                   "Tune ▸ Resume a tune job continues it.", "info")
+    stopped = services.tuning.recover()  # trainers that ended with an earlier app
+    if stopped:
+        names = ", ".join(job.config.get("name") or job.id[:8] for job in stopped)
+        window.banner.show_message(
+            f"Tune job{'s' if len(stopped) > 1 else ''} {names} stopped when the app closed; "
+            "Tune ▸ Resume a tune job continues from the last checkpoint.", "info")
     return window, services
 
 
