@@ -93,7 +93,7 @@ def main() -> int:
         wait_until(app, lambda: finished)
         wizard.hide()
         window.splitter.setSizes([300, 650])
-        app.processEvents()
+        wait_until(app, lambda: window.jobs_status.text() == "Idle")  # the 1 s status tick
         window.grab().save(str(DOCS / "tune-compare.png"))
     finally:
         services.models.close()

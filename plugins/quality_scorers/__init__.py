@@ -38,14 +38,27 @@ def rouge_l(text: str, expected: str | None) -> float | None:
 
 
 def json_valid(text: str, expected: str | None) -> float | None:
-    """1.0 if the output (or a ```json fenced block in it) parses as JSON, else 0.0."""
+    """1.0 if the output (or a ```json fenced block in it) parses as JSON, else 0.0; no score
+    (None) for plain prose when JSON was not asked for, where a 0 would only be noise."""
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
     body = fenced.group(1) if fenced else text
+    if not fenced and not body.lstrip().startswith(("{", "[")) and not _is_json(expected):
+        return None
     try:
         json.loads(body)
     except ValueError:
         return 0.0
     return 1.0
+
+
+def _is_json(text: str | None) -> bool:
+    if not text or not text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 @hookimpl

@@ -45,3 +45,7 @@ def test_quality_scorers(repo_manager):
     assert {s.scorer: s.value for s in repo_manager.scores('```json\n{"a": 1}\n```', None)}[
         "valid JSON"] == 1.0
     assert {s.scorer: s.value for s in repo_manager.scores("{a: 1}", None)}["valid JSON"] == 0.0
+    # prose is not judged as JSON, unless JSON was expected
+    assert {s.scorer: s.value for s in repo_manager.scores("Paris.", None)}["valid JSON"] is None
+    assert {s.scorer: s.value for s in repo_manager.scores("Paris.", '{"city": "Paris"}')}[
+        "valid JSON"] == 0.0

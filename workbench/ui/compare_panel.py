@@ -95,7 +95,7 @@ class ComparePanel(QWidget):
         self.banner = Banner()
         layout.addWidget(self.banner)
         self.variants = VariantsTable()
-        self.variants.setMaximumHeight(120)
+        self.variants.setMaximumHeight(150)  # three variants (base, ×1, ×0.5) without scrolling
         layout.addWidget(self.variants)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("▶ Run")
