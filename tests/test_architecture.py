@@ -33,3 +33,28 @@ def test_no_module_is_too_big_to_live_in():
     too_big = [str(p.relative_to(ROOT)) for p in (ROOT / "workbench").rglob("*.py")
                if len(p.read_text().splitlines()) > 500]
     assert too_big == []
+
+
+def _returns_bool(node) -> bool:
+    import ast
+
+    return isinstance(node, (ast.BoolOp, ast.Compare)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, bool))
+
+
+def test_no_qt_slot_lambda_returns_a_bool():
+    """PySide6 6.12 drops a reference to True/False each time a Python slot returns one
+    (1000 calls abort the interpreter in "bool_dealloc"): a lambda given to connect() must
+    not evaluate to a bool (`a and b()` does when a is False)."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "workbench").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "connect"):
+                for arg in node.args:
+                    if isinstance(arg, ast.Lambda) and _returns_bool(arg.body):
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

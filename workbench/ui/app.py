@@ -57,8 +57,11 @@ def run_app(model: str | None = None, argv: list[str] | None = None,
 def leave_now(code: int) -> None:
     """Exit without the interpreter's teardown. Everything is saved and closed by now; what
     is left is Qt's and the C extensions' objects being freed in no particular order, where
-    PySide6 with pyqtgraph has aborted here ("bool_dealloc" after a tune and a comparison in
-    one session; pyqtgraph.exit() documents the same class of crash)."""
+    the process aborted ("bool_dealloc") after a tune and a comparison in one session: PySide6
+    6.12 loses a reference to True/False in places (a Python slot that returns one loses it on
+    every call; tests/test_architecture.py keeps our own slots from doing so), pyqtgraph's items
+    add more, and the interpreter's final collection frees the last one. pyqtgraph.exit()
+    documents the same class of crash and the same remedy."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

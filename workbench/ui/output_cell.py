@@ -58,7 +58,7 @@ class OutputCell(QFrame):
         layout.addLayout(row)
         self.up.clicked.connect(lambda: self.rate(THUMBS_UP))
         self.down.clicked.connect(lambda: self.rate(THUMBS_DOWN))
-        self.stars.activated.connect(lambda i: i and self.rate(i))
+        self.stars.activated.connect(self._on_stars)
         self.rerun.clicked.connect(self.rerun_requested.emit)
         self._set_rating_enabled(False)
 
@@ -102,6 +102,10 @@ class OutputCell(QFrame):
         self.setStyleSheet("OutputCell { border: 2px solid #ef6c00; }" if reasons else "")
 
     # -- rating --------------------------------------------------------------------------
+
+    def _on_stars(self, index: int) -> None:
+        if index:  # item 0 is the "stars…" placeholder
+            self.rate(index)
 
     def rate(self, score: int) -> None:
         if self.output is None:

@@ -295,7 +295,7 @@ class TrainPage(QWizardPage):
         self.bridge.finished.connect(self.on_finished)
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
         self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(lambda: self.w.run and self.w.run.cancel())
+        self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setEnabled(False)
         self.status = QLabel("Not started.", wordWrap=True)
         self.plot = LossPlot()
@@ -323,6 +323,10 @@ class TrainPage(QWizardPage):
                                    self.bridge)
 
         w.background(launch, self._started, self._failed)
+
+    def cancel(self) -> None:
+        if self.w.run is not None:
+            self.w.run.cancel()
 
     def offer_resume(self, job) -> None:
         name = job.config.get("name") or job.id[:8]
