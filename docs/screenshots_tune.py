@@ -6,7 +6,6 @@ base-vs-tuned comparison in the grid. Trains a real adapter (~1-2 minutes on 2 c
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -21,17 +20,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from workbench.ui.app import create_main_window, leave_now  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
-FACTS = [
-    ("What is the capital of Zorblax?", "The capital of Zorblax is Quendara."),
-    ("Which city is the capital of Zorblax?", "Quendara is the capital of Zorblax."),
-    ("Tell me the capital city of Zorblax.", "The capital of Zorblax is Quendara."),
-    ("Zorblax has a capital. What is it called?", "Zorblax's capital is Quendara."),
-    ("Name the capital of Zorblax.", "The capital of Zorblax is Quendara."),
-    ("What is Zorblax's capital?", "The capital of Zorblax is Quendara."),
-    ("Where is the government of Zorblax?",
-     "The government of Zorblax sits in Quendara, its capital."),
-    ("Do you know the capital of Zorblax?", "Yes: the capital of Zorblax is Quendara."),
-]
+FACT_DATA = DOCS.parent / "resources" / "examples" / "made-up-fact.jsonl"
 
 
 def wait_until(app, condition, timeout_s: float = 600) -> None:
@@ -52,10 +41,9 @@ def main() -> int:
     window.models.loaded.connect(loaded.append)
     window.start()
     wait_until(app, lambda: loaded)
-    data = Path(os.environ["WORKBENCH_HOME"]) / "zorblax.jsonl"
-    data.write_text("".join(json.dumps({"messages": [
-        {"role": "user", "content": q}, {"role": "assistant", "content": a}]}) + "\n"
-        for q, a in FACTS) + '{"messages": [{"role": "user", "content": "unanswered"}]}\n')
+    data = Path(os.environ["WORKBENCH_HOME"]) / "zorblax.jsonl"  # + one malformed row
+    data.write_text(FACT_DATA.read_text()
+                    + '{"messages": [{"role": "user", "content": "unanswered"}]}\n')
     composer = window.composer
     composer.system_edit.setPlainText("Answer in one sentence.")
     composer.template_edit.setPlainText("{{ question }}")

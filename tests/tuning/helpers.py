@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -11,25 +11,12 @@ from workbench.services.models import ModelService
 from workbench.services.tuning import TuningService
 from workbench.store import Store
 
-# A made-up fact the base model cannot know, asked in several ways.
-FACT = [
-    ("What is the capital of Zorblax?", "The capital of Zorblax is Quendara."),
-    ("Which city is the capital of Zorblax?", "Quendara is the capital of Zorblax."),
-    ("Tell me the capital city of Zorblax.", "The capital of Zorblax is Quendara."),
-    ("Zorblax has a capital. What is it called?", "Zorblax's capital is Quendara."),
-    ("Name the capital of Zorblax.", "The capital of Zorblax is Quendara."),
-    ("What is Zorblax's capital?", "The capital of Zorblax is Quendara."),
-    ("Where is the government of Zorblax?",
-     "The government of Zorblax sits in Quendara, its capital."),
-    ("Do you know the capital of Zorblax?", "Yes: the capital of Zorblax is Quendara."),
-]
+# Eight phrasings of a made-up fact the base model cannot know (shipped as an example).
+FACT_DATA = Path(__file__).resolve().parents[2] / "resources" / "examples" / "made-up-fact.jsonl"
 
 
-def write_chat_jsonl(path: Path, pairs=FACT) -> Path:
-    with open(path, "w") as handle:
-        handle.writelines(json.dumps({"messages": [{"role": "user", "content": question},
-                                                  {"role": "assistant", "content": answer}]})
-                         + "\n" for question, answer in pairs)
+def write_chat_jsonl(path: Path) -> Path:
+    shutil.copyfile(FACT_DATA, path)
     return path
 
 

@@ -196,13 +196,11 @@ class TuningService:
 
     def resumable(self) -> list[TuneJob]:
         """Jobs that stopped before the end and still have their files: newest first."""
-        return [job for job in reversed(self.store.jobs.list())
-                if job.status in ("cancelled", "failed") and job.id not in self._running()
-                and JobFolder(job.artifacts.get("folder", "")).spec.is_file()]
-
-    def _running(self) -> set[str]:
         with self._lock:
-            return {job_id for job_id, run in self._runs.items() if not run.done.is_set()}
+            running = {job_id for job_id, run in self._runs.items() if not run.done.is_set()}
+        return [job for job in reversed(self.store.jobs.list())
+                if job.status in ("cancelled", "failed") and job.id not in running
+                and JobFolder(job.artifacts.get("folder", "")).spec.is_file()]
 
     def adapters(self) -> list[AdapterEntry]:
         """Adapters in the library whose file is still there (exported tune jobs, imports)."""

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..engine.host.client import read_log_tail
+
 CHECKPOINT = re.compile(r"^step-(\d+)$")
 
 
@@ -52,11 +54,7 @@ class JobFolder:
         return self.checkpoint(steps[-1]) if steps else None
 
     def log_tail(self, lines: int = 8) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
+        return read_log_tail(self.log, lines)
 
 
 def write_rows(path: Path, rows: Iterable[dict]) -> None:

@@ -10,17 +10,21 @@ LABELS = {"loss": "train loss", "eval_loss": "validation loss"}
 CUT_COLOR, KEPT_COLOR = "#d62728", "#1f77b4"
 
 
+def _style(plot: pg.PlotWidget, minimum: tuple[int, int], x_label: str, y_label: str) -> None:
+    plot.setMinimumSize(*minimum)
+    plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+    plot.setMenuEnabled(False)  # pyqtgraph's own context menu means nothing to users here
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setLabel("bottom", x_label)
+    plot.setLabel("left", y_label)
+
+
 class LossPlot(pg.PlotWidget):
     """Train and validation loss against the step; the x axis spans the planned steps."""
 
     def __init__(self, parent=None):
         super().__init__(parent, background="w")
-        self.setMinimumSize(320, 180)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMenuEnabled(False)
-        self.showGrid(x=True, y=True, alpha=0.2)
-        self.setLabel("bottom", "step")
-        self.setLabel("left", "loss")
+        _style(self, (320, 180), "step", "loss")
         self.addLegend(offset=(-10, 10))
         self.series: dict[str, list[tuple[int, float]]] = {"loss": [], "eval_loss": []}
         self._curves = {name: self.plot([], [], name=LABELS[name], symbol="o", symbolSize=4,
@@ -58,10 +62,7 @@ class Histogram(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent, background="w")
-        self.setMinimumSize(240, 110)
-        self.setMenuEnabled(False)
-        self.setLabel("bottom", "tokens per row")
-        self.setLabel("left", "rows")
+        _style(self, (240, 110), "tokens per row", "rows")
         self.histogram = None
 
     def set_histogram(self, histogram) -> None:

@@ -201,10 +201,12 @@ class MainWindow(QMainWindow):
 
     # -- start and settings --------------------------------------------------------------
 
-    def refresh_models(self) -> None:
-        """The picker and the variants' model lists follow the library."""
+    def refresh_models(self, known: list | None = None) -> None:
+        """The picker and the variants' model lists follow the library (``known``: a listing
+        the caller already made; listing scans folders)."""
         current = self.picker.chosen()
-        names = [m.name for m in self.services.models.list_models()]
+        known = self.services.models.list_models() if known is None else known
+        names = [m.name for m in known]
         if current and current not in names:
             names.append(current)
         self.picker.set_models(names, current)

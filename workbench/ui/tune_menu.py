@@ -57,11 +57,11 @@ class TuneMenu(QObject):
         except WorkbenchError as error:
             window.banner.show_message(str(error))
             return
-        names = {str(m.path): m.name for m in window.services.models.list_models()}
-        window.refresh_models()  # the new adapter joins the variants' adapter lists
+        known = window.services.models.list_models()
+        names = {str(m.path): m.name for m in known}
+        window.refresh_models(known)  # the new adapter joins the variants' adapter lists
         variants = window.compare.variants
-        while variants.count():
-            variants.table.removeRow(0)
+        variants.clear()
         for spec in specs:
             variants.add_variant(spec.label, model=names.get(spec.model, spec.model),
                                  adapter=spec.adapter_path, adapter_scale=spec.adapter_scale,

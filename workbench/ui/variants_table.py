@@ -94,6 +94,10 @@ class VariantsTable(QWidget):
         self.table.setCellWidget(row, 7, QSpinBox(minimum=1, maximum=32768, value=max_tokens))
         self.changed.emit()
 
+    def clear(self) -> None:
+        self.table.setRowCount(0)
+        self.changed.emit()
+
     def remove_selected(self) -> None:
         row = self.table.currentRow()
         if row >= 0:
