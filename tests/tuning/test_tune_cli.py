@@ -67,6 +67,17 @@ def test_tune_prints_progress_ctrl_c_cancels_and_resume_finishes(tmp_path, bundl
     adapter = out.split("adapter: ")[1].strip()
     assert adapter.endswith("cli-adapter.gguf") and os.path.getsize(adapter) > 0
 
+    def generate(*lora):
+        done = subprocess.run([sys.executable, "-m", "workbench", "generate", "--temperature",
+                               "0", "--max-tokens", "12", *lora, "What is Zorblax?"],
+                              capture_output=True, text=True, env=os.environ.copy(), check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    # the adapter runs from the command line; at scale 0 it is the base model
+    assert generate("--lora", f"{adapter}:0") == generate()
+    assert generate("--lora", adapter).strip()
+
 
 def test_tune_errors_are_one_line(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
@@ -78,4 +89,10 @@ def test_tune_errors_are_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().endswith(
         "workbench: error: The dataset is empty: add examples or choose another file.")
+    missing = subprocess.run([sys.executable, "-m", "workbench", "generate", "--lora",
+                              str(tmp_path / "none.gguf"), "hi"], capture_output=True,
+                             text=True, env=os.environ.copy(), check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        f"workbench: error: Adapter file {tmp_path / 'none.gguf'} does not exist.")
     json.dumps(done.stdout)  # printable

@@ -8,7 +8,7 @@ import sys
 
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import conversation
-from ..core.model_info import human_bytes, human_count
+from ..core.model_info import AdapterSpec, human_bytes, human_count
 from ..core.sampling import SamplingSettings
 from ..services.models import DEFAULT_N_CTX, ModelService
 
@@ -38,6 +38,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--repeat-penalty", type=float, default=1.1)
     generate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     generate.add_argument("--seed", type=int)
+    generate.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]",
+                          type=_adapter, help="a GGUF LoRA adapter, scale 1 unless given "
+                                              "(repeatable; e.g. from 'workbench tune')")
     _add_load_options(generate)
     generate.add_argument("--json", action="store_true",
                           help="print one JSON object with the text and its statistics")
@@ -56,6 +59,14 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-layers", type=int, default=None,
                         help="layers to offload (default: all if supported, else 0)")
     parser.add_argument("--threads", type=int, default=None)
+
+
+def _adapter(value: str) -> AdapterSpec:
+    path, _, scale = value.rpartition(":") if ":" in value else (value, "", "")
+    try:
+        return AdapterSpec(path, float(scale)) if path else AdapterSpec(value)
+    except ValueError:
+        return AdapterSpec(value)  # a path with a colon in it
 
 
 def _load_options(args: argparse.Namespace) -> dict:
@@ -144,10 +155,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if args.raw:
-        request = GenerationRequest(prompt=args.prompt, sampling=sampling)
+        request = GenerationRequest(prompt=args.prompt, sampling=sampling,
+                                    adapters=tuple(args.lora))
     else:
         request = GenerationRequest(messages=tuple(conversation(args.prompt, args.system)),
-                                    sampling=sampling)
+                                    sampling=sampling, adapters=tuple(args.lora))
     service = ModelService()
     try:
         host = service.load_named(args.model, **_load_options(args))

@@ -10,10 +10,10 @@ class WorkbenchError(Exception):
 class ModelFileError(WorkbenchError):
     """A model file cannot be used: it names the file and the reason."""
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, path: str, reason: str, kind: str = "model"):
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"Cannot use model file {self.path}: {reason}")
+        super().__init__(f"Cannot use {kind} file {self.path}: {reason}")
 
 
 class ModelNotFoundError(WorkbenchError):

@@ -13,47 +13,44 @@ from ..core.errors import ModelFileError, ModelNotFoundError
 GGUF_MAGIC = b"GGUF"
 
 
-def check_model_file(path: str | Path) -> Path:
-    """Return the resolved path, or raise ModelFileError naming the file and the reason."""
+def check_model_file(path: str | Path, kind: str = "model") -> Path:
+    """Return the resolved path, or raise ModelFileError naming the file (a ``kind`` file:
+    model or adapter) and the reason."""
     file = Path(path).expanduser()
+
+    def unusable(reason: str) -> ModelFileError:
+        return ModelFileError(str(file), reason, kind)
+
     if not file.exists():
-        raise ModelNotFoundError(f"Model file {file} does not exist.")
+        raise ModelNotFoundError(f"{kind.capitalize()} file {file} does not exist.")
     if file.is_dir():
-        raise ModelFileError(str(file), "it is a folder, not a GGUF file")
+        raise unusable("it is a folder, not a GGUF file")
     size = file.stat().st_size
     if size == 0:
-        raise ModelFileError(str(file), "the file is empty")
+        raise unusable("the file is empty")
     try:
         with open(file, "rb") as handle:
             magic = handle.read(4)
     except OSError as error:
-        raise ModelFileError(str(file), f"it cannot be read ({error.strerror})") from None
+        raise unusable(f"it cannot be read ({error.strerror})") from None
     if magic != GGUF_MAGIC:
-        raise ModelFileError(
-            str(file), f"it is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
-        )
-    expected = _expected_size(file, size)
+        raise unusable(f"it is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
+    expected = _expected_size(file, size, unusable)
     if expected > size:
-        raise ModelFileError(
-            str(file),
-            f"the file is truncated ({size:,} bytes, its tensors need {expected:,}); "
-            "download it again",
-        )
+        raise unusable(f"the file is truncated ({size:,} bytes, its tensors need "
+                       f"{expected:,}); download it again")
     return file.resolve()
 
 
-def _expected_size(file: Path, size: int) -> int:
+def _expected_size(file: Path, size: int, unusable) -> int:
     """The byte offset where the last tensor ends, read from the GGUF header."""
     from gguf import GGUFReader
 
     try:
         reader = GGUFReader(file, "r")
     except Exception:  # the reader fails in many ways on a cut-off or damaged header
-        raise ModelFileError(
-            str(file),
-            f"the file is truncated or damaged: its GGUF header cannot be read to the end "
-            f"({size:,} bytes on disk); download it again",
-        ) from None
+        raise unusable(f"the file is truncated or damaged: its GGUF header cannot be read to "
+                       f"the end ({size:,} bytes on disk); download it again") from None
     end = 0
     for tensor in reader.tensors:
         end = max(end, int(tensor.data_offset) + int(tensor.n_bytes))
@@ -66,21 +63,22 @@ ADAPTER_TENSOR_TYPES = {"F32", "F16", "BF16", "Q8_0"}
 
 def check_adapter_file(path: str | Path) -> Path:
     """A LoRA adapter GGUF that llama.cpp can apply, or ModelFileError saying why not."""
-    file = check_model_file(path)
+    file = check_model_file(path, kind="adapter")
     from gguf import GGUFReader
 
     reader = GGUFReader(file, "r")
     kind = _string_field(reader, "general.type")
     if kind != "adapter" or _string_field(reader, "adapter.type") != "lora":
         raise ModelFileError(str(file), "it is not a LoRA adapter (general.type is "
-                                        f"{kind or 'missing'}, adapter.type must be 'lora')")
+                                        f"{kind or 'missing'}, adapter.type must be 'lora')",
+                             "adapter")
     bad = sorted({t.tensor_type.name for t in reader.tensors} - ADAPTER_TENSOR_TYPES)
     if bad:
         raise ModelFileError(str(file), f"its tensors are stored as {', '.join(bad)}; llama.cpp "
                                         f"applies LoRA adapters stored as "
-                                        f"{', '.join(sorted(ADAPTER_TENSOR_TYPES))}")
+                                        f"{', '.join(sorted(ADAPTER_TENSOR_TYPES))}", "adapter")
     if not reader.tensors:
-        raise ModelFileError(str(file), "the adapter holds no tensors")
+        raise ModelFileError(str(file), "the adapter holds no tensors", "adapter")
     return file
 
 

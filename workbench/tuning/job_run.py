@@ -127,5 +127,7 @@ class TuneRun:
         if terminal is not None:
             return str(TrainerFailed(f"The trainer failed at step {self.last_step}: "
                                      f"{terminal.get('message')}.{tail}"))
+        log = self.folder.log_tail()
         return str(TrainerFailed(f"The trainer process ended unexpectedly "
-                                 f"({describe_exit(code)}) at step {self.last_step}.{tail}"))
+                                 f"({describe_exit(code)}) at step {self.last_step}.{tail}"
+                                 + (f" Last lines of its log:\n{log}" if log else "")))
