@@ -29,6 +29,7 @@ class CasesTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, 1)
+        self.table.setHorizontalHeaderLabels([EXPECTED])  # no variables yet
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(24)
@@ -46,7 +47,6 @@ class CasesTable(QWidget):
         self.add_button.clicked.connect(lambda: self.add_row({}, None))
         self.delete_button.clicked.connect(self.delete_selected)
         self.paste_button.clicked.connect(self.paste)
-        self.set_variables([])
 
     def set_variables(self, names: list[str]) -> None:
         """Columns follow the template's variables; values of kept columns stay."""
