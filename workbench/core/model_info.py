@@ -12,9 +12,20 @@ class AdapterSpec:
     scale: float = 1.0
 
 
+FLASH_ATTN_MODES = ("auto", "on", "off")
+CACHE_TYPES = ("f16", "bf16", "f32", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl")
+
+
 @dataclass(frozen=True)
 class LoadSettings:
-    """How to load a model. ``n_gpu_layers=None`` means: all layers if offload is supported."""
+    """How to load a model. ``n_gpu_layers=None`` means: all layers if offload is supported.
+
+    The engine settings below change llama.cpp's arithmetic (and so, rarely, a greedy token):
+    they are part of every output's provenance. Their defaults are llama.cpp's, so the app
+    answers as ``llama-server`` does with no flags. ``n_parallel`` is how many requests are
+    decoded together in one batch (None: 4 on the CPU, 8 with GPU offload); each has its own
+    ``n_ctx`` window.
+    """
 
     path: str
     n_ctx: int = 4096
@@ -22,6 +33,38 @@ class LoadSettings:
     n_threads: int | None = None
     seed: int = 0
     adapters: tuple[AdapterSpec, ...] = ()
+    n_parallel: int | None = None
+    flash_attn: str = "auto"  # auto / on / off
+    cache_type_k: str = "f16"
+    cache_type_v: str = "f16"
+    n_batch: int = 2048  # logical batch: the most prompt tokens handed to llama.cpp at once
+    n_ubatch: int = 512  # physical batch: the most tokens computed in one graph
+
+    def __post_init__(self):
+        if self.flash_attn not in FLASH_ATTN_MODES:
+            raise ValueError(f"flash attention must be one of {', '.join(FLASH_ATTN_MODES)}, "
+                             f"not {self.flash_attn!r}")
+        for name in ("cache_type_k", "cache_type_v"):
+            if getattr(self, name) not in CACHE_TYPES:
+                raise ValueError(f"{name.replace('_', ' ')} must be one of "
+                                 f"{', '.join(CACHE_TYPES)}, not {getattr(self, name)!r}")
+        if self.n_parallel is not None and not 1 <= self.n_parallel <= 64:
+            raise ValueError(f"parallel sequences must be between 1 and 64, not {self.n_parallel}")
+        if self.n_ubatch < 1 or self.n_batch < self.n_ubatch:
+            raise ValueError(f"batch size {self.n_batch} must be at least the micro-batch size "
+                             f"{self.n_ubatch} (and both positive)")
+
+    def engine_settings(self) -> dict[str, Any]:
+        """What decides the arithmetic, as recorded with each output."""
+        return {"n_ctx": self.n_ctx, "n_gpu_layers": self.n_gpu_layers,
+                "flash_attn": self.flash_attn, "cache_type_k": self.cache_type_k,
+                "cache_type_v": self.cache_type_v, "n_batch": self.n_batch,
+                "n_ubatch": self.n_ubatch, "n_parallel": self.n_parallel}
+
+    @staticmethod
+    def engine_fields() -> tuple[str, ...]:
+        return ("n_ctx", "n_gpu_layers", "n_parallel", "flash_attn", "cache_type_k",
+                "cache_type_v", "n_batch", "n_ubatch")
 
     def to_wire(self) -> dict[str, Any]:
         data = asdict(self)
@@ -61,6 +104,9 @@ class ModelMetadata:
     gpu_layers_requested: int
     gpu_layers_offloaded: int
     extra: dict[str, str] = field(default_factory=dict)
+    # The engine as llama.cpp resolved it: n_parallel, flash_attn ("auto→on"), cache types,
+    # batch sizes, threads. Recorded with outputs; shown in the model's status.
+    engine: dict[str, Any] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)

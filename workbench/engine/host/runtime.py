@@ -1,40 +1,52 @@
-"""llama.cpp inside the host process: load, describe, tokenize, render, generate.
+"""llama.cpp inside the host process: load, describe, tokenize, render, and batched generation.
 
 This module is only imported in the child process; the GUI process never loads llama.cpp.
+The model and its context are llama.cpp's own objects (through llama-cpp-python's thin
+wrappers): the context is made with one KV stream per parallel sequence, which the
+high-level ``Llama`` class cannot do.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
+import logging
 import os
 import random
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 import llama_cpp
-from llama_cpp import Llama
+from llama_cpp import _internals, _logger
 
 from ...core.chat_template import render_chat
 from ...core.errors import HostRequestError, ModelFileError
-from ...core.generation import GenerationRequest, GenerationStats, TokenEvent
+from ...core.generation import GenerationRequest, TokenEvent
 from ...core.messages import ChatMessage
 from ...core.model_info import AdapterSpec, LoadSettings, ModelMetadata, SpecialTokens
 from ...library.quantization import quantization_name
+from .batch import PROMPT_CHUNK, BatchDecoder
+from .sampler import TokenSampler
+from .sequence import Sequence
 
 Emit = Callable[[TokenEvent], None]
 
-# Prompts are evaluated in chunks aligned to this many tokens; see _evaluate_prompt.
-# 64 costs nothing measurable against llama.cpp's default batch of 512 on CPU.
-PROMPT_CHUNK = 64
+CACHE_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8,
+               "iq4_nl": 20, "bf16": 30}
+FLASH_ATTN = {"auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
+              "on": llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+              "off": llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED}
+PARALLEL_CPU, PARALLEL_GPU = 4, 8
 
 
 def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
+
+
+def default_parallel(offload: bool) -> int:
+    """Four sequences on the CPU (decode is memory-bound: four share one pass over the
+    weights), eight with GPU offload."""
+    return PARALLEL_GPU if offload else PARALLEL_CPU
 
 
 class LlamaRuntime:
@@ -44,34 +56,66 @@ class LlamaRuntime:
         self.settings = settings
         self.log_path = log_path
         self._adapters: dict[str, object] = {}  # path -> llama.cpp adapter, loaded once
-        self._adapter_key: tuple = ()
-        self._default_adapters: tuple[AdapterSpec, ...] = ()
-        self._canonical_end = 0  # KV positions below this were computed in aligned chunks
-        offload = bool(llama_cpp.llama_supports_gpu_offload())
+        self._default_adapters = tuple(settings.adapters)
+        llama_cpp.llama_backend_init()
+        _logger.set_verbose(True)  # llama.cpp's log goes to our log file; errors are read there
+        _logger.logger.setLevel(logging.INFO)  # not the per-tensor debug lines
+        self._offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.n_gpu_layers
         if gpu_layers is None:
-            gpu_layers = -1 if offload else 0
-        self._gpu_layers_requested = gpu_layers if offload else 0
-        threads = settings.n_threads or default_threads()
+            gpu_layers = -1 if self._offload else 0
+        self._gpu_layers_requested = gpu_layers if self._offload else 0
+        self.n_parallel = settings.n_parallel or default_parallel(self._offload)
+        self.threads = settings.n_threads or default_threads()
         log_mark = self._log_size()
-        try:
-            self.llm = Llama(
-                model_path=settings.path,
-                n_ctx=settings.n_ctx,
-                n_gpu_layers=self._gpu_layers_requested,
-                n_threads=threads,
-                n_threads_batch=threads,
-                seed=settings.seed,
-                verbose=True,  # llama.cpp's log goes to our log file; errors are read from it
-            )
-        except Exception as error:
-            raise ModelFileError(settings.path, self._load_failure_reason(log_mark, error)) from None
-        self._offload = offload
-        self._apply_adapters(settings)
-        self._eog = lambda token: bool(llama_cpp.llama_vocab_is_eog(self.llm._model.vocab, token))
+        self.model = self._load_model(log_mark)
+        self.vocab = self.model.vocab
+        self.n_vocab = int(self.model.n_vocab())
+        self.context = self._make_context(log_mark)
+        self.decoder = BatchDecoder(
+            self.context.ctx, self.n_vocab, self.n_parallel,
+            chunk=min(PROMPT_CHUNK, settings.n_ubatch), is_end=self._is_end,
+            piece=lambda token: self._piece_bytes(token, special=False),
+            set_adapters=self._use_adapters)
         self.metadata = self._describe(log_mark)
 
     # -- loading -------------------------------------------------------------------------
+
+    def _load_model(self, log_mark: int):
+        params = llama_cpp.llama_model_default_params()
+        params.n_gpu_layers = self._gpu_layers_requested
+        try:
+            return _internals.LlamaModel(path_model=self.settings.path, params=params,
+                                         verbose=True)
+        except Exception as error:
+            raise ModelFileError(self.settings.path,
+                                 self._load_failure_reason(log_mark, error)) from None
+
+    def _make_context(self, log_mark: int):
+        s = self.settings
+        if self.n_parallel > s.n_batch:
+            raise ModelFileError(s.path, f"the batch size ({s.n_batch}) must be at least the "
+                                         f"number of parallel sequences ({self.n_parallel})")
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = s.n_ctx * self.n_parallel  # each sequence gets the whole window
+        params.n_seq_max = self.n_parallel
+        params.kv_unified = False  # one stream per sequence; see batch.py for why
+        params.n_batch = s.n_batch
+        params.n_ubatch = s.n_ubatch
+        params.n_threads = params.n_threads_batch = self.threads
+        params.flash_attn_type = FLASH_ATTN[s.flash_attn]
+        params.type_k = CACHE_TYPES[s.cache_type_k]
+        params.type_v = CACHE_TYPES[s.cache_type_v]
+        params.no_perf = True
+        try:
+            return _internals.LlamaContext(model=self.model, params=params, verbose=True)
+        except Exception:
+            log = self._log_since(log_mark)
+            match = re.search(r"llama_init_from_model: (.+)", log)
+            reason = match.group(1).strip() if match else "llama.cpp could not create a context"
+            raise ModelFileError(s.path, f"{reason} (flash attention {s.flash_attn}, K cache "
+                                         f"{s.cache_type_k}, V cache {s.cache_type_v}, "
+                                         f"n_ctx {s.n_ctx} × {self.n_parallel})") from None
 
     def _log_size(self) -> int:
         try:
@@ -80,6 +124,9 @@ class LlamaRuntime:
             return 0
 
     def _log_since(self, mark: int) -> str:
+        import sys
+
+        sys.stderr.flush()
         if not self.log_path:
             return ""
         try:
@@ -91,9 +138,6 @@ class LlamaRuntime:
 
     def _load_failure_reason(self, mark: int, error: Exception) -> str:
         """llama.cpp says why in its log; Python only sees 'Failed to load model'."""
-        import sys
-
-        sys.stderr.flush()
         log = self._log_since(mark)
         patterns = (
             r"unknown model architecture: '([^']+)'",
@@ -108,44 +152,43 @@ class LlamaRuntime:
                 return f"llama.cpp could not load it: {match.group(1).strip()}"
         return f"llama.cpp could not load it ({error})"
 
-    def _apply_adapters(self, settings: LoadSettings) -> None:
-        self._default_adapters = tuple(settings.adapters)
-        self._use_adapters(self._default_adapters)
+    # -- adapters ------------------------------------------------------------------------
 
     def _adapter_handle(self, path: str):
         handle = self._adapters.get(path)
         if handle is None:
-            handle = llama_cpp.llama_adapter_lora_init(self.llm._model.model, path.encode())
+            handle = llama_cpp.llama_adapter_lora_init(self.model.model, path.encode())
             if not handle:
                 raise ModelFileError(path, "llama.cpp could not load it as a LoRA adapter")
             self._adapters[path] = handle
         return handle
 
-    def _use_adapters(self, adapters: tuple[AdapterSpec, ...]) -> None:
-        """Set the context's adapters. A change empties the KV cache: keys and values
-        computed under one adapter state must never serve a request under another."""
-        key = tuple((a.path, a.scale) for a in adapters if a.scale != 0.0)
-        if key == self._adapter_key:
-            return
+    def adapter_key(self, adapters: tuple[AdapterSpec, ...] | None) -> tuple:
+        chosen = self._default_adapters if adapters is None else tuple(adapters)
+        key = tuple((a.path, a.scale) for a in chosen if a.scale != 0.0)
+        for path, _ in key:
+            self._adapter_handle(path)  # a file llama.cpp refuses fails this request only
+        return key
+
+    def _use_adapters(self, key: tuple) -> None:
+        """Set the context's adapters (the batch decoder empties the KV cache after)."""
         count = len(key)
         handles = (llama_cpp.llama_adapter_lora_p_ctypes * max(count, 1))(
             *(self._adapter_handle(path) for path, _ in key))
         scales = (ctypes.c_float * max(count, 1))(*(scale for _, scale in key))
-        if llama_cpp.llama_set_adapters_lora(self.llm._ctx.ctx, handles if count else None,
+        if llama_cpp.llama_set_adapters_lora(self.context.ctx, handles if count else None,
                                              count, scales if count else None):
             raise HostRequestError("llama.cpp refused to apply the LoRA adapters to this model.")
-        self._adapter_key = key
-        self.llm.reset()
-        self.llm._ctx.kv_cache_clear()
-        self._canonical_end = 0
+
+    # -- description ---------------------------------------------------------------------
 
     def _describe(self, log_mark: int) -> ModelMetadata:
-        llm, model = self.llm, self.llm._model
-        meta = dict(llm.metadata)
-        n_layers = int(llama_cpp.llama_model_n_layer(model.model))
+        model = self.model
+        meta = model.metadata()
+        log = self._log_since(log_mark)
         offloaded = 0
         if self._offload:
-            match = re.search(r"offloaded (\d+)/(\d+) layers to GPU", self._log_since(log_mark))
+            match = re.search(r"offloaded (\d+)/(\d+) layers to GPU", log)
             offloaded = int(match.group(1)) if match else 0
         bos, eos = model.token_bos(), model.token_eos()
         return ModelMetadata(
@@ -156,9 +199,9 @@ class LlamaRuntime:
             quantization=quantization_name(meta.get("general.file_type")),
             file_size=Path(self.settings.path).stat().st_size,
             context_length=int(model.n_ctx_train()),
-            n_ctx=int(llm.n_ctx()),
-            n_layers=n_layers,
-            vocab_size=int(llm.n_vocab()),
+            n_ctx=int(llama_cpp.llama_n_ctx_seq(self.context.ctx)),
+            n_layers=int(llama_cpp.llama_model_n_layer(model.model)),
+            vocab_size=self.n_vocab,
             chat_template=meta.get("tokenizer.chat_template"),
             special_tokens=SpecialTokens(
                 bos_id=bos if bos >= 0 else None,
@@ -170,14 +213,27 @@ class LlamaRuntime:
             gpu_layers_requested=self._gpu_layers_requested,
             gpu_layers_offloaded=offloaded,
             extra={k: v for k, v in meta.items() if k.startswith("general.")},
+            engine=self._engine(log),
         )
+
+    def _engine(self, log: str) -> dict:
+        """The settings as llama.cpp resolved them (``auto`` flash attention says which)."""
+        s = self.settings
+        flash = s.flash_attn
+        match = re.search(r"Flash Attention (?:was auto, set to )?(enabled|disabled)", log)
+        if flash == "auto" and match:
+            flash = "auto→on" if match.group(1) == "enabled" else "auto→off"
+        return {"n_parallel": self.n_parallel, "flash_attn": flash,
+                "cache_type_k": s.cache_type_k, "cache_type_v": s.cache_type_v,
+                "n_batch": s.n_batch, "n_ubatch": s.n_ubatch, "n_threads": self.threads,
+                "prompt_chunk": self.decoder.chunk, "kv_unified": False}
 
     def _piece_bytes(self, token: int, special: bool) -> bytes:
         """The bytes of one token (llama-cpp-python's helper returns a padded 32-byte buffer)."""
         size = 64
         while True:
             buffer = ctypes.create_string_buffer(size)
-            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buffer, size, 0, special)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buffer, size, 0, special)
             if n >= 0:
                 return buffer.raw[:n]
             size = -n
@@ -185,10 +241,13 @@ class LlamaRuntime:
     def _piece(self, token: int) -> str:
         return self._piece_bytes(token, special=True).decode("utf-8", "replace")
 
+    def _is_end(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+
     # -- text ----------------------------------------------------------------------------
 
     def tokenize(self, text: str, add_special: bool = True, parse_special: bool = True) -> list[int]:
-        return self.llm.tokenize(text.encode(), add_bos=add_special, special=parse_special)
+        return self.model.tokenize(text.encode(), add_bos=add_special, special=parse_special)
 
     def detokenize(self, tokens: list[int]) -> str:
         return b"".join(self._piece_bytes(t, special=True) for t in tokens).decode("utf-8", "replace")
@@ -212,7 +271,7 @@ class LlamaRuntime:
             bos = self.metadata.special_tokens.bos_text
             # The tokenizer adds BOS itself when the model asks for it; a template that writes
             # it too would double it.
-            if bos and text.startswith(bos) and self.llm._model.add_bos_token():
+            if bos and text.startswith(bos) and self.model.add_bos_token():
                 text = text[len(bos) :]
             return self.tokenize(text, add_special=True, parse_special=True)
         # Raw prompts may spell out template tokens (<|im_start|>): parse them, as llama-server does.
@@ -220,125 +279,46 @@ class LlamaRuntime:
 
     # -- generation ----------------------------------------------------------------------
 
-    def generate(
-        self, request: GenerationRequest, emit: Emit, cancelled: Callable[[], bool]
-    ) -> tuple[str, GenerationStats, int]:
-        """Stream tokens to ``emit``; return the final text, stats and the seed used."""
-        from ...core.stop_strings import StopStringFilter
+    def submit(self, request_id: int, request: GenerationRequest, emit: Emit,
+               finished: Callable[[Sequence], None]) -> Sequence:
+        """Queue a request for batched decoding; ``finished`` is called when it ends.
 
-        sampling = request.sampling
-        start = time.perf_counter()
+        Raises HostRequestError at once for what is wrong with the request itself.
+        """
         prompt = self.prompt_tokens(request)
-        n_ctx = self.llm.n_ctx()
+        n_ctx = self.metadata.n_ctx
         if len(prompt) >= n_ctx:
             raise HostRequestError(
                 f"The prompt is {len(prompt)} tokens long; the context window holds {n_ctx}."
             )
+        sampling = request.sampling
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
-        self.llm.set_seed(seed)
-        self._use_adapters(self._default_adapters if request.adapters is None
-                           else tuple(request.adapters))
-        cached = self._evaluate_prompt(prompt, cancelled)
-        max_tokens = min(sampling.max_tokens, n_ctx - len(prompt))
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        stops = StopStringFilter(sampling.stop)
-        first_at = last_at = None
-        count, finish = 0, "length"
-        greedy = sampling.temperature <= 0
-        sampler = self.llm._init_sampler(
-            top_k=1 if greedy else sampling.top_k,
-            top_p=sampling.top_p,
-            min_p=sampling.min_p,
-            temp=0.0 if greedy else sampling.temperature,
-            repeat_penalty=sampling.repeat_penalty,
-        )
-        try:
-            while count < max_tokens:
-                if cancelled():
-                    finish = "cancelled"
-                    break
-                token = sampler.sample(self.llm._ctx, -1)
-                last_at = time.perf_counter()
-                if first_at is None:
-                    first_at = last_at
-                if self._eog(token):
-                    finish = "stop"
-                    break
-                count += 1
-                piece = decoder.decode(self._piece_bytes(token, special=False))
-                shown = stops.feed(piece)
-                logprob, top = (self._logprobs(token, sampling.logprobs)
-                                if sampling.logprobs else (None, None))
-                emit(TokenEvent(text=shown, token_id=int(token), logprob=logprob, top_logprobs=top))
-                if stops.stopped:
-                    finish = "stop"
-                    break
-                if count < max_tokens:
-                    self.llm.eval([token])
-        finally:
-            sampler.close()
-        tail = stops.flush() if not stops.stopped else ""
-        if tail:
-            emit(TokenEvent(text=tail, token_id=-1))
-        end = time.perf_counter()
-        gen_time = (last_at - first_at) if (first_at and last_at and count > 1) else 0.0
-        stats = GenerationStats(
-            prompt_tokens=len(prompt),
-            completion_tokens=count,
-            cached_prompt_tokens=cached,
-            time_to_first_token_s=(first_at - start) if first_at else end - start,
-            tokens_per_second=((count - 1) / gen_time) if gen_time > 0 else 0.0,
-            total_s=end - start,
-            finish_reason=finish,
-        )
-        return stops.text, stats, seed
+        key = self.adapter_key(request.adapters)
+        sampler = TokenSampler(self.vocab, self.n_vocab, sampling, seed)
+        sampler.remember_prompt(prompt, sampling.repeat_last_n)
 
-    def _evaluate_prompt(self, prompt: list[int], cancelled: Callable[[], bool]) -> int:
-        """Bring the KV cache to ``prompt``, reusing what it holds; return tokens reused.
+        def ended(sequence: Sequence) -> None:
+            self.decoder.release(sequence)
+            finished(sequence)
 
-        llama.cpp's results for a position depend slightly on how the prompt was cut into
-        batches (different kernels for different batch sizes). So that a fixed seed gives the
-        same tokens whatever the cache held before, every prompt is cut the same way: chunks
-        aligned to multiples of PROMPT_CHUNK. A cached prefix is reused only in whole aligned
-        chunks, which a fresh run would have computed exactly the same way.
-        """
-        llm = self.llm
-        held = llm.input_ids[: llm.n_tokens]
-        shared = 0
-        for a, b in zip(held, prompt):
-            if a != b:
-                break
-            shared += 1
-        reuse = min(shared, self._canonical_end) // PROMPT_CHUNK * PROMPT_CHUNK
-        if reuse >= len(prompt):  # the same prompt again: recompute its last chunk for logits
-            reuse = (len(prompt) - 1) // PROMPT_CHUNK * PROMPT_CHUNK
-        if reuse == 0 or not llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
-            reuse = 0
-            llm.reset()
-            llm._ctx.kv_cache_clear()
-        llm.n_tokens = reuse
-        position = reuse
-        while position < len(prompt) and not cancelled():
-            chunk_end = min(len(prompt), (position // PROMPT_CHUNK + 1) * PROMPT_CHUNK)
-            llm.eval(prompt[position:chunk_end])
-            position = chunk_end
-        # Generated tokens are evaluated one by one: only whole prompt chunks are canonical.
-        self._canonical_end = position // PROMPT_CHUNK * PROMPT_CHUNK
-        return reuse
+        sequence = Sequence(
+            request_id=request_id, request=request, prompt=prompt, sampler=sampler, seed=seed,
+            adapter_key=key, emit=emit, finished=ended,
+            max_tokens=min(sampling.max_tokens, n_ctx - len(prompt)), token_text=self._piece)
+        self.decoder.submit(sequence)
+        return sequence
 
-    def _logprobs(self, token: int, k: int) -> tuple[float, dict[str, float]]:
-        logits = np.ctypeslib.as_array(
-            llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self.llm.n_vocab(),)
-        ).astype(np.float64)
-        shifted = logits - logits.max()
-        logprobs = shifted - np.log(np.exp(shifted).sum())
-        best = np.argpartition(-logprobs, k)[:k]
-        best = best[np.argsort(-logprobs[best])]
-        top = {self._piece(int(t)): float(logprobs[t]) for t in best}
-        return float(logprobs[token]), top
+    @property
+    def busy(self) -> bool:
+        return self.decoder.busy
+
+    def step(self, is_cancelled: Callable[[int], bool]) -> None:
+        self.decoder.step(is_cancelled)
 
     def close(self) -> None:
+        self.decoder.close()
         for adapter in self._adapters.values():
             llama_cpp.llama_adapter_lora_free(adapter)
         self._adapters.clear()
-        self.llm.close()
+        self.context.close()
+        self.model.close()

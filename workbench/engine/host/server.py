@@ -1,9 +1,10 @@
 """The model host's main loop (child process).
 
-A reader thread takes requests off stdin so that ``cancel`` is seen while a generation runs;
-the main thread does the llama.cpp work one request at a time, in arrival order. Requests for
-the same model share the KV cache, so consecutive prompts with a common prefix skip its
-evaluation (llama-cpp-python keeps the longest matching prefix).
+A reader thread takes requests off stdin so that ``cancel`` is seen while a generation runs.
+The main thread does the llama.cpp work: generation requests join the runtime's batch and are
+decoded together, one step at a time (batch.py); between two steps it answers the quick
+requests (tokenize, render, …) and takes in new generations. Loading another model waits
+until the generations in flight have finished.
 """
 
 from __future__ import annotations
@@ -53,24 +54,58 @@ class HostServer:
     # -- work ----------------------------------------------------------------------------
 
     def serve(self) -> None:
+        deferred: list[dict[str, Any] | None] = []  # load/shutdown wait for an idle runtime
         while True:
-            message = self.requests.get()
-            if message is None or message.get("op") == "shutdown":
-                break
-            request_id = message.get("id")
-            try:
-                self.handle(message)
-            except WorkbenchError as error:
-                self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
-                           "message": str(error), "reason": getattr(error, "reason", None)})
-            except Exception as error:  # noqa: BLE001 - reported to the caller, host goes on
-                traceback.print_exc()
-                self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
-                           "message": f"{type(error).__name__}: {error}"})
-            finally:
-                self.cancelled.discard(request_id)
+            busy = self.runtime is not None and self.runtime.busy
+            if not busy and deferred:
+                message = deferred.pop(0)
+            elif busy:
+                try:
+                    message = self.requests.get_nowait()
+                except queue.Empty:
+                    message = False
+            else:
+                message = self.requests.get()
+            if message is not False:
+                stop = message is None or message.get("op") == "shutdown"
+                if busy and (stop or message.get("op") == "load"):
+                    deferred.append(message)
+                elif stop:
+                    break
+                else:
+                    self.answer(message)
+            if self.runtime is not None and self.runtime.busy:
+                self.step()
         if self.runtime is not None:
             self.runtime.close()
+
+    def answer(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        try:
+            self.handle(message)
+        except WorkbenchError as error:
+            self.fail(request_id, error)
+        except Exception as error:  # noqa: BLE001 - reported to the caller, host goes on
+            traceback.print_exc()
+            self.fail(request_id, error)
+        if message.get("op") != "generate":
+            self.cancelled.discard(request_id)
+
+    def fail(self, request_id: int, error: Exception) -> None:
+        if isinstance(error, WorkbenchError):
+            self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
+                       "message": str(error), "reason": getattr(error, "reason", None)})
+        else:
+            self.send({"id": request_id, "type": "error", "kind": type(error).__name__,
+                       "message": f"{type(error).__name__}: {error}"})
+
+    def step(self) -> None:
+        try:
+            self.runtime.step(lambda request_id: request_id in self.cancelled)
+        except Exception as error:  # noqa: BLE001 - a bug fails the batch, not the host
+            traceback.print_exc()
+            for sequence in self.runtime.decoder.active() + list(self.runtime.decoder.waiting):
+                sequence.end("error", f"{type(error).__name__}: {error}")
 
     def handle(self, message: dict[str, Any]) -> None:
         op, request_id = message["op"], message["id"]
@@ -118,11 +153,16 @@ class HostServer:
                 message["top"] = event.top_logprobs
             self.send(message)
 
-        text, stats, seed = self.runtime.generate(
-            request, emit, cancelled=lambda: request_id in self.cancelled
-        )
-        self.send({"id": request_id, "type": "done", "text": text, "stats": stats.to_dict(),
-                   "seed": seed})
+        def finished(sequence) -> None:
+            self.cancelled.discard(request_id)
+            if sequence.finish == "error":
+                self.send({"id": request_id, "type": "error", "kind": "HostRequestError",
+                           "message": sequence.error or "The generation failed."})
+                return
+            self.send({"id": request_id, "type": "done", "text": sequence.text,
+                       "stats": sequence.stats().to_dict(), "seed": sequence.seed})
+
+        self.runtime.submit(request_id, request, emit, finished)
 
 
 def main() -> None:
