@@ -16,7 +16,7 @@ CASES = {
     "empty": (lambda d, m: bad_models.empty_file(d), "the file is empty"),
     "not gguf": (lambda d, m: bad_models.not_gguf(d), "is not a GGUF file"),
     "cut header": (bad_models.truncated_header, "truncated or damaged"),
-    "cut data": (bad_models.truncated_data, "the file is truncated"),
+    "cut data": (bad_models.truncated_data, "bytes, its tensors need"),  # the precise reason
     "unknown architecture": (lambda d, m: bad_models.unknown_architecture(d),
                              "does not know the model architecture 'frobnicator'"),
 }

@@ -1,7 +1,9 @@
 """Check that a file is a complete GGUF model before a host process is asked to load it.
 
 Cheap checks in the calling process give precise messages (empty, not GGUF, truncated);
-what only llama.cpp can judge (an unknown architecture) is reported by the host.
+what only llama.cpp can judge (an unknown architecture) is reported by the host. The header is
+read with gguf_header (milliseconds, cached per file version), so checking a model and then
+reading its metadata, or checking it twice in one load, parses it once.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import ModelFileError, ModelNotFoundError
+from .gguf_header import GGUFHeaderError, read_header
 
 GGUF_MAGIC = b"GGUF"
 
@@ -44,17 +47,12 @@ def check_model_file(path: str | Path, kind: str = "model") -> Path:
 
 def _expected_size(file: Path, size: int, unusable) -> int:
     """The byte offset where the last tensor ends, read from the GGUF header."""
-    from gguf import GGUFReader
-
     try:
-        reader = GGUFReader(file, "r")
-    except Exception:  # the reader fails in many ways on a cut-off or damaged header
+        header = read_header(file)
+    except (GGUFHeaderError, OSError):  # the precise reason stays out: one message for all
         raise unusable(f"the file is truncated or damaged: its GGUF header cannot be read to "
                        f"the end ({size:,} bytes on disk); download it again") from None
-    end = 0
-    for tensor in reader.tensors:
-        end = max(end, int(tensor.data_offset) + int(tensor.n_bytes))
-    return end
+    return header.data_end
 
 
 # Tensor types llama.cpp computes LoRA products with; others (F64, say) crash its decode.
@@ -64,29 +62,18 @@ ADAPTER_TENSOR_TYPES = {"F32", "F16", "BF16", "Q8_0"}
 def check_adapter_file(path: str | Path) -> Path:
     """A LoRA adapter GGUF that llama.cpp can apply, or ModelFileError saying why not."""
     file = check_model_file(path, kind="adapter")
-    from gguf import GGUFReader
-
-    reader = GGUFReader(file, "r")
-    kind = _string_field(reader, "general.type")
-    if kind != "adapter" or _string_field(reader, "adapter.type") != "lora":
+    header = read_header(file)  # the one check_model_file just read, from the cache
+    kind = header.get("general.type")
+    if kind != "adapter" or header.get("adapter.type") != "lora":
         raise ModelFileError(str(file), "it is not a LoRA adapter (general.type is "
                                         f"{kind or 'missing'}, adapter.type must be 'lora')",
                              "adapter")
-    bad = sorted({t.tensor_type.name for t in reader.tensors} - ADAPTER_TENSOR_TYPES)
+    bad = sorted({t.type_name for t in header.tensors} - ADAPTER_TENSOR_TYPES)
     if bad:
         raise ModelFileError(str(file), f"its tensors are stored as {', '.join(bad)}; llama.cpp "
                                         f"applies LoRA adapters stored as "
                                         f"{', '.join(sorted(ADAPTER_TENSOR_TYPES))}", "adapter")
-    if not reader.tensors:
+    if not header.tensors:
         raise ModelFileError(str(file), "the adapter holds no tensors", "adapter")
     return file
 
-
-def _string_field(reader, key: str) -> str | None:
-    field = reader.get_field(key)
-    if field is None:
-        return None
-    try:
-        return field.contents()
-    except Exception:  # noqa: BLE001 - a malformed field reads as missing
-        return None

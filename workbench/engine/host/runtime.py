@@ -9,15 +9,15 @@ high-level ``Llama`` class cannot do.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
+import sys
 import random
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import llama_cpp
-from llama_cpp import _internals, _logger
+from llama_cpp import _internals
 
 from ...core.chat_template import render_chat
 from ...core.errors import HostRequestError, ModelFileError
@@ -39,6 +39,24 @@ FLASH_ATTN = {"auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
 PARALLEL_CPU, PARALLEL_GPU = 4, 8
 
 
+# ggml's levels (ggml.h): 1 debug, 2 info, 3 warn, 4 error, 5 continue the previous line.
+# llama-cpp-python's own callback maps an older numbering and drops errors while printing
+# the per-tensor debug lines, so the host installs its own.
+_LOG_DEBUG, _LOG_CONT = 1, 5
+_last_level = 0
+
+
+@llama_cpp.llama_log_callback
+def _log_to_stderr(level: int, text: bytes, user_data) -> None:
+    """llama.cpp's log, less its debug lines, into the host's log file (stderr): errors are
+    read back from there to say why a load failed."""
+    global _last_level
+    if level != _LOG_CONT:
+        _last_level = level
+    if _last_level != _LOG_DEBUG:
+        sys.stderr.write(text.decode("utf-8", "replace"))
+
+
 def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
@@ -58,8 +76,7 @@ class LlamaRuntime:
         self._adapters: dict[str, object] = {}  # path -> llama.cpp adapter, loaded once
         self._default_adapters = tuple(settings.adapters)
         llama_cpp.llama_backend_init()
-        _logger.set_verbose(True)  # llama.cpp's log goes to our log file; errors are read there
-        _logger.logger.setLevel(logging.INFO)  # not the per-tensor debug lines
+        llama_cpp.llama_log_set(_log_to_stderr, ctypes.c_void_p(0))
         self._offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.n_gpu_layers
         if gpu_layers is None:
@@ -124,8 +141,6 @@ class LlamaRuntime:
             return 0
 
     def _log_since(self, mark: int) -> str:
-        import sys
-
         sys.stderr.flush()
         if not self.log_path:
             return ""
