@@ -13,7 +13,8 @@ from sqlalchemy import create_engine
 
 from workbench.core.errors import NewerSchemaError, StoreError
 from workbench.store import Store
-from workbench.store.database import alembic_config, head_revision
+from workbench.store.migrate import alembic_config
+from workbench.store.revisions import head_revision
 from workbench.store.schema import Base
 
 

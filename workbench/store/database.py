@@ -1,4 +1,5 @@
-"""Opening the session database: durability settings, migrations with a backup, corruption.
+"""Opening the session database: durability settings, corruption, and (through ``migrate``,
+imported only when the schema is behind) migrations with a backup.
 
 Durability choices (see docs/storage.md):
 * WAL journal: readers never block the writer, and a crash never leaves a half-written page.
@@ -12,7 +13,6 @@ Durability choices (see docs/storage.md):
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,33 +20,15 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..core.errors import CorruptDatabaseError, NewerSchemaError, StoreError
+from ..core.errors import CorruptDatabaseError, StoreError
+from .revisions import head_revision
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
-def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def known_revisions() -> set[str]:
-    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 class Database:
@@ -82,8 +64,17 @@ class Database:
             return connection.exec_driver_sql("PRAGMA integrity_check").scalar()
 
     def revision(self) -> str | None:
+        """The schema revision Alembic recorded, read directly (Alembic is not imported)."""
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            table = connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+            if table.first() is None:
+                return None  # a new, empty file
+            found = connection.exec_driver_sql(
+                "SELECT version_num FROM alembic_version").scalars().all()
+        if len(found) > 1:  # branches this app never makes: treat as an unknown (newer) schema
+            return "+".join(sorted(found))
+        return found[0] if found else None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -141,7 +132,10 @@ def open_database(path: Path, *, read_only: bool = False, migrate: bool = True) 
     database = Database(path, engine, read_only=read_only, notices=notices)
     if migrate:
         try:
-            upgrade(database)
+            if database.revision() != head_revision():
+                from .migrate import upgrade  # Alembic only when there is work for it
+
+                upgrade(database)
         except BaseException:
             engine.dispose()
             raise
@@ -209,65 +203,3 @@ def set_aside(path: Path) -> Path:
         if side.exists():
             side.rename(target.with_name(target.name + suffix))
     return target
-
-
-# -- migrations ---------------------------------------------------------------------------
-
-def upgrade(database: Database) -> None:
-    """Bring the schema to head. A database from a newer app is refused untouched."""
-    current = database.revision()
-    head = head_revision()
-    if current == head:
-        return
-    if current is not None and current not in known_revisions():
-        raise NewerSchemaError(
-            f"The database {database.path} was written by a newer version of Prompt Workbench "
-            f"(schema revision {current}; this version knows up to {head}). Nothing was "
-            "changed; update Prompt Workbench to open it."
-        )
-    if database.read_only:
-        raise StoreError(f"The database {database.path} needs an upgrade (revision {current} → "
-                         f"{head}) but was opened read-only.")
-    backup = backup_file(database.path, current) if current is not None else None
-    try:
-        with translate_errors(database.path), database.engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except Exception as error:
-        if backup is None:
-            raise
-        database.engine.dispose()
-        restore(backup, database.path)
-        raise StoreError(
-            f"Upgrading the database {database.path} from revision {current} to {head} failed "
-            f"({error}). It was restored from the backup {backup}; nothing was lost."
-        ) from None
-
-
-def backup_file(path: Path, revision: str | None) -> Path:
-    """A consistent copy through SQLite's online backup API (safe while others read)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.stem}.backup-r{revision}-{stamp}{path.suffix}")
-    source = sqlite3.connect(path)
-    try:
-        destination = sqlite3.connect(target)
-        try:
-            with translate_errors(path):
-                try:
-                    source.backup(destination)
-                except sqlite3.OperationalError as error:
-                    raise StoreError(describe_operational_error(path, error)) from None
-        finally:
-            destination.close()
-    finally:
-        source.close()
-    return target
-
-
-def restore(backup: Path, path: Path) -> None:
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.unlink()
-    shutil.copyfile(backup, path)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session as OrmSession
 
 from ..core.errors import ExportFormatError, NotFoundError, StoreError
 from ..core.ids import utc_now
-from .database import Database, head_revision
+from .database import Database
+from .revisions import head_revision
 from .schema import (
     CaseSetRow,
     ChunkRow,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from ...core.runs import Output, Run, RunStatus, Variant
 from ...core.sampling import SamplingSettings
 from ..database import Database
 from ..schema import OutputRow, RunRow, VariantRow
+from .output_rows import insert_outputs
 
 
 def to_variant(row: VariantRow) -> Variant:
@@ -44,20 +46,6 @@ def to_output(row: OutputRow) -> Output:
         chat_template=row.chat_template, adapter_path=row.adapter_path,
         adapter_scale=row.adapter_scale, engine_settings=dict(row.engine_settings),
         error=row.error, id=row.id, created_at=row.created_at,
-    )
-
-
-def output_row(output: Output) -> OutputRow:
-    return OutputRow(
-        id=output.id, run_id=output.run_id, variant_id=output.variant_id, case_id=output.case_id,
-        text=output.text, token_count=output.token_count, prompt_tokens=output.prompt_tokens,
-        time_to_first_token_s=output.time_to_first_token_s,
-        tokens_per_second=output.tokens_per_second, finish_reason=output.finish_reason,
-        sampling=output.sampling.to_dict(), seed=output.seed, model_path=output.model_path,
-        model_sha256=output.model_sha256, chat_template=output.chat_template,
-        adapter_path=output.adapter_path, adapter_scale=output.adapter_scale,
-        engine_settings=dict(output.engine_settings), error=output.error,
-        created_at=output.created_at,
     )
 
 
@@ -104,12 +92,14 @@ class RunRepository:
     def add_output(self, output: Output) -> Output:
         """Save one output as soon as it is complete (its own transaction)."""
         with self.db.transaction() as s:
-            s.add(output_row(output))
+            insert_outputs(s, [output], str(self.db.path))
         return output
 
-    def add_outputs(self, outputs: list[Output]) -> None:
+    def add_outputs(self, outputs: Sequence[Output]) -> None:
+        """Save a batch of outputs (e.g. the cells an evaluation finished) in one transaction:
+        all of them or, if one cannot be saved, none, with a StoreError naming the problem."""
         with self.db.transaction() as s:
-            s.add_all(output_row(o) for o in outputs)
+            insert_outputs(s, list(outputs), str(self.db.path))
 
     def outputs(self, run_id: str) -> list[Output]:
         with self.db.transaction() as s:
