@@ -8,8 +8,15 @@ import sys
 
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import conversation
-from ..core.model_info import AdapterSpec, human_bytes, human_count
-from ..core.sampling import SamplingSettings
+from ..core.model_info import (
+    CACHE_TYPES,
+    FLASH_ATTN_MODES,
+    AdapterSpec,
+    describe_engine,
+    human_bytes,
+    human_count,
+)
+from ..core.sampling import DEFAULTS, SamplingSettings
 from ..services.models import DEFAULT_N_CTX, ModelService
 
 
@@ -30,14 +37,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--system", help="system prompt")
     generate.add_argument("--raw", action="store_true",
                           help="send PROMPT as is, without the chat template")
-    generate.add_argument("--max-tokens", type=int, default=256)
-    generate.add_argument("--temperature", type=float, default=0.7)
-    generate.add_argument("--top-p", type=float, default=0.95)
-    generate.add_argument("--top-k", type=int, default=40)
-    generate.add_argument("--min-p", type=float, default=0.05)
-    generate.add_argument("--repeat-penalty", type=float, default=1.1)
+    # llama.cpp's names and defaults, so a llama-cli/llama-server command line carries over.
+    generate.add_argument("--max-tokens", "-n", type=int, default=DEFAULTS.max_tokens)
+    generate.add_argument("--temperature", "--temp", type=float, default=DEFAULTS.temperature,
+                          help="0 = greedy (default %(default)s)")
+    generate.add_argument("--top-p", type=float, default=DEFAULTS.top_p)
+    generate.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
+    generate.add_argument("--min-p", type=float, default=DEFAULTS.min_p)
+    generate.add_argument("--repeat-penalty", type=float, default=DEFAULTS.repeat_penalty,
+                          help="1.0 = off (default)")
+    generate.add_argument("--repeat-last-n", type=int, default=DEFAULTS.repeat_last_n)
+    generate.add_argument("--frequency-penalty", type=float, default=DEFAULTS.frequency_penalty)
+    generate.add_argument("--presence-penalty", type=float, default=DEFAULTS.presence_penalty)
+    generate.add_argument("--grammar", help="GBNF grammar the answer must follow")
+    generate.add_argument("--grammar-file", type=argparse.FileType("r", encoding="utf-8"),
+                          help="read the GBNF grammar from a file")
     generate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
-    generate.add_argument("--seed", type=int)
+    generate.add_argument("--seed", "-s", type=int)
     generate.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]",
                           type=_adapter, help="a GGUF LoRA adapter, scale 1 unless given "
                                               "(repeatable; e.g. from 'workbench tune')")
@@ -58,7 +74,20 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context window")
     parser.add_argument("--gpu-layers", type=int, default=None,
                         help="layers to offload (default: all if supported, else 0)")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", "-t", type=int, default=None)
+    engine = parser.add_argument_group(
+        "engine", "llama.cpp's own flags and defaults; they change the arithmetic and are "
+                  "recorded with every output")
+    engine.add_argument("--flash-attn", "-fa", choices=FLASH_ATTN_MODES, default=None,
+                        help="flash attention (default: auto, as llama.cpp)")
+    engine.add_argument("--cache-type-k", "-ctk", choices=CACHE_TYPES, default=None,
+                        help="K cache type (default f16)")
+    engine.add_argument("--cache-type-v", "-ctv", choices=CACHE_TYPES, default=None,
+                        help="V cache type (default f16; quantized needs flash attention)")
+    engine.add_argument("--batch-size", "-b", type=int, default=None, help="default 2048")
+    engine.add_argument("--ubatch-size", "-ub", type=int, default=None, help="default 512")
+    engine.add_argument("--parallel", "-np", type=int, default=None,
+                        help="sequences decoded together (default: 4 on the CPU, 8 on a GPU)")
 
 
 def _adapter(value: str) -> AdapterSpec:
@@ -70,7 +99,10 @@ def _adapter(value: str) -> AdapterSpec:
 
 
 def _load_options(args: argparse.Namespace) -> dict:
-    return {"n_ctx": args.n_ctx, "n_gpu_layers": args.gpu_layers, "n_threads": args.threads}
+    return {"n_ctx": args.n_ctx, "n_gpu_layers": args.gpu_layers, "n_threads": args.threads,
+            "flash_attn": args.flash_attn, "cache_type_k": args.cache_type_k,
+            "cache_type_v": args.cache_type_v, "n_batch": args.batch_size,
+            "n_ubatch": args.ubatch_size, "n_parallel": args.parallel}
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -108,6 +140,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("special tokens", f"BOS {special.bos_text!r} ({special.bos_id}), "
                            f"EOS {special.eos_text!r} ({special.eos_id})"),
         ("GPU offload", _offload_line(meta)),
+        ("engine", describe_engine(meta.engine)),
     ]
     for key in ("general.license", "general.base_model.0.name", "general.organization"):
         if key in meta.extra:
@@ -149,10 +182,12 @@ def _offload_line(meta) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    grammar = args.grammar_file.read() if args.grammar_file else args.grammar
     sampling = SamplingSettings(
         temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, min_p=args.min_p,
-        repeat_penalty=args.repeat_penalty, max_tokens=args.max_tokens, stop=tuple(args.stop),
-        seed=args.seed,
+        repeat_penalty=args.repeat_penalty, repeat_last_n=args.repeat_last_n,
+        frequency_penalty=args.frequency_penalty, presence_penalty=args.presence_penalty,
+        max_tokens=args.max_tokens, stop=tuple(args.stop), seed=args.seed, grammar=grammar,
     )
     if args.raw:
         request = GenerationRequest(prompt=args.prompt, sampling=sampling,
@@ -178,7 +213,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             print(json.dumps({
                 "model": host.metadata.path, "text": done.text,
                 "token_ids": stream.token_ids, "seed": stream.seed,
-                "stats": done.stats.to_dict(),
+                "stats": done.stats.to_dict(), "sampling": sampling.to_dict(),
+                "engine": host.metadata.engine,
             }, ensure_ascii=False, indent=2))
         else:
             sys.stdout.write("\n")
@@ -194,7 +230,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_tokenize(args: argparse.Namespace) -> int:
     service = ModelService()
     try:
-        host = service.load_named(args.model, n_ctx=512)
+        host = service.load_named(args.model, n_ctx=512, n_parallel=1)
         pairs = host.tokenize_with_pieces(args.text, add_special=not args.no_special)
     finally:
         service.close()

@@ -70,3 +70,7 @@ class ExportFormatError(StoreError):
 
 class NotFoundError(StoreError):
     pass
+
+
+class SettingsError(WorkbenchError, ValueError):
+    """A setting out of its range or not one of its choices; the message names both."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import SettingsError
+
 
 @dataclass(frozen=True)
 class AdapterSpec:
@@ -42,16 +44,16 @@ class LoadSettings:
 
     def __post_init__(self):
         if self.flash_attn not in FLASH_ATTN_MODES:
-            raise ValueError(f"flash attention must be one of {', '.join(FLASH_ATTN_MODES)}, "
+            raise SettingsError(f"flash attention must be one of {', '.join(FLASH_ATTN_MODES)}, "
                              f"not {self.flash_attn!r}")
         for name in ("cache_type_k", "cache_type_v"):
             if getattr(self, name) not in CACHE_TYPES:
-                raise ValueError(f"{name.replace('_', ' ')} must be one of "
+                raise SettingsError(f"{name.replace('_', ' ')} must be one of "
                                  f"{', '.join(CACHE_TYPES)}, not {getattr(self, name)!r}")
         if self.n_parallel is not None and not 1 <= self.n_parallel <= 64:
-            raise ValueError(f"parallel sequences must be between 1 and 64, not {self.n_parallel}")
+            raise SettingsError(f"parallel sequences must be between 1 and 64, not {self.n_parallel}")
         if self.n_ubatch < 1 or self.n_batch < self.n_ubatch:
-            raise ValueError(f"batch size {self.n_batch} must be at least the micro-batch size "
+            raise SettingsError(f"batch size {self.n_batch} must be at least the micro-batch size "
                              f"{self.n_ubatch} (and both positive)")
 
     def engine_settings(self) -> dict[str, Any]:
@@ -116,6 +118,15 @@ class ModelMetadata:
         values = dict(data)
         values["special_tokens"] = SpecialTokens(**values["special_tokens"])
         return cls(**values)
+
+
+def describe_engine(engine: dict[str, Any]) -> str:
+    """One line for a model's status: ``4 parallel · flash attn auto→on · KV f16/f16 · …``."""
+    if not engine:
+        return "unknown"
+    return (f"{engine.get('n_parallel', 1)} parallel · flash attn {engine.get('flash_attn')} · "
+            f"KV {engine.get('cache_type_k')}/{engine.get('cache_type_v')} · batch "
+            f"{engine.get('n_batch')}/{engine.get('n_ubatch')} · {engine.get('n_threads')} threads")
 
 
 def human_count(n: int) -> str:

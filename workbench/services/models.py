@@ -49,10 +49,14 @@ class ModelService:
         n_threads: int | None = None,
         seed: int = 0,
         adapters: tuple[AdapterSpec, ...] = (),
+        **engine,
     ) -> LoadSettings:
+        """Engine options are LoadSettings' fields (n_parallel, flash_attn, cache_type_k, …);
+        None leaves llama.cpp's default."""
         return LoadSettings(
             path=str(self.resolve(name_or_path)), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
             n_threads=n_threads, seed=seed, adapters=adapters,
+            **{key: value for key, value in engine.items() if value is not None},
         )
 
     # -- models served by plugin backends (e.g. openai+http://host/v1?model=x) ----------
@@ -133,7 +137,8 @@ class ModelService:
 
     def describe(self, name_or_path: str | None, **options) -> ModelMetadata:
         """Load the model briefly to read what llama.cpp reports about it."""
-        settings = replace(self.settings_for(name_or_path, **options), n_ctx=512)
+        # One sequence: nothing is generated, and each parallel stream costs KV memory.
+        settings = replace(self.settings_for(name_or_path, **options), n_ctx=512, n_parallel=1)
         host = ModelHost(settings, logs_dir=self.paths.logs)
         try:
             return host.start()
