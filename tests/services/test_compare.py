@@ -178,3 +178,34 @@ def test_base_and_adapter_variants_share_one_model(services, tmp_path):
     assert texts[0] != texts[1]
     stored = [o for o in recorder.outputs if o.variant_id == handle.run.variants[2].id]
     assert all(o.adapter_path == adapter and o.adapter_scale == 0.5 for o in stored)
+
+
+def test_cells_of_one_model_are_decoded_together_and_match_each_alone(services):
+    """Four variants × two cases on one model go through the host's batch at once; every
+    cell equals the same variant run alone, and records the engine that computed it."""
+    workspace, runs, models = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    specs = [VariantSpec(f"seed {seed}", v2, None,
+                         GREEDY.with_(max_tokens=20) if seed is None else
+                         GREEDY.with_(temperature=0.9, seed=seed, max_tokens=20), n_ctx=1024,
+                         engine={"n_parallel": 4})
+             for seed in (None, 1, 2, 3)]
+    together = Recorder()
+    handle = runs.start(ws.session.id, cases.id, cases.cases, specs, together)
+    assert together.finished.wait(180) and together.status is RunStatus.DONE
+    assert len(models.loaded()) == 1  # one model, four columns
+    for variant, spec in zip(handle.run.variants, specs):
+        alone = Recorder()
+        runs.start(ws.session.id, cases.id, cases.cases, [spec], alone)
+        assert alone.finished.wait(120)
+        for case in cases.cases:
+            batched = next(o for o in together.outputs
+                           if o.variant_id == variant.id and o.case_id == case.id)
+            single = next(o for o in alone.outputs if o.case_id == case.id)
+            assert batched.text == single.text
+            assert spec.sampling.seed is None or batched.seed == single.seed == spec.sampling.seed
+    engine = together.outputs[0].engine_settings
+    assert engine["n_parallel"] == 4 and engine["flash_attn"].startswith("auto→")
+    assert engine["cache_type_k"] == "f16" and engine["n_ubatch"] == 512
+    stored = workspace.open(ws.session.id).run.variants[0].engine_settings
+    assert stored["flash_attn"] == "auto" and stored["n_ctx"] == 1024

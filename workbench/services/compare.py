@@ -1,8 +1,10 @@
 """Run a comparison: variants (prompt version × model × sampling × adapter) over test cases.
 
-Work happens in background threads, one per distinct model load, so variants on different
-models stream at the same time while variants sharing a model share its host (and the KV
-cache of their common prompt prefix). Every output is saved the moment it is complete.
+Work happens in background threads: per distinct model load, as many cells at once as the
+model decodes in parallel (its host batches them: one llama_decode per step for all of them,
+their common prompt prefix computed once). Variants on different models stream at the same
+time. Cells go case by case, so the first row of the grid fills first. Every output is saved
+the moment it is complete, with the engine settings that decided its arithmetic.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class VariantSpec:
     n_gpu_layers: int | None = None
     adapter_path: str | None = None
     adapter_scale: float = 1.0
+    # LoadSettings' engine fields (flash_attn, cache_type_k/v, n_batch, n_ubatch, n_parallel);
+    # missing ones are llama.cpp's defaults. Variants with equal settings share one model.
+    engine: dict = field(default_factory=dict)
 
 
 class RunListener(Protocol):
@@ -108,7 +113,7 @@ class RunService:
         # Adapters go with each request, not the load: base and adapted variants of one
         # model share one loaded model (llama.cpp switches adapters on the context).
         return self.models.settings_for(spec.model, n_ctx=spec.n_ctx,
-                                        n_gpu_layers=spec.n_gpu_layers)
+                                        n_gpu_layers=spec.n_gpu_layers, **spec.engine)
 
     @staticmethod
     def _adapters(spec: VariantSpec) -> tuple[AdapterSpec, ...]:
@@ -121,7 +126,7 @@ class RunService:
             run_id=run_id, prompt_version_id=spec.prompt_version.id,
             model_path=load.path if local else load, sampling=spec.sampling, label=spec.label,
             position=position, adapter_path=spec.adapter_path, adapter_scale=spec.adapter_scale,
-            engine_settings=({"n_ctx": load.n_ctx, "n_gpu_layers": load.n_gpu_layers} if local
+            engine_settings=(load.engine_settings() if local
                              else {"backend": load.split("+", 1)[0]}),
         )
 
@@ -131,22 +136,21 @@ class RunService:
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
             self.plugins.emit("run_will_start", run=run)
-        groups: dict[LoadSettings, list] = defaultdict(list)
+        groups: dict[LoadSettings | str, list] = defaultdict(list)
         for column in columns:
             groups[column[2]].append(column)
         failures: list[bool] = []
 
         def work(load, group) -> None:
-            for variant, spec, _ in group:
-                try:
-                    ok = self._run_column(handle, load, variant, spec, cases, listener)
-                except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
+            try:
+                failed = self._run_group(handle, load, group, cases, listener)
+            except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
+                for variant, spec, _ in group:
                     for case in cases:
                         self._fail(listener, self._base(variant, spec), case,
                                    f"Unexpected error: {type(error).__name__}: {error}", "")
-                    ok = False
-                if not ok:
-                    failures.append(True)
+                failed = len(group)
+            failures.extend([True] * failed)
 
         threads = [threading.Thread(target=work, args=item, daemon=True, name="compare")
                    for item in groups.items()]
@@ -170,68 +174,98 @@ class RunService:
         threading.Thread(target=supervise, daemon=True, name="compare-supervisor").start()
         return handle
 
-    def _run_column(self, handle: RunHandle, load, variant: Variant,
-                    spec: VariantSpec, cases: list[TestCase], listener: RunListener) -> bool:
-        """Generate every case of one column; False if none succeeded."""
+    def _run_group(self, handle: RunHandle, load, group, cases: list[TestCase],
+                   listener: RunListener) -> int:
+        """Generate every cell of the columns that share one model; return how many columns
+        produced nothing."""
         local = isinstance(load, LoadSettings)
-        base = self._base(variant, spec)
+        bases = {variant.id: self._base(variant, spec) for variant, spec, _ in group}
         try:
-            host = self.models.load(load) if local else self.models.open_remote(load)
+            model = self.models.load(load) if local else self.models.open_remote(load)
         except WorkbenchError as error:
-            for case in cases:
-                self._fail(listener, base, case, str(error), "")
+            for variant, _, _ in group:
+                for case in cases:
+                    self._fail(listener, bases[variant.id], case, str(error), "")
+            return len(group)
+        provenance = {"model_sha256": self._sha(load.path) if local else None,
+                      "chat_template": model.metadata.chat_template}
+        engine = getattr(model.metadata, "engine", None) or {}
+        for variant, _, _ in group:
+            bases[variant.id].update(provenance)
+            if local:  # what llama.cpp resolved (flash attention auto→on, threads, …)
+                bases[variant.id]["engine_settings"] = {**load.engine_settings(), **engine}
+        cells = []
+        for case in cases:  # case by case: a row of the grid fills before the next
+            for variant, spec, _ in group:
+                cells.append((variant, spec, case))
+        succeeded: set[str] = set()
+        pending = iter(cells)
+        lock = threading.Lock()
+
+        def next_cell():
+            with lock:
+                return next(pending, None)
+
+        def worker() -> None:
+            while (cell := next_cell()) is not None:
+                variant, spec, case = cell
+                if self._run_cell(handle, model, variant, spec, case, bases[variant.id],
+                                  listener):
+                    succeeded.add(variant.id)
+
+        parallel = max(1, int(engine.get("n_parallel") or getattr(model, "concurrency", 1)))
+        workers = [threading.Thread(target=worker, daemon=True, name="compare-cell")
+                   for _ in range(min(parallel, len(cells)))]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        return sum(1 for variant, _, _ in group if variant.id not in succeeded)
+
+    def _run_cell(self, handle: RunHandle, model, variant: Variant, spec: VariantSpec,
+                  case: TestCase, base: dict, listener: RunListener) -> bool:
+        """Generate one cell and save it; True if it produced an output."""
+        if handle.cancelled.is_set():
+            self._fail(listener, base, case, "Cancelled before it started.", "",
+                       finish="cancelled")
             return False
-        base.update(model_sha256=self._sha(load.path) if local else None,
-                    chat_template=host.metadata.chat_template)
-        requests, pending = [], []
-        for case in cases:
-            try:
-                messages = build_messages(spec.prompt_version, case.variables)
-                if self.plugins is not None:
-                    messages = self.plugins.transform(messages)
-            except WorkbenchError as error:
-                self._fail(listener, base, case, str(error), "")
-                continue
-            requests.append(GenerationRequest(messages=tuple(messages), sampling=spec.sampling,
-                                              adapters=self._adapters(spec)))
-            pending.append(case)
-        if handle.cancelled.is_set() or not requests:
-            for case in pending:
-                self._fail(listener, base, case, "Cancelled before it started.", "",
-                           finish="cancelled")
-            return False
-        succeeded = False
         try:
-            streams = host.generate_many(requests)
-        except WorkbenchError as error:  # e.g. an adapter file that cannot be used
-            for case in pending:
-                self._fail(listener, base, case, str(error), "")
+            messages = build_messages(spec.prompt_version, case.variables)
+            if self.plugins is not None:
+                messages = self.plugins.transform(messages)
+        except WorkbenchError as error:
+            self._fail(listener, base, case, str(error), "")
             return False
-        for stream in streams:
-            handle._track(stream)
-        for case, stream in zip(pending, streams):
-            listener.cell_started(variant.id, case.id)
-            try:
-                for event in stream:
-                    if isinstance(event, TokenEvent) and event.text:
-                        listener.cell_token(variant.id, case.id, event.text)
-                    elif isinstance(event, DoneEvent):
-                        fields = {**base, "sampling": spec.sampling.with_(seed=stream.seed)}
-                        self._save(listener, Output(
-                            **fields, case_id=case.id, text=event.text,
-                            token_count=event.stats.completion_tokens,
-                            prompt_tokens=event.stats.prompt_tokens,
-                            time_to_first_token_s=event.stats.time_to_first_token_s,
-                            tokens_per_second=event.stats.tokens_per_second,
-                            finish_reason=event.stats.finish_reason, seed=stream.seed))
-                        succeeded = True
-            except WorkbenchError as error:
-                partial = getattr(error, "partial_text", "") or stream.text
-                self._fail(listener, base, case, str(error), partial)
-            except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
-                self._fail(listener, base, case,
-                           f"Unexpected error: {type(error).__name__}: {error}", stream.text)
-        return succeeded
+        request = GenerationRequest(messages=tuple(messages), sampling=spec.sampling,
+                                    adapters=self._adapters(spec))
+        try:
+            stream = model.generate(request)
+        except WorkbenchError as error:  # e.g. an adapter file that cannot be used
+            self._fail(listener, base, case, str(error), "")
+            return False
+        handle._track(stream)
+        listener.cell_started(variant.id, case.id)
+        try:
+            for event in stream:
+                if isinstance(event, TokenEvent) and event.text:
+                    listener.cell_token(variant.id, case.id, event.text)
+                elif isinstance(event, DoneEvent):
+                    fields = {**base, "sampling": spec.sampling.with_(seed=stream.seed)}
+                    self._save(listener, Output(
+                        **fields, case_id=case.id, text=event.text,
+                        token_count=event.stats.completion_tokens,
+                        prompt_tokens=event.stats.prompt_tokens,
+                        time_to_first_token_s=event.stats.time_to_first_token_s,
+                        tokens_per_second=event.stats.tokens_per_second,
+                        finish_reason=event.stats.finish_reason, seed=stream.seed))
+                    return True
+        except WorkbenchError as error:
+            partial = getattr(error, "partial_text", "") or stream.text
+            self._fail(listener, base, case, str(error), partial)
+        except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
+            self._fail(listener, base, case,
+                       f"Unexpected error: {type(error).__name__}: {error}", stream.text)
+        return False
 
     @staticmethod
     def _base(variant: Variant, spec: VariantSpec) -> dict:
