@@ -118,6 +118,13 @@ def test_adapter_and_base_requests_in_flight_together_each_get_their_own(batch_h
     assert together[0].token_ids != together[1].token_ids
 
 
+def test_ignore_eos_always_gives_max_tokens(batch_host):
+    short = batch_host.generate(chat("Say yes.", GREEDY.with_(max_tokens=80))).result()
+    assert short.stats.finish_reason == "stop" and len(short.token_ids) < 80
+    full = batch_host.generate(chat("Say yes.", GREEDY.with_(max_tokens=80, ignore_eos=True)))
+    assert len(full.result().token_ids) == 80 and full.result().stats.finish_reason == "length"
+
+
 def test_a_grammar_constrains_the_answer(batch_host):
     grammar = 'root ::= ("yes" | "no") "."'
     result = batch_host.generate(chat("Is water wet?", SamplingSettings(

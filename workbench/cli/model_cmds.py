@@ -52,6 +52,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--grammar", help="GBNF grammar the answer must follow")
     generate.add_argument("--grammar-file", type=argparse.FileType("r", encoding="utf-8"),
                           help="read the GBNF grammar from a file")
+    generate.add_argument("--ignore-eos", action="store_true",
+                          help="never stop at end-of-generation tokens (always --max-tokens)")
     generate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     generate.add_argument("--seed", "-s", type=int)
     generate.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]",
@@ -188,6 +190,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         repeat_penalty=args.repeat_penalty, repeat_last_n=args.repeat_last_n,
         frequency_penalty=args.frequency_penalty, presence_penalty=args.presence_penalty,
         max_tokens=args.max_tokens, stop=tuple(args.stop), seed=args.seed, grammar=grammar,
+        ignore_eos=args.ignore_eos,
     )
     if args.raw:
         request = GenerationRequest(prompt=args.prompt, sampling=sampling,

@@ -26,6 +26,7 @@ class SamplingSettings:
     seed: int | None = None
     logprobs: int = 0  # how many top alternatives to report per token (0: none)
     grammar: str | None = None  # GBNF the output must follow (llama.cpp's grammar sampler)
+    ignore_eos: bool = False  # never end early: always max_tokens (for benchmarks, as llama.cpp)
 
     @property
     def greedy(self) -> bool:
@@ -76,6 +77,8 @@ def describe_sampling(settings: SamplingSettings) -> str:
             continue
         if key == "grammar":
             parts.append("grammar")
+        elif key == "ignore_eos":
+            parts.append("ignore EOS")
         elif key in names:
             parts.append(f"{names[key]} {value:g}" if isinstance(value, float) else
                          f"{names[key]} {value}")

@@ -75,6 +75,7 @@ class LlamaRuntime:
         self.log_path = log_path
         self._adapters: dict[str, object] = {}  # path -> llama.cpp adapter, loaded once
         self._default_adapters = tuple(settings.adapters)
+        self._end_token_list: list[int] | None = None
         llama_cpp.llama_backend_init()
         llama_cpp.llama_log_set(_log_to_stderr, ctypes.c_void_p(0))
         self._offload = bool(llama_cpp.llama_supports_gpu_offload())
@@ -256,6 +257,11 @@ class LlamaRuntime:
     def _piece(self, token: int) -> str:
         return self._piece_bytes(token, special=True).decode("utf-8", "replace")
 
+    def _end_tokens(self) -> list[int]:
+        if self._end_token_list is None:
+            self._end_token_list = [t for t in range(self.n_vocab) if self._is_end(t)]
+        return self._end_token_list
+
     def _is_end(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
 
@@ -309,7 +315,8 @@ class LlamaRuntime:
         sampling = request.sampling
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         key = self.adapter_key(request.adapters)
-        sampler = TokenSampler(self.vocab, self.n_vocab, sampling, seed)
+        sampler = TokenSampler(self.vocab, self.n_vocab, sampling, seed,
+                               self._end_tokens() if sampling.ignore_eos else ())
         sampler.remember_prompt(prompt, sampling.repeat_last_n)
 
         def ended(sequence: Sequence) -> None:

@@ -7,6 +7,8 @@ which other requests happen to be decoded beside it. The chain's order is llama.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import llama_cpp
 
 from ...core.errors import HostRequestError
@@ -14,13 +16,14 @@ from ...core.sampling import SamplingSettings
 
 
 class TokenSampler:
-    def __init__(self, vocab, n_vocab: int, sampling: SamplingSettings, seed: int):
+    def __init__(self, vocab, n_vocab: int, sampling: SamplingSettings, seed: int,
+                 end_tokens: Sequence[int] = ()):
         params = llama_cpp.llama_sampler_chain_default_params()
         params.no_perf = True
         self._chain = llama_cpp.llama_sampler_chain_init(params)
         self._penalties = None
         try:
-            self._build(vocab, n_vocab, sampling, seed)
+            self._build(vocab, n_vocab, sampling, seed, end_tokens)
         except Exception:
             self.close()
             raise
@@ -29,7 +32,12 @@ class TokenSampler:
         llama_cpp.llama_sampler_chain_add(self._chain, sampler)  # the chain owns it from here
         return sampler
 
-    def _build(self, vocab, n_vocab: int, s: SamplingSettings, seed: int) -> None:
+    def _build(self, vocab, n_vocab: int, s: SamplingSettings, seed: int,
+               end_tokens: Sequence[int]) -> None:
+        if s.ignore_eos and end_tokens:  # as llama.cpp's --ignore-eos: end tokens never win
+            biases = (llama_cpp.llama_logit_bias * len(end_tokens))(
+                *(llama_cpp.llama_logit_bias(token, float("-inf")) for token in end_tokens))
+            self._add(llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(end_tokens), biases))
         if s.grammar:
             grammar = llama_cpp.llama_sampler_init_grammar(vocab, s.grammar.encode(), b"root")
             if not grammar:
