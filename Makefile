@@ -34,6 +34,10 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python tests/bench/bench_open.py
+	$(BIN)/python tests/bench/bench_grid.py
+	$(BIN)/python tests/bench/bench_startup.py
+	$(BIN)/python tests/bench/bench_gui.py
 	$(BIN)/python tests/bench/bench_host.py
 	$(BIN)/python tests/bench/bench_store.py
 	$(BIN)/python tests/bench/bench_tune.py

@@ -11,10 +11,14 @@ import sys
 from collections.abc import Sequence
 
 from ..core.errors import WorkbenchError
-from . import model_cmds
+
+HELP_FLAGS = {"-h", "--help"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(gui_only: bool = False) -> argparse.ArgumentParser:
+    """The full parser, or (``gui_only``) one that knows only what opening the GUI takes:
+    the other commands import their services (the store, tuning, the Hub) at registration,
+    and the window should not wait for modules it may import later or never."""
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="Prompt Workbench: prompts, comparisons and LoRA tuning on local GGUF models.",
@@ -24,10 +28,23 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("-m", "--model", help="model name or path to load (default: bundled)")
     gui.set_defaults(func=run_gui)
+    if gui_only:
+        return parser
+    from . import model_cmds
+
     model_cmds.register(commands)
     for register in _optional_commands():
         register(commands)
     return parser
+
+
+def opens_gui(argv: Sequence[str]) -> bool:
+    """True when ``argv`` names no command but ``gui`` and asks for no help: the only
+    top-level option takes no value, so the first word that is not an option is the command."""
+    if HELP_FLAGS & set(argv):
+        return False
+    words = [arg for arg in argv if not arg.startswith("-")]
+    return not words or words[0] == "gui"
 
 
 def _optional_commands():
@@ -38,13 +55,19 @@ def _optional_commands():
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    from ..ui.preload import ModelPreload
+
+    # Before the GUI's imports: the model host starts while they run (ui/preload.py).
+    model = getattr(args, "model", None)
+    preload = ModelPreload.start(model)
     from ..ui.app import run_app
 
-    return run_app(model=getattr(args, "model", None), safe_mode=args.safe_mode)
+    return run_app(model=model, safe_mode=args.safe_mode, preload=preload)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(gui_only=opens_gui(argv))
     args = parser.parse_args(argv)
     func = getattr(args, "func", run_gui)
     try:

@@ -74,3 +74,7 @@ class NotFoundError(StoreError):
 
 class SettingsError(WorkbenchError, ValueError):
     """A setting out of its range or not one of its choices; the message names both."""
+
+
+class ModelUnloadedError(WorkbenchError):
+    """A model was unloaded (or its failed start closed it) while a caller was waiting on it."""

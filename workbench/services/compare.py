@@ -90,7 +90,8 @@ class RunService:
 
     def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
               specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "") -> RunHandle:
-        settings = [self._load_settings(spec) for spec in specs]
+        resolved: dict = {}  # each model resolved once: resolving lists the library
+        settings = [self._load_settings(spec, resolved) for spec in specs]
         run_id_holder = Run(session_id, name=name, case_set_id=case_set_id,
                             status=RunStatus.RUNNING)
         variants = tuple(self._variant(run_id_holder.id, spec, load, position)
@@ -106,10 +107,16 @@ class RunService:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _load_settings(self, spec: VariantSpec) -> LoadSettings | str:
+    def _load_settings(self, spec: VariantSpec, resolved: dict | None = None
+                       ) -> LoadSettings | str:
         """How to get the variant's model: local load settings, or a remote reference."""
         if self.models.is_remote(spec.model):
             return spec.model
+        if resolved is not None:
+            if spec.model not in resolved:
+                resolved[spec.model] = str(self.models.resolve(spec.model))
+            return self.models.settings_for(resolved[spec.model], n_ctx=spec.n_ctx,
+                                            n_gpu_layers=spec.n_gpu_layers, **spec.engine)
         # Adapters go with each request, not the load: base and adapted variants of one
         # model share one loaded model (llama.cpp switches adapters on the context).
         return self.models.settings_for(spec.model, n_ctx=spec.n_ctx,

@@ -10,7 +10,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.errors import WorkbenchError
+from ..core.errors import ModelUnloadedError, WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
@@ -90,6 +90,14 @@ class ModelService:
 
     def load(self, settings: LoadSettings) -> ModelHost:
         """The host for these settings, started (blocking). Loaded models are shared."""
+        try:
+            return self._load_once(settings)
+        except ModelUnloadedError:
+            # Two callers can wait on one host; if the other's start failed, it closed the
+            # host under us. Try once more, so that this caller gets llama.cpp's own reason.
+            return self._load_once(settings)
+
+    def _load_once(self, settings: LoadSettings) -> ModelHost:
         with self._lock:
             host = self._hosts.get(settings)
             if host is None:

@@ -27,7 +27,6 @@ from ..tuning.estimate import Estimate, estimate
 from ..tuning.formats import Imported, read_files
 from ..tuning.job_files import JobFolder
 from ..tuning.job_run import TuneListener, TuneRun
-from ..tuning.publish import publish
 from ..tuning.rows import Histogram, Prepared, length_histogram, prepare, require_rows, split
 from ..tuning.runner import stop_orphan, trainer_alive
 from ..tuning.session_data import session_examples
@@ -173,6 +172,8 @@ class TuningService:
     def _publish(self, job_id: str, folder: JobFolder) -> dict[str, str]:
         config = TuneConfig.from_dict(self.store.jobs.get(job_id).config)
         spec = folder.read_spec()
+        from ..tuning.publish import publish  # numpy and gguf: only when an adapter is ready
+
         result = publish(self.store, folder, job_id=job_id, base_path=spec["base_path"],
                          name=config.name, adapters_dir=self.paths.adapters, merge=config.merge)
         artifacts = {"adapter_gguf": result.adapter_path, "adapter_id": result.adapter_id,

@@ -12,7 +12,9 @@ from ..core.paths import app_paths
 from ..services.models import ModelService
 from ..services.plugins import start_plugins
 from ..services.sessions import open_store
+from . import startup_probe
 from .main_window import AppServices, MainWindow
+from .preload import ModelPreload
 
 
 def window_settings() -> QSettings:
@@ -20,9 +22,15 @@ def window_settings() -> QSettings:
     return QSettings(str(app_paths().ensure().config / "window.ini"), QSettings.Format.IniFormat)
 
 
-def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices]:
+def create_main_window(safe_mode: bool = False, models: ModelService | None = None,
+                       ) -> tuple[MainWindow, AppServices]:
+    """``models``: a service made before the store was open (ui/preload.py starts the default
+    model in it); it lists models through the app's store from here on."""
     store = open_store()
-    models = ModelService(store=store)
+    if models is None:
+        models = ModelService(store=store)
+    else:
+        models.store = store
     plugins = start_plugins(models, safe_mode=safe_mode)
     services = AppServices(models=models, store=store, plugins=plugins)
     window = MainWindow(services, window_settings())
@@ -38,10 +46,19 @@ def create_main_window(safe_mode: bool = False) -> tuple[MainWindow, AppServices
 
 
 def run_app(model: str | None = None, argv: list[str] | None = None,
-            safe_mode: bool = False, hard_exit: bool = True) -> int:
+            safe_mode: bool = False, hard_exit: bool = True,
+            preload: ModelPreload | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Prompt Workbench")
-    window, services = create_main_window(safe_mode)
+    try:
+        window, services = create_main_window(safe_mode, preload.models if preload else None)
+    except BaseException:
+        if preload is not None:  # e.g. the store would not open: stop the model host too
+            preload.models.close()
+        raise
+    if preload is not None:
+        settle_after_first_load(window, preload)
+    startup_probe.install(window)
     window.show()
     window.start(model)
     try:
@@ -52,6 +69,19 @@ def run_app(model: str | None = None, argv: list[str] | None = None,
     if hard_exit:
         leave_now(code)
     return code
+
+
+def settle_after_first_load(window: MainWindow, preload: ModelPreload) -> None:
+    """Tell the preload which host the window's first load ended with, once."""
+    controller = window.models
+
+    def settle(*_args) -> None:
+        controller.loaded.disconnect(settle)
+        controller.failed.disconnect(settle)
+        preload.settle(controller.host)
+
+    controller.loaded.connect(settle)
+    controller.failed.connect(settle)
 
 
 def leave_now(code: int) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.engine_flags import ENGINE_SHORT
 from ..core.errors import WorkbenchError
 from ..core.model_info import human_bytes
 from ..core.prompts import PromptVersion
@@ -378,14 +379,23 @@ class MainWindow(QMainWindow):
             return
         specs = []
         variants = self.compare.variants
-        for row in range(variants.count()):
-            choice = variants.version_choice(row)
-            version = current if choice == CURRENT else \
-                self.workspace_service.store.prompts.version(choice)
-            specs.append(VariantSpec(variants.label(row), version, variants.model_choice(row),
-                                     variants.sampling(row), n_ctx=self.picker.n_ctx.value(),
-                                     adapter_path=variants.adapter_choice(row),
-                                     adapter_scale=variants.adapter_scale(row)))
+        where = "Model bar"
+        try:
+            bar_engine = self.picker.engine_settings()
+            for row in range(variants.count()):
+                where = variants.label(row)
+                choice = variants.version_choice(row)
+                version = current if choice == CURRENT else \
+                    self.workspace_service.store.prompts.version(choice)
+                specs.append(VariantSpec(
+                    variants.label(row), version, variants.model_choice(row),
+                    variants.sampling(row), n_ctx=self.picker.n_ctx.value(),
+                    adapter_path=variants.adapter_choice(row),
+                    adapter_scale=variants.adapter_scale(row),
+                    engine={**bar_engine, **variants.engine(row)}))
+        except WorkbenchError as error:  # a bad flag in the model bar or a variant's row
+            self.compare.banner.show_message(f"{where}: {error}")
+            return
         if not specs:
             self.compare.banner.show_message("Add a variant to run.")
             return
@@ -396,10 +406,12 @@ class MainWindow(QMainWindow):
 
     def spec_for(self, variant: Variant) -> VariantSpec:
         version = self.workspace_service.store.prompts.version(variant.prompt_version_id)
+        stored = variant.engine_settings
         return VariantSpec(variant.label, version, variant.model_path, variant.sampling,
-                           n_ctx=variant.engine_settings.get("n_ctx", 4096),
-                           n_gpu_layers=variant.engine_settings.get("n_gpu_layers"),
-                           adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale)
+                           n_ctx=stored.get("n_ctx", 4096),
+                           n_gpu_layers=stored.get("n_gpu_layers"),
+                           adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale,
+                           engine={k: stored[k] for k in ENGINE_SHORT if k in stored})
 
     # -- status --------------------------------------------------------------------------
 

@@ -22,19 +22,24 @@ class ModelController(QObject):
         self.name: str | None = None
         self.n_ctx = 4096
         self.n_gpu_layers: int | None = None
+        self.engine: dict = {}  # engine flags as LoadSettings fields (flash_attn, …)
         self._jobs: list[BackgroundCall] = []
 
     @property
     def metadata(self) -> ModelMetadata | None:
         return self.host.metadata if self.host else None
 
-    def load(self, name: str | None, n_ctx: int = 4096, n_gpu_layers: int | None = None) -> None:
+    def load(self, name: str | None, n_ctx: int = 4096, n_gpu_layers: int | None = None,
+             engine: dict | None = None) -> None:
+        engine = dict(engine or {})
         self.loading.emit(name or "the bundled model")
         job = BackgroundCall(lambda: self.service.load_named(name, n_ctx=n_ctx,
-                                                             n_gpu_layers=n_gpu_layers), self)
+                                                             n_gpu_layers=n_gpu_layers,
+                                                             **engine), self)
 
         def done(host: ModelHost) -> None:
             self.host, self.name, self.n_ctx, self.n_gpu_layers = host, name, n_ctx, n_gpu_layers
+            self.engine = engine
             self.loaded.emit(host.metadata)
 
         job.succeeded.connect(done)

@@ -16,12 +16,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.engine_flags import format_sampling_flags, parse_engine_flags, parse_sampling_flags
 from ..core.prompts import PromptVersion
 from ..core.sampling import SamplingSettings
 
 CURRENT = "current"
 COLUMNS = ["Label", "Prompt version", "Model", "Adapter", "Scale", "Temperature", "Seed",
-           "Max tokens"]
+           "Max tokens", "Sampling", "Engine"]
+SAMPLING_COLUMN, ENGINE_COLUMN = 8, 9
+# Shown in their own columns, so not repeated among the sampling flags.
+OWN_COLUMNS = ("temperature", "seed", "max_tokens")
 NO_ADAPTER = "none"
 
 
@@ -66,7 +70,10 @@ class VariantsTable(QWidget):
     def add_variant(self, label: str | None = None, version: str = CURRENT,
                     model: str | None = None, temperature: float = 0.0, seed: int = 0,
                     max_tokens: int = 128, adapter: str | None = None,
-                    adapter_scale: float = 1.0) -> None:
+                    adapter_scale: float = 1.0, sampling: SamplingSettings | None = None,
+                    engine: str = "") -> None:
+        """A row; ``sampling`` fills the Sampling column with its non-default settings,
+        ``engine`` is llama.cpp flags for this variant (empty: the model bar's)."""
         row = self.table.rowCount()
         self.table.insertRow(row)
         self.table.setCellWidget(row, 0, QLineEdit(label or f"Variant {row + 1}"))
@@ -92,6 +99,19 @@ class VariantsTable(QWidget):
         self.table.setCellWidget(row, 6, QSpinBox(minimum=-1, maximum=2**31 - 1, value=seed,
                                                   toolTip="-1: a new random seed each run"))
         self.table.setCellWidget(row, 7, QSpinBox(minimum=1, maximum=32768, value=max_tokens))
+        flags = QLineEdit(format_sampling_flags(sampling, OWN_COLUMNS) if sampling else "")
+        flags.setPlaceholderText("llama.cpp defaults")
+        flags.setToolTip("Other sampler settings as llama.cpp flags: --top-k 40 --top-p 0.95 "
+                         "--min-p 0.05 --repeat-penalty 1.0 --repeat-last-n 64 "
+                         "--frequency-penalty 0 --presence-penalty 0. Every setting that "
+                         "differs from llama.cpp's defaults is shown here.")
+        self.table.setCellWidget(row, SAMPLING_COLUMN, flags)
+        engine_edit = QLineEdit(engine)
+        engine_edit.setPlaceholderText("as the model bar")
+        engine_edit.setToolTip("Engine flags for this variant (-fa off -ctk q8_0 -b 512 …); "
+                               "empty: the model bar's. Variants with the same settings share "
+                               "one loaded model.")
+        self.table.setCellWidget(row, ENGINE_COLUMN, engine_edit)
         self.changed.emit()
 
     def clear(self) -> None:
@@ -130,10 +150,16 @@ class VariantsTable(QWidget):
         return self.table.cellWidget(row, 4).value()
 
     def sampling(self, row: int) -> SamplingSettings:
+        """The row's sampler settings (SettingsError names a bad flag)."""
         seed = self.table.cellWidget(row, 6).value()
-        return SamplingSettings(temperature=self.table.cellWidget(row, 5).value(),
+        base = SamplingSettings(temperature=self.table.cellWidget(row, 5).value(),
                                 seed=None if seed < 0 else seed,
                                 max_tokens=self.table.cellWidget(row, 7).value())
+        return parse_sampling_flags(self.table.cellWidget(row, SAMPLING_COLUMN).text(), base)
+
+    def engine(self, row: int) -> dict:
+        """The row's own engine settings (empty: the model bar's)."""
+        return parse_engine_flags(self.table.cellWidget(row, ENGINE_COLUMN).text())
 
     def set_version_choice(self, row: int, version_id: str) -> None:
         combo = self.table.cellWidget(row, 1)

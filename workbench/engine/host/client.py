@@ -21,6 +21,7 @@ from ...core.errors import (
     HostRequestError,
     ModelFileError,
     ModelProcessDied,
+    ModelUnloadedError,
     WorkbenchError,
 )
 from ...core.generation import GenerationRequest
@@ -100,7 +101,7 @@ class ModelHost:
         """Start the process and load the model (blocking: seconds for large models)."""
         with self._lock:
             if self._closed:
-                raise WorkbenchError("This model was unloaded.")
+                raise ModelUnloadedError("This model was unloaded.")
             if self.alive and self.metadata is not None:
                 return self.metadata
             check_model_file(self.settings.path)
