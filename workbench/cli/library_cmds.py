@@ -8,8 +8,11 @@ import sys
 import time
 
 from ..core.model_info import human_bytes
-from ..library.download import Progress
-from ..services.library import LibraryService
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the services import the store and the Hub client: only when used
+    from ..library.download import Progress
+    from ..services.library import LibraryService
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -137,6 +140,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 class _service:
     def __enter__(self) -> LibraryService:
+        from ..services.library import LibraryService
+
         self.library = LibraryService()
         return self.library
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ..core.errors import WorkbenchError
 
 HELP_FLAGS = {"-h", "--help"}
+LOADS_A_MODEL = {"generate", "tokenize", "info"}
 
 
 def build_parser(gui_only: bool = False) -> argparse.ArgumentParser:
@@ -67,6 +68,13 @@ def run_gui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    words = [arg for arg in argv if not arg.startswith("-")]
+    if words and words[0] in LOADS_A_MODEL and not HELP_FLAGS & set(argv):
+        # The model host boots (Python, llama.cpp) while this process imports and checks.
+        from ..core.paths import app_paths
+        from ..engine.host.spawn import prespawn
+
+        prespawn(app_paths().logs)
     parser = build_parser(gui_only=opens_gui(argv))
     args = parser.parse_args(argv)
     func = getattr(args, "func", run_gui)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..plugins.manager import PluginManager
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,6 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    from ..plugins.manager import PluginManager
+
     manager = PluginManager(safe_mode=args.safe_mode).load()
     if args.action in ("enable", "disable"):
         if not args.name or args.name not in manager.records:

@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 
-from ..services.sessions import SessionService
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store: only when a sessions command runs
+    from ..services.sessions import SessionService
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -32,6 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _service() -> SessionService:
+    from ..services.sessions import SessionService
+
     service = SessionService()
     for notice in service.notices:
         print(f"workbench: note: {notice}", file=sys.stderr)

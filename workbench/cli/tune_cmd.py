@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from ..core.errors import WorkbenchError
 from ..core.paths import app_paths
-from ..services.models import ModelService
-from ..services.tuning import TuningService
-from ..store import Store
-from ..tuning.config import load_toml
+
+if TYPE_CHECKING:  # the services import the store: only when a tune command runs
+    from ..services.tuning import TuningService
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -60,6 +60,10 @@ class Printer:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    from ..services.models import ModelService
+    from ..services.tuning import TuningService
+    from ..store import Store
+
     paths = app_paths().ensure()
     store = Store.open(paths.database)
     models = ModelService(paths)
@@ -93,6 +97,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _start(service: TuningService, config_path: str, printer: Printer):
+    from ..tuning.config import load_toml
+
     config = load_toml(config_path)
     base = service.inspect_base(config.base_model)
     print(f"base model: {base.name} ({base.model_type}, {base.kind})", flush=True)

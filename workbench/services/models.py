@@ -14,11 +14,23 @@ from ..core.errors import ModelUnloadedError, WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
+from ..library.bundled import bundled_model_path
 from ..library.catalogue import KnownModel, library_models, resolve_model
 from ..library.gguf_check import check_model_file
 
 DEFAULT_N_CTX = 4096
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _without_listing(name_or_path: str | None) -> Path | None:
+    """The bundled model, or a path to an existing file: found without listing the library
+    (which reads the database and scans folders, ~0.2 s before a model even starts)."""
+    if name_or_path is None:
+        return bundled_model_path()  # the bundled model cannot be removed from the library
+    looks_like_path = ("/" in name_or_path or "\\" in name_or_path
+                       or name_or_path.lower().endswith(".gguf"))
+    path = Path(name_or_path).expanduser()
+    return path if looks_like_path and path.is_file() else None
 
 
 class ModelService:
@@ -35,7 +47,8 @@ class ModelService:
         return library_models(self.paths, self.store)
 
     def resolve(self, name_or_path: str | None) -> Path:
-        path = resolve_model(name_or_path, self.paths.models, self.list_models())
+        path = _without_listing(name_or_path) or \
+            resolve_model(name_or_path, self.paths.models, self.list_models())
         check_model_file(path)
         # Keep the name a link has (Hugging Face cache): llama.cpp finds split parts by it.
         return Path(os.path.abspath(path))

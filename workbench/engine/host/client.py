@@ -10,7 +10,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -29,6 +28,7 @@ from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings, ModelMetadata
 from ...library.gguf_check import check_adapter_file, check_model_file
 from . import wire
+from .spawn import start_process, take_spare
 from .stream import GenerationStream
 
 LOG_TAIL_LINES = 12
@@ -131,16 +131,7 @@ class ModelHost:
         log = self.log_path
         if log.exists():
             log.replace(log.with_suffix(".log.1"))  # keep the previous run's log for a post-mortem
-        env = dict(os.environ, WORKBENCH_HOST_LOG=str(log), PYTHONUNBUFFERED="1")
-        with open(log, "wb") as log_file:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "workbench.engine.host"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log_file,
-                env=env,
-                start_new_session=True,  # a Ctrl-C in the terminal is the parent's to handle
-            )
+        self._proc = take_spare(self.logs_dir, log) or start_process(log)
         threading.Thread(
             target=self._read_replies, args=(self._proc,), daemon=True, name="host-replies"
         ).start()

@@ -48,6 +48,9 @@ class HostServer:
                 # Handled here, not queued: the main thread is busy generating.
                 self.cancelled.update(message.get("targets") or [])
                 continue
+            if message.get("op") == "log":  # a spare host learns its log's new name
+                self.log_path = Path(message["path"])
+                continue
             self.requests.put(message)
         self.requests.put(None)  # parent closed our stdin: finish and exit
 
@@ -76,8 +79,8 @@ class HostServer:
                     self.answer(message)
             if self.runtime is not None and self.runtime.busy:
                 self.step()
-        if self.runtime is not None:
-            self.runtime.close()
+        # No runtime.close(): the process ends right after (main), and the system frees the
+        # model's memory at once; llama.cpp's own teardown would only delay the caller's close.
 
     def answer(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
@@ -176,6 +179,9 @@ def main() -> None:
         target=server.read_requests, args=(sys.stdin.buffer,), daemon=True, name="host-reader"
     )
     reader.start()
+    # llama.cpp's import (~0.1 s) overlaps with the parent sending the load request.
+    from . import runtime  # noqa: F401
+
     server.serve()
     sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown: llama.cpp's destructors are not needed at exit

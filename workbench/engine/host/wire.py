@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO
 
-OPS = ("load", "tokenize", "detokenize", "render", "generate", "cancel", "ping", "shutdown")
+OPS = ("log", "load", "tokenize", "detokenize", "render", "generate", "cancel", "ping", "shutdown")
 
 
 def encode(message: dict[str, Any]) -> bytes:
