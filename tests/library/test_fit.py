@@ -25,8 +25,10 @@ def _memory(ram=16 * GiB, vram=None):
 
 def test_estimate_matches_the_buffers_llama_cpp_allocates(info, shared_host):
     usage = LibraryService.actual_usage(shared_host)  # shared_host: n_ctx 2048
-    estimate = estimate_fit(info, 2048, _memory())
+    estimate = estimate_fit(info, 2048, _memory())  # the CPU default: 4 sequences
+    assert shared_host.metadata.engine["n_parallel"] == estimate.n_parallel == 4
     assert usage.kind_total("KV") == estimate.kv_cache  # exact: same formula as llama.cpp
+    assert estimate_fit(info, 2048, _memory(), n_parallel=1).kv_cache * 4 == estimate.kv_cache
     assert usage.kind_total("model") == pytest.approx(estimate.weights, rel=0.1)
     assert usage.kind_total("compute") == pytest.approx(estimate.compute, rel=0.1)
     assert usage.ram == pytest.approx(estimate.total, rel=0.05)

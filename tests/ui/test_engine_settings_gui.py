@@ -48,6 +48,11 @@ def test_variant_rows_take_sampling_and_engine_flags_into_the_outputs(qtbot, app
     assert outputs[first.id].sampling.top_k == 5
     assert outputs[first.id].engine_settings["flash_attn"].startswith("auto")
     assert outputs[second.id].engine_settings["flash_attn"] == "off"
+    # Each cell says what decided its tokens.
+    tip = window.compare.cells[(first.id, window.compare.cases[0].id)].stats.toolTip()
+    assert "Sampling: greedy · repeat 1.3 · seed 0" in tip and "flash attn auto→" in tip
+    other = window.compare.cells[(second.id, window.compare.cases[0].id)].stats.toolTip()
+    assert "flash attn off" in other
     # A bad flag is named in the banner and nothing runs.
     type_into(qtbot, table.table.cellWidget(0, 8), "--top-k lots")
     run_id = window.compare.run.id

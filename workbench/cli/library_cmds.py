@@ -47,6 +47,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     fit = commands.add_parser("fit", help="memory estimate and recommended n_gpu_layers")
     fit.add_argument("model", metavar="MODEL", nargs="?")
     fit.add_argument("--n-ctx", type=int, default=4096)
+    fit.add_argument("--parallel", "-np", type=int, default=None,
+                     help="sequences decoded together, each with its own n_ctx of KV cache "
+                          "(default: 4 on the CPU, 8 with offload)")
     fit.set_defaults(func=cmd_fit)
 
 
@@ -131,7 +134,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     with _service() as library:
-        estimate = library.fit(args.model, args.n_ctx)
+        estimate = library.fit(args.model, args.n_ctx, n_parallel=args.parallel)
     print(estimate.summary())
     for note in estimate.notes:
         print(f"  note: {note}")

@@ -148,14 +148,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         if key in meta.extra:
             rows.append((key.split(".")[-1] if "base_model" not in key else "base model",
                          meta.extra[key]))
-    rows.extend(_file_rows(meta, args.n_ctx, {key for key, _ in rows}))
+    rows.extend(_file_rows(meta, args.n_ctx, {key for key, _ in rows}, args.parallel))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
 
 
-def _file_rows(meta, n_ctx: int, shown: set[str]) -> list[tuple[str, str]]:
+def _file_rows(meta, n_ctx: int, shown: set[str], n_parallel: int | None = None
+               ) -> list[tuple[str, str]]:
     """What the GGUF file itself says (read without loading) and the memory estimate."""
     from ..core.errors import WorkbenchError
     from ..services.library import LibraryService
@@ -163,7 +164,8 @@ def _file_rows(meta, n_ctx: int, shown: set[str]) -> list[tuple[str, str]]:
     library = LibraryService()
     try:
         gguf = library.metadata_cache.info(meta.path)
-        estimate = library.fit(meta.path, n_ctx, offload_supported=meta.offload_supported)
+        estimate = library.fit(meta.path, n_ctx, offload_supported=meta.offload_supported,
+                               n_parallel=n_parallel)
     except WorkbenchError:
         return []  # the llama.cpp rows above already describe the model
     finally:

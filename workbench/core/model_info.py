@@ -120,6 +120,16 @@ class ModelMetadata:
         return cls(**values)
 
 
+PARALLEL_CPU, PARALLEL_GPU = 4, 8
+
+
+def default_parallel(offload: bool) -> int:
+    """Requests decoded together when the user sets none: four on the CPU (decode there is
+    compute-bound, four sequences already fill a step), eight with GPU offload. Each has its
+    own n_ctx of KV cache, which the memory estimate counts."""
+    return PARALLEL_GPU if offload else PARALLEL_CPU
+
+
 def describe_engine(engine: dict[str, Any]) -> str:
     """One line for a model's status: ``4 parallel · flash attn auto→on · KV f16/f16 · …``."""
     if not engine:

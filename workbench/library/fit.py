@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.model_info import human_bytes
+from ..core.model_info import default_parallel, human_bytes
 from .gguf_metadata import GGUFInfo
 from .system_memory import Memory
 
@@ -39,6 +39,7 @@ class FitEstimate:
     free_vram: int | None
     fits: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    n_parallel: int = 1  # sequences decoded together, each with its own n_ctx of KV cache
 
     @property
     def total(self) -> int:
@@ -48,7 +49,8 @@ class FitEstimate:
         """One line for the GUI and the CLI."""
         need = (f"needs ≈{human_bytes(self.total)} (weights {human_bytes(self.weights)} + KV "
                 f"cache {human_bytes(self.kv_cache)} + compute {human_bytes(self.compute)}) at "
-                f"n_ctx {self.n_ctx:,}")
+                f"n_ctx {self.n_ctx:,}" + (f" × {self.n_parallel} parallel"
+                                           if self.n_parallel > 1 else ""))
         ram = "RAM free unknown" if self.free_ram is None else f"{human_bytes(self.free_ram)} RAM free"
         vram = "VRAM free unknown" if self.free_vram is None else f"{human_bytes(self.free_vram)} VRAM free"
         verdict = "fits" if self.fits else "does NOT fit"
@@ -73,17 +75,22 @@ def compute_bytes(info: GGUFInfo, n_ctx: int) -> int:
 
 
 def estimate_fit(info: GGUFInfo, n_ctx: int, memory: Memory,
-                 offload_supported: bool | None = None) -> FitEstimate:
-    """The memory a load with ``n_ctx`` takes, and how many layers the free VRAM can hold."""
+                 offload_supported: bool | None = None,
+                 n_parallel: int | None = None) -> FitEstimate:
+    """The memory a load with ``n_ctx`` takes, and how many layers the free VRAM can hold.
+
+    Each of the ``n_parallel`` sequences decoded together has its own n_ctx of KV cache
+    (default: the app's, 4 on the CPU and 8 with offload)."""
     n_ctx = max(1, int(n_ctx))
+    parallel = n_parallel or default_parallel(bool(offload_supported and memory.free_vram))
     weights = info.file_size
-    kv = kv_cache_bytes(info, n_ctx)
+    kv = kv_cache_bytes(info, n_ctx * parallel)
     compute = compute_bytes(info, n_ctx)
     notes: list[str] = []
     if info.context_length and n_ctx > info.context_length:
         notes.append(f"n_ctx {n_ctx:,} is beyond the trained context of {info.context_length:,} "
                      "tokens; answers degrade past it")
-    layers = _gpu_layers(info, n_ctx, memory.free_vram, compute)
+    layers = _gpu_layers(info, n_ctx * parallel, memory.free_vram, compute)
     if offload_supported is False:
         layers = 0
         notes.append("the installed llama.cpp is CPU only, so nothing is offloaded")
@@ -91,7 +98,7 @@ def estimate_fit(info: GGUFInfo, n_ctx: int, memory: Memory,
         notes.append(memory.gpu + "; run on the CPU (n_gpu_layers 0) unless you know better")
     elif offload_supported is None and layers:
         notes.append("offload needs a GPU build of llama.cpp (see README, GPU offload)")
-    gpu = _gpu_bytes(info, n_ctx, layers, compute)
+    gpu = _gpu_bytes(info, n_ctx * parallel, layers, compute)
     # Apple silicon: one pool of memory, so the RAM check covers what the GPU uses too.
     ram = weights + kv + compute if memory.unified else weights + kv + compute - gpu
     fits_ram = memory.free_ram is None or ram + RAM_HEADROOM <= memory.free_ram
@@ -104,6 +111,7 @@ def estimate_fit(info: GGUFInfo, n_ctx: int, memory: Memory,
         n_ctx=n_ctx, n_layers=info.n_layers, weights=weights, kv_cache=kv, compute=compute,
         recommended_gpu_layers=layers, gpu_bytes=gpu, ram_bytes=ram,
         free_ram=memory.free_ram, free_vram=memory.free_vram, fits=fits_ram, notes=tuple(notes),
+        n_parallel=parallel,
     )
 
 

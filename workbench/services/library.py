@@ -187,9 +187,10 @@ class LibraryService:
         return system_memory()
 
     def fit(self, name_or_path: str | None, n_ctx: int, *, memory: Memory | None = None,
-            offload_supported: bool | None = None) -> FitEstimate:
+            offload_supported: bool | None = None,
+            n_parallel: int | None = None) -> FitEstimate:
         return estimate_fit(self.info(name_or_path), n_ctx, memory or system_memory(),
-                            offload_supported)
+                            offload_supported, n_parallel)
 
     @staticmethod
     def actual_usage(host) -> LoadUsage:

@@ -230,7 +230,7 @@ class ComparePanel(QWidget):
         if scores:
             figures = " · ".join(f"{name} {value:.2f}" for name, value in scores.items())
             cell.stats.setText(f"{cell.stats.text()} · {figures}")
-            cell.stats.setToolTip(figures)
+            cell.stats.setToolTip(f"{cell.stats.toolTip()}\nScores: {figures}".strip())
 
     def _on_run_done(self, run_id: str, status: RunStatus) -> None:
         self._handles = [h for h in self._handles if not h.done.is_set()]

@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..core.model_info import describe_engine
 from ..core.ratings import THUMBS_DOWN, THUMBS_UP
 from ..core.runs import Output
+from ..core.sampling import describe_sampling
 
 
 class OutputCell(QFrame):
@@ -93,6 +95,7 @@ class OutputCell(QFrame):
             parts.append(f"first {output.time_to_first_token_s * 1000:.0f} ms")
         parts.append(output.finish_reason or "—")
         self.stats.setText(" · ".join(parts))
+        self.stats.setToolTip(provenance(output))
         self._set_rating_enabled(True)
         self.stars.setCurrentIndex(score or 0)
 
@@ -116,3 +119,14 @@ class OutputCell(QFrame):
     def _set_rating_enabled(self, enabled: bool) -> None:
         for widget in (self.up, self.down, self.stars, self.note, self.rerun):
             widget.setEnabled(enabled)
+
+
+def provenance(output: Output) -> str:
+    """What decided this output's tokens: the first place to look when two cells differ."""
+    seed = f" · seed {output.seed}" if output.seed is not None else ""
+    lines = [f"Sampling: {describe_sampling(output.sampling)}{seed}"]
+    if output.engine_settings:
+        lines.append(f"Engine: {describe_engine(output.engine_settings)}")
+    if output.adapter_path:
+        lines.append(f"Adapter: {output.adapter_path} × {output.adapter_scale}")
+    return "\n".join(lines)

@@ -23,7 +23,13 @@ from ...core.chat_template import render_chat
 from ...core.errors import HostRequestError, ModelFileError
 from ...core.generation import GenerationRequest, TokenEvent
 from ...core.messages import ChatMessage
-from ...core.model_info import AdapterSpec, LoadSettings, ModelMetadata, SpecialTokens
+from ...core.model_info import (
+    AdapterSpec,
+    LoadSettings,
+    ModelMetadata,
+    SpecialTokens,
+    default_parallel,
+)
 from ...library.quantization import quantization_name
 from .batch import PROMPT_CHUNK, BatchDecoder
 from .sampler import TokenSampler
@@ -36,7 +42,6 @@ CACHE_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "
 FLASH_ATTN = {"auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
               "on": llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
               "off": llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED}
-PARALLEL_CPU, PARALLEL_GPU = 4, 8
 
 
 # ggml's levels (ggml.h): 1 debug, 2 info, 3 warn, 4 error, 5 continue the previous line.
@@ -59,12 +64,6 @@ def _log_to_stderr(level: int, text: bytes, user_data) -> None:
 
 def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
-
-
-def default_parallel(offload: bool) -> int:
-    """Four sequences on the CPU (decode is memory-bound: four share one pass over the
-    weights), eight with GPU offload."""
-    return PARALLEL_GPU if offload else PARALLEL_CPU
 
 
 class LlamaRuntime:
