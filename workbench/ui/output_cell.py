@@ -28,6 +28,7 @@ class OutputCell(QFrame):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.output: Output | None = None
+        self.key: tuple[str, str] | None = None  # (variant id, case id) of the shown cell
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(3, 3, 3, 3)
@@ -65,6 +66,15 @@ class OutputCell(QFrame):
         self._set_rating_enabled(False)
 
     # -- streaming -----------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Empty, for another run of the same grid shape."""
+        self.start()
+        self.stats.setText("")
+        self.stats.setToolTip("")
+        self.show_flags([])
+        self.stars.setCurrentIndex(0)
+        self.note.clear()
 
     def start(self) -> None:
         self.output = None
