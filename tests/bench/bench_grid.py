@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--flash-attn", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     parser.add_argument("--requantize", metavar="TYPE", choices=("q4_0", "q8_0"),
                         help="first requantize the bundled model with llama.cpp's quantizer "
                              "(Q4_0 has repacked GEMM kernels on x86 CPUs; Q4_1 has not)")
@@ -77,7 +78,7 @@ def main() -> None:
     examples = [FewShotExample(text * 3, label) for text, label in EXAMPLES] * 2
     version = workspace.save_version(session.prompt.id, system, examples, "{{ text }}",
                                      parent_id=None)
-    engine = {"n_parallel": 4, "flash_attn": args.flash_attn}
+    engine = {"n_parallel": 4, "flash_attn": args.flash_attn, "n_threads": args.threads}
     sampling = GREEDY.with_(max_tokens=args.tokens, ignore_eos=True)
 
     def spec(i: int) -> VariantSpec:

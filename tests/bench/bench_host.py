@@ -70,7 +70,10 @@ def main() -> None:
 
     llm = Llama(model_path=model, n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads,
                 n_gpu_layers=0, verbose=False)
-    host = ModelHost(LoadSettings(model, n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0),
+    # The same engine on both sides: llama-cpp-python's Llama runs without flash attention
+    # and one sequence (the host's defaults are llama.cpp's auto and 4 parallel).
+    host = ModelHost(LoadSettings(model, n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0,
+                                  flash_attn="off", n_parallel=1),
                      logs_dir=Path(tempfile.mkdtemp()))
     host.start()
     direct_run(llm, prompt_for(-1), 16)  # warm-up both sides
