@@ -1,6 +1,8 @@
 """Flag outputs that match word lists, regular expressions or PII patterns.
 
-Configuration (optional): ``<config folder>/safety_filter.json``::
+The blocked words are edited in the Plugins dialog (the ``register_settings`` hook); they are
+read on every check, so a change applies without a restart. Configuration (optional):
+``<config folder>/safety_filter.json``::
 
     {"words": ["confidential"], "patterns": ["(?i)password\\\\s*:"], "pii": true}
 """
@@ -12,7 +14,7 @@ import re
 
 from workbench.core.paths import app_paths
 from workbench.plugins import hookimpl
-from workbench.plugins.contributions import Flag, OutputFilter
+from workbench.plugins.contributions import Flag, OutputFilter, Setting
 
 __version__ = "1.0"
 
@@ -30,11 +32,31 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
+def config_file():
+    return app_paths().config / "safety_filter.json"
+
+
 def load_config() -> dict:
     try:
-        return json.loads((app_paths().config / "safety_filter.json").read_text())
+        return json.loads(config_file().read_text())
     except (OSError, ValueError):
         return {}
+
+
+def load_words() -> list[str]:
+    return [str(w) for w in load_config().get("words", [])]
+
+
+def save_words(words: list[str]) -> None:
+    """Keep the file's other keys (patterns, pii); write whole, then rename, so a check that
+    reads meanwhile sees the old list or the new one, never half a file."""
+    config = load_config()
+    config["words"] = [w.strip() for w in words if w.strip()]
+    target = config_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(config, indent=2, ensure_ascii=False))
+    temporary.replace(target)
 
 
 def check(text: str, config: dict | None = None) -> list[Flag]:
@@ -64,3 +86,9 @@ def check(text: str, config: dict | None = None) -> list[Flag]:
 @hookimpl
 def register_output_filters(register):
     register(OutputFilter("safety filter", check))
+
+
+@hookimpl
+def register_settings(register):
+    register(Setting("Blocked words", load_words, save_words,
+                     "One word or phrase a line; an output containing one is flagged."))

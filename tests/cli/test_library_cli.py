@@ -86,6 +86,6 @@ def test_add_a_file_and_a_folder(bundled_model, tmp_path):
 def test_info_prints_what_the_file_says_and_the_memory_estimate():
     done = workbench("info", "smollm2-135m-instruct")
     assert done.returncode == 0, done.stderr
-    for expected in ("license          apache-2.0", "base model", "chat template    yes",
+    for expected in ("license          apache-2.0", "base model", "chat template    the file's own",
                      "memory           needs ≈"):
         assert expected in done.stdout

@@ -49,3 +49,13 @@ def test_quality_scorers(repo_manager):
     assert {s.scorer: s.value for s in repo_manager.scores("Paris.", None)}["valid JSON"] is None
     assert {s.scorer: s.value for s in repo_manager.scores("Paris.", '{"city": "Paris"}')}[
         "valid JSON"] == 0.0
+
+
+def test_the_safety_filters_word_list_is_a_setting_that_applies_at_once(repo_manager):
+    manager = repo_manager
+    (words,) = manager.settings_of("safety_filter")
+    assert words.load() == []
+    assert manager.check_output("a banana split") == []
+    words.save(["banana", "  ", "kiwi "])
+    assert words.load() == ["banana", "kiwi"]  # blanks dropped, spaces trimmed
+    assert [f.reason for f in manager.check_output("a banana split")] == ["blocked word 'banana'"]

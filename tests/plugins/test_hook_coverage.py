@@ -13,7 +13,7 @@ HOOKS = [name for name, value in vars(hookspecs).items()
 
 
 def test_there_are_hooks():
-    assert len(HOOKS) == 11
+    assert len(HOOKS) == 12
 
 
 def test_every_hook_has_a_docstring():

@@ -12,7 +12,8 @@ def test_a_good_plugin_contributes_through_every_hook(manager_with):
     manager = manager_with("good_plugin")
     record = manager.records["good_plugin"]
     assert (record.status, record.version, record.source) == ("active", "2.5", "user folder")
-    assert len(record.hooks) == 11
+    assert len(record.hooks) == 12
+    assert record.description.startswith("A well-behaved plugin")  # its docstring
     assert "echo" in manager.backends()
     assert {s.scorer: s.value for s in manager.scores("abc", None)}["length"] == 3.0
     assert manager.transform([ChatMessage("user", "hi")])[0].content == "HI"
@@ -20,6 +21,10 @@ def test_a_good_plugin_contributes_through_every_hook(manager_with):
     assert manager.check_output("A secret plan") == [Flag("says secret", 0, 6)]
     assert [i.name for _, i in manager.contributions("register_importers")][-1] == "lines"
     assert [e.name for _, e in manager.contributions("register_exporters")][-1] == "lines"
+    (greetings,) = manager.settings_of("good_plugin")  # register_settings
+    assert greetings.load() == ["hello"]
+    greetings.save(["hi", "hey"])
+    assert greetings.load() == ["hi", "hey"]
 
 
 def test_events_reach_the_plugin(manager_with):

@@ -209,3 +209,54 @@ def test_cells_of_one_model_are_decoded_together_and_match_each_alone(services):
     assert engine["cache_type_k"] == "f16" and engine["n_ubatch"] == 512
     stored = workspace.open(ws.session.id).run.variants[0].engine_settings
     assert stored["flash_attn"] == "auto" and stored["n_ctx"] == 1024
+
+
+def test_cancelled_cells_are_neither_answers_nor_failures(services):
+    from workbench.core.summary import summarize
+
+    workspace, runs, models = services
+    ws, v1, v2, cases = make_workspace(workspace)
+    models.load_named(None, n_ctx=1024)
+    long = GREEDY.with_(max_tokens=400)
+    specs = [VariantSpec("a", v2, None, long, n_ctx=1024), VariantSpec("b", v2, None, long, n_ctx=1024)]
+    recorder = Recorder()
+    handle = runs.start(ws.session.id, cases.id, cases.cases, specs, recorder)
+    deadline = threading.Event()
+    while not recorder.tokens and not deadline.wait(0.02):
+        pass
+    handle.cancel()
+    assert recorder.finished.wait(10) and recorder.status is RunStatus.CANCELLED
+    assert len(recorder.outputs) == 4  # every cell reported, started or not
+    stopped = [o for o in recorder.outputs if o.cancelled]
+    assert stopped and all(o.cancelled or o.answered for o in recorder.outputs)
+    stored = runs.store.runs.outputs(handle.run.id)
+    assert sorted(o.id for o in stored if o.cancelled) == sorted(o.id for o in stopped)
+    summaries = summarize([v.id for v in handle.run.variants], stored, [], [])
+    assert sum(s.cancelled for s in summaries) == len(stopped)
+    assert sum(s.failed for s in summaries) == 0
+    assert sum(s.outputs for s in summaries) == 4 - len(stopped)
+
+
+def test_run_history_lists_runs_newest_first_and_scores_stored_outputs(services):
+    from workbench.plugins.manager import PluginManager
+    from workbench.services.run_history import RunHistoryService
+
+    workspace, runs, _ = services
+    ws, v1, _, cases = make_workspace(workspace)
+    handles = []
+    for label in ("first", "second"):
+        recorder = Recorder()
+        spec = VariantSpec(label, v1, None, GREEDY.with_(max_tokens=6), n_ctx=1024)
+        handles.append(runs.start(ws.session.id, cases.id, cases.cases, [spec], recorder))
+        assert recorder.finished.wait(120)
+    history = RunHistoryService(runs.store, PluginManager().load())
+    listed = history.runs(ws.session.id)
+    assert [r.id for r in listed] == [h.run.id for h in reversed(handles)]
+    assert [r.variants[0].label for r in listed] == ["second", "first"]
+    first = history.open(handles[0].run.id)
+    assert [c.expected for c in first.cases] == ["Madrid", "Berlin"]
+    assert {o.run_id for o in first.outputs} == {handles[0].run.id} and len(first.outputs) == 2
+    expected = {c.id: c.expected for c in first.cases}
+    for output in first.outputs:  # scorers ran again on the stored answers
+        contains = expected[output.case_id].lower() in output.text.lower()
+        assert first.scores[output.id]["contains expected"] == float(contains)

@@ -10,6 +10,7 @@ from workbench.core.prompts import FewShotExample, Prompt, PromptVersion
 from workbench.core.ratings import Preference, Rating
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import SamplingSettings
+from workbench.core.session_variants import SessionVariant
 from workbench.core.sessions import Session
 from workbench.store import Store
 
@@ -67,4 +68,8 @@ def populate(store: Store, name: str = "Translation") -> Populated:
     store.ratings.prefer(Preference(outputs[0].id, outputs[2].id, "tie", rater="ben"))
     document = Document(session.id, "Glossary", source="glossary.txt", text="cheval: horse")
     store.documents.add(document, [Chunk(document.id, 0, "cheval: horse", b"\x00\x01\x02")])
+    store.session_variants.save(session.id, [
+        SessionVariant("greedy v2", version=v2.id, model="smol", max_tokens=32),
+        SessionVariant("tuned", adapter="/adapters/fr.gguf", adapter_scale=0.5, temperature=0.7,
+                       seed=-1, sampling_flags="--top-k 40 --min-p 0.05", engine_flags="-fa off")])
     return Populated(session, [v1, v2], case_set, store.runs.get(run.id), outputs)

@@ -28,6 +28,7 @@ def snapshot(store: Store, session_id: str) -> dict:
         "case_sets": store.case_sets.for_session(session_id), "runs": runs, "outputs": outputs,
         "ratings": store.ratings.ratings_for(ids), "preferences": store.ratings.preferences_for(ids),
         "documents": documents, "chunks": [store.documents.chunks(d.id) for d in documents],
+        "variants": store.session_variants.get(session_id),
     }
 
 
@@ -37,7 +38,7 @@ def test_round_trip_loses_nothing(tmp_path, name):
     data = populate(source)
     file = tmp_path / name
     counts = export_session(source.db, data.session.id, file)
-    assert counts["outputs"] == 4 and counts["ratings"] == 2
+    assert counts["outputs"] == 4 and counts["ratings"] == 2 and counts["session_variants"] == 2
     target = Store.open(tmp_path / "b.sqlite3")
     result = import_session(target.db, file)
     assert result.session_id == data.session.id and result.total_added == sum(counts.values())
@@ -56,6 +57,7 @@ def test_importing_twice_or_into_the_source_adds_nothing(tmp_path):
     before = snapshot(target, data.session.id)
     again = import_session(target.db, file)
     assert again.total_added == 0 and again.already_present["outputs"] == 4
+    assert again.already_present["session_variants"] == 2
     assert snapshot(target, data.session.id) == before
     assert len(target.sessions.list()) == 1
 

@@ -9,6 +9,7 @@ from workbench.core.errors import NotFoundError, StoreError
 from workbench.core.jobs import MetricPoint, TuneJob
 from workbench.core.catalog import ModelEntry
 from workbench.core.runs import RunStatus
+from workbench.core.session_variants import SessionVariant
 from workbench.core.sessions import Draft, Session
 
 
@@ -102,3 +103,19 @@ def test_a_failed_action_changes_nothing(store):
             store.runs.add_output(Output(data.run.id, data.outputs[0].variant_id, None, "new"))
             store.runs.add_output(Output("no-such-run", "no-such-variant", None, "orphan"))
     assert store.runs.outputs(data.run.id) == before
+
+
+def test_session_variants_are_saved_whole_and_leave_with_their_session(store):
+    data = populate(store)
+    other = store.sessions.add(Session("other"))
+    assert store.session_variants.get(other.id) is None  # never saved: the window's defaults
+    saved = store.session_variants.get(data.session.id)
+    assert [v.label for v in saved] == ["greedy v2", "tuned"]
+    assert saved[1].sampling_flags == "--top-k 40 --min-p 0.05" and saved[1].seed == -1
+    store.session_variants.save(data.session.id, [SessionVariant("only one", temperature=0.3)])
+    assert store.session_variants.get(data.session.id) == [SessionVariant("only one",
+                                                                          temperature=0.3)]
+    with pytest.raises(NotFoundError, match="no session with id nope"):
+        store.session_variants.save("nope", [SessionVariant("x")])
+    store.sessions.delete(data.session.id)
+    assert store.session_variants.get(data.session.id) is None

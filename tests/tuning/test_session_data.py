@@ -57,3 +57,21 @@ def test_examples_and_rated_outputs_become_training_rows():
         assert only_rated.examples == []  # Lima averages 4.5
     finally:
         store.close()
+
+
+def test_templated_examples_train_on_the_rendered_user_message():
+    store = Store.open(app_paths().ensure().database)
+    try:
+        workspace = WorkspaceService(store).create_session("capitals")
+        WorkspaceService(store).save_version(
+            workspace.prompt.id, "",
+            [FewShotExample.templated({"country": "France"}, "Paris"),
+             FewShotExample.templated({"country": ""}, "Rome")],
+            "Capital of {{ country }}?", parent_id=None)
+        imported = session_examples(store, workspace.session.id)
+        assert [[(m.role, m.content) for m in e.messages] for e in imported.examples] == [
+            [("user", "Capital of France?"), ("assistant", "Paris")]]
+        assert [(p.line, p.reason) for p in imported.problems] == [
+            (2, "the example has an empty input or output")]
+    finally:
+        store.close()

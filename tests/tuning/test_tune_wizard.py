@@ -43,6 +43,8 @@ def test_wizard_from_data_to_a_comparison_in_the_grid(qtbot, tmp_path, window, b
     window.composer.system_edit.setPlainText("Answer in one sentence.")
     window.composer.template_edit.setPlainText("{{question}}")
     window.composer.set_cases([({"question": "What is the capital of Zorblax?"}, None)])
+    window.save_button.click()
+    users_session = window.workspace.session.id
     wizard = window.tune.open_wizard()
     try:
         qtbot.waitUntil(lambda: wizard.base is not None, timeout=30_000)
@@ -95,15 +97,22 @@ def test_wizard_from_data_to_a_comparison_in_the_grid(qtbot, tmp_path, window, b
     assert [(v.adapter_path, v.adapter_scale if v.adapter_path else None)
             for v in run.variants] == [(None, None), (adapter, 1.0), (adapter, 0.5)]
     assert {v.model_path for v in run.variants} == {str(bundled_model)}
-    # the held-out (validation) examples joined the test cases, with their answers expected
+    # the comparison has a session of its own: the held-out (validation) examples are its
+    # cases, with their answers expected; the user's session keeps its one case
     held_out = wizard.held_out()
-    cases = {c.variables["question"]: c.expected for c in window.workspace.case_set.cases}
+    assert window.workspace.session.id != users_session
+    cases = {c.variables["input"]: c.expected for c in window.workspace.case_set.cases}
     assert held_out and all(cases.get(q) == a for q, a in held_out), (held_out, cases)
-    assert "What is the capital of Zorblax?" in cases
+    assert [c.variables for c in store_cases(window, users_session)] == [
+        {"question": "What is the capital of Zorblax?"}]
     outputs = window.services.store.runs.outputs(run.id)
     assert len(outputs) == 3 * len(cases) and all(o.text and not o.error for o in outputs)
     # the adapter is offered to every variant row from now on
     assert adapter in [path for _, path in window.compare.variants.adapters]
+
+
+def store_cases(window, session_id):
+    return window.services.store.case_sets.for_session(session_id)[0].cases
 
 
 def specs_labels():

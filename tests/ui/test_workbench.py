@@ -59,7 +59,8 @@ def test_two_variants_two_cases_fill_four_cells_stored_and_reopened(qtbot, app_s
 
 
 def test_stop_mid_run_within_a_second(main_window, qtbot):
-    compose(main_window, cases=("a country with a long history",) * 3)
+    # No few-shot examples: they would go through the essay template and answer it in a word.
+    compose(main_window, examples=0, cases=("a country with a long history",) * 3)
     main_window.composer.template_edit.setPlainText("Write a long essay about {{ country }}.")
     set_variants(main_window, ("a", 0.0, 400), ("b", 0.7, 400))
     with qtbot.waitSignal(main_window.compare.run_finished, timeout=60_000) as done:
@@ -168,7 +169,7 @@ def test_bad_input_is_shown_in_place_and_nothing_typed_is_lost(main_window, qtbo
 
 
 def test_the_model_dying_mid_run_marks_cells_and_keeps_partial_text(main_window, qtbot):
-    compose(main_window, cases=("Spain", "Peru"))
+    compose(main_window, examples=0, cases=("Spain", "Peru"))  # see test_stop_mid_run
     main_window.composer.template_edit.setPlainText("Write a long essay about {{ country }}.")
     set_variants(main_window, ("a", 0.0, 300))
     with qtbot.waitSignal(main_window.compare.run_finished, timeout=60_000):

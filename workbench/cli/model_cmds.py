@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..core.chat_template import describe_source
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import conversation
 from ..core.model_info import (
@@ -138,7 +139,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("layers", str(meta.n_layers)),
         ("vocabulary", f"{meta.vocab_size:,} tokens"),
         ("trained context", f"{meta.context_length:,} tokens"),
-        ("chat template", "yes" if meta.chat_template else "no (ChatML is used)"),
+        ("chat template", describe_source(meta.chat_template_source,
+                                          meta.file_has_chat_template, meta.architecture)),
         ("special tokens", f"BOS {special.bos_text!r} ({special.bos_id}), "
                            f"EOS {special.eos_text!r} ({special.eos_id})"),
         ("GPU offload", _offload_line(meta)),

@@ -14,7 +14,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import WorkbenchError
 from .messages import ChatMessage
-from .prompts import PromptVersion
+from .prompts import FewShotExample, PromptVersion
 
 
 class CompositionError(WorkbenchError):
@@ -41,26 +41,75 @@ def template_variables(source: str) -> list[str]:
         return []
 
 
-def render_user_message(template: str, variables: dict[str, str]) -> str:
-    # An empty cell is almost always a value the user forgot, not a wish for "".
-    missing = [name for name in template_variables(template) if not variables.get(name)]
-    if missing:
-        names = ", ".join(f"'{name}'" for name in missing)
-        raise CompositionError(f"The template uses {names}, which this test case leaves empty "
-                               "or does not define. Fill it in or remove it from the template.")
+def missing_variables(template: str, variables: dict[str, str]) -> list[str]:
+    """Template variables this row leaves empty or undefined.
+
+    An empty cell is almost always a value the user forgot, not a wish for "".
+    """
+    return [name for name in template_variables(template) if not variables.get(name)]
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def _render(template: str, variables: dict[str, str]) -> str:
     try:
         return _template(template).render(**variables)
     except UndefinedError as error:
         raise CompositionError(f"The template refers to something undefined: {error}.") from None
+    except CompositionError:
+        raise
     except Exception as error:  # noqa: BLE001 - a template bug must not escape as a crash
         raise CompositionError(f"The template failed to render: {error}.") from None
 
 
+def render_user_message(template: str, variables: dict[str, str]) -> str:
+    missing = missing_variables(template, variables)
+    if missing:
+        raise CompositionError(f"The template uses {_quoted(missing)}, which this test case "
+                               "leaves empty or does not define. Fill it in or remove it from "
+                               "the template.")
+    return _render(template, variables)
+
+
+def example_user_message(template: str, example: FewShotExample, number: int) -> str:
+    """The user turn of example ``number`` (1-based, as the table numbers its rows).
+
+    A templated example goes through the user template like a test case, so examples and cases
+    have the same shape; a raw example is its own text. Errors name the example.
+    """
+    if example.variables is None:
+        return example.input
+    missing = missing_variables(template, example.variables)
+    if missing:
+        word = "variable" if len(missing) == 1 else "variables"
+        verb = "is" if len(missing) == 1 else "are"
+        raise CompositionError(f"Example {number}: {word} {_quoted(missing)} {verb} empty. "
+                               "Fill it in, or untick the example to leave it out.")
+    try:
+        return _render(template, example.variables)
+    except CompositionError as error:
+        raise CompositionError(f"Example {number}: {error}") from None
+
+
+def example_as_raw(template: str, example: FewShotExample) -> FewShotExample:
+    """A templated example as raw text: the user message it stood for, when it renders."""
+    if example.variables is None:
+        return example
+    try:
+        text = example_user_message(template, example, 0)
+    except CompositionError:  # half filled: keep what the user typed rather than lose it
+        text = example.input
+    return FewShotExample(text, example.output, example.enabled)
+
+
 def example_messages(version: PromptVersion) -> list[ChatMessage]:
     messages: list[ChatMessage] = []
-    for example in version.examples:
-        if example.enabled:
-            messages += [ChatMessage("user", example.input), ChatMessage("assistant", example.output)]
+    for number, example in enumerate(version.examples, 1):
+        if example.enabled and not example.is_blank:  # a blank row is not an example yet
+            user = example_user_message(version.user_template, example, number)
+            messages += [ChatMessage("user", user), ChatMessage("assistant", example.output)]
     return messages
 
 
@@ -70,8 +119,9 @@ def system_messages(version: PromptVersion) -> list[ChatMessage]:
 
 def build_messages(version: PromptVersion, variables: dict[str, str]) -> list[ChatMessage]:
     """System prompt, enabled few-shot examples as user/assistant turns, then the case."""
+    examples = example_messages(version)  # first: an example's error is the first to fix
     user = render_user_message(version.user_template, variables)
     if not user.strip():
         raise CompositionError("The prompt is empty: write a user template (for example "
                                "'{{ input }}') or fill in the test case.")
-    return [*system_messages(version), *example_messages(version), ChatMessage("user", user)]
+    return [*system_messages(version), *examples, ChatMessage("user", user)]

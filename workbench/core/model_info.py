@@ -41,6 +41,10 @@ class LoadSettings:
     cache_type_v: str = "f16"
     n_batch: int = 2048  # logical batch: the most prompt tokens handed to llama.cpp at once
     n_ubatch: int = 512  # physical batch: the most tokens computed in one graph
+    # The user's chat template for this file (chat_template.TemplateChoice): a built-in by
+    # name or their own Jinja; neither means the file's own (or the architecture's built-in).
+    template_name: str | None = None
+    template_jinja: str | None = None
 
     def __post_init__(self):
         if self.flash_attn not in FLASH_ATTN_MODES:
@@ -100,7 +104,7 @@ class ModelMetadata:
     n_ctx: int  # context window of this load
     n_layers: int
     vocab_size: int
-    chat_template: str | None
+    chat_template: str | None  # the template renders use (the effective one, see below)
     special_tokens: SpecialTokens
     offload_supported: bool
     gpu_layers_requested: int
@@ -109,6 +113,9 @@ class ModelMetadata:
     # The engine as llama.cpp resolved it: n_parallel, flash_attn ("auto→on"), cache types,
     # batch sizes, threads. Recorded with outputs; shown in the model's status.
     engine: dict[str, Any] = field(default_factory=dict)
+    # Where chat_template came from: "file", "user" or "built-in NAME" (chat_template.py).
+    chat_template_source: str = "file"
+    file_has_chat_template: bool = True
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)

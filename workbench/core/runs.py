@@ -11,6 +11,11 @@ from .ids import new_id, utc_now
 from .sampling import SamplingSettings
 
 
+# The finish reason of a cell the user stopped, or one that never started because of the stop:
+# neither an answer nor a failure, so summaries and the grid count it apart.
+CANCELLED_FINISH = "cancelled"
+
+
 class RunStatus(str, Enum):
     PENDING = "pending"
     RUNNING = "running"
@@ -72,3 +77,13 @@ class Output:
     error: str | None = None
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def cancelled(self) -> bool:
+        """Stopped by the user (partial text, if any) or never started because of the stop."""
+        return self.finish_reason == CANCELLED_FINISH
+
+    @property
+    def answered(self) -> bool:
+        """A complete answer: neither failed nor cancelled."""
+        return not self.error and not self.cancelled

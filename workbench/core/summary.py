@@ -1,4 +1,6 @@
-"""Per-variant summary of a comparison: mean rating, wins/losses/ties, mean speed."""
+"""Per-variant summary of a comparison: mean rating, wins/losses/ties, mean speed.
+
+Outputs counts complete answers only; failed and cancelled cells are counted apart."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ class VariantSummary:
     losses: int
     ties: int
     mean_tokens_per_second: float | None
+    failed: int = 0  # cells that ended in an error
+    cancelled: int = 0  # cells the user stopped or that never started: no answer, no failure
 
 
 def summarize(variant_ids: list[str], outputs: list[Output], ratings: list[Rating],
@@ -50,11 +54,13 @@ def summarize(variant_ids: list[str], outputs: list[Output], ratings: list[Ratin
             record[loser][1] += 1
     summaries = []
     for variant_id in variant_ids:
-        speeds = [o.tokens_per_second for o in by_variant[variant_id]
-                  if o.tokens_per_second and not o.error]
+        cells = by_variant[variant_id]
+        speeds = [o.tokens_per_second for o in cells if o.tokens_per_second and o.answered]
         wins, losses, ties = record[variant_id]
         summaries.append(VariantSummary(
-            variant_id=variant_id, outputs=len(by_variant[variant_id]),
+            variant_id=variant_id, outputs=sum(1 for o in cells if o.answered),
+            failed=sum(1 for o in cells if o.error and not o.cancelled),
+            cancelled=sum(1 for o in cells if o.cancelled),
             mean_rating=mean(scores[variant_id]) if scores[variant_id] else None,
             ratings=len(scores[variant_id]), wins=wins, losses=losses, ties=ties,
             mean_tokens_per_second=mean(speeds) if speeds else None,

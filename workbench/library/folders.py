@@ -1,4 +1,5 @@
-"""Library settings kept beside the app's config: watched folders and whether to list the HF cache.
+"""Library settings kept beside the app's config: watched folders, whether to list the HF cache,
+and the chat template the user chose for a model file.
 
 A JSON file (``library.json`` under ``app_paths().config``) rather than a database table:
 these are a handful of user preferences, and files in watched folders are found by scanning,
@@ -12,6 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..core.chat_template import ChatTemplateError, TemplateChoice
 from ..core.library_errors import LibraryError
 
 SETTINGS_NAME = "library.json"
@@ -22,6 +24,18 @@ class LibrarySettings:
     watched_folders: tuple[str, ...] = ()
     scan_hf_cache: bool = True  # list GGUF files already in the Hugging Face cache
     hidden: tuple[str, ...] = ()  # files removed from the library but left on disk
+    # (model file path, the user's template for it); kept here, not in the database: a
+    # preference per file, like the two above, and no migration for it.
+    chat_templates: tuple[tuple[str, TemplateChoice], ...] = ()
+
+    def template_for(self, path: Path | str) -> TemplateChoice | None:
+        return next((c for p, c in self.chat_templates if p == str(path)), None)
+
+    def choosing_template(self, path: Path | str, choice: TemplateChoice | None
+                          ) -> LibrarySettings:
+        """With ``choice`` for ``path`` (None: back to the file's own template)."""
+        rest = tuple((p, c) for p, c in self.chat_templates if p != str(path))
+        return replace(self, chat_templates=(*rest, (str(path), choice)) if choice else rest)
 
     def hiding(self, path: Path, hide: bool = True) -> LibrarySettings:
         rest = tuple(p for p in self.hidden if p != str(path))
@@ -58,11 +72,23 @@ class SettingsFile:
             watched_folders=tuple(str(f) for f in folders if isinstance(f, str)),
             scan_hf_cache=bool(data.get("scan_hf_cache", True)),
             hidden=tuple(str(p) for p in data.get("hidden") or [] if isinstance(p, str)),
+            chat_templates=self._templates(data.get("chat_templates")),
         )
+
+    def _templates(self, data) -> tuple[tuple[str, TemplateChoice], ...]:
+        chosen = []
+        for path, value in (data or {}).items() if isinstance(data, dict) else ():
+            try:
+                chosen.append((str(path), TemplateChoice.from_dict(value)))
+            except (ChatTemplateError, AttributeError):
+                self.notices.append(f"The chat template chosen for {path} in {self.path} "
+                                    f"could not be read; the file's own is used.")
+        return tuple(chosen)
 
     def save(self, settings: LibrarySettings) -> None:
         data = {"watched_folders": list(settings.watched_folders),
-                "scan_hf_cache": settings.scan_hf_cache, "hidden": list(settings.hidden)}
+                "scan_hf_cache": settings.scan_hf_cache, "hidden": list(settings.hidden),
+                "chat_templates": {p: c.to_dict() for p, c in settings.chat_templates}}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")

@@ -22,6 +22,7 @@ from ..core.library_errors import (
     RepoNotFoundError,
 )
 from .hf_env import hub_endpoint, hub_token, is_offline
+from .reachability import OFFLINE, unreachable_reason
 from .splits import split_name
 
 LIBRARY_NAME = "prompt-workbench"
@@ -99,11 +100,20 @@ class Hub:
 
         return HfApi(endpoint=self.endpoint, token=self.token, library_name=LIBRARY_NAME)
 
+    def check_reachable(self) -> None:
+        """Fail in seconds when the Hub cannot be reached: huggingface_hub retries a failed
+        connection five times with back-off, ~23 s before the user hears anything."""
+        reason = unreachable_reason(self.endpoint)
+        if reason:
+            raise HubNetworkError(f"{OFFLINE}: {reason}. Models already on this machine are "
+                                  "in the library.")
+
     def search(self, text: str, limit: int = 30) -> list[HubRepo]:
         if is_offline():
             raise HubOfflineError("Searching the Hub is unavailable: offline mode is on "
                                   "(HF_HUB_OFFLINE); models already downloaded are listed in "
                                   "the library.")
+        self.check_reachable()
         with hub_errors(what="search the Hub"):
             found = self.api().list_models(
                 search=text.strip() or None, filter="gguf", sort="downloads", limit=limit,
@@ -117,6 +127,7 @@ class Hub:
         if is_offline():
             raise HubOfflineError(f"Cannot list the files of {repo}: offline mode is on "
                                   "(HF_HUB_OFFLINE).")
+        self.check_reachable()
         with hub_errors(repo=repo):
             info = self.api().model_info(repo, revision=revision, files_metadata=True)
         models = group_files([(s.rfilename, _size(s), s.lfs.sha256 if s.lfs else None)
@@ -207,8 +218,8 @@ def translate_hub_error(error: BaseException, repo: str | None, filename: str | 
         return HubNetworkError(f"Cannot download {name}: the Hub cannot be reached and the "
                                "file is not in the Hugging Face cache.")
     if network and isinstance(error, network):
-        return HubNetworkError(f"Cannot {what}: the network connection failed "
-                               f"({type(error).__name__}: {error}).")
+        return HubNetworkError(f"{OFFLINE}: cannot {what} (the connection failed: "
+                               f"{_plain_reason(error)}).")
     if isinstance(error, hf.HfHubHTTPError):
         return HubError(f"Cannot {what}: the Hub answered HTTP {status} "
                         f"({str(error).strip().splitlines()[0]}).")
@@ -216,3 +227,14 @@ def translate_hub_error(error: BaseException, repo: str | None, filename: str | 
         return RepoNotFoundError(f"'{repo}' is not a valid repository id (it looks like "
                                  "owner/name).")
     return None
+
+
+def _plain_reason(error: BaseException) -> str:
+    text = str(error)
+    if "Errno -2" in text or "Errno -3" in text or "Name or service" in text:
+        return "the Hub's address could not be looked up"
+    if "refused" in text.lower():
+        return "the connection was refused"
+    if "timed out" in text.lower() or "timeout" in type(error).__name__.lower():
+        return "it timed out"
+    return text or type(error).__name__

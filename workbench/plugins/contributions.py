@@ -70,9 +70,22 @@ class MenuAction:
     run: Callable[[Any], None]
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A list of words or lines the user edits in the Plugins dialog. ``load()`` returns the
+    current entries; ``save(entries)`` stores them where the plugin reads them, so the change
+    applies without a restart."""
+
+    label: str
+    load: Callable[[], list[str]]
+    save: Callable[[list[str]], None]
+    help: str = ""
+
+
 KINDS = {
     "register_backends": Backend, "register_scorers": Scorer,
     "register_prompt_transforms": PromptTransform, "register_output_filters": OutputFilter,
     "register_importers": Importer, "register_exporters": Exporter,
     "register_panels": Panel, "register_menu_actions": MenuAction,
+    "register_settings": Setting,
 }

@@ -78,6 +78,15 @@ def register_menu_actions(register):
 
 
 @hookspec
+def register_settings(register):
+    """Offer settings in the Plugins dialog: ``register(Setting(label, load, save))``.
+
+    ``load()`` returns a list of strings (words, lines); ``save(entries)`` stores the edited
+    list where the plugin reads it, so the change applies without a restart.
+    """
+
+
+@hookspec
 def run_will_start(run):
     """Event: a comparison run (``workbench.core.runs.Run``) is about to start."""
 

@@ -35,6 +35,7 @@ class PluginRecord:
     status: str = "active"  # active | disabled | failed | not loaded (safe mode)
     error: str = ""  # one line: what went wrong
     details: str = ""  # the traceback, for the details pane
+    description: str = ""  # the module docstring's first paragraph, for the Plugins dialog
 
     @property
     def active(self) -> bool:
@@ -102,6 +103,7 @@ class PluginManager:
             return
         record.hooks = sorted(impl.name for impl in self._impls_of(record.name))
         record.version = record.version or str(getattr(module, "__version__", ""))
+        record.description = record.description or _first_paragraph(module.__doc__)
         self.records[record.name] = record
 
     def _impls_of(self, name: str):
@@ -202,6 +204,10 @@ class PluginManager:
             self._cache[hook] = found
         return found
 
+    def settings_of(self, plugin: str) -> list[Any]:
+        """The ``Setting``s one plugin offers (none when it is off)."""
+        return [item for name, item in self.contributions("register_settings") if name == plugin]
+
     def backends(self) -> dict[str, tuple[str, Any]]:
         return {b.scheme: (name, b) for name, b in self.contributions("register_backends")}
 
@@ -238,6 +244,10 @@ class PluginManager:
     def emit(self, event: str, **kwargs: Any) -> None:
         for impl in getattr(self.pm.hook, event).get_hookimpls():
             self.guarded(impl.plugin_name, event, lambda i=impl: _call(i, **kwargs))
+
+
+def _first_paragraph(doc: str | None) -> str:
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
 
 
 def _call(impl, **kwargs: Any) -> Any:

@@ -21,7 +21,7 @@ from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
-from ..core.runs import Output, Run, RunStatus, Variant
+from ..core.runs import CANCELLED_FINISH, Output, Run, RunStatus, Variant
 from ..core.sampling import SamplingSettings
 from ..library.hashing import file_sha256
 from ..plugins.manager import PluginManager
@@ -232,9 +232,9 @@ class RunService:
     def _run_cell(self, handle: RunHandle, model, variant: Variant, spec: VariantSpec,
                   case: TestCase, base: dict, listener: RunListener) -> bool:
         """Generate one cell and save it; True if it produced an output."""
-        if handle.cancelled.is_set():
+        if handle.cancelled.is_set():  # stored as cancelled, neither an answer nor a failure
             self._fail(listener, base, case, "Cancelled before it started.", "",
-                       finish="cancelled")
+                       finish=CANCELLED_FINISH)
             return False
         try:
             messages = build_messages(spec.prompt_version, case.variables)
@@ -268,7 +268,9 @@ class RunService:
                     return True
         except WorkbenchError as error:
             partial = getattr(error, "partial_text", "") or stream.text
-            self._fail(listener, base, case, str(error), partial)
+            # A host that ignored the stop is killed: that ends the cell as cancelled, not failed.
+            finish = CANCELLED_FINISH if handle.cancelled.is_set() else "error"
+            self._fail(listener, base, case, str(error), partial, finish=finish)
         except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
             self._fail(listener, base, case,
                        f"Unexpected error: {type(error).__name__}: {error}", stream.text)
@@ -292,7 +294,7 @@ class RunService:
         except WorkbenchError as error:  # shown in the cell; the text is still on screen
             output = replace(output, error=f"{output.error or ''} Not saved: {error}".strip())
         listener.cell_finished(output)
-        if self.plugins is not None and not output.error:
+        if self.plugins is not None and output.answered:  # a stopped cell's half answer is no answer
             self.plugins.emit("output_did_finish", output=output)
             annotate = getattr(listener, "cell_annotated", None)
             if annotate is not None:

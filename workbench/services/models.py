@@ -10,12 +10,14 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.chat_template import TemplateChoice
 from ..core.errors import ModelUnloadedError, WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
 from ..library.bundled import bundled_model_path
 from ..library.catalogue import KnownModel, library_models, resolve_model
+from ..library.folders import SETTINGS_NAME, SettingsFile
 from ..library.gguf_check import check_model_file
 
 DEFAULT_N_CTX = 4096
@@ -65,12 +67,37 @@ class ModelService:
         **engine,
     ) -> LoadSettings:
         """Engine options are LoadSettings' fields (n_parallel, flash_attn, cache_type_k, …);
-        None leaves llama.cpp's default."""
+        None leaves llama.cpp's default. The chat template the user chose for the file (see
+        ``choose_template``) comes along."""
+        path = self.resolve(name_or_path)
+        choice = self._settings_file().load().template_for(path)
         return LoadSettings(
-            path=str(self.resolve(name_or_path)), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
+            path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
             n_threads=n_threads, seed=seed, adapters=adapters,
+            template_name=choice.name if choice else None,
+            template_jinja=choice.jinja if choice else None,
             **{key: value for key, value in engine.items() if value is not None},
         )
+
+    # -- the chat template chosen per model file --------------------------------------------
+
+    def _settings_file(self) -> SettingsFile:
+        return SettingsFile(self.paths.config / SETTINGS_NAME)
+
+    def template_choice(self, name_or_path: str | None) -> TemplateChoice | None:
+        """The user's template for this model file, None for the file's own."""
+        return self._settings_file().load().template_for(self.resolve(name_or_path))
+
+    def choose_template(self, name_or_path: str | None, choice: TemplateChoice | None) -> None:
+        """Keep ``choice`` for the model file (None: the file's own again). A bad one is
+        refused (ChatTemplateError naming the line) before it is kept. Takes effect on the
+        next load."""
+        if choice is not None:
+            choice.check()
+        path = self.resolve(name_or_path)
+        with self._lock:
+            settings_file = self._settings_file()
+            settings_file.save(settings_file.load().choosing_template(path, choice))
 
     # -- models served by plugin backends (e.g. openai+http://host/v1?model=x) ----------
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..core.cases import CaseSet, TestCase
+from ..core.engine_flags import format_engine_flags, format_sampling_flags
 from ..core.prompts import FewShotExample, Prompt, PromptVersion, content_hash
 from ..core.runs import Output, Run
 from ..core.ratings import Preference, Rating
+from ..core.session_variants import CURRENT_VERSION, DEFAULT_VARIANTS, SessionVariant
 from ..core.sessions import Draft, Session
 from ..store import Store
 
@@ -29,6 +31,7 @@ class Workspace:
     outputs: list[Output]
     ratings: list[Rating]
     preferences: list[Preference]
+    variants: tuple[SessionVariant, ...] = DEFAULT_VARIANTS  # the variants table's rows
 
     @property
     def latest(self) -> PromptVersion | None:
@@ -69,11 +72,14 @@ class WorkspaceService:
             run = runs[-1] if runs else None
             outputs = self.store.runs.outputs(run.id) if run else []
             ids = [o.id for o in outputs]
+            history = self.store.prompts.history(prompt.id)
             return Workspace(
-                session=session, prompt=prompt, history=self.store.prompts.history(prompt.id),
+                session=session, prompt=prompt, history=history,
                 case_set=case_set, draft=self.store.drafts.get(session_id, COMPOSER_DRAFT),
                 run=run, outputs=outputs, ratings=self.store.ratings.ratings_for(ids),
                 preferences=self.store.ratings.preferences_for(ids),
+                variants=tuple(self.store.session_variants.get(session_id)
+                               or _run_variants(run, history, self.store) or DEFAULT_VARIANTS),
             )
 
     # -- versions ------------------------------------------------------------------------
@@ -81,10 +87,11 @@ class WorkspaceService:
     def save_version(self, prompt_id: str, system_prompt: str, examples: list[FewShotExample],
                      user_template: str, *, parent_id: str | None, note: str = "",
                      ) -> PromptVersion:
-        """A new immutable version, unless the content equals the latest one (then that)."""
+        """A new immutable version, unless the content equals the latest one (then that one:
+        a note alone changes nothing the model sees, and versions never change)."""
         latest = self.store.prompts.latest(prompt_id)
         wanted = content_hash(system_prompt, examples, user_template)
-        if latest is not None and latest.content_hash == wanted and not note:
+        if latest is not None and latest.content_hash == wanted:
             return latest
         version = PromptVersion(prompt_id, system_prompt, tuple(examples), user_template,
                                 parent_id=parent_id, note=note)
@@ -125,6 +132,26 @@ class WorkspaceService:
     def discard_draft(self, session_id: str) -> None:
         self.store.drafts.discard(session_id, COMPOSER_DRAFT)
 
+    # -- variants ------------------------------------------------------------------------
+
+    def save_variants(self, session_id: str, variants: list[SessionVariant]) -> None:
+        """The session's variants table as the user left it (NotFoundError: session gone)."""
+        self.store.session_variants.save(session_id, list(variants))
+
+    def create_prepared_session(self, name: str, *, user_template: str,
+                                cases: list[tuple[dict[str, str], str | None]],
+                                variants: list[SessionVariant], system_prompt: str = "",
+                                note: str = "") -> Workspace:
+        """A new session with its prompt, cases and variants ready to run, in one
+        transaction (e.g. base vs. a tuned adapter over the tune job's held-out examples)."""
+        with self.store.transaction():
+            workspace = self.create_session(name)
+            self.save_version(workspace.prompt.id, system_prompt, [], user_template,
+                              parent_id=None, note=note)
+            self.save_cases(workspace.case_set, cases)
+            self.save_variants(workspace.session.id, variants)
+        return self.open(workspace.session.id)
+
     # -- ratings -------------------------------------------------------------------------
 
     def rate(self, output_id: str, score: int, note: str = "", *, blind: bool = False) -> Rating:
@@ -132,3 +159,26 @@ class WorkspaceService:
 
     def prefer(self, a: str, b: str, winner: str, *, blind: bool = True, note: str = "") -> Preference:
         return self.store.ratings.prefer(Preference(a, b, winner, rater="me", blind=blind, note=note))
+
+
+def _run_variants(run: Run | None, history: list[PromptVersion], store: Store,
+                  ) -> list[SessionVariant]:
+    """The variants of the session's latest run as table rows: what a session saved before
+    variants were kept (database revision 0002) shows, so that table and grid agree. A run
+    of the newest version becomes "current" (the editor), as it most likely was."""
+    if run is None:
+        return []
+    names = {str(m.path): m.name for m in store.catalog.models() if m.name}
+    latest = history[-1].id if history else None
+
+    def version(version_id: str) -> str:
+        return CURRENT_VERSION if version_id == latest else version_id
+
+    return [SessionVariant(
+        label=v.label, version=version(v.prompt_version_id),
+        model=names.get(v.model_path, v.model_path),
+        adapter=v.adapter_path, adapter_scale=v.adapter_scale,
+        temperature=v.sampling.temperature,
+        seed=-1 if v.sampling.seed is None else v.sampling.seed, max_tokens=v.sampling.max_tokens,
+        sampling_flags=format_sampling_flags(v.sampling, ("temperature", "seed", "max_tokens")),
+        engine_flags=format_engine_flags(v.engine_settings)) for v in run.variants]

@@ -16,6 +16,7 @@ from .repositories.prompts import CaseSetRepository, PromptRepository
 from .repositories.ratings import RatingRepository
 from .repositories.runs import RunRepository
 from .repositories.search import SearchRepository
+from .repositories.session_variants import SessionVariantRepository
 from .repositories.sessions import DraftRepository, SessionRepository
 
 
@@ -24,6 +25,7 @@ class Store:
         self.db = db
         self.sessions = SessionRepository(db)
         self.drafts = DraftRepository(db)
+        self.session_variants = SessionVariantRepository(db)
         self.prompts = PromptRepository(db)
         self.case_sets = CaseSetRepository(db)
         self.runs = RunRepository(db)

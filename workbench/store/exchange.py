@@ -34,6 +34,7 @@ from .schema import (
     RatingRow,
     RunRow,
     SessionRow,
+    SessionVariantRow,
     TestCaseRow,
     VariantRow,
 )
@@ -67,6 +68,7 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
     take("preferences", PreferenceRow, PreferenceRow.output_a_id.in_(output_ids))
     documents = take("documents", DocumentRow, DocumentRow.session_id == session_id)
     take("chunks", ChunkRow, ChunkRow.document_id.in_([d.id for d in documents]))
+    take("session_variants", SessionVariantRow, SessionVariantRow.session_id == session_id)
     return rows
 
 
@@ -74,8 +76,16 @@ MODELS = {
     "sessions": SessionRow, "prompts": PromptRow, "prompt_versions": PromptVersionRow,
     "case_sets": CaseSetRow, "test_cases": TestCaseRow, "runs": RunRow, "variants": VariantRow,
     "outputs": OutputRow, "ratings": RatingRow, "preferences": PreferenceRow,
-    "documents": DocumentRow, "chunks": ChunkRow,
+    "documents": DocumentRow, "chunks": ChunkRow, "session_variants": SessionVariantRow,
 }
+
+
+def _identity(model, values: dict[str, Any]):
+    """The record's primary key: its id, or (session, position) for a session's variant rows."""
+    mapper = inspect(model)
+    keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+    identity = tuple(values[key] for key in keys)
+    return identity[0] if len(identity) == 1 else identity
 
 
 def _encode(value: Any) -> Any:
@@ -173,7 +183,7 @@ def import_session(db: Database, file: Path) -> ImportResult:
             for index, record in enumerate(records):
                 try:
                     values = {key: _decode(value) for key, value in record.items()}
-                    identity = values["id"]
+                    identity = _identity(model, values)
                 except (AttributeError, KeyError, TypeError):
                     raise ExportFormatError(
                         f"{file} is damaged: record {index + 1} of '{name}' has no id.") from None

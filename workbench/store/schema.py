@@ -217,3 +217,24 @@ class SearchRefRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     ref: Mapped[str] = mapped_column(String(36), unique=True)
     session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+# -- revision 0003 ------------------------------------------------------------------------
+
+class SessionVariantRow(Base):
+    """One row of a session's variants table (core.session_variants.SessionVariant)."""
+
+    __tablename__ = "session_variants"
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    prompt_version: Mapped[str] = mapped_column(Text)  # "current" or a version id: no FK
+    model: Mapped[str | None] = mapped_column(Text)
+    adapter_path: Mapped[str | None] = mapped_column(Text)
+    adapter_scale: Mapped[float] = mapped_column(Float)
+    temperature: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    max_tokens: Mapped[int] = mapped_column(Integer)
+    sampling_flags: Mapped[str] = mapped_column(Text)
+    engine_flags: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

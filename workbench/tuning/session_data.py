@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..core.composition import CompositionError, render_user_message
+from ..core.composition import CompositionError, example_user_message, render_user_message
 from ..core.messages import ChatMessage
 from ..store import Store
 from .formats import Example, Imported, Problem
@@ -33,8 +33,13 @@ def session_examples(store: Store, session_id: str, *, include_examples: bool = 
                     result.problems.append(Problem(source, number, "the example has an empty "
                                                                    "input or output"))
                     continue
+                try:  # a templated example trains on the same user message the prompt showed
+                    user = example_user_message(version.user_template, example, number)
+                except CompositionError as error:
+                    result.problems.append(Problem(source, number, str(error)))
+                    continue
                 result.examples.append(Example(
-                    (*system, ChatMessage("user", example.input),
+                    (*system, ChatMessage("user", user),
                      ChatMessage("assistant", example.output)), source, number))
     result.extend(_rated_outputs(store, session_id, min_rating))
     return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.tabular import Rows, parse_delimited
+from .table_editing import make_type_ready, start_editing
 
 EXPECTED = "expected"
 
@@ -30,7 +30,7 @@ class CasesTable(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, 1)
         self.table.setHorizontalHeaderLabels([EXPECTED])  # no variables yet
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        make_type_ready(self.table)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.itemChanged.connect(lambda _item: self.changed.emit())
@@ -44,9 +44,9 @@ class CasesTable(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.add_button.clicked.connect(lambda: self.add_row({}, None))
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.paste_button.clicked.connect(self.paste)
+        self.add_button.clicked.connect(lambda: self._add_blank())
+        self.delete_button.clicked.connect(lambda: self.delete_selected())
+        self.paste_button.clicked.connect(lambda: self.paste())
 
     def set_variables(self, names: list[str]) -> None:
         """Columns follow the template's variables; values of kept columns stay."""
@@ -83,6 +83,11 @@ class CasesTable(QWidget):
         self._append(variables, expected)
         self.table.blockSignals(False)
         self.changed.emit()
+
+    def _add_blank(self) -> None:
+        # A new row is ready to type into: the cursor sits in its first cell.
+        self.add_row({}, None)
+        start_editing(self.table, self.table.rowCount() - 1, 0)
 
     def add_rows(self, rows: Rows) -> None:
         """Rows from a file or the clipboard; unknown columns become template variables."""

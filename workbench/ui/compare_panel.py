@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -24,15 +24,21 @@ from ..core.ratings import Preference, Rating
 from ..core.runs import Output, Run, RunStatus, Variant
 from ..core.summary import summarize
 from ..services.compare import RunHandle, RunService, VariantSpec
+from ..services.run_history import RunHistoryService, StoredRun
 from ..services.workspace import WorkspaceService
 from .banner import Banner
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
+from .grid_labels import case_header, case_label, case_tooltip, run_line
+from .jobs import BackgroundCall
 from .output_cell import OutputCell
+from .run_history import RunList, local_time
 from .summary_table import SummaryTable
 from .variants_table import VariantsTable
 
 SpecFor = Callable[[Variant], VariantSpec]
+HEADER_WIDTH = 190  # the case column: wide enough to read, narrow enough to leave the answers room
+MIN_ROW = 56
 
 
 class RunBridge(QObject):
@@ -60,11 +66,6 @@ class RunBridge(QObject):
         self.annotated.emit(variant_id, case_id, list(flags), dict(scores))
 
 
-def case_label(case: TestCase, number: int) -> str:
-    values = ", ".join(f"{k}={v}" for k, v in case.variables.items())
-    return f"{number}. {values[:60]}" if values else f"Case {number}"
-
-
 class ComparePanel(QWidget):
     run_finished = Signal(object)  # RunStatus
     output_ready = Signal(object)  # Output (for output filters)
@@ -81,6 +82,13 @@ class ComparePanel(QWidget):
         self.handle: RunHandle | None = None
         self.spec_for: SpecFor | None = None
         self._handles: list[RunHandle] = []
+        self.history = RunHistoryService(runs.store, runs.plugins)
+        self.blind_dialog: BlindDialog | None = None
+        self.diff_dialog: DiffDialog | None = None
+        self._calls: dict[str, BackgroundCall] = {}  # the latest background call per purpose
+        # Row heights follow the text; streaming tokens refit at most every 150 ms.
+        self._fit_timer = QTimer(self, singleShot=True, interval=150)
+        self._fit_timer.timeout.connect(self.fit_rows)
         self.bridge = RunBridge(self)
         self.bridge.started.connect(self._on_started)
         self.bridge.token.connect(self._on_token)
@@ -96,7 +104,7 @@ class ComparePanel(QWidget):
         layout.addWidget(self.banner)
         self.variants = VariantsTable()
         self.variants.setMaximumHeight(150)  # three variants (base, ×1, ×0.5) without scrolling
-        layout.addWidget(self.variants)
+        self.variants.setMinimumHeight(60)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("▶ Run")
         self.stop_button = QPushButton("■ Stop")
@@ -106,24 +114,38 @@ class ComparePanel(QWidget):
         for button in (self.run_button, self.stop_button, self.diff_button, self.blind_button):
             buttons.addWidget(button)
         buttons.addWidget(self.state, 1)
-        layout.addLayout(buttons)
+        self.run_list = RunList()  # beside the buttons: every pixel of height goes to results
+        self.run_list.setEnabled(False)
+        buttons.addWidget(self.run_list, 1)
         self.grid = QTableWidget(0, 0)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.grid.verticalHeader().setDefaultSectionSize(140)
-        self.grid.verticalHeader().setMaximumWidth(200)
-        self.grid.setMinimumHeight(160)
+        header = self.grid.verticalHeader()
+        header.setDefaultSectionSize(MIN_ROW)
+        header.setFixedWidth(HEADER_WIDTH)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.grid.setMinimumHeight(90)
         self.summary = SummaryTable()
+        self.summary.setMinimumHeight(50)
+        # Variants, grid and summary share one splitter: the grid takes the height, the user
+        # can shrink the variants table to see more results. (A new name: states saved for
+        # the old two-pane splitter do not fit.)
         self.results_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.results_splitter.setObjectName("results-splitter")
-        self.results_splitter.addWidget(self.grid)
-        self.results_splitter.addWidget(self.summary)
-        self.results_splitter.setStretchFactor(0, 5)
-        self.results_splitter.setStretchFactor(1, 1)
+        self.results_splitter.setObjectName("compare-splitter")
+        self.results_splitter.setChildrenCollapsible(False)
+        layout.addLayout(buttons)
+        for index, widget in enumerate((self.variants, self.grid, self.summary)):
+            self.results_splitter.addWidget(widget)
+            self.results_splitter.setStretchFactor(index, 1 if widget is self.grid else 0)
+        self.results_splitter.setSizes([96, 1000, 72])  # two variant rows, two summary rows
         layout.addWidget(self.results_splitter, 1)
         self.stop_button.clicked.connect(self.stop)
-        self.diff_button.clicked.connect(self.diff_selected)
-        self.blind_button.clicked.connect(self.open_blind)
+        # Lambdas: clicked(bool) must not land in a parameter (it once suppressed the dialogs).
+        self.diff_button.clicked.connect(lambda: self.diff_selected())
+        self.blind_button.clicked.connect(lambda: self.open_blind())
+        self.run_list.run_chosen.connect(self.open_stored)
+        self.grid.horizontalHeader().sectionResized.connect(lambda *_: self._fit_timer.start())
         self.stop_button.setEnabled(False)
 
     # -- grid ----------------------------------------------------------------------------
@@ -133,6 +155,7 @@ class ComparePanel(QWidget):
         building and deleting a dozen cells stalled the window for 13–35 ms at each Run."""
         self.run, self.cases = run, list(cases)
         self.cells.clear()
+        self.grid.clearSelection()
         rows, columns = len(cases), len(run.variants)
         reuse = (self.grid.rowCount() == rows and self.grid.columnCount() == columns
                  and all(isinstance(self.grid.cellWidget(r, c), OutputCell)
@@ -143,14 +166,17 @@ class ComparePanel(QWidget):
             self.grid.setRowCount(rows)
         self.grid.setHorizontalHeaderLabels([v.label or f"Variant {i + 1}"
                                              for i, v in enumerate(run.variants)])
-        self.grid.setVerticalHeaderLabels([case_label(c, i + 1) for i, c in enumerate(cases)])
         for row, case in enumerate(cases):
+            item = QTableWidgetItem(case_header(case, row + 1))
+            item.setToolTip(case_tooltip(case, row + 1))
+            self.grid.setVerticalHeaderItem(row, item)
             for column, variant in enumerate(run.variants):
                 cell = self.grid.cellWidget(row, column) if reuse else self._new_cell(row, column)
                 if reuse:
                     cell.clear()
                 cell.key = (variant.id, case.id)
                 self.cells[cell.key] = cell
+        self.fit_rows()
 
     def _new_cell(self, row: int, column: int) -> OutputCell:
         cell = OutputCell()
@@ -160,9 +186,26 @@ class ComparePanel(QWidget):
         self.grid.setCellWidget(row, column, cell)
         return cell
 
+    def fit_rows(self) -> None:
+        """Each row as tall as its tallest cell wants (text up to a cap) and its case label."""
+        header = self.grid.verticalHeader()
+        line = header.fontMetrics().lineSpacing()
+        for row in range(self.grid.rowCount()):
+            label = self.grid.verticalHeaderItem(row)
+            wanted = (label.text().count("\n") + 1) * line + 10 if label else MIN_ROW
+            for column in range(self.grid.columnCount()):
+                cell = self.grid.cellWidget(row, column)
+                if isinstance(cell, OutputCell):
+                    wanted = max(wanted, cell.wanted_height(self.grid.columnWidth(column)))
+            if header.sectionSize(row) != max(MIN_ROW, wanted):
+                header.resizeSection(row, max(MIN_ROW, wanted))
+
     def show_run(self, run: Run | None, cases: list[TestCase], outputs: list[Output],
-                 ratings: list[Rating], preferences: list[Preference]) -> None:
-        """A stored run as it was left (latest output per cell)."""
+                 ratings: list[Rating], preferences: list[Preference], *,
+                 flags: dict[str, list[str]] | None = None,
+                 scores: dict[str, dict[str, float]] | None = None) -> None:
+        """A stored run as it was left (latest output per cell). Without ``flags``/``scores``
+        the plugins' figures are computed in the background and filled in when ready."""
         self.outputs.clear()
         self.ratings, self.preferences = list(ratings), list(preferences)
         if run is None:
@@ -172,6 +215,7 @@ class ComparePanel(QWidget):
             self.grid.setColumnCount(0)
             self.summary.setRowCount(0)
             self.state.setText("")
+            self.run_list.set_runs([], None)
             return
         case_ids = {o.case_id for o in outputs}
         shown = [c for c in cases if c.id in case_ids] or cases
@@ -182,8 +226,70 @@ class ComparePanel(QWidget):
             self.outputs[key] = output
             if key in self.cells:
                 self.cells[key].show_output(output, latest_score.get(output.id))
-        self.state.setText(f"Run of {run.created_at:%Y-%m-%d %H:%M}: {run.status.value}")
+        if flags is None or scores is None:
+            self._annotate_later(run, shown)
+        else:
+            self._show_annotations(flags, scores)
+        self.state.setText(f"{run_line(run.status, list(self.cells), self.outputs)} "
+                           f"(started {local_time(run.created_at):%Y-%m-%d %H:%M})")
         self.refresh_summary()
+        self.fit_rows()
+        self.refresh_runs()
+
+    # -- earlier runs --------------------------------------------------------------------
+
+    def _call(self, purpose: str, fn, on_success) -> None:
+        """Store reads and plugin scorers off the GUI thread; only the latest call of each
+        purpose is listened to (an older answer must not overwrite a newer choice)."""
+        old = self._calls.get(purpose)
+        if old is not None:
+            old.succeeded.disconnect()
+            old.deleteLater()  # a thread still running finds it gone and drops its answer
+        call = BackgroundCall(fn, self)
+        call.succeeded.connect(on_success)
+        call.failed.connect(lambda message: self.banner.show_message(message))
+        self._calls[purpose] = call
+        call.start()
+
+    def refresh_runs(self) -> None:
+        """Refill the run list for the shown run's session."""
+        if self.run is None:
+            return
+        session_id, history = self.run.session_id, self.history
+        self._call("runs", lambda: history.runs(session_id), self._on_runs_listed)
+
+    def _on_runs_listed(self, runs: list) -> None:
+        self.run_list.set_runs(runs, self.run.id if self.run else None)
+        self.run_list.setEnabled(bool(runs) and not self.running)
+
+    def open_stored(self, run_id: str) -> None:
+        """Show an earlier run (chosen in the run list) with its ratings and scores."""
+        if self.running:
+            return
+        history = self.history
+        self.state.setText("Opening the run…")
+        self._call("open", lambda: history.open(run_id), self._on_stored)
+
+    def _on_stored(self, stored: StoredRun) -> None:
+        self.show_run(stored.run, stored.cases, stored.outputs, stored.ratings,
+                      stored.preferences, flags=stored.flags, scores=stored.scores)
+
+    def _annotate_later(self, run: Run, cases: list[TestCase]) -> None:
+        outputs, history = list(self.outputs.values()), self.history
+
+        def shown(result) -> None:
+            if self.run is not None and self.run.id == run.id:
+                self._show_annotations(*result)
+
+        self._call("annotate", lambda: history.annotate(outputs, cases), shown)
+
+    def _show_annotations(self, flags: dict, scores: dict) -> None:
+        for key, output in self.outputs.items():
+            cell = self.cells.get(key)
+            if cell is not None and cell.output is output:
+                cell.show_flags(flags.get(output.id, []))
+                cell.show_scores(scores.get(output.id, {}))
+        self.fit_rows()
 
     # -- running -------------------------------------------------------------------------
 
@@ -200,6 +306,8 @@ class ComparePanel(QWidget):
             cell.stats.setText("queued")
         self.state.setText(f"Running {len(specs)} variants × {len(cases)} cases…")
         self._set_running(True)
+        self.refresh_summary()
+        self.refresh_runs()
         return handle
 
     def stop(self) -> None:
@@ -224,15 +332,20 @@ class ComparePanel(QWidget):
         cell = self.cells.get((variant_id, case_id))
         if cell:
             cell.append(text)
+            if not self._fit_timer.isActive():
+                self._fit_timer.start()
 
     def _on_finished(self, output: Output) -> None:
         key = (output.variant_id, output.case_id)
+        if self.run is None or output.run_id != self.run.id:
+            return  # a cell of a run no longer shown
         self.outputs[key] = output
         cell = self.cells.get(key)
         if cell:
             cell.show_output(output)
         self.output_ready.emit(output)
         self.refresh_summary()
+        self._fit_timer.start()
 
     def _on_annotated(self, variant_id: str, case_id: str, flags: list, scores: dict) -> None:
         """Output filters' flags and scorers' figures from plugins, shown in the cell."""
@@ -240,24 +353,26 @@ class ComparePanel(QWidget):
         if cell is None:
             return
         cell.show_flags(flags)
-        if scores:
-            figures = " · ".join(f"{name} {value:.2f}" for name, value in scores.items())
-            cell.stats.setText(f"{cell.stats.text()} · {figures}")
-            cell.stats.setToolTip(f"{cell.stats.toolTip()}\nScores: {figures}".strip())
+        cell.show_scores(scores)
+        self._fit_timer.start()
 
     def _on_run_done(self, run_id: str, status: RunStatus) -> None:
         self._handles = [h for h in self._handles if not h.done.is_set()]
         if not self._handles:
             self._set_running(False)
         if self.run is not None and run_id == self.run.id:
-            errors = sum(1 for o in self.outputs.values() if o.error)
-            self.state.setText(f"Run {status.value}" + (f" — {errors} cells failed" if errors
-                                                           else ""))
+            if status is RunStatus.CANCELLED:
+                for cell in self.cells.values():
+                    cell.show_cancelled()  # queued cells the stop reached before any output
+            self.state.setText(run_line(status, list(self.cells), self.outputs))
+            self.fit_rows()
+            self.refresh_runs()  # its status changed
         self.run_finished.emit(status)
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        self.run_list.setEnabled(not running and bool(self.run_list.runs))
 
     @property
     def running(self) -> bool:
@@ -277,45 +392,72 @@ class ComparePanel(QWidget):
         pairs = []
         for number, case in enumerate(self.cases, 1):
             answers = [self.outputs[(v.id, case.id)] for v in self.run.variants
-                       if (v.id, case.id) in self.outputs and not self.outputs[(v.id, case.id)].error]
+                       if (v.id, case.id) in self.outputs
+                       and self.outputs[(v.id, case.id)].answered]
             for a, b in itertools.combinations(answers, 2):
                 pairs.append((case_label(case, number), a, b))
         return pairs
 
-    def open_blind(self, exec_dialog: bool = True) -> BlindDialog | None:
+    def open_blind(self, *, exec_dialog: bool = True) -> BlindDialog | None:
+        """The blind pairwise dialog, opened window-modal without blocking (``self.blind_dialog``);
+        ``exec_dialog=False`` builds it without showing it."""
         if self.run is None:
+            self.banner.show_message("Run a comparison first: blind comparison rates its "
+                                     "answers.", "info")
             return None
         pairs = self.blind_pairs()
         if not pairs:
             self.banner.show_message("Blind comparison needs two finished answers to one case.",
                                      "info")
             return None
-        dialog = BlindDialog(pairs, self.record_preference, self)
+        self.blind_dialog = self._replace(self.blind_dialog,
+                                          BlindDialog(pairs, self.record_preference, self))
         if exec_dialog:
-            dialog.exec()
-        return dialog
+            self.blind_dialog.open()
+        return self.blind_dialog
 
     def selected_outputs(self) -> list[Output]:
+        """Cells picked with their ⇄ button or selected in the grid, top-left first."""
+        if self.run is None:
+            return []
+        places = {(i.row(), i.column()) for i in self.grid.selectedIndexes()}
+        for row in range(self.grid.rowCount()):
+            for column in range(self.grid.columnCount()):
+                cell = self.grid.cellWidget(row, column)
+                if isinstance(cell, OutputCell) and cell.pick.isChecked():
+                    places.add((row, column))
         found = []
-        for index in self.grid.selectedIndexes():
-            variant = self.run.variants[index.column()]
-            output = self.outputs.get((variant.id, self.cases[index.row()].id))
-            if output is not None:
-                found.append((index.row(), index.column(), output))
-        return [o for *_, o in sorted(found, key=lambda t: (t[0], t[1]))]
+        for row, column in sorted(places):
+            if row < len(self.cases) and column < len(self.run.variants):
+                variant = self.run.variants[column]
+                output = self.outputs.get((variant.id, self.cases[row].id))
+                if output is not None:
+                    found.append(output)
+        return found
 
-    def diff_selected(self, exec_dialog: bool = True) -> DiffDialog | None:
+    def diff_selected(self, *, exec_dialog: bool = True) -> DiffDialog | None:
+        """The word diff of the two chosen cells, opened without blocking (``self.diff_dialog``)."""
         chosen = self.selected_outputs()
         if len(chosen) != 2:
-            self.banner.show_message("Select exactly two finished cells to compare them.", "info")
+            self.banner.show_message(
+                f"Diff needs exactly two finished cells; {len(chosen)} chosen. Pick two with "
+                "their ⇄ buttons.", "info")
             return None
         labels = {v.id: v.label for v in self.run.variants}
         old, new = chosen
-        dialog = DiffDialog("Output diff", labels.get(old.variant_id, "A"), old.text,
-                            labels.get(new.variant_id, "B"), new.text, self)
+        self.diff_dialog = self._replace(self.diff_dialog, DiffDialog(
+            "Output diff", labels.get(old.variant_id, "A"), old.text,
+            labels.get(new.variant_id, "B"), new.text, self))
         if exec_dialog:
-            dialog.exec()
-        return dialog
+            self.diff_dialog.open()
+        return self.diff_dialog
+
+    @staticmethod
+    def _replace(old, new):
+        if old is not None:
+            old.close()
+            old.deleteLater()
+        return new
 
     def refresh_summary(self) -> None:
         if self.run is None:
@@ -324,3 +466,4 @@ class ComparePanel(QWidget):
         self.summary.show_summaries(labels, summarize(
             [v.id for v in self.run.variants], list(self.outputs.values()), self.ratings,
             self.preferences))
+

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.chat_template import describe_source
 from ..core.composition import template_variables
 from ..core.errors import WorkbenchError
-from ..core.prompts import FewShotExample, PromptVersion
+from ..core.prompts import FewShotExample, PromptVersion, templated_examples
 from ..core.tabular import example_pairs, read_rows
 from ..services.context import ContextBudget, measure
 from .banner import Banner
@@ -66,6 +67,16 @@ class ComposerPanel(QWidget):
         self._timer = QTimer(self, singleShot=True, interval=MEASURE_DELAY_MS)
         self._timer.timeout.connect(self.measure_now)
         models.loaded.connect(lambda _meta: self.schedule_measure())
+        models.loaded.connect(self._show_template)
+
+    def _show_template(self, meta) -> None:
+        """A file without a chat template is rendered with a built-in one: say so where the
+        rendered text is, in a warning colour, so nobody mistakes it for the file's."""
+        source = describe_source(meta.chat_template_source, meta.file_has_chat_template,
+                                 meta.architecture)
+        self.template_note.setText(f"Chat template: {source}")
+        self.template_note.setStyleSheet("" if meta.file_has_chat_template
+                                         else "color:#e65100; font-weight:bold")
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -92,6 +103,9 @@ class ComposerPanel(QWidget):
         preview_box = QWidget()
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.setContentsMargins(0, 0, 0, 0)
+        self.template_note = QLabel()  # which chat template renders the preview, and why
+        self.template_note.setWordWrap(True)
+        preview_layout.addWidget(self.template_note)
         preview_layout.addWidget(_group("What the model receives (selected case)", self.preview), 1)
         preview_layout.addWidget(self.context_bar)
         preview_layout.addLayout(answer_row)
@@ -128,6 +142,7 @@ class ComposerPanel(QWidget):
         self._loading = True
         self.system_edit.setPlainText(version.system_prompt if version else "")
         self.template_edit.setPlainText(version.user_template if version else "")
+        self.examples.set_template(self.template_edit.toPlainText())
         self.examples.set_examples(list(version.examples) if version else [])
         self._loading = False
         self.schedule_measure()
@@ -167,13 +182,22 @@ class ComposerPanel(QWidget):
         if not path:
             return
         try:
-            pairs, problems = example_pairs(read_rows(path))
+            examples, problems = self._examples_from(read_rows(path))
         except WorkbenchError as error:
             self.banner.show_message(str(error))
             return
-        for source, target in pairs:
-            self.examples.add_example(FewShotExample(source, target))
-        self._report(len(pairs), "examples", path, problems)
+        for example in examples:
+            self.examples.add_example(example)
+        self._report(len(examples), "examples", path, problems)
+
+    def _examples_from(self, rows) -> tuple[list[FewShotExample], list]:
+        # A file naming the template's variables fills them; an input/output file gives raw
+        # examples, which the table moves into the first variable when it is templated.
+        names = self.examples.variables if self.examples.templated else []
+        if set(names) & set(rows.columns):
+            return templated_examples(rows, names)
+        pairs, problems = example_pairs(rows)
+        return [FewShotExample(source, target) for source, target in pairs], problems
 
     def import_cases(self, path: str | None = None) -> None:
         path = path or QFileDialog.getOpenFileName(self, "Import test cases", "",
@@ -200,7 +224,9 @@ class ComposerPanel(QWidget):
     # -- live counting -------------------------------------------------------------------
 
     def _on_template_edit(self) -> None:
-        names = template_variables(self.template_edit.toPlainText())
+        template = self.template_edit.toPlainText()
+        self.examples.set_template(template)  # examples take the same variable columns
+        names = template_variables(template)
         keep = [n for n in self.cases.variables if n in names or self._column_has_values(n)]
         self.cases.set_variables(names + [n for n in keep if n not in names])
         self._on_edit()

@@ -49,6 +49,10 @@ class HubBrowser(QWidget):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search GGUF models on the Hugging Face Hub")
         self.search_button = QPushButton("Search")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop waiting for this search")
+        self.cancel_button.hide()
+        self._search_job: BackgroundCall | None = None
         self.results = QTableWidget(0, 4)
         self.results.setHorizontalHeaderLabels(["Repository", "Downloads", "Likes", "Updated"])
         self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -66,6 +70,7 @@ class HubBrowser(QWidget):
         search_row = QHBoxLayout()
         search_row.addWidget(self.search_edit, 1)
         search_row.addWidget(self.search_button)
+        search_row.addWidget(self.cancel_button)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -83,6 +88,7 @@ class HubBrowser(QWidget):
 
         self.search_edit.returnPressed.connect(self.search)
         self.search_button.clicked.connect(self.search)
+        self.cancel_button.clicked.connect(self.cancel_search)
         self.results.itemSelectionChanged.connect(self._repo_selected)
         self.files.itemSelectionChanged.connect(self._file_selected)
         self.files.itemDoubleClicked.connect(lambda *_: self.download_selected())
@@ -110,15 +116,34 @@ class HubBrowser(QWidget):
         self.banner.hide()
         self.search_button.setEnabled(False)
         self.search_button.setText("Searching…")
+        self.cancel_button.show()
+        # Its own job, not _run: a cancelled search's late answer or error must stay unseen.
+        job = BackgroundCall(lambda: self.service.search(text), self)
+        self._search_job = job
+        job.succeeded.connect(lambda found: self._show_results(found)
+                              if self._search_job is job else None)
+        job.failed.connect(lambda message: self._search_failed(message)
+                           if self._search_job is job else None)
+        job.succeeded.connect(lambda _: self._jobs.remove(job))
+        job.failed.connect(lambda _: self._jobs.remove(job))
+        self._jobs.append(job)
+        job.start()
 
-        def shown(found: list[HubRepo]) -> None:
-            self._show_results(found)
+    def cancel_search(self) -> None:
+        """The request cannot be pulled back from the network; its answer is dropped."""
+        self._search_job = None
+        self._search_done()
+        self.banner.show_message("Search cancelled.", "info")
 
-        self._run(lambda: self.service.search(text), shown, lambda _: self._search_done())
+    def _search_failed(self, message: str) -> None:
+        self._search_done()
+        self.banner.show_message(message)
 
     def _search_done(self) -> None:
+        self._search_job = None
         self.search_button.setEnabled(True)
         self.search_button.setText("Search")
+        self.cancel_button.hide()
 
     def _show_results(self, found: list[HubRepo]) -> None:
         self._search_done()

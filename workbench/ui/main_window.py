@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -29,7 +30,7 @@ from ..services.models import ModelService
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
 from ..store import Store
-from .banner import Banner
+from .banner import Banner, BannerOverlay
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
 from .composer import ComposerPanel
@@ -39,8 +40,11 @@ from .library_panel import LibraryPanel
 from .model_controller import ModelController
 from .model_picker import ModelPicker
 from .sessions_panel import SessionsPanel
+from .menus import WindowMenus
 from .tune_menu import TuneMenu
+from .variants_keeper import VariantsKeeper
 from .variants_table import CURRENT
+from .window_title import is_unsaved, window_title
 
 WINDOW_TITLE = "Prompt Workbench"
 DRAFT_DELAY_MS = 800
@@ -80,6 +84,7 @@ class MainWindow(QMainWindow):
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
         self._draft_timer.timeout.connect(self.save_draft)
         self.composer.edited.connect(self._draft_timer.start)
+        self.composer.edited.connect(self.update_title)
         self._status_timer = QTimer(self, interval=1000)
         self._status_timer.timeout.connect(self.update_status)
         self._status_timer.start()
@@ -116,10 +121,14 @@ class MainWindow(QMainWindow):
         self.composer = ComposerPanel(self.models)
         self.compare = ComparePanel(self.services.runs, self.workspace_service)
         self.compare.spec_for = self.spec_for
+        self.variants_keeper = VariantsKeeper(self.compare.variants, self.workspace_service,
+                                              lambda message: self.banner.show_message(message),
+                                              self)
         self.chat = ChatPanel(self.models)
         self.library_panel = LibraryPanel(LibraryService(store=self.services.store))
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("main-splitter")
+        self.splitter.setChildrenCollapsible(False)  # a drag past a pane's minimum hid it
         self.splitter.addWidget(self.composer)
         self.splitter.addWidget(self.compare)
         self.splitter.setSizes([420, 520])
@@ -130,9 +139,11 @@ class MainWindow(QMainWindow):
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
-        column.addWidget(self.banner)
-        column.addWidget(self.plugin_banner)
         column.addWidget(self.tabs, 1)
+        # Over the tab pages, below the tab bar: a message never moves a control.
+        self.banner_overlay = BannerOverlay(self.tabs, self.tabs.tabBar())
+        self.banner_overlay.add(self.banner)
+        self.banner_overlay.add(self.plugin_banner)
         self.setCentralWidget(central)
 
         self.models_status = QLabel("No model loaded")
@@ -144,6 +155,7 @@ class MainWindow(QMainWindow):
 
         self.tune = TuneMenu(self, self.menuBar().addMenu("&Tune"))
         self._build_plugins_menu()
+        self.menus = WindowMenus(self)  # File, Edit, View, Help with their keys
         self.save_button.clicked.connect(lambda: self.save_version(self.note_edit.text()))
         self.compare.run_button.clicked.connect(self.run_comparison)
         self.sessions_panel.session_chosen.connect(self.open_session)
@@ -158,7 +170,7 @@ class MainWindow(QMainWindow):
     def _build_plugins_menu(self) -> None:
         """Plugin panels as docks, plugin actions in the menu, failures reported in place."""
         menu = self.menuBar().addMenu("&Plugins")
-        menu.addAction("Manage plugins…", self.open_plugins_dialog)
+        menu.addAction("Manage plugins…", lambda: self.open_plugins_dialog())
         plugins = self.services.plugins
         if plugins is None:
             return
@@ -193,7 +205,8 @@ class MainWindow(QMainWindow):
             return None
         dialog = PluginsDialog(self.services.plugins, self)
         if exec_dialog:
-            dialog.exec()
+            dialog.open()  # window-modal without a nested event loop: tests can click in it
+        self.plugins_dialog = dialog
         return dialog
 
     def _on_model_loaded(self, _meta) -> None:
@@ -277,19 +290,21 @@ class MainWindow(QMainWindow):
             self.banner.show_message(str(error))
             return
         self.workspace = workspace
-        self.setWindowTitle(f"{workspace.session.name} — {WINDOW_TITLE}")
         rows = [(c.variables, c.expected) for c in workspace.case_set.cases]
         self.composer.set_version(workspace.latest)
         self.composer.set_cases(rows)
+        saved_cases = self.composer.cases.rows()
         draft = workspace.draft
         if draft and (workspace.latest is None or draft.updated_at > workspace.latest.created_at):
             self.composer.from_draft(draft.content)
-            self.banner.show_message(
-                f"Restored unsaved edits from {draft.updated_at:%Y-%m-%d %H:%M}.", "info")
+            # A draft equal to what is saved restores nothing: say so only when it differs.
+            if (is_unsaved(self.composer.content(), workspace.latest)
+                    or self.composer.cases.rows() != saved_cases):
+                self.banner.show_message(
+                    f"Restored unsaved edits from {draft.updated_at:%Y-%m-%d %H:%M}.", "info")
+        self.update_title()
         self.refresh_history()
-        if self.compare.variants.count() == 0:
-            self.compare.variants.add_variant("Greedy", temperature=0.0, seed=0)
-            self.compare.variants.add_variant("Creative", temperature=0.9, seed=0)
+        self.variants_keeper.show(session_id, workspace.variants)  # after the versions are known
         self.compare.show_run(workspace.run, list(workspace.case_set.cases), workspace.outputs,
                               workspace.ratings, workspace.preferences)
         self.sessions_panel.refresh(session_id)
@@ -340,12 +355,14 @@ class MainWindow(QMainWindow):
             return None
         self.note_edit.clear()
         self.refresh_history()
+        self.update_title()
         return version
 
     def restore_version(self, version: PromptVersion) -> None:
         """Load an old version into the editor; saving then makes a new version after it."""
         self.composer.set_version(version)
         self.save_draft()
+        self.update_title()
         self.banner.show_message(f"Restored {self._version_name(version)} into the editor; "
                                  "save to make it the newest version.", "info")
 
@@ -369,6 +386,7 @@ class MainWindow(QMainWindow):
     def run_comparison(self) -> None:
         if self.workspace is None or self.compare.running:
             return
+        self.variants_keeper.save_now()  # the rows this run uses stay with the session
         current = self.save_version()
         if current is None:
             return
@@ -417,14 +435,30 @@ class MainWindow(QMainWindow):
 
     def update_status(self) -> None:
         hosts = self.services.models.loaded()
-        names = ", ".join(sorted({h.metadata.name if h.metadata else "?" for h in hosts}))
+        names = ", ".join(sorted({self._model_label(h) for h in hosts}))
         self.models_status.setText(f"Loaded: {names}" if hosts else "No model loaded")
         memory = self.services.models.memory_use()
         self.memory_status.setText(f"Model memory {human_bytes(memory)}" if memory else "")
         self.jobs_status.setText("Running comparison…" if self.compare.running else "Idle")
 
+    def _model_label(self, host) -> str:
+        """The library name the user chose (the picker's), not the GGUF's own general.name;
+        models loaded by variants show their file name."""
+        if host is self.models.host:
+            return self.models.name or self.picker.chosen() or Path(host.settings.path).stem
+        return Path(host.settings.path).stem
+
+    def update_title(self) -> None:
+        """"● Session — Prompt Workbench" while the prompt differs from its saved version."""
+        if self.workspace is None:
+            self.setWindowTitle(window_title(None))
+            return
+        unsaved = is_unsaved(self.composer.content(), self.workspace.latest)
+        self.setWindowTitle(window_title(self.workspace.session.name, unsaved))
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.compare.stop()
         self.save_draft()
+        self.variants_keeper.save_now()
         self.save_layout()
         super().closeEvent(event)

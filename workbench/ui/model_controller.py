@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from ..core.chat_template import TemplateChoice
 from ..core.model_info import ModelMetadata
 from ..engine.host.client import ModelHost
 from ..services.models import ModelService
@@ -32,10 +33,32 @@ class ModelController(QObject):
     def load(self, name: str | None, n_ctx: int = 4096, n_gpu_layers: int | None = None,
              engine: dict | None = None) -> None:
         engine = dict(engine or {})
+        self._start(name, n_ctx, n_gpu_layers, engine,
+                    lambda: self.service.load_named(name, n_ctx=n_ctx,
+                                                    n_gpu_layers=n_gpu_layers, **engine))
+
+    def choose_template(self, name: str | None, choice: TemplateChoice | None, n_ctx: int = 4096,
+                        n_gpu_layers: int | None = None, engine: dict | None = None) -> None:
+        """Keep ``choice`` for the model file and load it with it; the copy loaded with the
+        old template is unloaded once the new one is up (two copies of a large model would
+        not fit)."""
+        engine = dict(engine or {})
+        previous = self.host
+
+        def work() -> ModelHost:
+            self.service.choose_template(name, choice)
+            host = self.service.load_named(name, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
+                                           **engine)
+            if previous is not None and previous is not host and \
+                    previous.settings.path == host.settings.path:
+                self.service.unload(previous)
+            return host
+
+        self._start(name, n_ctx, n_gpu_layers, engine, work)
+
+    def _start(self, name, n_ctx, n_gpu_layers, engine, work) -> None:
         self.loading.emit(name or "the bundled model")
-        job = BackgroundCall(lambda: self.service.load_named(name, n_ctx=n_ctx,
-                                                             n_gpu_layers=n_gpu_layers,
-                                                             **engine), self)
+        job = BackgroundCall(work, self)
 
         def done(host: ModelHost) -> None:
             self.host, self.name, self.n_ctx, self.n_gpu_layers = host, name, n_ctx, n_gpu_layers

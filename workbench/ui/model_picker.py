@@ -1,4 +1,5 @@
-"""Toolbar widgets to choose and load a model: name, context size, GPU layers, state."""
+"""Toolbar widgets to choose and load a model: name, context size, GPU layers, chat template,
+state."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.chat_template import TemplateChoice, describe_source, template_label
 from ..core.engine_flags import parse_engine_flags
 from ..core.errors import SettingsError
 from ..core.model_info import ModelMetadata, describe_engine, human_count
 from .model_controller import ModelController
+from .template_dialog import TemplateDialog
 
 
 class ModelPicker(QWidget):
@@ -51,6 +54,12 @@ class ModelPicker(QWidget):
         layout.addWidget(self.engine)
         self.load_button = QPushButton("Load")
         layout.addWidget(self.load_button)
+        self.template_button = QPushButton("Template…")
+        self.template_button.setToolTip("The chat template of the selected model: the file's "
+                                        "own, one of llama.cpp's built-ins, or your own Jinja")
+        self.template_button.clicked.connect(lambda: self.choose_template())
+        layout.addWidget(self.template_button)
+        self.template_dialog: TemplateDialog | None = None
         self.state = QLabel("No model loaded")
         layout.addWidget(self.state)
         self.load_button.clicked.connect(lambda: self.load())
@@ -82,13 +91,43 @@ class ModelPicker(QWidget):
         self.controller.load(self.chosen(), self.n_ctx.value(), None if layers < 0 else layers,
                              engine)
 
+    def choose_template(self) -> None:
+        """Open the template dialog for the selected model (what it is loaded with preselected)."""
+        name = self.chosen()
+        host = self.controller.host
+        current, note = None, ""
+        if host is not None and self.controller.name == name:
+            s = host.settings
+            current = (TemplateChoice(jinja=s.template_jinja) if s.template_jinja is not None
+                       else TemplateChoice(name=s.template_name) if s.template_name else None)
+            meta = host.metadata
+            note = "Now: " + describe_source(meta.chat_template_source,
+                                             meta.file_has_chat_template, meta.architecture)
+        self.template_dialog = TemplateDialog(name or "the bundled model", current, note, self)
+        self.template_dialog.accepted.connect(lambda: self._template_chosen(name))
+        self.template_dialog.open()  # window-modal, without a nested event loop
+
+    def _template_chosen(self, name: str | None) -> None:
+        layers = self.gpu_layers.value()
+        try:
+            engine = self.engine_settings()
+        except SettingsError as error:
+            self._set_state(str(error), busy=False)
+            return
+        self.controller.choose_template(name, self.template_dialog.choice(), self.n_ctx.value(),
+                                        None if layers < 0 else layers, engine)
+
     def _on_loaded(self, meta: ModelMetadata) -> None:
         offload = (f"GPU {meta.gpu_layers_offloaded}/{meta.n_layers + 1} layers"
                    if meta.offload_supported else "CPU only")
+        template = template_label(meta.chat_template_source, meta.file_has_chat_template)
         self._set_state(f"● {Path(meta.path).stem} · {human_count(meta.parameter_count)} · "
                         f"{meta.quantization} · ctx {meta.n_ctx:,} · {offload} · "
-                        f"{meta.engine.get('n_parallel', 1)} parallel", busy=False)
-        self.state.setToolTip(f"Engine: {describe_engine(meta.engine)}")
+                        f"{meta.engine.get('n_parallel', 1)} parallel · template: {template}",
+                        busy=False)
+        why = describe_source(meta.chat_template_source, meta.file_has_chat_template,
+                              meta.architecture)
+        self.state.setToolTip(f"Engine: {describe_engine(meta.engine)}\nChat template: {why}")
 
     def _set_state(self, text: str, busy: bool) -> None:
         self.state.setText(text)

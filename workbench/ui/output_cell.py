@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,6 +19,8 @@ from ..core.model_info import describe_engine
 from ..core.ratings import THUMBS_DOWN, THUMBS_UP
 from ..core.runs import Output
 from ..core.sampling import describe_sampling
+
+TEXT_LINES_CAP = 10  # a cell grows with its answer up to this many lines, then scrolls
 
 
 class OutputCell(QFrame):
@@ -46,17 +48,31 @@ class OutputCell(QFrame):
         self.flags.setStyleSheet("color:#e65100")
         self.flags.hide()
         layout.addWidget(self.flags)
+        self.notice = QLabel()  # neutral: a stopped cell is not an error
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color:#666; font-style:italic")
+        self.notice.hide()
+        layout.addWidget(self.notice)
         self.stats = QLabel("")
+        self.stats.setWordWrap(True)
         self.stats.setStyleSheet("color:#555")
         layout.addWidget(self.stats)
-        row = QHBoxLayout()
+        self.scores = QLabel()  # filled by scorers (plugins), on its own line to stay readable
+        self.scores.setWordWrap(True)
+        self.scores.setStyleSheet("color:#1b5e20")
+        self.scores.hide()
+        layout.addWidget(self.scores)
+        row = self._rating_row = QHBoxLayout()
         self.up = QToolButton(text="▲ good", toolTip="Thumbs up (stored as 5 stars)")
         self.down = QToolButton(text="▼ bad", toolTip="Thumbs down (stored as 1 star)")
         self.stars = QComboBox()
         self.stars.addItems(["stars…", "1", "2", "3", "4", "5"])
         self.note = QLineEdit(placeholderText="note")
         self.rerun = QToolButton(text="⟳", toolTip="Generate this cell again")
-        for widget in (self.up, self.down, self.stars, self.note, self.rerun):
+        # The text box takes clicks for selecting text, so picking a cell for Diff is a button.
+        self.pick = QToolButton(text="⇄", checkable=True,
+                                toolTip="Pick this cell for “Diff two cells”")
+        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick):
             row.addWidget(widget)
         layout.addLayout(row)
         self.up.clicked.connect(lambda: self.rate(THUMBS_UP))
@@ -73,13 +89,16 @@ class OutputCell(QFrame):
         self.stats.setText("")
         self.stats.setToolTip("")
         self.show_flags([])
+        self.show_scores({})
         self.stars.setCurrentIndex(0)
         self.note.clear()
+        self.pick.setChecked(False)
 
     def start(self) -> None:
         self.output = None
         self.text.clear()
         self.error.hide()
+        self.notice.hide()
         self.flags.hide()
         self.stats.setText("generating…")
         self._set_rating_enabled(False)
@@ -93,11 +112,10 @@ class OutputCell(QFrame):
         self.output = output
         if self.text.toPlainText() != output.text:
             self.text.setPlainText(output.text)
-        if output.error:
-            self.error.setText(output.error)
-            self.error.show()
-        else:
-            self.error.hide()
+        self.error.setText(output.error or "")
+        self.error.setVisible(bool(output.error) and not output.cancelled)
+        self.notice.setText(cancel_notice(output) if output.cancelled else "")
+        self.notice.setVisible(output.cancelled)
         parts = [f"{output.token_count} tokens"]
         if output.tokens_per_second:
             parts.append(f"{output.tokens_per_second:.0f} tok/s")
@@ -109,10 +127,53 @@ class OutputCell(QFrame):
         self._set_rating_enabled(True)
         self.stars.setCurrentIndex(score or 0)
 
+    def show_cancelled(self) -> None:
+        """A cell the stop reached before the run told us its output (queued, never started)."""
+        if self.output is None:
+            self.notice.setText("Cancelled.")
+            self.notice.show()
+            self.stats.setText("cancelled")
+
     def show_flags(self, reasons: list[str]) -> None:
         self.flags.setText("⚑ " + "; ".join(reasons) if reasons else "")
         self.flags.setVisible(bool(reasons))
         self.setStyleSheet("OutputCell { border: 2px solid #ef6c00; }" if reasons else "")
+
+    def show_scores(self, scores: dict[str, float]) -> None:
+        figures = " · ".join(f"{name} {value:.2f}" for name, value in scores.items())
+        self.scores.setText(f"Scores: {figures}" if figures else "")
+        self.scores.setVisible(bool(figures))
+
+    # -- size ----------------------------------------------------------------------------
+
+    def wanted_height(self, width: int) -> int:
+        """The height this cell needs at ``width``: its text (wrapped, at least one line, at
+        most TEXT_LINES_CAP) plus the visible labels and the rating row. Short answers make
+        short rows."""
+        metrics = self.text.fontMetrics()
+        margins = self.layout().contentsMargins()
+        inner = max(40, width - margins.left() - margins.right() - 2 * self.frameWidth())
+        # The text box's frame, document margin and a vertical scrollbar's room.
+        text_width = max(20, inner - 2 * self.text.frameWidth() - 8
+                         - self.text.verticalScrollBar().sizeHint().width())
+        text = self.text.toPlainText() or " "
+        wrapped = metrics.boundingRect(QRect(0, 0, text_width, 1_000_000),
+                                       int(Qt.TextFlag.TextWordWrap), text).height()
+        line = metrics.lineSpacing()
+        # QPlainTextEdit scrolls unless its viewport has two pixels beyond text and margins.
+        margin = int(self.text.document().documentMargin())
+        height = (min(max(wrapped, line), TEXT_LINES_CAP * line) + 2 * margin + 2
+                  + 2 * self.text.frameWidth())
+        shown = [w for w in (self.error, self.notice, self.flags, self.stats, self.scores)
+                 if not w.isHidden()]
+        for widget in shown:
+            height += widget.heightForWidth(inner) if widget.hasHeightForWidth() \
+                else widget.sizeHint().height()
+        height += self._rating_row.sizeHint().height()
+        spacing = self.layout().spacing()
+        # + 1: the grid's line between rows comes out of the row's height.
+        return height + spacing * (len(shown) + 1) + margins.top() + margins.bottom() \
+            + 2 * self.frameWidth() + 1
 
     # -- rating --------------------------------------------------------------------------
 
@@ -127,8 +188,14 @@ class OutputCell(QFrame):
         self.rated.emit(self.output.id, score, self.note.text())
 
     def _set_rating_enabled(self, enabled: bool) -> None:
-        for widget in (self.up, self.down, self.stars, self.note, self.rerun):
+        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick):
             widget.setEnabled(enabled)
+
+
+def cancel_notice(output: Output) -> str:
+    if output.text:
+        return f"Cancelled — stopped after {output.token_count} tokens; the text so far is kept."
+    return "Cancelled — the run was stopped before this cell started."
 
 
 def provenance(output: Output) -> str:

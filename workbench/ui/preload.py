@@ -74,4 +74,6 @@ def default_settings(models: ModelService) -> LoadSettings | None:
     hidden = SettingsFile(models.paths.config / SETTINGS_NAME).load().hidden
     if path in {os.path.abspath(p) for p in hidden}:
         return None
-    return LoadSettings(path=str(Path(path)), n_ctx=DEFAULT_N_CTX)
+    # Through the service, as the window's load will: the same settings (a chat template the
+    # user chose for the file included) share one host.
+    return models.settings_for(str(Path(path)), n_ctx=DEFAULT_N_CTX)

@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from ..core.summary import VariantSummary
 
-COLUMNS = ["Variant", "Outputs", "Mean rating", "Wins / losses / ties", "Mean tok/s"]
+COLUMNS = ["Variant", "Outputs", "Mean rating", "Wins / losses / ties", "Mean tok/s",
+           "Failed / cancelled"]
 
 
 class SummaryTable(QTableWidget):
@@ -24,6 +25,6 @@ class SummaryTable(QTableWidget):
             rating = f"{s.mean_rating:.2f} ({s.ratings})" if s.mean_rating is not None else "—"
             speed = f"{s.mean_tokens_per_second:.0f}" if s.mean_tokens_per_second else "—"
             cells = [labels.get(s.variant_id, s.variant_id[:8]), str(s.outputs), rating,
-                     f"{s.wins} / {s.losses} / {s.ties}", speed]
+                     f"{s.wins} / {s.losses} / {s.ties}", speed, f"{s.failed} / {s.cancelled}"]
             for column, text in enumerate(cells):
                 self.setItem(row, column, QTableWidgetItem(text))

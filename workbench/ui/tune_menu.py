@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from ..core.composition import template_variables
 from ..core.errors import WorkbenchError
+from ..core.prompts import PromptVersion
+from ..core.session_variants import SessionVariant
+
+# The comparison's prompt: each held-out question reaches the model as it is (inside the
+# model's own chat template), with no system prompt or wrapping of the user's session.
+PASS_THROUGH_VARIABLE = "input"
+PASS_THROUGH = "{{ input }}"
 
 
 class TuneMenu(QObject):
@@ -37,54 +43,51 @@ class TuneMenu(QObject):
                             self.window)
         if job is not None:
             wizard.resume_from(job)
-        wizard.compare_requested.connect(lambda: self.compare(wizard.job, wizard.held_out()))
+        wizard.compare_requested.connect(
+            lambda: self.compare(wizard.job, wizard.held_out(), wizard))
         wizard.show()
         self.wizard = wizard
         return wizard
 
-    def compare(self, job, held_out: list[tuple[str, str]] = ()) -> None:
-        """Base vs. tuned: the variants become base, adapter ×1 and ×0.5, then they run, over
-        the held-out examples when the prompt can take them."""
+    def compare(self, job, held_out: list[tuple[str, str]] = (), wizard=None) -> None:
+        """Base vs. tuned in a session of its own, named after the adapter: a template that
+        passes each held-out question through as it is, the held-out examples as cases with
+        their answers expected, and the variants base, adapter ×1 and ×0.5; then it runs.
+        The session the user was working in keeps its prompt, cases and variants."""
         window = self.window
         if window.compare.running:
             window.banner.show_message("A comparison is running: stop it or let it finish, "
                                        "then press Compare again.", "info")
             return
-        if held_out:
-            self.add_cases(held_out)
-        try:
-            specs = self.tuning.variant_specs(job.id, window.workspace.latest)
+        try:  # checked before anything is created: a failure leaves no empty session behind
+            specs = self.tuning.variant_specs(job.id, PromptVersion("", user_template=PASS_THROUGH))
         except WorkbenchError as error:
             window.banner.show_message(str(error))
             return
         known = window.services.models.list_models()
         names = {str(m.path): m.name for m in known}
         window.refresh_models(known)  # the new adapter joins the variants' adapter lists
-        variants = window.compare.variants
-        variants.clear()
-        for spec in specs:
-            variants.add_variant(spec.label, model=names.get(spec.model, spec.model),
-                                 adapter=spec.adapter_path, adapter_scale=spec.adapter_scale,
-                                 temperature=0.0, seed=0)
-        window.tabs.setCurrentIndex(0)
-        window.raise_()
-        window.run_comparison()
-
-    def add_cases(self, pairs: list[tuple[str, str]]) -> None:
-        """Held-out examples become test cases (question → the template's one variable,
-        the answer as expected output); a prompt with several variables is left alone."""
-        composer = self.window.composer
-        template = composer.template_edit.toPlainText()
-        if not template.strip():
-            composer.template_edit.setPlainText("{{ input }}")
-            template = "{{ input }}"
-        names = template_variables(template)
-        if len(names) != 1:
-            self.window.banner.show_message(
-                f"The {len(pairs)} held-out examples were not added as test cases: the user "
-                "template has more than one variable.", "info")
+        variants = [SessionVariant(spec.label, model=names.get(spec.model, spec.model),
+                                   adapter=spec.adapter_path, adapter_scale=spec.adapter_scale,
+                                   temperature=0.0, seed=0) for spec in specs]
+        name = job.config.get("name") or "adapter"
+        try:
+            workspace = window.workspace_service.create_prepared_session(
+                f"{name}: base vs. adapter", user_template=PASS_THROUGH,
+                cases=[({PASS_THROUGH_VARIABLE: q}, a) for q, a in held_out],
+                variants=variants, note=f"held-out examples of tune job {job.id[:8]}")
+        except WorkbenchError as error:
+            window.banner.show_message(str(error))
             return
-        rows = [row for row in composer.cases.rows() if any(row[0].values())]
-        known = {row[0].get(names[0]) for row in rows}
-        rows += [({names[0]: q}, a) for q, a in pairs if q not in known]
-        composer.set_cases(rows)
+        window.sessions_panel.refresh(workspace.session.id)
+        window.open_session(workspace.session.id)
+        window.tabs.setCurrentIndex(0)
+        if not held_out:
+            window.banner.show_message(
+                f"Session '{workspace.session.name}' is ready, but the tune job has no held-out "
+                "examples to compare on: add test cases and press Run.", "info")
+        else:
+            window.run_comparison()
+        if wizard is not None and wizard.isVisible():
+            wizard.raise_()  # it stays in front: the user may compare again or close it
+            wizard.activateWindow()

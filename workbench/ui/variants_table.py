@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
 from ..core.engine_flags import format_sampling_flags, parse_engine_flags, parse_sampling_flags
 from ..core.prompts import PromptVersion
 from ..core.sampling import SamplingSettings
+from ..core.session_variants import CURRENT_VERSION, SessionVariant
 
-CURRENT = "current"
+CURRENT = CURRENT_VERSION
 COLUMNS = ["Label", "Prompt version", "Model", "Adapter", "Scale", "Temperature", "Seed",
            "Max tokens", "Sampling", "Engine"]
 SAMPLING_COLUMN, ENGINE_COLUMN = 8, 9
@@ -30,7 +31,8 @@ NO_ADAPTER = "none"
 
 
 class VariantsTable(QWidget):
-    changed = Signal()
+    changed = Signal()  # a row was added or removed
+    edited = Signal()  # anything the user can change: rows, or a value in a row's cells
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -112,17 +114,62 @@ class VariantsTable(QWidget):
                                "empty: the model bar's. Variants with the same settings share "
                                "one loaded model.")
         self.table.setCellWidget(row, ENGINE_COLUMN, engine_edit)
+        self._watch(row)
+        self.changed.emit()
+        self.edited.emit()
+
+    def _watch(self, row: int) -> None:
+        """Every cell's edits reach ``edited`` (so the session's variants are saved)."""
+        edited = self.edited
+        for column in range(len(COLUMNS)):
+            widget = self.table.cellWidget(row, column)
+            if isinstance(widget, QLineEdit):
+                widget.textEdited.connect(lambda _text: edited.emit())
+            elif isinstance(widget, QComboBox):
+                widget.currentTextChanged.connect(lambda _text: edited.emit())
+            else:  # the spin boxes
+                widget.valueChanged.connect(lambda _value: edited.emit())
+
+    def rows(self) -> list[SessionVariant]:
+        """The rows as typed (flags as text, not parsed: they are judged when a run starts)."""
+        return [SessionVariant(
+            label=self.table.cellWidget(row, 0).text(), version=self.version_choice(row),
+            model=self.model_choice(row), adapter=self.adapter_choice(row),
+            adapter_scale=self.adapter_scale(row),
+            temperature=self.table.cellWidget(row, 5).value(),
+            seed=self.table.cellWidget(row, 6).value(),
+            max_tokens=self.table.cellWidget(row, 7).value(),
+            sampling_flags=self.table.cellWidget(row, SAMPLING_COLUMN).text(),
+            engine_flags=self.table.cellWidget(row, ENGINE_COLUMN).text(),
+        ) for row in range(self.table.rowCount())]
+
+    def set_rows(self, variants) -> None:
+        """Show these rows (a session's stored variants) without reporting them as edits."""
+        self.blockSignals(True)
+        try:
+            self.table.setRowCount(0)
+            for v in variants:
+                self.add_variant(v.label, version=v.version, model=v.model,
+                                 temperature=v.temperature, seed=v.seed,
+                                 max_tokens=v.max_tokens, adapter=v.adapter,
+                                 adapter_scale=v.adapter_scale, engine=v.engine_flags)
+                self.table.cellWidget(self.table.rowCount() - 1, SAMPLING_COLUMN).setText(
+                    v.sampling_flags)
+        finally:
+            self.blockSignals(False)
         self.changed.emit()
 
     def clear(self) -> None:
         self.table.setRowCount(0)
         self.changed.emit()
+        self.edited.emit()
 
     def remove_selected(self) -> None:
         row = self.table.currentRow()
         if row >= 0:
             self.table.removeRow(row)
             self.changed.emit()
+            self.edited.emit()
 
     def count(self) -> int:
         return self.table.rowCount()

@@ -2,10 +2,12 @@
 
 from workbench.plugins import hookimpl
 from workbench.plugins.contributions import (
-    Backend, Exporter, Flag, Importer, MenuAction, OutputFilter, Panel, PromptTransform, Scorer)
+    Backend, Exporter, Flag, Importer, MenuAction, OutputFilter, Panel, PromptTransform, Scorer,
+    Setting)
 
 __version__ = "2.5"
 EVENTS: list = []
+GREETINGS: list[str] = ["hello"]
 
 
 @hookimpl
@@ -52,6 +54,12 @@ def register_panels(register):
 @hookimpl
 def register_menu_actions(register):
     register(MenuAction("Say hello", lambda context: EVENTS.append(("menu", "hello"))))
+
+
+@hookimpl
+def register_settings(register):
+    register(Setting("Greetings", lambda: list(GREETINGS),
+                     lambda entries: GREETINGS.__setitem__(slice(None), entries)))
 
 
 @hookimpl

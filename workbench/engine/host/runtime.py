@@ -19,7 +19,7 @@ from pathlib import Path
 import llama_cpp
 from llama_cpp import _internals
 
-from ...core.chat_template import render_chat
+from ...core.chat_template import TemplateChoice, render_chat, resolve_template
 from ...core.errors import HostRequestError, ModelFileError
 from ...core.generation import GenerationRequest, TokenEvent
 from ...core.messages import ChatMessage
@@ -206,10 +206,13 @@ class LlamaRuntime:
             match = re.search(r"offloaded (\d+)/(\d+) layers to GPU", log)
             offloaded = int(match.group(1)) if match else 0
         bos, eos = model.token_bos(), model.token_eos()
+        architecture = meta.get("general.architecture", "unknown")
+        file_template = meta.get("tokenizer.chat_template")
+        template, source = resolve_template(file_template, architecture, self._template_choice())
         return ModelMetadata(
             path=str(Path(self.settings.path).resolve()),
             name=meta.get("general.name") or Path(self.settings.path).stem,
-            architecture=meta.get("general.architecture", "unknown"),
+            architecture=architecture,
             parameter_count=int(model.n_params()),
             quantization=quantization_name(meta.get("general.file_type")),
             file_size=Path(self.settings.path).stat().st_size,
@@ -217,7 +220,7 @@ class LlamaRuntime:
             n_ctx=int(llama_cpp.llama_n_ctx_seq(self.context.ctx)),
             n_layers=int(llama_cpp.llama_model_n_layer(model.model)),
             vocab_size=self.n_vocab,
-            chat_template=meta.get("tokenizer.chat_template"),
+            chat_template=template,  # the one renders use, recorded with every output
             special_tokens=SpecialTokens(
                 bos_id=bos if bos >= 0 else None,
                 eos_id=eos if eos >= 0 else None,
@@ -229,7 +232,17 @@ class LlamaRuntime:
             gpu_layers_offloaded=offloaded,
             extra={k: v for k, v in meta.items() if k.startswith("general.")},
             engine=self._engine(log),
+            chat_template_source=source,
+            file_has_chat_template=bool(file_template),
         )
+
+    def _template_choice(self) -> TemplateChoice | None:
+        s = self.settings
+        if s.template_jinja is not None:
+            return TemplateChoice(jinja=s.template_jinja)
+        if s.template_name is not None:
+            return TemplateChoice(name=s.template_name)
+        return None
 
     def _engine(self, log: str) -> dict:
         """The settings as llama.cpp resolved them (``auto`` flash attention says which)."""

@@ -80,6 +80,22 @@ class RunRepository:
                             .order_by(RunRow.created_at)).all()
             return [self.get(i) for i in ids]
 
+    def listing(self, session_id: str) -> list[Run]:
+        """A session's runs with their variants, newest first, in two queries (the run list
+        above the grid reads it at every Run; ``for_session`` costs a query per run)."""
+        with self.db.transaction() as s:
+            rows = s.scalars(select(RunRow).where(RunRow.session_id == session_id)
+                             .order_by(RunRow.created_at.desc())).all()
+            variants: dict[str, list[Variant]] = {row.id: [] for row in rows}
+            if rows:
+                for v in s.scalars(select(VariantRow).where(VariantRow.run_id.in_(list(variants)))
+                                   .order_by(VariantRow.position)):
+                    variants[v.run_id].append(to_variant(v))
+            return [Run(session_id=row.session_id, name=row.name, case_set_id=row.case_set_id,
+                        status=RunStatus(row.status), variants=tuple(variants[row.id]),
+                        id=row.id, created_at=row.created_at, finished_at=row.finished_at)
+                    for row in rows]
+
     def set_status(self, run_id: str, status: RunStatus) -> None:
         with self.db.transaction() as s:
             row = s.get(RunRow, run_id)

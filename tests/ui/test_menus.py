@@ -1,0 +1,149 @@
+"""The File, Edit, View and Help menus and their keys, driven as the user drives them."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from tests.ui.conftest import make_window
+from tests.ui.test_workbench import compose, set_variants
+from workbench.core.runs import RunStatus
+from workbench.ui import menus, sessions_panel
+
+
+def menu_action(window, menu_title: str, action_text: str):
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == menu_title)
+    return next(a for a in menu.actions() if a.text() == action_text)
+
+
+def activate(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+
+
+def test_the_menu_bar_reads_file_edit_view_then_the_rest_then_help(main_window):
+    titles = [a.text() for a in main_window.menuBar().actions()]
+    assert titles[:3] == ["&File", "&Edit", "&View"]
+    assert titles[-1] == "&Help"
+    assert "&Tune" in titles and "&Plugins" in titles
+
+
+def test_typing_marks_the_title_and_ctrl_s_saves_a_version(qtbot, main_window):
+    window = main_window
+    activate(qtbot, window)
+    name = window.workspace.session.name
+    assert window.windowTitle() == f"{name} — Prompt Workbench"
+    versions = len(window.workspace.history)
+    window.composer.system_edit.setFocus()
+    qtbot.keyClicks(window.composer.system_edit, "Be brief.")
+    assert window.windowTitle() == f"● {name} — Prompt Workbench"
+    qtbot.keyClick(window.composer.system_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.workspace.history) == versions + 1
+    assert window.workspace.latest.system_prompt.endswith("Be brief.")
+    assert window.windowTitle() == f"{name} — Prompt Workbench"
+
+
+def test_reopening_without_edits_shows_no_restored_banner(qtbot, app_services):
+    window = make_window(qtbot, app_services)
+    qtbot.keyClicks(window.composer.system_edit, "Hello")
+    window.menus.save_action.trigger()
+    window.save_draft()  # what closing the window does: a draft equal to the saved version
+    window.close()
+    again = make_window(qtbot, app_services, wait_for_model=False)
+    assert "Restored unsaved edits" not in again.banner.text
+    qtbot.keyClicks(again.composer.system_edit, " world")
+    again.close()  # saves the draft, which now differs
+    third = make_window(qtbot, app_services, wait_for_model=False)
+    assert "Restored unsaved edits" in third.banner.text
+    assert third.windowTitle().startswith("● ")
+
+
+def test_ctrl_enter_runs_and_esc_stops(qtbot, main_window):
+    window = main_window
+    activate(qtbot, window)
+    compose(window, cases=("Spain",))
+    set_variants(window, ("long", 0.8, 400))
+    assert not window.menus.stop_action.isEnabled()  # nothing to stop yet
+    window.composer.template_edit.setFocus()
+    qtbot.keyClick(window.composer.template_edit, Qt.Key.Key_Return,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert window.compare.running
+    assert window.menus.stop_action.isEnabled()
+    with qtbot.waitSignal(window.compare.run_finished, timeout=120_000) as done:
+        qtbot.keyClick(window.composer.template_edit, Qt.Key.Key_Escape)
+    assert done.args[0] is RunStatus.CANCELLED
+    assert not window.menus.stop_action.isEnabled()
+
+
+def test_ctrl_enter_is_left_to_the_chat_tab_there(qtbot, main_window):
+    window = main_window
+    window.menus.tab_actions[1].trigger()  # View ▸ Chat
+    assert window.tabs.currentWidget() is window.chat
+    assert not window.menus.run_action.isEnabled()
+    window.menus.tab_actions[0].trigger()
+    assert window.menus.run_action.isEnabled()
+
+
+def test_new_session_from_the_file_menu(qtbot, main_window, monkeypatch):
+    monkeypatch.setattr(sessions_panel.QInputDialog, "getText",
+                        lambda *a, **k: ("From the menu", True))
+    menu_action(main_window, "&File", "&New session…").trigger()
+    assert main_window.workspace.session.name == "From the menu"
+    assert main_window.windowTitle() == "From the menu — Prompt Workbench"
+
+
+def test_export_then_import_a_session_through_the_file_menu(qtbot, main_window, monkeypatch,
+                                                            tmp_path):
+    window = main_window
+    qtbot.keyClicks(window.composer.system_edit, "Exported prompt")
+    window.menus.save_action.trigger()
+    target = tmp_path / "out.json"
+    monkeypatch.setattr(menus, "ask_save_path", lambda *a: str(target))
+    menu_action(window, "&File", "&Export session…").trigger()
+    qtbot.waitUntil(lambda: "Exported" in window.banner.text, timeout=30_000)
+    assert target.exists() and str(target) in window.banner.text
+
+    window.sessions_panel.delete(window.workspace.session.id)
+    monkeypatch.setattr(menus, "ask_open_path", lambda *a: str(target))
+    menu_action(window, "&File", "&Import session…").trigger()
+    qtbot.waitUntil(lambda: "Imported the session" in window.banner.text, timeout=30_000)
+    assert window.workspace.latest.system_prompt == "Exported prompt"
+
+
+def test_importing_a_bad_file_says_which_and_why(qtbot, main_window, monkeypatch, tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text("this is not an export")
+    monkeypatch.setattr(menus, "ask_open_path", lambda *a: str(bad))
+    menu_action(main_window, "&File", "&Import session…").trigger()
+    qtbot.waitUntil(lambda: "Cannot import notes.json" in main_window.banner.text,
+                    timeout=30_000)
+    assert main_window.banner.kind == "error"
+
+
+def test_help_lists_the_shortcuts_and_about_names_the_app(qtbot, main_window):
+    menu_action(main_window, "&Help", "&Keyboard shortcuts").trigger()
+    dialog = main_window.menus.shortcuts_dialog
+    table = dialog.table
+    rows = {table.item(r, 1).text(): table.item(r, 2).text() for r in range(table.rowCount())}
+    assert rows["Save version"] == "Ctrl+S"
+    assert "Ctrl+Return" in rows["Run comparison"]
+    assert rows["Quit"] == "Ctrl+Q"
+    dialog.close()
+    menu_action(main_window, "&Help", "&About Prompt Workbench").trigger()
+    box = main_window.menus.about_box
+    assert isinstance(box, QMessageBox) and "Prompt Workbench" in box.text()
+    box.close()
+
+
+def test_documentation_opens_the_docs(qtbot, main_window, monkeypatch):
+    opened = []
+    monkeypatch.setattr(menus, "open_url", opened.append)
+    menu_action(main_window, "&Help", "&Documentation").trigger()
+    assert opened and opened[0].toLocalFile().endswith("architecture.md")
+
+
+def test_ctrl_q_closes_the_window(qtbot, main_window):
+    activate(qtbot, main_window)
+    qtbot.keyClick(main_window.composer.system_edit, Qt.Key.Key_Q,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert not main_window.isVisible()

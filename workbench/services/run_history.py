@@ -1,0 +1,67 @@
+"""Earlier runs of a session: list them, and open one as it was left, with its ratings and
+the plugins' scores and flags (computed again on show: scores are not stored, and a scorer
+added since applies to old outputs too)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.cases import TestCase
+from ..core.errors import NotFoundError
+from ..core.ratings import Preference, Rating
+from ..core.runs import Output, Run
+from ..plugins.manager import PluginManager
+from ..store import Store
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    run: Run
+    cases: list[TestCase]
+    outputs: list[Output]  # every output, oldest first (a re-run cell has several)
+    ratings: list[Rating]
+    preferences: list[Preference]
+    flags: dict[str, list[str]] = field(default_factory=dict)  # output id -> filter reasons
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # output id -> figures
+
+
+class RunHistoryService:
+    def __init__(self, store: Store, plugins: PluginManager | None = None):
+        self.store, self.plugins = store, plugins
+
+    def runs(self, session_id: str) -> list[Run]:
+        """The session's runs, newest first."""
+        return self.store.runs.listing(session_id)
+
+    def open(self, run_id: str, cases: list[TestCase] | None = None) -> StoredRun:
+        """One run with everything the grid shows. ``cases`` defaults to the run's case set
+        as it is now (case ids survive edits of the table)."""
+        run = self.store.runs.get(run_id)
+        if cases is None:
+            try:
+                cases = list(self.store.case_sets.get(run.case_set_id).cases) if run.case_set_id \
+                    else []
+            except NotFoundError:
+                cases = []
+        outputs = self.store.runs.outputs(run_id)
+        ids = [o.id for o in outputs]
+        flags, scores = self.annotate(outputs, cases)
+        return StoredRun(run, list(cases), outputs, self.store.ratings.ratings_for(ids),
+                         self.store.ratings.preferences_for(ids), flags, scores)
+
+    def annotate(self, outputs: list[Output], cases: list[TestCase]
+                 ) -> tuple[dict[str, list[str]], dict[str, dict[str, float]]]:
+        """The plugins' output-filter flags and scorer figures for finished answers."""
+        if self.plugins is None:
+            return {}, {}
+        expected = {c.id: c.expected for c in cases}
+        flags: dict[str, list[str]] = {}
+        scores: dict[str, dict[str, float]] = {}
+        for output in outputs:
+            if not output.answered:
+                continue
+            flags[output.id] = [f.reason for f in self.plugins.check_output(output.text)]
+            scores[output.id] = {s.scorer: s.value for s in
+                                 self.plugins.scores(output.text, expected.get(output.case_id))
+                                 if s.value is not None}
+        return flags, scores
