@@ -27,11 +27,13 @@ def compose(window) -> None:
     composer = window.composer
     composer.system_edit.setPlainText("You write one short, catchy slogan for a product. "
                                       "Answer with the slogan only.")
-    composer.examples.set_examples([
-        FewShotExample("Product: a reusable water bottle", "Drink green, live clean."),
-        FewShotExample("Product: noise-cancelling headphones", "Silence the world, hear yours."),
-    ])
     composer.template_edit.setPlainText("Product: {{ product }}")
+    composer.examples.set_examples([  # through the template, like the cases
+        FewShotExample.templated({"product": "a reusable water bottle"},
+                                 "Drink green, live clean."),
+        FewShotExample.templated({"product": "noise-cancelling headphones"},
+                                 "Silence the world, hear yours."),
+    ])
     composer.set_cases([
         ({"product": "a solar-powered phone charger"}, None),
         ({"product": "a coffee shop for cats"}, None),

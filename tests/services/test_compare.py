@@ -207,6 +207,7 @@ def test_cells_of_one_model_are_decoded_together_and_match_each_alone(services):
     engine = together.outputs[0].engine_settings
     assert engine["n_parallel"] == 4 and engine["flash_attn"].startswith("auto→")
     assert engine["cache_type_k"] == "f16" and engine["n_ubatch"] == 512
+    assert engine["chat_template_source"] == "file"  # SmolLM2's own template
     stored = workspace.open(ws.session.id).run.variants[0].engine_settings
     assert stored["flash_attn"] == "auto" and stored["n_ctx"] == 1024
 

@@ -200,7 +200,11 @@ class RunService:
         for variant, _, _ in group:
             bases[variant.id].update(provenance)
             if local:  # what llama.cpp resolved (flash attention auto→on, threads, …)
-                bases[variant.id]["engine_settings"] = {**load.engine_settings(), **engine}
+                bases[variant.id]["engine_settings"] = {
+                    **load.engine_settings(), **engine,
+                    # Where the chat template came from: the file, a llama.cpp built-in, yours.
+                    "chat_template_source": getattr(model.metadata, "chat_template_source",
+                                                    "file")}
         cells = []
         for case in cases:  # case by case: a row of the grid fills before the next
             for variant, spec, _ in group:

@@ -138,7 +138,7 @@ class ComparePanel(QWidget):
         for index, widget in enumerate((self.variants, self.grid, self.summary)):
             self.results_splitter.addWidget(widget)
             self.results_splitter.setStretchFactor(index, 1 if widget is self.grid else 0)
-        self.results_splitter.setSizes([96, 1000, 72])  # two variant rows, two summary rows
+        self.results_splitter.setSizes([150, 1000, 72])  # three variant rows, two summary rows
         layout.addWidget(self.results_splitter, 1)
         self.stop_button.clicked.connect(self.stop)
         # Lambdas: clicked(bool) must not land in a parameter (it once suppressed the dialogs).

@@ -8,10 +8,12 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QLabel,
     QLineEdit,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -129,7 +131,13 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("main-splitter")
         self.splitter.setChildrenCollapsible(False)  # a drag past a pane's minimum hid it
-        self.splitter.addWidget(self.composer)
+        # The composer scrolls rather than forcing its ~480 px minimum on the window: the
+        # results below get the height the user drags the splitter to.
+        composer_scroll = QScrollArea()
+        composer_scroll.setWidget(self.composer)
+        composer_scroll.setWidgetResizable(True)
+        composer_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.splitter.addWidget(composer_scroll)
         self.splitter.addWidget(self.compare)
         self.splitter.setSizes([420, 520])
         self.tabs = QTabWidget()
