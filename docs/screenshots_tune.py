@@ -82,6 +82,7 @@ def main() -> int:
         wizard.hide()
         window.splitter.setSizes([300, 650])
         wait_until(app, lambda: window.jobs_status.text() == "Idle")  # the 1 s status tick
+        wait_until(app, lambda: window.compare.run_list.combo.currentText().endswith("done"))
         window.grab().save(str(DOCS / "tune-compare.png"))
     finally:
         services.models.close()

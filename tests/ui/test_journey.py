@@ -67,6 +67,7 @@ def test_a_sentiment_session_from_scratch_to_restart(qtbot, app_services, monkey
     with qtbot.waitSignal(compare.run_finished, timeout=120_000) as done:
         qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert done.args[0] is RunStatus.DONE
+    qtbot.waitUntil(lambda: compare.run_list.combo.currentText().endswith("done"))
     assert len(window.workspace.history) == versions  # the same prompt: no new version
     cells = [compare.grid.cellWidget(r, c) for r in range(2) for c in range(2)]
     assert all(cell.text.toPlainText() for cell in cells)
