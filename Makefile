@@ -10,6 +10,16 @@ STAMP  := $(VENV)/.installed
 HAS_NVIDIA := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
+# llama-cpp-python is compiled for the GPU backend this machine offers: CUDA, ROCm/HIP, Vulkan,
+# Metal, else the CPU (workbench/backend_choice.py, run with the system python3 before the venv
+# exists, explains the choice in one line). `make LLAMA_BACKEND=cpu` (or cuda, vulkan, hip,
+# metal) overrides it. A GPU build gets its own pip cache and --no-binary, so a CPU wheel built
+# or cached earlier is never reused for it; the CPU build keeps pip's cache (fast and offline).
+LLAMA_BACKEND ?=
+LLAMA_REQ     := llama-cpp-python>=0.3.8
+BACKEND_ENV   := $(VENV)/workbench-backend.env
+BACKEND_JSON  := $(VENV)/workbench-backend.json
+
 .PHONY: run test venv lint bench screenshots clean
 
 $(STAMP): pyproject.toml Makefile
@@ -20,7 +30,23 @@ ifeq ($(HAS_NVIDIA),yes)
 else
 	$(PIP) install "torch==2.13.0" || $(PIP) install torch --index-url $(TORCH_CPU_INDEX)
 endif
+	@PREV=$$(sed -n 's/^BACKEND=//p' "$(BACKEND_ENV)" 2>/dev/null); \
+	LLAMA_BACKEND="$(LLAMA_BACKEND)" $(PYTHON) -m workbench.backend_choice --make \
+	  --json "$(BACKEND_JSON)" > "$(BACKEND_ENV)" || exit 1; \
+	. "$(abspath $(BACKEND_ENV))"; \
+	if [ "$$BACKEND" = cpu ]; then \
+	  if [ -n "$$PREV" ] && [ "$$PREV" != cpu ]; then FORCE="--force-reinstall --no-deps"; fi; \
+	  echo "$(PIP) install $$FORCE $(LLAMA_REQ)"; $(PIP) install $$FORCE "$(LLAMA_REQ)"; \
+	else \
+	  echo "CMAKE_ARGS=\"$$CMAKE_ARGS\" PIP_CACHE_DIR=$$HOME/.cache/pip-llama-$$BACKEND $(PIP) install --force-reinstall --no-deps --no-binary llama-cpp-python $(LLAMA_REQ)"; \
+	  CMAKE_ARGS="$$CMAKE_ARGS" PIP_CACHE_DIR="$$HOME/.cache/pip-llama-$$BACKEND" \
+	    $(PIP) install --force-reinstall --no-deps --no-binary llama-cpp-python "$(LLAMA_REQ)" || { \
+	  LLAMA_BACKEND=cpu $(PYTHON) -m workbench.backend_choice --make --json "$(BACKEND_JSON)" \
+	    --note "the $$BACKEND build of llama-cpp-python failed (see above) → CPU build; fix the toolkit, then \`make clean run\`" \
+	    > "$(BACKEND_ENV)" && $(PIP) install --force-reinstall --no-deps "$(LLAMA_REQ)"; }; \
+	fi
 	$(PIP) install -e ".[demo,tune,dev]"
+	@$(BIN)/python -c 'import json; print("llama.cpp backend:", json.load(open("$(BACKEND_JSON)"))["reason"])'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -26,6 +26,8 @@ def test_model_bar_flags_load_the_model_and_the_status_shows_the_engine(qtbot, a
     assert engine["flash_attn"] == "off" and engine["n_parallel"] == 2
     assert engine["cache_type_k"] == "q8_0"
     assert "2 parallel" in picker.state.text() and "flash attn off" in picker.state.toolTip()
+    if not loaded.args[0].offload_supported:  # why nothing is on the GPU, on hover
+        assert "GPU offload: the installed llama.cpp is CPU only" in picker.state.toolTip()
     type_into(qtbot, picker.engine, "-fa sometimes")
     qtbot.keyClick(picker.engine, Qt.Key.Key_Return)
     assert "-fa 'sometimes' is not one of auto, on, off" in picker.state.text()

@@ -50,9 +50,10 @@ def opens_gui(argv: Sequence[str]) -> bool:
 
 def _optional_commands():
     """Command groups that live beside this module; each exposes ``register(subparsers)``."""
-    from . import library_cmds, plugins_cmd, sessions_cmd, tune_cmd
+    from . import doctor_cmd, library_cmds, plugins_cmd, sessions_cmd, tune_cmd
 
-    return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register]
+    return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register,
+            doctor_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:

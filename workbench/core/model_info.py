@@ -20,7 +20,8 @@ CACHE_TYPES = ("f16", "bf16", "f32", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """How to load a model. ``n_gpu_layers=None`` means: all layers if offload is supported.
+    """How to load a model. ``n_gpu_layers=None`` means *auto*: as many layers as the memory
+    estimate says fit in free VRAM (library/offload.py), 0 on a CPU-only llama.cpp.
 
     The engine settings below change llama.cpp's arithmetic (and so, rarely, a greedy token):
     they are part of every output's provenance. Their defaults are llama.cpp's, so the app
@@ -116,6 +117,9 @@ class ModelMetadata:
     # Where chat_template came from: "file", "user" or "built-in NAME" (chat_template.py).
     chat_template_source: str = "file"
     file_has_chat_template: bool = True
+    # Why this many layers are on the GPU ("18 of 31 layers fit in 3.9 GiB free VRAM; …"):
+    # the service's fit-driven choice for "auto", shown in the model's status.
+    offload_reason: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)

@@ -115,7 +115,9 @@ def estimate_fit(info: GGUFInfo, n_ctx: int, memory: Memory,
     )
 
 
-def _layer_cost(info: GGUFInfo, n_ctx: int) -> int:
+def layer_bytes(info: GGUFInfo, n_ctx: int) -> int:
+    """What one offloaded block takes on the GPU: its weights and its share of the KV cache
+    (``n_ctx`` counts every parallel sequence)."""
     return info.layer_bytes + kv_cache_bytes(info, n_ctx, layers=1)
 
 
@@ -124,7 +126,7 @@ def _gpu_layers(info: GGUFInfo, n_ctx: int, free_vram: int | None, compute: int)
     if not free_vram or info.n_layers <= 0:
         return 0
     budget = free_vram - GPU_HEADROOM - compute  # the compute buffer moves to the GPU too
-    per_layer = max(1, _layer_cost(info, n_ctx))
+    per_layer = max(1, layer_bytes(info, n_ctx))
     layers = max(0, min(info.n_layers, budget // per_layer))
     if layers == info.n_layers and budget - layers * per_layer >= info.output_bytes:
         return info.n_layers + 1
@@ -136,4 +138,4 @@ def _gpu_bytes(info: GGUFInfo, n_ctx: int, layers: int, compute: int) -> int:
         return 0
     blocks = min(layers, info.n_layers)
     output = info.output_bytes if layers > info.n_layers else 0
-    return blocks * _layer_cost(info, n_ctx) + output + compute
+    return blocks * layer_bytes(info, n_ctx) + output + compute

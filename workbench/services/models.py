@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,9 +20,13 @@ from ..library.bundled import bundled_model_path
 from ..library.catalogue import KnownModel, library_models, resolve_model
 from ..library.folders import SETTINGS_NAME, SettingsFile
 from ..library.gguf_check import check_model_file
+from ..library.gguf_metadata import read_gguf_info
+from ..library.offload import choose_gpu_layers, offload_in_build
+from ..library.system_memory import Memory, system_memory
 
 DEFAULT_N_CTX = 4096
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+CPU_ONLY_REASON = "the installed llama.cpp is CPU only (README, GPU offload, says how to change it)"
 
 
 def _without_listing(name_or_path: str | None) -> Path | None:
@@ -36,10 +41,18 @@ def _without_listing(name_or_path: str | None) -> Path | None:
 
 
 class ModelService:
-    def __init__(self, paths: AppPaths | None = None, store=None):
+    def __init__(self, paths: AppPaths | None = None, store=None, *,
+                 memory: Callable[[], Memory] = system_memory,
+                 offload_supported: bool | None = None):
         self.paths = (paths or app_paths()).ensure()
         self.store = store  # the app's open Store; without one, listing opens the file briefly
+        # Free RAM/VRAM and llama.cpp's offload support drive "auto" GPU layers; tests give
+        # recorded figures. Offload support: None until a loaded model says (or the build's
+        # files tell, see offload_in_build).
+        self._memory = memory
+        self._offload = offload_supported
         self._hosts: dict[LoadSettings, ModelHost] = {}
+        self._offload_reasons: dict[LoadSettings, str] = {}
         self._remote: dict[str, object] = {}
         self._backends: dict = {}
         self._lock = threading.Lock()
@@ -137,21 +150,68 @@ class ModelService:
             # host under us. Try once more, so that this caller gets llama.cpp's own reason.
             return self._load_once(settings)
 
+    # -- GPU layers: "auto" becomes the number the memory-fit estimate says fits -------------
+
+    def offload_supported(self) -> bool | None:
+        """Whether the installed llama.cpp can offload: as a loaded model said, else as the
+        build's library files say (None: unknown)."""
+        return self._offload if self._offload is not None else offload_in_build()
+
+    def with_offload(self, settings: LoadSettings,
+                     memory: Memory | None = None) -> tuple[LoadSettings, str]:
+        """The settings a host loads with, and why that many layers go to the GPU.
+
+        "auto" (n_gpu_layers None) becomes all layers when they fit in free VRAM, else as many
+        as fit; a number the user typed is kept. Without offload (or with offload unknown)
+        the settings stay as they are and the host decides (0 layers on a CPU build)."""
+        if settings.n_gpu_layers is not None or not self.offload_supported():
+            return settings, ""
+        try:
+            info = read_gguf_info(settings.path)
+        except WorkbenchError:
+            return settings, ""  # the host's load names what is wrong with the file
+        layers, reason = choose_gpu_layers(info, settings.n_ctx, settings.n_parallel,
+                                           memory or self._memory(), offload_supported=True)
+        return replace(settings, n_gpu_layers=layers), reason
+
     def _load_once(self, settings: LoadSettings) -> ModelHost:
         with self._lock:
             host = self._hosts.get(settings)
-            if host is None:
-                host = ModelHost(settings, logs_dir=self.paths.logs)
-                self._hosts[settings] = host
+        if host is None:
+            # Outside the lock: nvidia-smi can take a moment. The host stays filed under the
+            # settings asked for ("auto"), so the next "auto" load finds it, even though free
+            # VRAM has dropped by what it took.
+            chosen, reason = self.with_offload(settings)
+            with self._lock:
+                host = self._hosts.get(settings)
+                if host is None:
+                    host = ModelHost(chosen, logs_dir=self.paths.logs)
+                    self._hosts[settings] = host
+                    self._offload_reasons[settings] = reason
         try:
             host.start()
         except Exception:
             with self._lock:
                 if self._hosts.get(settings) is host:
                     del self._hosts[settings]
+                    self._offload_reasons.pop(settings, None)
             host.close()
             raise
+        self._note_offload(host, settings)
         return host
+
+    def _note_offload(self, host: ModelHost, settings: LoadSettings) -> None:
+        """Keep what the host says about offload, and put the reason in its metadata."""
+        meta = host.metadata
+        if meta is None:
+            return
+        self._offload = meta.offload_supported
+        with self._lock:
+            reason = self._offload_reasons.get(settings, "")
+        if not meta.offload_supported:
+            reason = CPU_ONLY_REASON
+        if reason and meta.offload_reason != reason:
+            host.metadata = replace(meta, offload_reason=reason)
 
     def load_named(self, name_or_path: str | None = None, **options) -> ModelHost:
         return self.load(self.settings_for(name_or_path, **options))
@@ -165,6 +225,7 @@ class ModelService:
             for key, value in list(self._hosts.items()):
                 if value is host:
                     del self._hosts[key]
+                    self._offload_reasons.pop(key, None)
         host.close()
 
     def close(self) -> None:
@@ -187,6 +248,7 @@ class ModelService:
         """Load the model briefly to read what llama.cpp reports about it."""
         # One sequence: nothing is generated, and each parallel stream costs KV memory.
         settings = replace(self.settings_for(name_or_path, **options), n_ctx=512, n_parallel=1)
+        settings, _ = self.with_offload(settings)
         host = ModelHost(settings, logs_dir=self.paths.logs)
         try:
             return host.start()

@@ -96,7 +96,8 @@ class TuneRun:
             self.store.jobs.update(self.job_id, artifacts={"checkpoint": event.get("path")})
         elif event.event == "start":
             self.store.jobs.update(self.job_id, artifacts={
-                "total_steps": str(event.get("total_steps")), "device": event.get("device", "")})
+                "total_steps": str(event.get("total_steps")), "device": event.get("device", ""),
+                "device_note": event.get("device_note", "")})
 
     def _conclude(self, terminal: TrainerEvent | None, code: int) -> TuneJob:
         if terminal is not None and terminal.event == "done":

@@ -10,11 +10,13 @@ whatever the batch split, so gradient accumulation changes nothing but memory.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 
 from .batches import length_grouped_batches
 from .checkpoints import load_checkpoint, save_checkpoint
+from .device import training_device_line
 from .gguf_lora import BaseShape
 from .job_files import JobFolder, read_rows
 from .progress import TrainerEvent
@@ -97,6 +99,8 @@ def train(folder: JobFolder, spec: dict, emit: Emit) -> None:
     torch.set_num_threads(int(s.get("threads") or torch.get_num_threads()))
     torch.manual_seed(s["seed"])
     device = pick_device(s["device"])
+    device_note = training_device_line(s["device"])
+    print(device_note, file=sys.stderr, flush=True)  # the job's log (trainer.log)
     model = load_model(spec["base_path"])
     shape: BaseShape = base_shape(model)
     model.config.use_cache = False
@@ -122,7 +126,7 @@ def train(folder: JobFolder, spec: dict, emit: Emit) -> None:
         position = load_checkpoint(latest, model, optimizer, scheduler)
     emit(TrainerEvent("start", position["step"], {
         "total_steps": total, "train_rows": len(train_rows), "val_rows": len(val_rows),
-        "device": str(device), "resumed": latest is not None,
+        "device": str(device), "device_note": device_note, "resumed": latest is not None,
         "trainable_parameters": sum(p.numel() for p in params)}))
     step_time, started = None, time.perf_counter()
     last_saved = position["step"]

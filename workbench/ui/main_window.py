@@ -139,6 +139,9 @@ class MainWindow(QMainWindow):
         composer_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.splitter.addWidget(composer_scroll)
         self.splitter.addWidget(self.compare)
+        # A taller or shorter window changes the results, not the composer the user sized.
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([420, 520])
         self.tabs = QTabWidget()
         self.tabs.addTab(self.splitter, "Compose && compare")
@@ -262,6 +265,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        self._restore_splitters()
+
+    def _restore_splitters(self) -> None:
         for splitter in self._splitters():
             saved = self.settings.value(f"splitter/{splitter.objectName()}")
             if saved is not None:

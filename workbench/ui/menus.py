@@ -201,6 +201,7 @@ class WindowMenus(QObject):
         self.shortcuts_action = self._action(menu, "&Keyboard shortcuts", self.show_shortcuts,
                                              ["F1"])
         self.docs_action = self._action(menu, "&Documentation", self.open_docs)
+        self.report_action = self._action(menu, "&System report…", self.show_system_report)
         menu.addSeparator()
         self.about_action = self._action(menu, "&About Prompt Workbench", self.show_about)
         return menu
@@ -219,6 +220,16 @@ class WindowMenus(QObject):
         box.open()
         self.about_box = box
         return box
+
+    def show_system_report(self) -> QDialog:
+        """Non-blocking, like About: the report fills in when the checks are done."""
+        from .system_report import SystemReportDialog
+
+        # The app's own plugin manager: its plugins as loaded, not a second load of them.
+        dialog = SystemReportDialog(self.window, plugins=self.window.services.plugins)
+        dialog.open()
+        self.system_report = dialog
+        return dialog
 
     def show_shortcuts(self) -> QDialog:
         """Built from the menus themselves, so the list cannot go stale."""

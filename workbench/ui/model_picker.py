@@ -39,7 +39,9 @@ class ModelPicker(QWidget):
         layout.addWidget(QLabel("GPU layers:"))
         self.gpu_layers = QSpinBox(minimum=-1, maximum=999, value=-1)
         self.gpu_layers.setSpecialValueText("auto")
-        self.gpu_layers.setToolTip("auto: all layers when this llama.cpp supports offload, else 0")
+        self.gpu_layers.setToolTip("auto: all layers when they fit in free VRAM, else as many "
+                                   "as fit (the model's status says why); 0 on a CPU-only "
+                                   "llama.cpp")
         layout.addWidget(self.gpu_layers)
         layout.addWidget(QLabel("Engine:"))
         self.engine = QLineEdit()
@@ -65,7 +67,7 @@ class ModelPicker(QWidget):
         self.load_button.clicked.connect(lambda: self.load())
         controller.loading.connect(lambda name: self._set_state(f"Loading {name}…", busy=True))
         controller.loaded.connect(self._on_loaded)
-        controller.failed.connect(lambda _m: self._set_state("Load failed", busy=False))
+        controller.failed.connect(self._on_failed)
 
     def set_models(self, names: list[str], current: str | None = None) -> None:
         self.combo.clear()
@@ -127,7 +129,14 @@ class ModelPicker(QWidget):
                         busy=False)
         why = describe_source(meta.chat_template_source, meta.file_has_chat_template,
                               meta.architecture)
-        self.state.setToolTip(f"Engine: {describe_engine(meta.engine)}\nChat template: {why}")
+        offload_why = f"\nGPU offload: {meta.offload_reason}" if meta.offload_reason else ""
+        self.state.setToolTip(f"Engine: {describe_engine(meta.engine)}\nChat template: {why}"
+                              f"{offload_why}")
+
+    def _on_failed(self, message: str) -> None:
+        # The whole reason (e.g. "not enough GPU memory …; try --gpu-layers 12") on hover.
+        self._set_state("Load failed", busy=False)
+        self.state.setToolTip(message)
 
     def _set_state(self, text: str, busy: bool) -> None:
         self.state.setText(text)

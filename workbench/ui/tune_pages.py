@@ -350,6 +350,8 @@ class TrainPage(QWizardPage):
     def on_event(self, event) -> None:
         if event.event == "start":
             self.plot.total_steps = int(event.get("total_steps") or 0)
+            # Which device trains (and, on the CPU, why): until the first step replaces it.
+            self.status.setText(escape(event.get("device_note") or "Training started."))
         elif event.event == "step":
             self.plot.add("loss", event.step, event.get("loss"))
             eta = int(event.get("eta_s") or 0)

