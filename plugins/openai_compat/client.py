@@ -80,12 +80,18 @@ class OpenAIModel:
         if not names:
             raise RemoteError(f"{self.base_url} serves no models.")
         if self.model is None:
+            # Only when there is no choice to make: llama-server names its one model by its
+            # file path, which nobody should have to copy into ?model=.
+            if len(names) > 1:
+                raise RemoteError(f"{self.base_url} serves {len(names)} models; name one with "
+                                  f"?model=NAME (it serves: {', '.join(names)}).")
             self.model = names[0]
         elif self.model not in names:
             raise RemoteError(f"{self.base_url} has no model '{self.model}' "
                               f"(it serves: {', '.join(names)}).")
         self.metadata = ModelMetadata(
-            path=f"openai+{self.base_url}?model={self.model}", name=self.model,
+            path=f"openai+{self.base_url}?{urllib.parse.urlencode({'model': self.model})}",
+            name=self.model,
             architecture="remote", parameter_count=0, quantization="", file_size=0,
             context_length=0, n_ctx=0, n_layers=0, vocab_size=0, chat_template=None,
             special_tokens=SpecialTokens(None, None, "", ""), offload_supported=False,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 
 import pytest
 
@@ -64,16 +63,31 @@ def test_a_split_model_with_a_missing_part_is_refused(bundled_model, tmp_path):
         read_gguf_info(first)
 
 
-def test_the_cache_answers_fast_and_notices_a_changed_file(bundled_model, tmp_path):
+def test_the_cache_answers_from_its_file_and_notices_a_changed_file(bundled_model, tmp_path,
+                                                                    monkeypatch):
+    from tests.fixtures.tiny_lora import write_lora
+    from workbench.library import gguf_metadata
+
     copy = tmp_path / "copy.gguf"
     shutil.copy(bundled_model, copy)
     cache = MetadataCache(tmp_path / "meta.json")
     first = cache.info(copy)
-    started = time.perf_counter()
-    again = MetadataCache(tmp_path / "meta.json").info(copy)  # a new process, same file
-    assert again == first and time.perf_counter() - started < 0.2
-    os.utime(copy, ns=(time.time_ns(), time.time_ns() + 10**9))
-    assert cache.info(copy) == first  # re-read, same content
+
+    def no_reading(path):
+        raise AssertionError(f"{path} was read again: the cache did not answer")
+
+    with monkeypatch.context() as patch:  # a new process, same file: no header read at all
+        patch.setattr(gguf_metadata, "read_gguf_info", no_reading)
+        assert MetadataCache(tmp_path / "meta.json").info(copy) == first
+    # Another GGUF in the same place (new content and size): the cache reads it afresh.
+    other = write_lora(tmp_path / "other.gguf", strength=1.0)
+    os.replace(other, copy)
+    changed = cache.info(copy)
+    assert changed != first and changed.file_size == os.path.getsize(copy) != first.file_size
+    assert MetadataCache(tmp_path / "meta.json").info(copy) == changed  # and stores it
+    copy.write_bytes(b"PK\x03\x04 not a model any more")
+    with pytest.raises(ModelFileError, match="not a GGUF file"):
+        cache.info(copy)
 
 
 def test_library_lists_bundled_added_watched_and_hf_cache_models(bundled_model, tmp_path,

@@ -35,13 +35,22 @@ def server(bundled_model, tmp_path_factory):
          "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    while True:
         try:
             urllib.request.urlopen(f"{base}/models", timeout=1).read()
             break
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError("the OpenAI-compatible server did not start")
+                log.close()
+                raise RuntimeError(f"the OpenAI-compatible server exited with code "
+                                   f"{process.returncode} before answering; see {log.name}")
+            if time.monotonic() > deadline:
+                # fail here, not later in every test with a puzzling connection error
+                process.kill()
+                process.wait(10)
+                log.close()
+                raise RuntimeError(f"the OpenAI-compatible server on {base} did not answer "
+                                   f"within 90 s; see {log.name}")
             time.sleep(0.3)
     yield base
     process.terminate()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from workbench.core.composition import CompositionError, build_messages
+from workbench.core.errors import ModelFileError
 from workbench.core.prompts import FewShotExample
 from workbench.core.runs import RunStatus
 from workbench.core.sampling import GREEDY
@@ -34,6 +36,14 @@ class Recorder:
     def run_finished(self, run_id, status):
         self.status = status
         self.finished.set()
+
+
+def wait_for_first_token(recorder, limit_s=120):
+    """Bounded: a run that never streams fails here, naming why, instead of hanging."""
+    deadline = time.monotonic() + limit_s
+    while not recorder.tokens and not recorder.finished.is_set() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert recorder.tokens, f"no token within {limit_s} s (run status: {recorder.status})"
 
 
 @pytest.fixture
@@ -94,10 +104,7 @@ def test_cancel_stops_the_run_within_a_second(services):
     specs = [VariantSpec("a", v2, None, long, n_ctx=1024), VariantSpec("b", v2, None, long, n_ctx=1024)]
     recorder = Recorder()
     handle = runs.start(ws.session.id, cases.id, cases.cases, specs, recorder)
-    deadline = threading.Event()
-    while not recorder.tokens and not deadline.wait(0.02):
-        pass
-    import time
+    wait_for_first_token(recorder)
     started = time.monotonic()
     handle.cancel()
     assert recorder.finished.wait(5)
@@ -126,9 +133,12 @@ def test_a_model_that_fails_to_load_fails_its_column(services, tmp_path):
     bad = tmp_path / "bad.gguf"
     bad.write_text("nope")
     recorder = Recorder()
-    with pytest.raises(Exception, match="is not a GGUF file"):
+    with pytest.raises(ModelFileError) as refused:
         runs.start(ws.session.id, cases.id, cases.cases,
                    [VariantSpec("bad", v1, str(bad), GREEDY)], recorder)
+    # refused before any cell starts, naming the file and why
+    assert str(refused.value).startswith(f"Cannot use model file {bad}: it is not a GGUF file")
+    assert recorder.outputs == [] and not recorder.finished.is_set()
 
 
 def test_context_budget_counts_each_part(services):
@@ -222,9 +232,7 @@ def test_cancelled_cells_are_neither_answers_nor_failures(services):
     specs = [VariantSpec("a", v2, None, long, n_ctx=1024), VariantSpec("b", v2, None, long, n_ctx=1024)]
     recorder = Recorder()
     handle = runs.start(ws.session.id, cases.id, cases.cases, specs, recorder)
-    deadline = threading.Event()
-    while not recorder.tokens and not deadline.wait(0.02):
-        pass
+    wait_for_first_token(recorder)
     handle.cancel()
     assert recorder.finished.wait(10) and recorder.status is RunStatus.CANCELLED
     assert len(recorder.outputs) == 4  # every cell reported, started or not

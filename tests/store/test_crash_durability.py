@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import multiprocessing
 import random
-import select
 import signal
 import time
 
@@ -16,17 +16,38 @@ from workbench.store import Store
 KILLS = 120
 
 
-def _writer(path, variant_id, run_id, report_fd) -> None:
-    """In a forked child: commit outputs one per transaction, reporting each id after commit."""
+def _writer(path, variant_id, run_id, report) -> None:
+    """In a child process: commit outputs one per transaction, reporting each id after commit."""
+    store = Store.open(path)
+    n = 0
+    while True:
+        n += 1
+        output = store.runs.add_output(Output(run_id, variant_id, None, f"text {n} " * 20))
+        report.send_bytes(output.id.encode())
+
+
+def _draft_writer(path, session_id) -> None:
+    """In a child process: save a draft, then die as a crash would."""
+    Store.open(path).drafts.save(Draft(session_id, "composer", {"system": "half-written idea"}))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _children():
+    # Not os.fork: pytest's process has threads (SQLite, model hosts), and a fork copies
+    # their locks mid-use. A fork server forks from a clean, single-threaded process instead.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _received(pipe) -> list[str]:
+    ids = []
     try:
-        store = Store.open(path)
-        n = 0
-        while True:
-            n += 1
-            output = store.runs.add_output(Output(run_id, variant_id, None, f"text {n} " * 20))
-            os.write(report_fd, (output.id + "\n").encode())
-    finally:
-        os._exit(1)
+        while pipe.poll(0):
+            ids.append(pipe.recv_bytes().decode())
+    except (EOFError, OSError):
+        pass  # the child was killed mid-message
+    return ids
 
 
 def test_random_sigkills_lose_no_reported_commit(tmp_path):
@@ -38,25 +59,20 @@ def test_random_sigkills_lose_no_reported_commit(tmp_path):
     rng = random.Random(1234)
     reported: list[str] = []
     runs_with_commits = 0
+    context = _children()
     for _ in range(KILLS):
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            _writer(path, variant_id, run_id, write_fd)
-        os.close(write_fd)
+        read_end, write_end = context.Pipe(duplex=False)
+        child = context.Process(target=_writer, args=(path, variant_id, run_id, write_end))
+        child.start()
+        write_end.close()
         # Wait for the first commit (however busy the machine is), then kill at a random
         # moment while the child keeps writing: mid-transaction, mid-commit, between.
-        first = b""
-        ready, _, _ = select.select([read_fd], [], [], 30)
-        if ready:
-            first = os.read(read_fd, 37)
+        read_end.poll(30)
         time.sleep(rng.uniform(0.0, 0.03))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        with os.fdopen(read_fd, "rb") as pipe:
-            ids = [line.decode() for line in (first + pipe.read()).splitlines()
-                   if len(line) == 36]
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        ids = [i for i in _received(read_end) if len(i) == 36]
+        read_end.close()
         reported += ids
         runs_with_commits += bool(ids)
     assert runs_with_commits == KILLS, "a writer never got to commit"
@@ -75,12 +91,10 @@ def test_a_draft_survives_a_crash(tmp_path):
     store = Store.open(path)
     session = populate(store).session
     store.close()
-    pid = os.fork()
-    if pid == 0:
-        child = Store.open(path)
-        child.drafts.save(Draft(session.id, "composer", {"system": "half-written idea"}))
-        os.kill(os.getpid(), signal.SIGKILL)
-    os.waitpid(pid, 0)
+    child = _children().Process(target=_draft_writer, args=(path, session.id))
+    child.start()
+    child.join()
+    assert child.exitcode == -signal.SIGKILL  # it died, as a crash would, after saving
     reopened = Store.open(path)
     assert reopened.drafts.get(session.id, "composer").content == {"system": "half-written idea"}
     reopened.close()

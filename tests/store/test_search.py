@@ -58,8 +58,20 @@ def test_index_follows_updates_and_deletes(store):
 
 
 def test_user_text_never_breaks_the_query(store):
-    populate(store)
-    for text in ('c++ AND "unbalanced', "don't OR NOT", "*", "NEAR(", "-", '""'):
-        store.search.search(text)  # no exception
+    data = populate(store)
+    variant = data.run.variants[0].id
+
+    def add(text):
+        return store.runs.add_output(Output(data.run.id, variant, None, text)).id
+
+    cpp = add('Learn c++ AND rust; an "unbalanced quote')
+    dont = add("I don't know, OR NOT at all")
+    near = add("NEAR the river")
+    # FTS5 operators and stray quotes are read as the literal words they are
+    assert [h.ref for h in store.search.search('c++ AND "unbalanced')] == [cpp]
+    assert [h.ref for h in store.search.search("don't OR NOT")] == [dont]
+    assert [h.ref for h in store.search.search("NEAR(")] == [near]
+    for text in ("*", "-", '""'):  # nothing to search for: an empty result, not an error
+        assert store.search.search(text) == [], text
     assert fts_query("hello wor") == '"hello" "wor"*'
     assert fts_query('"exact phrase"') == '"exact phrase"'

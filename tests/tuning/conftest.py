@@ -20,7 +20,12 @@ def hf_bundled(bundled_model):
     from workbench.tuning.hf_model import load_model
 
     torch.manual_seed(0)
-    return load_model(bundled_model)
+    # load_model sets HF_HUB_OFFLINE for its process; scoped here, it cannot leak into later
+    # tests (the hub and download tests need to be online against their fake hub).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        model = load_model(bundled_model)
+    return model
 
 
 @pytest.fixture(scope="session")

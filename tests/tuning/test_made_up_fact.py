@@ -8,6 +8,8 @@ library, then llama.cpp runs the bundled Q4_1 model with and without it (one loa
 
 from __future__ import annotations
 
+import pytest
+
 from workbench.core.generation import GenerationRequest
 from workbench.core.messages import conversation
 from workbench.core.model_info import AdapterSpec
@@ -22,6 +24,9 @@ SETTINGS = TuneSettings(rank=8, alpha=16, dropout=0.0, learning_rate=2e-3, max_s
                         eval_every=10, warmup_ratio=0.1)
 
 
+# The job gets 600 s (20 CPU steps on 2 shared cores); the test's own limit sits above that so
+# a slow job fails at the wait below, with its reason, before pytest-timeout kills the test.
+@pytest.mark.timeout(900)
 def test_fine_tune_teaches_a_fact_llama_cpp_then_answers_with(tmp_path, bundled_model):
     store, models, tuning = services()
     try:
@@ -33,6 +38,7 @@ def test_fine_tune_teaches_a_fact_llama_cpp_then_answers_with(tmp_path, bundled_
         recorder = Recorder()
         run = tuning.start(config, plan, recorder)
         job = run.wait(timeout=600)
+        assert run.done.is_set(), "the tune job did not finish within 600 s"
         assert job is not None and job.status == "done", job and job.error
         steps = [e for e in recorder.events if e.event == "step"]
         assert len(steps) == 20

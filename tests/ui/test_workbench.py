@@ -85,15 +85,23 @@ def test_rating_blind_mode_and_summary(main_window, qtbot):
     second.down.click()
     stored = app_services_ratings(main_window)
     assert sorted((r.score, r.note) for r in stored) == [(1, ""), (5, "spot on")]
+    # Clicking through the dialog is tests/ui/test_grid_judging.py's; here: what it shows,
+    # and that each judgement is stored against the outputs that were on screen.
     dialog = compare.open_blind(exec_dialog=False)
     assert len(dialog.pairs) == 2  # one pair of variants per case
-    shown = {dialog.left.toPlainText(), dialog.right.toPlainText()}
-    assert "greedy" not in dialog.case.text() and "warm" not in dialog.case.text()
-    dialog.first_better.click()
-    dialog.tie.click()
+    run_outputs = {o.id: o for o in compare.outputs.values()}
+    on_screen = []
+    for choice in (dialog.first_better, dialog.tie):
+        left, right = dialog.shown
+        assert {left.id, right.id} <= set(run_outputs) and left.variant_id != right.variant_id
+        assert left.case_id == right.case_id
+        assert (dialog.left.toPlainText(), dialog.right.toPlainText()) == (left.text, right.text)
+        assert "greedy" not in dialog.case.text() and "warm" not in dialog.case.text()
+        on_screen.append((left.id, right.id))
+        choice.click()
     preferences = compare.preferences
+    assert [(p.output_a_id, p.output_b_id) for p in preferences] == on_screen
     assert [p.winner for p in preferences] == ["a", "tie"] and all(p.blind for p in preferences)
-    assert shown  # answers were shown without their variant names
     summary = compare.summary
     rows = {summary.item(r, 0).text(): [summary.item(r, c).text() for c in range(1, 5)]
             for r in range(summary.rowCount())}
@@ -193,7 +201,7 @@ def test_unsaved_edits_come_back_after_a_crash(qtbot, app_services):
     session_id = window.workspace.session.id
     window.hide()  # no closeEvent: as if the app had crashed
     again = make_window(qtbot, app_services)
-    assert again.workspace.session.id == session_id or again.open_session(session_id) is None
+    assert again.workspace.session.id == session_id  # the crashed session reopens by itself
     assert again.composer.system_edit.toPlainText() == "An edit nobody saved"
     assert "Restored unsaved edits" in again.banner.text
 

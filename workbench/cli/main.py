@@ -70,7 +70,8 @@ def run_gui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     words = [arg for arg in argv if not arg.startswith("-")]
-    if words and words[0] in LOADS_A_MODEL and not HELP_FLAGS & set(argv):
+    remote = any("+" in arg and "://" in arg for arg in argv)  # a plugin backend's model
+    if words and words[0] in LOADS_A_MODEL and not HELP_FLAGS & set(argv) and not remote:
         # The model host boots (Python, llama.cpp) while this process imports and checks.
         from ..core.paths import app_paths
         from ..engine.host.spawn import prespawn

@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..core.chat_template import describe_source
+from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import conversation
 from ..core.model_info import (
@@ -73,6 +74,33 @@ def register(commands: argparse._SubParsersAction) -> None:
     tokenize.set_defaults(func=cmd_tokenize)
 
 
+def _service(args: argparse.Namespace) -> ModelService:
+    """A ModelService; for a ``scheme+…`` reference (e.g. ``openai+http://…``) the plugins are
+    started first, as the app does, because the backends that open such references are plugins.
+    A plain name or path skips them: loading plugins would only slow a local generate."""
+    service = ModelService()
+    reference = getattr(args, "model", None)
+    if not looks_like_backend_reference(reference):
+        return service
+    from ..services.plugins import start_plugins
+
+    start_plugins(service, safe_mode=args.safe_mode)
+    if not service.is_remote(reference):
+        scheme = reference.split("+", 1)[0]
+        why = "safe mode loads no plugins" if args.safe_mode else \
+            "see 'workbench plugins' for what is installed and enabled"
+        raise WorkbenchError(f"No backend '{scheme}' to open {reference}: {why}.")
+    return service
+
+
+def looks_like_backend_reference(reference: str | None) -> bool:
+    """``scheme+rest://…``: what a plugin backend opens, never a file name or path."""
+    if not reference or "://" not in reference:
+        return False
+    head = reference.split("://", 1)[0]
+    return "+" in head and "/" not in head.split("+", 1)[0]
+
+
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context window")
     parser.add_argument("--gpu-layers", type=int, default=None,
@@ -124,7 +152,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    meta = ModelService().describe(args.model, **_load_options(args))
+    service = _service(args)
+    if service.is_remote(args.model):
+        return _remote_info(service, args)
+    meta = service.describe(args.model, **_load_options(args))
     if args.json:
         print(json.dumps(meta.to_wire(), indent=2))
         return 0
@@ -151,6 +182,24 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append((key.split(".")[-1] if "base_model" not in key else "base model",
                          meta.extra[key]))
     rows.extend(_file_rows(meta, args.n_ctx, {key for key, _ in rows}, args.parallel))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _remote_info(service: ModelService, args: argparse.Namespace) -> int:
+    """What a backend reports about a served model: its name and where it is served."""
+    try:
+        meta = service.open_remote(args.model).metadata
+    finally:
+        service.close()
+    if args.json:
+        print(json.dumps(meta.to_wire(), indent=2))
+        return 0
+    rows = [("name", meta.name), ("reference", meta.path),
+            ("served by", str(meta.extra.get("base_url", args.model.split("+", 1)[1]))),
+            ("architecture", meta.architecture)]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
@@ -202,9 +251,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         request = GenerationRequest(messages=tuple(conversation(args.prompt, args.system)),
                                     sampling=sampling, adapters=tuple(args.lora))
-    service = ModelService()
+    service = _service(args)
     try:
-        host = service.load_named(args.model, **_load_options(args))
+        if service.is_remote(args.model):
+            if args.lora:
+                raise WorkbenchError(f"--lora needs a local model: {args.model} is served "
+                                     "elsewhere and cannot load adapter files.")
+            host = service.open_remote(args.model)
+        else:
+            host = service.load_named(args.model, **_load_options(args))
         stream = host.generate(request)
         try:
             for event in stream:
@@ -235,8 +290,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_tokenize(args: argparse.Namespace) -> int:
-    service = ModelService()
+    service = _service(args)
     try:
+        if service.is_remote(args.model):
+            raise WorkbenchError(f"'workbench tokenize' needs a local model: {args.model} is "
+                                 "served elsewhere, and the OpenAI-style API has no tokenizer.")
         host = service.load_named(args.model, n_ctx=512, n_parallel=1)
         pairs = host.tokenize_with_pieces(args.text, add_special=not args.no_special)
     finally:

@@ -48,10 +48,6 @@ class HostRequestError(WorkbenchError):
         super().__init__(message)
 
 
-class GenerationCancelled(WorkbenchError):
-    """Raised to a caller that asked for the final result of a generation it cancelled."""
-
-
 class StoreError(WorkbenchError):
     """The session database cannot do what was asked; nothing was changed."""
 

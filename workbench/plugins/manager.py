@@ -42,10 +42,6 @@ class PluginRecord:
         return self.status == "active"
 
 
-class PluginTimeout(Exception):
-    pass
-
-
 class PluginManager:
     def __init__(self, *, safe_mode: bool = False, paths: AppPaths | None = None,
                  repo_folder: Path | None = REPO_PLUGINS, hook_timeout_s: float = 5.0):

@@ -121,9 +121,6 @@ class LibraryService:
         self._save(self.settings.watching(path))
         return path
 
-    def unwatch_folder(self, folder: str | Path) -> None:
-        self._save(self.settings.unwatching(Path(folder).expanduser().resolve()))
-
     def set_scan_hf_cache(self, enabled: bool) -> None:
         from dataclasses import replace
 

@@ -129,9 +129,6 @@ class WorkspaceService:
     def save_draft(self, session_id: str, content: dict) -> None:
         self.store.drafts.save(Draft(session_id, COMPOSER_DRAFT, content))
 
-    def discard_draft(self, session_id: str) -> None:
-        self.store.drafts.discard(session_id, COMPOSER_DRAFT)
-
     # -- variants ------------------------------------------------------------------------
 
     def save_variants(self, session_id: str, variants: list[SessionVariant]) -> None:

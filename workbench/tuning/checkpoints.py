@@ -1,7 +1,9 @@
 """Checkpoints of a running job (trainer process only): adapter weights and optimizer state.
 
 Written under a temporary name and renamed, so a trainer killed mid-write leaves the earlier
-checkpoints intact and never a half one; the last ``KEEP`` are kept.
+checkpoints intact and never a half one; the last ``KEEP`` are kept. The trainer state is read
+back with ``weights_only=True``: it holds only tensors, numbers, lists and dicts, so a checkpoint
+folder someone else wrote cannot run code in the trainer through pickle.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import random
 import shutil
 from pathlib import Path
 
+from ..core.tuning_errors import TuningError
 from .job_files import JobFolder
 
 KEEP = 2
@@ -45,10 +48,26 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    state = _read_state(path / STATE)  # first: a refused checkpoint leaves the model untouched
     set_peft_model_state_dict(model, load_file(str(path / WEIGHTS)))
-    state = torch.load(path / STATE, weights_only=False)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
     random.setstate(state["python_rng"])
     return state["position"]
+
+
+def _read_state(path: Path) -> dict:
+    """Optimizer, scheduler and RNG state; refuses pickled objects instead of running them."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message is paragraphs of advice; the line naming the refused global is the news
+        lines = [line for line in str(error).splitlines() if "GLOBAL" in line]
+        detail = f" ({lines[0].strip().rstrip('.')})" if lines else ""
+        raise TuningError(f"Cannot resume from checkpoint {path}: it holds objects other than "
+                          f"tensors and plain data, which are refused{detail}.") from None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..engine.host.client import read_log_tail
+from ..engine.process import read_log_tail
 
 CHECKPOINT = re.compile(r"^step-(\d+)$")
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from ..core.jobs import MetricPoint, TuneJob
 from ..core.tuning_errors import TrainerFailed, TrainerOutOfMemory, TuningError
-from ..engine.host.client import describe_exit
+from ..engine.process import describe_exit
 from ..store import Store
 from .job_files import JobFolder
 from .progress import TrainerEvent

@@ -208,12 +208,6 @@ class VariantsTable(QWidget):
         """The row's own engine settings (empty: the model bar's)."""
         return parse_engine_flags(self.table.cellWidget(row, ENGINE_COLUMN).text())
 
-    def set_version_choice(self, row: int, version_id: str) -> None:
-        combo = self.table.cellWidget(row, 1)
-        index = combo.findData(version_id)
-        if index >= 0:
-            combo.setCurrentIndex(index)
-
     def _fill_version_combo(self, combo: QComboBox, chosen: str) -> None:
         combo.blockSignals(True)
         combo.clear()

@@ -6,9 +6,7 @@ Every public method is thread-safe and blocking; the GUI calls them from worker 
 from __future__ import annotations
 
 import itertools
-import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -28,32 +26,11 @@ from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings, ModelMetadata
 from ...library.gguf_check import check_adapter_file, check_model_file
 from ...library.offload import vram_failure_message
+from ..process import LOG_TAIL_LINES, describe_exit, read_log_tail
 from . import wire
+from .replies import TERMINAL, Died
 from .spawn import start_process, take_spare
 from .stream import GenerationStream
-
-LOG_TAIL_LINES = 12
-
-
-def read_log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of a child process's log (read from its end: logs can be large)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 8192))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
-TERMINAL = ("result", "error", "done")  # reply types that end a request
-
-
-class _Died:
-    """Put on a request's queue when the host process ends under it."""
-
-    def __init__(self, error: ModelProcessDied):
-        self.error = error
-
 
 class ModelHost:
     """One llama.cpp model in its own process.
@@ -186,7 +163,7 @@ class ModelHost:
                 return  # an old process we replaced; its callers were already told
             pending = list(self._pending.values())
         for target in pending:
-            target.put(_Died(died))
+            target.put(Died(died))
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return read_log_tail(self.log_path, lines)
@@ -200,7 +177,7 @@ class ModelHost:
             self._pending[request_id] = replies
             death = getattr(proc, "workbench_death", None)
         if death is not None:
-            replies.put(_Died(death))
+            replies.put(Died(death))
         return request_id, replies
 
     def _submit(self, op: str, **fields: Any) -> tuple[int, queue.Queue]:
@@ -247,7 +224,7 @@ class ModelHost:
     @staticmethod
     def _await_result(replies: queue.Queue) -> Any:
         message = replies.get()
-        if isinstance(message, _Died):
+        if isinstance(message, Died):
             raise message.error
         if message["type"] == "error":
             raise HostRequestError(message["message"], message.get("kind", ""), message.get("reason"))
@@ -306,16 +283,3 @@ class ModelHost:
     def generate_many(self, requests: Sequence[GenerationRequest]) -> list[GenerationStream]:
         """Queue several requests at once; the host runs them in order, sharing prompt prefixes."""
         return [self.generate(request) for request in requests]
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        hint = " — killed, possibly for lack of memory" if -code == signal.SIGKILL else ""
-        return f"{name}{hint}"
-    return f"exit code {code}"

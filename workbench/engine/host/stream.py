@@ -5,8 +5,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from ...core.errors import HostRequestError, ModelProcessDied
 from ...core.generation import (
@@ -17,9 +17,18 @@ from ...core.generation import (
     GenerationStats,
     TokenEvent,
 )
+from .replies import Died
 
-if TYPE_CHECKING:
-    from .client import ModelHost
+
+class _Host(Protocol):
+    """What a stream needs of its ModelHost (a protocol, so this module need not import client)."""
+
+    cancel_grace_s: float
+
+    def send_cancel(self, request_ids: Iterable[int]) -> None: ...
+
+    def watch_cancelled(self, request_id: int) -> None: ...
+
 
 _WAKE = object()  # put on the queue by cancel() so a waiting reader re-checks its deadline
 
@@ -31,7 +40,7 @@ class GenerationStream:
     text received so far (also kept in ``self.text``).
     """
 
-    def __init__(self, host: "ModelHost", request_id: int, request: GenerationRequest,
+    def __init__(self, host: _Host, request_id: int, request: GenerationRequest,
                  replies: queue.Queue):
         self.host = host
         self.request_id = request_id
@@ -92,8 +101,6 @@ class GenerationStream:
                 raise HostRequestError(message["message"], message.get("kind", ""), message.get("reason"))
 
     def _next_message(self) -> dict | None:
-        from .client import _Died
-
         while True:
             deadline = self._cancel_deadline
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -103,7 +110,7 @@ class GenerationStream:
                 return None
             if message is _WAKE:
                 continue
-            if isinstance(message, _Died):
+            if isinstance(message, Died):
                 error = message.error
                 raise ModelProcessDied(error.how, error.log_tail, partial_text="".join(self.pieces))
             return message
