@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtCore import QSettings
 
 from workbench.core.paths import app_paths
@@ -36,3 +39,24 @@ def main_window(qtbot, app_services):
     window = make_window(qtbot, app_services)
     yield window
     window.compare.stop()
+
+
+@contextmanager
+def event_loop_gaps(interval_ms: int = 10):
+    """The GUI thread's stalls while the block runs: a timer ticks every ``interval_ms`` and
+    the list gets the milliseconds between ticks (a stall shows as one long gap)."""
+    gaps: list[int] = []
+    clock, probe = QElapsedTimer(), QTimer(interval=interval_ms)
+
+    def tick():
+        if clock.isValid():
+            gaps.append(clock.restart())
+        else:
+            clock.start()
+
+    probe.timeout.connect(tick)
+    probe.start()
+    try:
+        yield gaps
+    finally:
+        probe.stop()

@@ -3,8 +3,9 @@ happen off the GUI thread (a Run froze the window for 5–8 s when the GGUF chec
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 
+from tests.ui.conftest import event_loop_gaps
 from tests.ui.test_workbench import compose, run_and_wait, set_variants
 from workbench.core.runs import RunStatus
 
@@ -20,19 +21,8 @@ def test_a_run_on_a_model_not_yet_loaded_starts_without_a_stall(main_window, qtb
         edit.clear()
         qtbot.keyClicks(edit, "-np 3 -fa off")
     loaded_before = len(main_window.services.models.loaded())
-    gaps, clock = [], QElapsedTimer()
-    probe = QTimer(interval=10)
-
-    def tick():
-        if clock.isValid():
-            gaps.append(clock.restart())
-        else:
-            clock.start()
-
-    probe.timeout.connect(tick)
-    probe.start()
-    status = run_and_wait(qtbot, main_window)
-    probe.stop()
+    with event_loop_gaps() as gaps:
+        status = run_and_wait(qtbot, main_window)
     assert status is RunStatus.DONE
     assert len(main_window.services.models.loaded()) == loaded_before + 1  # it did load
     assert len(gaps) > 20

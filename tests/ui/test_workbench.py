@@ -6,9 +6,8 @@ import os
 import signal
 import time
 
-from PySide6.QtCore import QElapsedTimer, QTimer
 
-from tests.ui.conftest import make_window
+from tests.ui.conftest import event_loop_gaps, make_window
 from workbench.core.prompts import FewShotExample
 from workbench.core.runs import RunStatus
 
@@ -210,19 +209,8 @@ def test_gui_stays_responsive_while_four_columns_stream(main_window, qtbot):
     compose(main_window, cases=("Spain", "Chile"))
     main_window.composer.template_edit.setPlainText("Tell me about {{ country }}.")
     set_variants(main_window, *[(f"v{i}", 0.3 * i, 40) for i in range(4)])
-    gaps, clock = [], QElapsedTimer()
-    probe = QTimer(interval=10)
-
-    def tick():
-        if clock.isValid():
-            gaps.append(clock.restart())
-        else:
-            clock.start()
-
-    probe.timeout.connect(tick)
-    probe.start()
-    status = run_and_wait(qtbot, main_window)
-    probe.stop()
+    with event_loop_gaps() as gaps:
+        status = run_and_wait(qtbot, main_window)
     assert status is RunStatus.DONE and len(main_window.compare.cells) == 8
     assert len(gaps) > 50
     assert max(gaps) < 100, f"the event loop stalled for {max(gaps)} ms"

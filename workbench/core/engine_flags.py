@@ -8,11 +8,12 @@ command line. Parsing is strict: an unknown flag or a bad value is named, never 
 from __future__ import annotations
 
 import shlex
+from dataclasses import fields
 from collections.abc import Callable
 from typing import Any
 
 from .errors import SettingsError
-from .model_info import CACHE_TYPES, FLASH_ATTN_MODES
+from .model_info import CACHE_TYPES, FLASH_ATTN_MODES, LoadSettings
 from .sampling import DEFAULTS, SamplingSettings
 
 
@@ -43,8 +44,8 @@ ENGINE_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 ENGINE_SHORT = {"flash_attn": "-fa", "cache_type_k": "-ctk", "cache_type_v": "-ctv",
                 "n_batch": "-b", "n_ubatch": "-ub", "n_parallel": "-np"}
-ENGINE_DEFAULTS = {"flash_attn": "auto", "cache_type_k": "f16", "cache_type_v": "f16",
-                   "n_batch": 2048, "n_ubatch": 512, "n_parallel": None}
+# llama.cpp's defaults, as LoadSettings declares them (one place to change them).
+ENGINE_DEFAULTS = {f.name: f.default for f in fields(LoadSettings) if f.name in ENGINE_SHORT}
 
 SAMPLING_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--temp": ("temperature", float), "--temperature": ("temperature", float),

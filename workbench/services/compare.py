@@ -109,17 +109,16 @@ class RunService:
 
     def _load_settings(self, spec: VariantSpec, resolved: dict | None = None
                        ) -> LoadSettings | str:
-        """How to get the variant's model: local load settings, or a remote reference."""
+        """How to get the variant's model: local load settings, or a remote reference.
+        ``resolved`` remembers each model's path across a run's variants (resolving a name
+        lists the library). Adapters go with each request, not the load: base and adapted
+        variants of one model share one loaded model."""
         if self.models.is_remote(spec.model):
             return spec.model
-        if resolved is not None:
-            if spec.model not in resolved:
-                resolved[spec.model] = str(self.models.resolve(spec.model))
-            return self.models.settings_for(resolved[spec.model], n_ctx=spec.n_ctx,
-                                            n_gpu_layers=spec.n_gpu_layers, **spec.engine)
-        # Adapters go with each request, not the load: base and adapted variants of one
-        # model share one loaded model (llama.cpp switches adapters on the context).
-        return self.models.settings_for(spec.model, n_ctx=spec.n_ctx,
+        resolved = {} if resolved is None else resolved
+        if spec.model not in resolved:
+            resolved[spec.model] = str(self.models.resolve(spec.model))
+        return self.models.settings_for(resolved[spec.model], n_ctx=spec.n_ctx,
                                         n_gpu_layers=spec.n_gpu_layers, **spec.engine)
 
     @staticmethod
