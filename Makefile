@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_host.py
 	$(BIN)/python tests/bench/bench_store.py
 	$(BIN)/python tests/bench/bench_tune.py
+	$(BIN)/python tests/bench/bench_eval.py
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py

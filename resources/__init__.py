@@ -3,3 +3,4 @@
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+SUITES = Path(__file__).resolve().parent  # redteam.yaml, example-suite.yaml: `workbench eval NAME`

@@ -40,4 +40,6 @@ def test_the_built_wheel_carries_the_plugins_and_the_examples(tmp_path):
     assert "workbench_plugins/openai_compat/client.py" in names
     assert "workbench_resources/examples/made-up-fact.jsonl" in names
     assert "workbench_resources/examples/made-up-fact.toml" in names
+    assert "workbench_resources/redteam.yaml" in names  # workbench eval's suites
+    assert "workbench_resources/example-suite.yaml" in names
     assert "workbench/store/migrations/versions/0003_session_variants.py" in names

@@ -118,6 +118,8 @@ class OpenAIModel:
             body["stop"] = list(sampling.stop)
         if sampling.seed is not None:
             body["seed"] = sampling.seed
+        if sampling.grammar:
+            body["grammar"] = sampling.grammar  # GBNF: llama-server and llama_cpp.server read it
         if request.messages:
             body["messages"] = [m.to_dict() for m in request.messages]
             path = "/chat/completions"

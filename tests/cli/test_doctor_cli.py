@@ -49,3 +49,16 @@ def test_doctor_names_why_qt_cannot_load_its_platform_and_exits_1():
     assert "xcb platform cannot start" in platform["detail"]
     assert "could not connect to display" in platform["detail"]
     assert "DISPLAY is not set" in platform["fix"] and "QT_QPA_PLATFORM=offscreen" in platform["fix"]
+
+
+def test_the_app_says_in_one_line_why_the_window_cannot_open(tmp_path):
+    """Without a display Qt's xcb plugin aborts the process with a page of plugin
+    diagnostics; the app checks first and says what to do."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "workbench"], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "no X display" in lines[0] and "QT_QPA_PLATFORM=offscreen" in lines[0]

@@ -16,10 +16,10 @@ def headers(table: CasesTable) -> list[str]:
 def test_columns_follow_the_variables(qtbot):
     table = CasesTable()
     qtbot.addWidget(table)
-    assert headers(table) == ["expected"]  # an empty template: no "1" placeholder
+    assert headers(table) == ["expected", "checks"]  # an empty template: no "1" placeholder
     table.set_variables(["country"])
     table.add_row({"country": "Peru"}, "Lima")
-    assert headers(table) == ["country", "expected"]
+    assert headers(table) == ["country", "expected", "checks"]
     table.set_variables(["country", "style"])
     assert table.rows() == [({"country": "Peru", "style": ""}, "Lima")]
 

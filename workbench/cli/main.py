@@ -50,13 +50,18 @@ def opens_gui(argv: Sequence[str]) -> bool:
 
 def _optional_commands():
     """Command groups that live beside this module; each exposes ``register(subparsers)``."""
-    from . import doctor_cmd, library_cmds, plugins_cmd, sessions_cmd, tune_cmd
+    from . import doctor_cmd, eval_cmd, library_cmds, plugins_cmd, sessions_cmd, tune_cmd
 
     return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register,
-            doctor_cmd.register]
+            doctor_cmd.register, eval_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    from ..services.doctor_checks import gui_start_problem
+
+    problem = gui_start_problem()  # Qt would abort the process with a page of diagnostics
+    if problem:
+        raise WorkbenchError(problem)
     from ..ui.preload import ModelPreload
 
     # Before the GUI's imports: the model host starts while they run (ui/preload.py).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .evaluation import Assertion
 from .ids import new_id, utc_now
 
 
@@ -17,6 +18,10 @@ class TestCase:
     expected: str | None = None
     position: int = 0
     id: str = field(default_factory=new_id)
+    # What an output for this case must satisfy (evaluation lab); none: only eyes and stars.
+    assertions: tuple[Assertion, ...] = ()
+    threshold: float | None = None  # pass when the weighted score reaches it (None: all pass)
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -26,3 +31,13 @@ class CaseSet:
     cases: tuple[TestCase, ...] = ()
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utc_now)
+    # Assertions every case gets before its own (promptfoo's defaultTest), and their judge.
+    default_assertions: tuple[Assertion, ...] = ()
+    default_threshold: float | None = None
+    judge: str | None = None
+
+    def assertions_for(self, case: TestCase) -> tuple[Assertion, ...]:
+        return self.default_assertions + case.assertions
+
+    def threshold_for(self, case: TestCase) -> float | None:
+        return case.threshold if case.threshold is not None else self.default_threshold

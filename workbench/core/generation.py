@@ -8,6 +8,7 @@ from typing import Any, Literal, Union
 from .messages import ChatMessage
 from .model_info import AdapterSpec
 from .sampling import SamplingSettings
+from .tokens import Alternative
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 
@@ -24,6 +25,9 @@ class GenerationRequest:
     prompt: str | None = None
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     adapters: tuple[AdapterSpec, ...] | None = None
+    # A branch: these tokens come first, as if the model had chosen them (streamed as forced
+    # tokens, with their log-probabilities), then generation goes on from there.
+    forced_tokens: tuple[int, ...] = ()
 
     def __post_init__(self):
         if not self.messages and self.prompt is None:
@@ -36,6 +40,7 @@ class GenerationRequest:
             "sampling": self.sampling.to_dict(),
             "adapters": None if self.adapters is None else [
                 {"path": a.path, "scale": a.scale} for a in self.adapters],
+            "forced_tokens": list(self.forced_tokens),
         }
 
     @classmethod
@@ -46,7 +51,25 @@ class GenerationRequest:
             sampling=SamplingSettings.from_dict(data.get("sampling") or {}),
             adapters=None if data.get("adapters") is None else tuple(
                 AdapterSpec(**a) for a in data["adapters"]),
+            forced_tokens=tuple(data.get("forced_tokens") or ()),
         )
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Score ``answer`` after the prompt (``messages`` rendered with the chat template and its
+    generation prompt, or a raw ``prompt``): each answer token's log-probability and the
+    ``top_k`` alternatives at its position. Nothing is generated."""
+
+    answer: str
+    messages: tuple[ChatMessage, ...] = ()
+    prompt: str | None = None
+    top_k: int = 0
+    adapters: tuple[AdapterSpec, ...] | None = None
+
+    def __post_init__(self):
+        if not self.messages and self.prompt is None:
+            raise ValueError("A score request needs messages or a prompt.")
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,9 @@ class TokenEvent:
     token_id: int
     logprob: float | None = None
     top_logprobs: dict[str, float] | None = None
+    piece: bytes | None = None  # the token's exact bytes (text may be empty mid-character)
+    alternatives: tuple[Alternative, ...] = ()  # the top-k with ids and bytes, best first
+    forced: bool = False  # a branch's forced token
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from .ids import new_id, utc_now
 from .sampling import SamplingSettings
+from .tokens import TokenTrace
 
 
 # The finish reason of a cell the user stopped, or one that never started because of the stop:
@@ -77,6 +78,14 @@ class Output:
     error: str | None = None
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utc_now)
+    total_s: float | None = None  # the whole answer, first request to last token
+    repeat: int = 0  # which of a cell's repeats (each with its own recorded seed)
+    # The tokens as generated: exact bytes always, log-probabilities and alternatives when the
+    # variant captured them (sampling.logprobs = k); None for outputs stored before.
+    token_trace: TokenTrace | None = field(default=None, repr=False, compare=False)
+    # A branch: the output it was branched from, and the tokens forced at its start.
+    branch_of: str | None = None
+    forced_tokens: tuple[int, ...] = ()
 
     @property
     def cancelled(self) -> bool:

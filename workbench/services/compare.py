@@ -46,6 +46,14 @@ class VariantSpec:
     engine: dict = field(default_factory=dict)
 
 
+def seed_for_repeat(sampling: SamplingSettings, repeat: int) -> SamplingSettings:
+    """Repeat r of a cell: the variant's seed + r, so repeats differ and each is reproducible;
+    no seed: the host draws one per request (recorded with the output)."""
+    if repeat == 0 or sampling.seed is None:
+        return sampling
+    return sampling.with_(seed=sampling.seed + repeat)
+
+
 class RunListener(Protocol):
     """Called from worker threads; the GUI turns these into queued Qt signals."""
 
@@ -89,7 +97,11 @@ class RunService:
         self._expected: dict[str, str | None] = {}  # case id -> expected output, for scorers
 
     def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
-              specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "") -> RunHandle:
+              specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "",
+              repeats: int = 1, concurrency: int | None = None) -> RunHandle:
+        """Generate every cell (``repeats`` times each, every repeat with its own recorded
+        seed). ``concurrency``: requests in flight at once to a remote model (a local model
+        decodes as many as it has parallel sequences)."""
         resolved: dict = {}  # each model resolved once: resolving lists the library
         settings = [self._load_settings(spec, resolved) for spec in specs]
         run_id_holder = Run(session_id, name=name, case_set_id=case_set_id,
@@ -97,7 +109,8 @@ class RunService:
         variants = tuple(self._variant(run_id_holder.id, spec, load, position)
                          for position, (spec, load) in enumerate(zip(specs, settings)))
         run = self.store.runs.add(replace(run_id_holder, variants=variants))
-        return self._launch(run, list(zip(variants, specs, settings)), list(cases), listener)
+        return self._launch(run, list(zip(variants, specs, settings)), list(cases), listener,
+                            repeats=max(1, repeats), concurrency=concurrency)
 
     def rerun_cell(self, run: Run, variant: Variant, spec: VariantSpec, case: TestCase,
                    listener: RunListener) -> RunHandle:
@@ -137,7 +150,8 @@ class RunService:
         )
 
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
-                final_status: bool = True) -> RunHandle:
+                final_status: bool = True, repeats: int = 1,
+                concurrency: int | None = None) -> RunHandle:
         handle = RunHandle(run)
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
@@ -149,7 +163,8 @@ class RunService:
 
         def work(load, group) -> None:
             try:
-                failed = self._run_group(handle, load, group, cases, listener)
+                failed = self._run_group(handle, load, group, cases, listener, repeats,
+                                         concurrency)
             except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
                 for variant, spec, _ in group:
                     for case in cases:
@@ -181,7 +196,8 @@ class RunService:
         return handle
 
     def _run_group(self, handle: RunHandle, load, group, cases: list[TestCase],
-                   listener: RunListener) -> int:
+                   listener: RunListener, repeats: int = 1,
+                   concurrency: int | None = None) -> int:
         """Generate every cell of the columns that share one model; return how many columns
         produced nothing."""
         local = isinstance(load, LoadSettings)
@@ -206,8 +222,9 @@ class RunService:
                                                     "file")}
         cells = []
         for case in cases:  # case by case: a row of the grid fills before the next
-            for variant, spec, _ in group:
-                cells.append((variant, spec, case))
+            for repeat in range(repeats):
+                for variant, spec, _ in group:
+                    cells.append((variant, spec, case, repeat))
         succeeded: set[str] = set()
         pending = iter(cells)
         lock = threading.Lock()
@@ -218,12 +235,18 @@ class RunService:
 
         def worker() -> None:
             while (cell := next_cell()) is not None:
-                variant, spec, case = cell
+                variant, spec, case, repeat = cell
                 if self._run_cell(handle, model, variant, spec, case, bases[variant.id],
-                                  listener):
+                                  listener, repeat):
                     succeeded.add(variant.id)
 
-        parallel = max(1, int(engine.get("n_parallel") or getattr(model, "concurrency", 1)))
+        # A local model decodes n_parallel sequences at once; a remote server takes as many
+        # requests as the user allows (its own slots decide how many run at once).
+        if local:
+            parallel = int(engine.get("n_parallel") or 1)
+        else:
+            parallel = int(concurrency or getattr(model, "concurrency", 1) or 1)
+        parallel = max(1, parallel)
         workers = [threading.Thread(target=worker, daemon=True, name="compare-cell")
                    for _ in range(min(parallel, len(cells)))]
         for thread in workers:
@@ -233,8 +256,10 @@ class RunService:
         return sum(1 for variant, _, _ in group if variant.id not in succeeded)
 
     def _run_cell(self, handle: RunHandle, model, variant: Variant, spec: VariantSpec,
-                  case: TestCase, base: dict, listener: RunListener) -> bool:
+                  case: TestCase, base: dict, listener: RunListener, repeat: int = 0) -> bool:
         """Generate one cell and save it; True if it produced an output."""
+        base = {**base, "repeat": repeat}
+        sampling = seed_for_repeat(spec.sampling, repeat)
         if handle.cancelled.is_set():  # stored as cancelled, neither an answer nor a failure
             self._fail(listener, base, case, "Cancelled before it started.", "",
                        finish=CANCELLED_FINISH)
@@ -246,7 +271,7 @@ class RunService:
         except WorkbenchError as error:
             self._fail(listener, base, case, str(error), "")
             return False
-        request = GenerationRequest(messages=tuple(messages), sampling=spec.sampling,
+        request = GenerationRequest(messages=tuple(messages), sampling=sampling,
                                     adapters=self._adapters(spec))
         try:
             stream = model.generate(request)
@@ -260,14 +285,15 @@ class RunService:
                 if isinstance(event, TokenEvent) and event.text:
                     listener.cell_token(variant.id, case.id, event.text)
                 elif isinstance(event, DoneEvent):
-                    fields = {**base, "sampling": spec.sampling.with_(seed=stream.seed)}
+                    fields = {**base, "sampling": sampling.with_(seed=stream.seed)}
                     self._save(listener, Output(
                         **fields, case_id=case.id, text=event.text,
                         token_count=event.stats.completion_tokens,
                         prompt_tokens=event.stats.prompt_tokens,
                         time_to_first_token_s=event.stats.time_to_first_token_s,
                         tokens_per_second=event.stats.tokens_per_second,
-                        finish_reason=event.stats.finish_reason, seed=stream.seed))
+                        finish_reason=event.stats.finish_reason, seed=stream.seed,
+                        total_s=event.stats.total_s))
                     return True
         except WorkbenchError as error:
             partial = getattr(error, "partial_text", "") or stream.text

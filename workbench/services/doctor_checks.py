@@ -111,3 +111,21 @@ def database_check(path: Path) -> Check:
     return Check("Database", "database", PROBLEM,
                  f"{path}, schema {revision} is newer than this app knows ({head})",
                  "update Prompt Workbench, or set WORKBENCH_HOME to use another database")
+
+
+def gui_start_problem() -> str | None:
+    """Why the window cannot open here, in one line, or None. Checked before Qt starts: when
+    the xcb platform lacks a system library, or has no display, Qt aborts the process with a
+    page of plugin diagnostics instead of an error the app could catch."""
+    requested = os.environ.get("QT_QPA_PLATFORM", "")
+    if (requested.split(":")[0] or _default_platform()) != "xcb":
+        return None
+    if not os.environ.get("DISPLAY"):
+        return ("The window cannot open: no X display (DISPLAY is not set). Start it inside a "
+                f"desktop session, {HEADLESS_HINT}.")
+    missing = _missing_libraries()
+    if missing:
+        return (f"The window cannot open: Qt's X11 (xcb) platform needs {', '.join(missing)}; "
+                f"install them with `{probes.apt_line(missing)}`, {HEADLESS_HINT}. "
+                "`workbench doctor` checks the rest.")
+    return None

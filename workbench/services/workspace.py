@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..core.cases import CaseSet, TestCase
+from ..core.evaluation import Assertion
 from ..core.engine_flags import format_engine_flags, format_sampling_flags
 from ..core.prompts import FewShotExample, Prompt, PromptVersion, content_hash
 from ..core.runs import Output, Run
@@ -16,6 +17,33 @@ from ..store import Store
 COMPOSER_DRAFT = "composer"
 MAIN_PROMPT = "main"
 MAIN_CASES = "cases"
+
+
+@dataclass(frozen=True)
+class CaseChecks:
+    """What the cases table keeps beside a row's values: the case's assertions, its pass
+    threshold and its description (a table row has no column for them)."""
+
+    assertions: tuple[Assertion, ...] = ()
+    threshold: float | None = None
+    description: str = ""
+
+    @classmethod
+    def of(cls, case: TestCase) -> "CaseChecks":
+        return cls(case.assertions, case.threshold, case.description)
+
+
+@dataclass(frozen=True)
+class SetChecks:
+    """The case set's part: assertions every case gets, their threshold, the judge model."""
+
+    default_assertions: tuple[Assertion, ...] = ()
+    default_threshold: float | None = None
+    judge: str | None = None
+
+    @classmethod
+    def of(cls, case_set: CaseSet) -> "SetChecks":
+        return cls(case_set.default_assertions, case_set.default_threshold, case_set.judge)
 
 
 @dataclass(frozen=True)
@@ -117,13 +145,27 @@ class WorkspaceService:
 
     # -- cases and drafts ----------------------------------------------------------------
 
-    def save_cases(self, case_set: CaseSet, rows: list[tuple[dict[str, str], str | None]]) -> CaseSet:
+    def save_cases(self, case_set: CaseSet, rows: list[tuple[dict[str, str], str | None]],
+                   checks: list[CaseChecks] | None = None,
+                   defaults: SetChecks | None = None) -> CaseSet:
+        """Store the table's rows as the set's cases. ``checks``: each row's assertions,
+        threshold and description (None: each row keeps what the case at its place had, so
+        a caller that only knows values loses no assertions); ``defaults``: the set's own
+        assertions and judge (None: kept)."""
         existing = list(case_set.cases)
         cases = []
         for index, (variables, expected) in enumerate(rows):
-            keep_id = existing[index].id if index < len(existing) else None
-            case = TestCase(case_set.id, dict(variables), expected or None)
-            cases.append(replace(case, id=keep_id) if keep_id else case)
+            old = existing[index] if index < len(existing) else None
+            kept = checks[index] if checks is not None and index < len(checks) else (
+                CaseChecks.of(old) if old is not None and checks is None else CaseChecks())
+            case = TestCase(case_set.id, dict(variables), expected or None,
+                            assertions=tuple(kept.assertions), threshold=kept.threshold,
+                            description=kept.description)
+            cases.append(replace(case, id=old.id) if old is not None else case)
+        if defaults is not None:
+            case_set = replace(case_set, default_assertions=tuple(defaults.default_assertions),
+                               default_threshold=defaults.default_threshold,
+                               judge=defaults.judge or None)
         return self.store.case_sets.save(replace(case_set, cases=tuple(cases)))
 
     def save_draft(self, session_id: str, content: dict) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from .database import Database, open_database
 from .repositories.catalog import CatalogRepository
 from .repositories.documents import DocumentRepository
+from .repositories.evaluations import EvaluationRepository
 from .repositories.jobs import TuneJobRepository
 from .repositories.prompts import CaseSetRepository, PromptRepository
 from .repositories.ratings import RatingRepository
@@ -34,6 +35,7 @@ class Store:
         self.catalog = CatalogRepository(db)
         self.documents = DocumentRepository(db)
         self.search = SearchRepository(db)
+        self.evaluations = EvaluationRepository(db)
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> "Store":

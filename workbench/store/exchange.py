@@ -3,6 +3,11 @@
 The file is JSON (gzip-compressed when its name ends in ``.gz``): a format marker, a format
 version, and every row of the session's tables with all their columns. Rows keep their UUIDs,
 so importing a file twice, or into the database it came from, adds nothing the second time.
+
+Format 2 (schema revision 0004) adds the evaluation lab: the assertions, threshold and
+description of test cases, the defaults of case sets, an output's repeat and total time, and
+the tables ``eval_suites``, ``eval_runs`` and ``eval_results``. A format 1 file still imports:
+the columns it lacks take their defaults (no assertions), the tables it lacks are empty.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from .schema import (
     CaseSetRow,
     ChunkRow,
     DocumentRow,
+    EvalResultRow,
+    EvalRunRow,
+    EvalSuiteRow,
     OutputRow,
     PreferenceRow,
     PromptRow,
@@ -40,7 +48,9 @@ from .schema import (
 )
 
 FORMAT = "prompt-workbench-session"
-FORMAT_VERSION = 1
+# 2: the evaluation lab (revision 0004). An older app refuses a format 2 file with "exported by
+# a newer version" instead of failing on columns it does not know.
+FORMAT_VERSION = 2
 
 
 def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
@@ -69,6 +79,9 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
     documents = take("documents", DocumentRow, DocumentRow.session_id == session_id)
     take("chunks", ChunkRow, ChunkRow.document_id.in_([d.id for d in documents]))
     take("session_variants", SessionVariantRow, SessionVariantRow.session_id == session_id)
+    take("eval_suites", EvalSuiteRow, EvalSuiteRow.session_id == session_id)
+    take("eval_runs", EvalRunRow, EvalRunRow.run_id.in_(run_ids))
+    take("eval_results", EvalResultRow, EvalResultRow.run_id.in_(run_ids))
     return rows
 
 
@@ -77,11 +90,13 @@ MODELS = {
     "case_sets": CaseSetRow, "test_cases": TestCaseRow, "runs": RunRow, "variants": VariantRow,
     "outputs": OutputRow, "ratings": RatingRow, "preferences": PreferenceRow,
     "documents": DocumentRow, "chunks": ChunkRow, "session_variants": SessionVariantRow,
+    "eval_suites": EvalSuiteRow, "eval_runs": EvalRunRow, "eval_results": EvalResultRow,
 }
 
 
 def _identity(model, values: dict[str, Any]):
-    """The record's primary key: its id, or (session, position) for a session's variant rows."""
+    """The record's primary key: its id, (session, position) for a session's variant rows, the
+    run's id for an evaluated run."""
     mapper = inspect(model)
     keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
     identity = tuple(values[key] for key in keys)

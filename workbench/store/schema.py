@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import text as sql  # "text" is a column of OutputRow
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -60,6 +61,8 @@ class CaseSetRow(Base):
     session_id: Mapped[str] = mapped_column(_fk("sessions.id"), index=True)
     name: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # revision 0004: {"assertions": [Assertion.to_dict …], "threshold": …, "judge": …}
+    defaults: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sql("'{}'"))
 
 
 class TestCaseRow(Base):
@@ -70,6 +73,10 @@ class TestCaseRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     variables: Mapped[dict[str, Any]]
     expected: Mapped[str | None] = mapped_column(Text)
+    # revision 0004: the evaluation lab
+    assertions: Mapped[list[Any]] = mapped_column(default=list, server_default=sql("'[]'"))
+    threshold: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="", server_default=sql("''"))
 
 
 class ModelRow(Base):
@@ -155,6 +162,9 @@ class OutputRow(Base):
     engine_settings: Mapped[dict[str, Any]]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # revision 0004: the evaluation lab
+    total_s: Mapped[float | None] = mapped_column(Float)
+    repeat: Mapped[int] = mapped_column(Integer, default=0, server_default=sql("0"))
 
 
 class RatingRow(Base):
@@ -238,3 +248,47 @@ class SessionVariantRow(Base):
     sampling_flags: Mapped[str] = mapped_column(Text)
     engine_flags: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+# -- revision 0004 ------------------------------------------------------------------------
+
+class EvalSuiteRow(Base):
+    """A suite kept in a session (core.suites.StoredSuite); its cases live in the case set."""
+
+    __tablename__ = "eval_suites"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), index=True)
+    case_set_id: Mapped[str] = mapped_column(_fk("case_sets.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    source_path: Mapped[str] = mapped_column(Text)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class EvalRunRow(Base):
+    """A run that was evaluated (core.evaluation.EvalRun): one row per run, at most."""
+
+    __tablename__ = "eval_runs"
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), primary_key=True)
+    suite_id: Mapped[str | None] = mapped_column(_fk("eval_suites.id", "SET NULL"), index=True)
+    repeats: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class EvalResultRow(Base):
+    """The verdict on one output (core.evaluation.EvalResult). ``run_id`` points at the run,
+    not its eval_runs row, so a grid can keep verdicts before (or without) a summary.
+    ``variant_id`` and ``case_id`` are copied from the output so pass rates need no join."""
+
+    __tablename__ = "eval_results"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), index=True)
+    output_id: Mapped[str] = mapped_column(_fk("outputs.id"), index=True, unique=True)
+    variant_id: Mapped[str] = mapped_column(String(36))
+    case_id: Mapped[str] = mapped_column(String(36))
+    repeat: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[dict[str, Any]]

@@ -1,8 +1,11 @@
-"""The comparison grid: variants are columns, test cases are rows, outputs stream into cells."""
+"""The comparison grid: variants are columns, test cases are rows, outputs stream into cells.
+
+When the cases have assertions, each output is checked as it arrives (the evaluation lab's
+EvalService) and its cell shows a pass/fail badge; a cell run several times (Repeats) shows
+its first output and a line counting the repeats, the distinct answers and the passes."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -12,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -19,17 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.cases import TestCase
+from ..core.cases import CaseSet, TestCase
+from ..core.evaluation import EvalResult
 from ..core.ratings import Preference, Rating
 from ..core.runs import Output, Run, RunStatus, Variant
-from ..core.summary import summarize
 from ..services.compare import RunHandle, RunService, VariantSpec
+from ..services.evaluation.runner import EvalService
 from ..services.run_history import RunHistoryService, StoredRun
 from ..services.workspace import WorkspaceService
 from .banner import Banner
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
-from .grid_labels import case_header, case_label, case_tooltip, run_line
+from .grid_checks import MAX_REPEATS, GridChecks
+from .grid_judging import GridJudging
+from .grid_labels import case_header, case_tooltip, run_line
 from .jobs import BackgroundCall
 from .output_cell import OutputCell
 from .run_history import RunList, local_time
@@ -37,6 +44,7 @@ from .summary_table import SummaryTable
 from .variants_table import VariantsTable
 
 SpecFor = Callable[[Variant], VariantSpec]
+CaseSetFor = Callable[[], CaseSet]
 HEADER_WIDTH = 190  # the case column: wide enough to read, narrow enough to leave the answers room
 MIN_ROW = 56
 
@@ -49,6 +57,7 @@ class RunBridge(QObject):
     finished = Signal(object)
     run_done = Signal(str, object)
     annotated = Signal(str, str, object, object)  # variant id, case id, flags, scores
+    evaluated = Signal(object)  # EvalResult: an output checked against its case's assertions
 
     def cell_started(self, variant_id, case_id):
         self.started.emit(variant_id, case_id)
@@ -65,14 +74,26 @@ class RunBridge(QObject):
     def cell_annotated(self, output_id, variant_id, case_id, flags, scores):
         self.annotated.emit(variant_id, case_id, list(flags), dict(scores))
 
+    def cell_evaluated(self, result):
+        self.evaluated.emit(result)
 
-class ComparePanel(QWidget):
+
+class ComparePanel(GridJudging, GridChecks, QWidget):
     run_finished = Signal(object)  # RunStatus
     output_ready = Signal(object)  # Output (for output filters)
+    checks_done = Signal(str)  # run id: its verdicts are final (after the run, or a Re-check)
 
-    def __init__(self, runs: RunService, workspace: WorkspaceService, parent=None):
+    def __init__(self, runs: RunService, workspace: WorkspaceService,
+                 evaluation: EvalService | None = None, parent=None):
         super().__init__(parent)
-        self.runs, self.workspace = runs, workspace
+        self.runs, self.workspace, self.evaluation = runs, workspace, evaluation
+        self.case_set: CaseSet | None = None  # the shown run's cases with their assertions
+        self.case_set_for: CaseSetFor | None = None  # the window's cases, saved as shown
+        self.results: dict[str, EvalResult] = {}  # output id -> its verdict
+        self.repeat_outputs: dict[tuple[str, str], dict[int, Output]] = {}  # cell -> repeats
+        self._repeating: set[tuple[str, str]] = set()  # cells generating several repeats
+        self._run_repeats = 1  # how many the running run generates per cell
+        self._listeners: dict = {}  # run id -> its EvaluatingListener, until it is finished
         self.run: Run | None = None
         self.cases: list[TestCase] = []
         self.cells: dict[tuple[str, str], OutputCell] = {}
@@ -95,6 +116,7 @@ class ComparePanel(QWidget):
         self.bridge.finished.connect(self._on_finished)
         self.bridge.run_done.connect(self._on_run_done)
         self.bridge.annotated.connect(self._on_annotated)
+        self.bridge.evaluated.connect(self._on_evaluated)
         self._build()
 
     def _build(self) -> None:
@@ -107,11 +129,21 @@ class ComparePanel(QWidget):
         self.variants.setMinimumHeight(60)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("▶ Run")
+        self.repeats_spin = QSpinBox(minimum=1, maximum=MAX_REPEATS, prefix="× ")
+        self.repeats_spin.setToolTip("Repeats: generate each cell this many times (seed, "
+                                     "seed + 1, …) to see how stable the answers are")
+        self.recheck_button = QPushButton("Re-check")
+        self.recheck_button.setToolTip("Check the shown run's outputs again against the "
+                                       "assertions as they are now")
+        self.recheck_button.setEnabled(False)
         self.stop_button = QPushButton("■ Stop")
         self.diff_button = QPushButton("Diff two cells")
         self.blind_button = QPushButton("Blind compare…")
         self.state = QLabel("")
-        for button in (self.run_button, self.stop_button, self.diff_button, self.blind_button):
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(QLabel("Repeats"))
+        for button in (self.repeats_spin, self.recheck_button, self.stop_button,
+                       self.diff_button, self.blind_button):
             buttons.addWidget(button)
         buttons.addWidget(self.state, 1)
         self.run_list = RunList()  # beside the buttons: every pixel of height goes to results
@@ -135,12 +167,17 @@ class ComparePanel(QWidget):
         self.results_splitter.setObjectName("compare-splitter")
         self.results_splitter.setChildrenCollapsible(False)
         layout.addLayout(buttons)
+        self.pass_line = QLabel()  # "Greedy 7/10 pass · Creative 5/10 pass"
+        self.pass_line.setStyleSheet("font-weight:bold; padding:2px 4px")
+        self.pass_line.hide()
+        layout.addWidget(self.pass_line)
         for index, widget in enumerate((self.variants, self.grid, self.summary)):
             self.results_splitter.addWidget(widget)
             self.results_splitter.setStretchFactor(index, 1 if widget is self.grid else 0)
         self.results_splitter.setSizes([150, 1000, 72])  # three variant rows, two summary rows
         layout.addWidget(self.results_splitter, 1)
         self.stop_button.clicked.connect(self.stop)
+        self.recheck_button.clicked.connect(lambda: self.recheck())
         # Lambdas: clicked(bool) must not land in a parameter (it once suppressed the dialogs).
         self.diff_button.clicked.connect(lambda: self.diff_selected())
         self.blind_button.clicked.connect(lambda: self.open_blind())
@@ -207,9 +244,12 @@ class ComparePanel(QWidget):
         """A stored run as it was left (latest output per cell). Without ``flags``/``scores``
         the plugins' figures are computed in the background and filled in when ready."""
         self.outputs.clear()
+        self._forget_checks()
+        self.case_set = None  # read again when a re-check or a rerun needs it
         self.ratings, self.preferences = list(ratings), list(preferences)
         if run is None:
             self.run = None
+            self.recheck_button.setEnabled(False)
             self.grid.clear()
             self.grid.setRowCount(0)
             self.grid.setColumnCount(0)
@@ -223,9 +263,15 @@ class ComparePanel(QWidget):
         latest_score = {r.output_id: r.score for r in sorted(ratings, key=lambda r: r.created_at)}
         for output in sorted(outputs, key=lambda o: o.created_at):
             key = (output.variant_id, output.case_id)
+            self.repeat_outputs.setdefault(key, {})[output.repeat] = output
+            if output.repeat:
+                continue  # a cell shows its first repeat; the others are counted under it
             self.outputs[key] = output
             if key in self.cells:
                 self.cells[key].show_output(output, latest_score.get(output.id))
+        for key in self.cells:
+            self._show_repeats(key)
+        self._verdicts_later(run)
         if flags is None or scores is None:
             self._annotate_later(run, shown)
         else:
@@ -235,10 +281,11 @@ class ComparePanel(QWidget):
         self.refresh_summary()
         self.fit_rows()
         self.refresh_runs()
+        self._set_running(self.running)
 
     # -- earlier runs --------------------------------------------------------------------
 
-    def _call(self, purpose: str, fn, on_success) -> None:
+    def _call(self, purpose: str, fn, on_success) -> BackgroundCall:
         """Store reads and plugin scorers off the GUI thread; only the latest call of each
         purpose is listened to (an older answer must not overwrite a newer choice)."""
         old = self._calls.get(purpose)
@@ -250,6 +297,7 @@ class ComparePanel(QWidget):
         call.failed.connect(lambda message: self.banner.show_message(message))
         self._calls[purpose] = call
         call.start()
+        return call
 
     def refresh_runs(self) -> None:
         """Refill the run list for the shown run's session."""
@@ -294,16 +342,30 @@ class ComparePanel(QWidget):
     # -- running -------------------------------------------------------------------------
 
     def start(self, session_id: str, case_set_id: str, cases: list[TestCase],
-              specs: list[VariantSpec]) -> RunHandle:
+              specs: list[VariantSpec], *, repeats: int | None = None) -> RunHandle:
+        """Run every variant over ``cases`` (``repeats`` times each; default: the Repeats
+        box). Outputs are checked as they arrive when the cases have assertions."""
+        repeats = self.repeats_spin.value() if repeats is None else max(1, repeats)
         self.banner.hide()
+        case_set = self._stored_case_set(case_set_id)
+        listener = self._watch(case_set, cases)
+        handle = self.runs.start(session_id, case_set_id, cases, specs, listener or self.bridge,
+                                 repeats=repeats)
+        if listener is not None:
+            self.evaluation.started(listener, handle, specs, repeats=repeats)
+            self._listeners[handle.run.id] = listener
         self.outputs.clear()
+        self._forget_checks()
+        self.case_set = case_set
         self.ratings, self.preferences = [], []
-        handle = self.runs.start(session_id, case_set_id, cases, specs, self.bridge)
         self.handle = handle
         self._handles.append(handle)
         self._lay_out(handle.run, cases)
-        for cell in self.cells.values():
+        self._run_repeats = repeats
+        for key, cell in self.cells.items():
             cell.stats.setText("queued")
+            if repeats > 1:
+                self._repeating.add(key)
         self.state.setText(f"Running {len(specs)} variants × {len(cases)} cases…")
         self._set_running(True)
         self.refresh_summary()
@@ -319,18 +381,32 @@ class ComparePanel(QWidget):
             return
         variant = next(v for v in self.run.variants if v.id == variant_id)
         case = next(c for c in self.cases if c.id == case_id)
-        handle = self.runs.rerun_cell(self.run, variant, self.spec_for(variant), case, self.bridge)
+        spec = self.spec_for(variant)
+        listener = self._watch(self._case_set_of_run(), [case])
+        if listener is not None:  # checked like the run's outputs; no new evaluation run
+            listener.versions = {variant.id: spec.prompt_version}
+            listener.ready.set()
+        handle = self.runs.rerun_cell(self.run, variant, spec, case, listener or self.bridge)
+        self._repeating.discard((variant_id, case_id))  # one output: it streams
         self._handles.append(handle)
         self._set_running(True)
 
     def _on_started(self, variant_id: str, case_id: str) -> None:
-        cell = self.cells.get((variant_id, case_id))
-        if cell:
-            cell.start()
+        key = (variant_id, case_id)
+        cell = self.cells.get(key)
+        if cell is None:
+            return
+        if key in self._repeating:
+            # Repeats of a cell run side by side and their events do not say which repeat
+            # they are: the cell waits for finished outputs instead of mixing their tokens.
+            if cell.output is None:
+                cell.stats.setText(f"generating {self._run_repeats} repeats…")
+            return
+        cell.start()
 
     def _on_token(self, variant_id: str, case_id: str, text: str) -> None:
         cell = self.cells.get((variant_id, case_id))
-        if cell:
+        if cell and (variant_id, case_id) not in self._repeating:
             cell.append(text)
             if not self._fit_timer.isActive():
                 self._fit_timer.start()
@@ -339,11 +415,15 @@ class ComparePanel(QWidget):
         key = (output.variant_id, output.case_id)
         if self.run is None or output.run_id != self.run.id:
             return  # a cell of a run no longer shown
-        self.outputs[key] = output
+        self.repeat_outputs.setdefault(key, {})[output.repeat] = output
         cell = self.cells.get(key)
-        if cell:
-            cell.show_output(output)
-        self.output_ready.emit(output)
+        if output.repeat == 0:
+            self.outputs[key] = output
+            if cell:
+                cell.show_output(output)
+                cell.show_verdict(self._verdict_of(output))
+            self.output_ready.emit(output)
+        self._show_repeats(key)
         self.refresh_summary()
         self._fit_timer.start()
 
@@ -367,103 +447,20 @@ class ComparePanel(QWidget):
             self.state.setText(run_line(status, list(self.cells), self.outputs))
             self.fit_rows()
             self.refresh_runs()  # its status changed
+        listener = self._listeners.pop(run_id, None)
+        if listener is not None:
+            self.recheck_button.setEnabled(False)  # until the run's own checks are final
+            self._finish_checks(listener, run_id)
         self.run_finished.emit(status)
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
+        self.repeats_spin.setEnabled(not running)
+        self.recheck_button.setEnabled(not running and self.run is not None
+                                       and self.evaluation is not None)
         self.stop_button.setEnabled(running)
         self.run_list.setEnabled(not running and bool(self.run_list.runs))
 
     @property
     def running(self) -> bool:
         return any(not h.done.is_set() for h in self._handles)
-
-    # -- judging -------------------------------------------------------------------------
-
-    def _on_rated(self, output_id: str, score: int, note: str) -> None:
-        self.ratings.append(self.workspace.rate(output_id, score, note))
-        self.refresh_summary()
-
-    def record_preference(self, a: str, b: str, winner: str) -> None:
-        self.preferences.append(self.workspace.prefer(a, b, winner, blind=True))
-        self.refresh_summary()
-
-    def blind_pairs(self):
-        pairs = []
-        for number, case in enumerate(self.cases, 1):
-            answers = [self.outputs[(v.id, case.id)] for v in self.run.variants
-                       if (v.id, case.id) in self.outputs
-                       and self.outputs[(v.id, case.id)].answered]
-            for a, b in itertools.combinations(answers, 2):
-                pairs.append((case_label(case, number), a, b))
-        return pairs
-
-    def open_blind(self, *, exec_dialog: bool = True) -> BlindDialog | None:
-        """The blind pairwise dialog, opened window-modal without blocking (``self.blind_dialog``);
-        ``exec_dialog=False`` builds it without showing it."""
-        if self.run is None:
-            self.banner.show_message("Run a comparison first: blind comparison rates its "
-                                     "answers.", "info")
-            return None
-        pairs = self.blind_pairs()
-        if not pairs:
-            self.banner.show_message("Blind comparison needs two finished answers to one case.",
-                                     "info")
-            return None
-        self.blind_dialog = self._replace(self.blind_dialog,
-                                          BlindDialog(pairs, self.record_preference, self))
-        if exec_dialog:
-            self.blind_dialog.open()
-        return self.blind_dialog
-
-    def selected_outputs(self) -> list[Output]:
-        """Cells picked with their ⇄ button or selected in the grid, top-left first."""
-        if self.run is None:
-            return []
-        places = {(i.row(), i.column()) for i in self.grid.selectedIndexes()}
-        for row in range(self.grid.rowCount()):
-            for column in range(self.grid.columnCount()):
-                cell = self.grid.cellWidget(row, column)
-                if isinstance(cell, OutputCell) and cell.pick.isChecked():
-                    places.add((row, column))
-        found = []
-        for row, column in sorted(places):
-            if row < len(self.cases) and column < len(self.run.variants):
-                variant = self.run.variants[column]
-                output = self.outputs.get((variant.id, self.cases[row].id))
-                if output is not None:
-                    found.append(output)
-        return found
-
-    def diff_selected(self, *, exec_dialog: bool = True) -> DiffDialog | None:
-        """The word diff of the two chosen cells, opened without blocking (``self.diff_dialog``)."""
-        chosen = self.selected_outputs()
-        if len(chosen) != 2:
-            self.banner.show_message(
-                f"Diff needs exactly two finished cells; {len(chosen)} chosen. Pick two with "
-                "their ⇄ buttons.", "info")
-            return None
-        labels = {v.id: v.label for v in self.run.variants}
-        old, new = chosen
-        self.diff_dialog = self._replace(self.diff_dialog, DiffDialog(
-            "Output diff", labels.get(old.variant_id, "A"), old.text,
-            labels.get(new.variant_id, "B"), new.text, self))
-        if exec_dialog:
-            self.diff_dialog.open()
-        return self.diff_dialog
-
-    @staticmethod
-    def _replace(old, new):
-        if old is not None:
-            old.close()
-            old.deleteLater()
-        return new
-
-    def refresh_summary(self) -> None:
-        if self.run is None:
-            return
-        labels = {v.id: v.label or v.id[:8] for v in self.run.variants}
-        self.summary.show_summaries(labels, summarize(
-            [v.id for v in self.run.variants], list(self.outputs.values()), self.ratings,
-            self.preferences))
-

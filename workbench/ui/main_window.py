@@ -28,6 +28,7 @@ from ..core.prompts import PromptVersion
 from ..core.runs import Variant
 from ..plugins.manager import PluginManager
 from ..services.compare import RunService, VariantSpec
+from ..services.evaluation.runner import EvalService
 from ..services.models import ModelService
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
@@ -35,6 +36,7 @@ from ..store import Store
 from .banner import Banner, BannerOverlay
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
+from .eval_results import EvalResultsView, EvaluationLoader
 from .composer import ComposerPanel
 from ..services.library import LibraryService
 from .history_panel import HistoryPanel
@@ -58,10 +60,13 @@ class AppServices:
     store: Store
     plugins: PluginManager | None = None
     tuning: TuningService = field(init=False)
+    evaluation: EvalService = field(init=False)
 
     def __post_init__(self) -> None:
         # One instance: it keeps the trainer processes this app started.
         self.tuning = TuningService(self.store, self.models, plugins=self.plugins)
+        # One instance: it keeps the judge models it opened.
+        self.evaluation = EvalService(self.store, self.models, self.runs, self.plugins)
 
     @property
     def workspace(self) -> WorkspaceService:
@@ -121,8 +126,13 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.plugin_banner = Banner()  # its own strip: model messages must not hide it
         self.composer = ComposerPanel(self.models)
-        self.compare = ComparePanel(self.services.runs, self.workspace_service)
+        self.compare = ComparePanel(self.services.runs, self.workspace_service,
+                                    self.services.evaluation)
         self.compare.spec_for = self.spec_for
+        self.compare.case_set_for = self.save_cases  # Re-check uses the table as it is now
+        self.composer.cases.checks_edited.connect(lambda: self.save_cases())
+        self.composer.cases.judge_choices = lambda: [
+            self.picker.combo.itemText(i) for i in range(self.picker.combo.count())]
         self.variants_keeper = VariantsKeeper(self.compare.variants, self.workspace_service,
                                               lambda message: self.banner.show_message(message),
                                               self)
@@ -147,6 +157,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.splitter, "Compose && compare")
         self.tabs.addTab(self.chat, "Chat")
         self.tabs.addTab(self.library_panel, "Models")
+        self.eval_results = EvalResultsView()
+        self.tabs.addTab(self.eval_results, "Evaluation")
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
@@ -174,6 +186,12 @@ class MainWindow(QMainWindow):
         self.history_panel.restore_requested.connect(self.restore_version)
         self.history_panel.fork_requested.connect(self.fork_version)
         self.compare.run_finished.connect(lambda _s: self.refresh_history())
+        # The Evaluation tab follows the run the grid shows (computed only while visible).
+        self.eval_loader = EvaluationLoader(self.eval_results, self.services.store,
+                                            lambda: self.compare.run, self)
+        self.compare.run_finished.connect(lambda _s: self.eval_loader.refresh())
+        self.compare.checks_done.connect(lambda _run_id: self.eval_loader.refresh())
+        self.sessions_panel.session_chosen.connect(lambda _id: self.eval_loader.refresh())
         self.library_panel.model_added.connect(lambda _model: self.refresh_models())
         self.library_panel.models_changed.connect(lambda _models: self.refresh_models())
         self.models.loaded.connect(lambda _meta: self.library_panel.show_usage(self.models.host))
@@ -307,6 +325,7 @@ class MainWindow(QMainWindow):
         rows = [(c.variables, c.expected) for c in workspace.case_set.cases]
         self.composer.set_version(workspace.latest)
         self.composer.set_cases(rows)
+        self.composer.cases.show_checks(workspace.case_set)  # assertions, before any draft
         saved_cases = self.composer.cases.rows()
         draft = workspace.draft
         if draft and (workspace.latest is None or draft.updated_at > workspace.latest.created_at):
@@ -349,8 +368,9 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Autosave failed: {error}")
 
     def save_cases(self):
-        case_set = self.workspace_service.save_cases(self.workspace.case_set,
-                                                     self.composer.cases.rows())
+        cases = self.composer.cases
+        case_set = self.workspace_service.save_cases(self.workspace.case_set, cases.rows(),
+                                                     cases.checks(), cases.shared)
         self.workspace = self._with(case_set=case_set)
         return case_set
 
@@ -387,7 +407,9 @@ class MainWindow(QMainWindow):
             workspace.prompt.id, version.system_prompt, list(version.examples),
             version.user_template, parent_id=None,
             note=f"forked from {self.workspace.session.name} {self._version_name(version)}")
-        self.workspace_service.save_cases(workspace.case_set, self.composer.cases.rows())
+        cases = self.composer.cases
+        self.workspace_service.save_cases(workspace.case_set, cases.rows(), cases.checks(),
+                                          cases.shared)
         self.sessions_panel.refresh(workspace.session.id)
         self.open_session(workspace.session.id)
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..services.sessions import SessionService
 from .jobs import BackgroundCall
+from .suite_actions import SuiteActions
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXPORT_FILTER = "Session export (*.json *.json.gz)"
@@ -108,6 +109,7 @@ class WindowMenus(QObject):
                                           ["Ctrl+Shift+I"])
         self.export_action = self._action(menu, "&Export session…", self.export_session,
                                           ["Ctrl+Shift+E"])
+        self.suites = SuiteActions(w, menu)  # Import suite… / Export suite…
         menu.addSeparator()
         self.quit_action = self._action(menu, "&Quit", w.close, ["Ctrl+Q"])
         return menu

@@ -1,6 +1,8 @@
-"""One cell of the comparison grid: streamed text, timing figures, rating."""
+"""One cell of the comparison grid: streamed text, timing figures, verdict, repeats, rating."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QTextCursor
@@ -15,12 +17,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..core.evaluation import CaseVerdict, EvalResult
 from ..core.model_info import describe_engine
 from ..core.ratings import THUMBS_DOWN, THUMBS_UP
 from ..core.runs import Output
 from ..core.sampling import describe_sampling
 
 TEXT_LINES_CAP = 10  # a cell grows with its answer up to this many lines, then scrolls
+PASS_STYLE = "background:#2e7d32; color:white; border-radius:3px; padding:1px 5px; font-weight:bold"
+FAIL_STYLE = "background:#c62828; color:white; border-radius:3px; padding:1px 5px; font-weight:bold"
+TOOLTIP_TEXT_CHARS = 80  # a distinct answer in the repeats tooltip, cut to one readable line
 
 
 class OutputCell(QFrame):
@@ -62,7 +68,20 @@ class OutputCell(QFrame):
         self.scores.setStyleSheet("color:#1b5e20")
         self.scores.hide()
         layout.addWidget(self.scores)
+        self.reason = QLabel()  # why the verdict failed: the first failing assertion's reason
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color:#b71c1c; font-size:9pt")
+        self.reason.hide()
+        layout.addWidget(self.reason)
+        self.repeats = QLabel()  # "3 repeats · 2 distinct · 2/3 pass"
+        self.repeats.setWordWrap(True)
+        self.repeats.setStyleSheet("color:#37474f; font-size:9pt")
+        self.repeats.hide()
+        layout.addWidget(self.repeats)
         row = self._rating_row = QHBoxLayout()
+        self.badge = QLabel()  # "✓ pass" / "✗ fail 0.40", where the eye meets the rating
+        self.badge.hide()
+        row.addWidget(self.badge)
         self.up = QToolButton(text="▲ good", toolTip="Thumbs up (stored as 5 stars)")
         self.down = QToolButton(text="▼ bad", toolTip="Thumbs down (stored as 1 star)")
         self.stars = QComboBox()
@@ -90,6 +109,8 @@ class OutputCell(QFrame):
         self.stats.setToolTip("")
         self.show_flags([])
         self.show_scores({})
+        self.show_verdict(None)
+        self.show_repeats([], {})
         self.stars.setCurrentIndex(0)
         self.note.clear()
         self.pick.setChecked(False)
@@ -100,6 +121,7 @@ class OutputCell(QFrame):
         self.error.hide()
         self.notice.hide()
         self.flags.hide()
+        self.show_verdict(None)  # the new output has not been checked yet
         self.stats.setText("generating…")
         self._set_rating_enabled(False)
 
@@ -144,6 +166,44 @@ class OutputCell(QFrame):
         self.scores.setText(f"Scores: {figures}" if figures else "")
         self.scores.setVisible(bool(figures))
 
+    def show_verdict(self, verdict: CaseVerdict | None) -> None:
+        """The badge for the shown output's verdict (None: not checked, nothing shown)."""
+        if verdict is None:
+            self.badge.hide()
+            self.reason.hide()
+            self.reason.setText("")
+            return
+        if verdict.passed:
+            self.badge.setText("✓ pass")
+            self.badge.setStyleSheet(PASS_STYLE)
+        else:
+            self.badge.setText(f"✗ fail {verdict.score:.2f}")
+            self.badge.setStyleSheet(FAIL_STYLE)
+        reason = "" if verdict.passed else verdict.reason
+        details = verdict_tooltip(verdict)
+        self.badge.setToolTip(f"{reason}\n\n{details}" if reason and reason != details
+                              else details)
+        self.badge.show()
+        self.reason.setText(reason)
+        self.reason.setToolTip(verdict_tooltip(verdict))
+        self.reason.setVisible(bool(reason))
+
+    def show_repeats(self, outputs: list[Output], results: dict[str, EvalResult]) -> None:
+        """The line under a cell run several times: how many, how many distinct answers,
+        how many passed; the tooltip counts each distinct answer."""
+        if len(outputs) < 2:
+            self.repeats.hide()
+            self.repeats.setText("")
+            return
+        groups = distinct_texts(outputs)
+        parts = [f"{len(outputs)} repeats", f"{len(groups)} distinct"]
+        checked = [results[o.id] for o in outputs if o.id in results]
+        if checked:
+            parts.append(f"{sum(r.passed for r in checked)}/{len(checked)} pass")
+        self.repeats.setText(" · ".join(parts))
+        self.repeats.setToolTip("\n".join(f"{count}× {one_line(text)}" for text, count in groups))
+        self.repeats.show()
+
     # -- size ----------------------------------------------------------------------------
 
     def wanted_height(self, width: int) -> int:
@@ -164,8 +224,8 @@ class OutputCell(QFrame):
         margin = int(self.text.document().documentMargin())
         height = (min(max(wrapped, line), TEXT_LINES_CAP * line) + 2 * margin + 2
                   + 2 * self.text.frameWidth())
-        shown = [w for w in (self.error, self.notice, self.flags, self.stats, self.scores)
-                 if not w.isHidden()]
+        shown = [w for w in (self.error, self.notice, self.flags, self.stats, self.scores,
+                             self.reason, self.repeats) if not w.isHidden()]
         for widget in shown:
             height += widget.heightForWidth(inner) if widget.hasHeightForWidth() \
                 else widget.sizeHint().height()
@@ -207,3 +267,22 @@ def provenance(output: Output) -> str:
     if output.adapter_path:
         lines.append(f"Adapter: {output.adapter_path} × {output.adapter_scale}")
     return "\n".join(lines)
+
+
+def distinct_texts(outputs: list[Output]) -> list[tuple[str, int]]:
+    """Identical answers grouped: (text, how many), most frequent first, ties as they came."""
+    return Counter(output.text for output in outputs).most_common()
+
+
+def one_line(text: str) -> str:
+    flat = " ".join(text.split()) or "(empty)"
+    return flat if len(flat) <= TOOLTIP_TEXT_CHARS else flat[:TOOLTIP_TEXT_CHARS - 1] + "…"
+
+
+def verdict_tooltip(verdict: CaseVerdict) -> str:
+    """Every assertion's result, one line each (the badge shows only the first failure)."""
+    if verdict.error:
+        return verdict.error
+    lines = [f"{'✓' if r.passed else '✗'} {r.assertion.label} {r.score:.2f}"
+             + (f" — {r.reason}" if r.reason else "") for r in verdict.results]
+    return "\n".join(lines) or "No assertions."

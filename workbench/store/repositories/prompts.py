@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import NotFoundError
+from ...core.evaluation import Assertion
 from ...core.prompts import FewShotExample, Prompt, PromptVersion
 from ..database import Database
 from ..schema import CaseSetRow, PromptRow, PromptVersionRow, TestCaseRow
@@ -85,9 +86,45 @@ class PromptRepository:
         return versions[-1] if versions else None
 
 
+def to_assertions(stored: list | None) -> tuple[Assertion, ...]:
+    return tuple(Assertion.from_dict(a) for a in stored or ())
+
+
+def from_assertions(assertions: tuple[Assertion, ...]) -> list[dict]:
+    return [a.to_dict() for a in assertions]
+
+
 def to_case(row: TestCaseRow) -> TestCase:
     return TestCase(case_set_id=row.case_set_id, variables=dict(row.variables),
-                    expected=row.expected, position=row.position, id=row.id)
+                    expected=row.expected, position=row.position, id=row.id,
+                    assertions=to_assertions(row.assertions), threshold=row.threshold,
+                    description=row.description or "")
+
+
+def set_case_fields(row: TestCaseRow, case: TestCase, position: int) -> None:
+    """Everything of the case that can change, copied onto its row."""
+    row.position = position
+    row.variables = dict(case.variables)
+    row.expected = case.expected
+    row.assertions = from_assertions(case.assertions)
+    row.threshold = case.threshold
+    row.description = case.description
+
+
+def case_set_defaults(case_set: CaseSet) -> dict:
+    """The ``defaults`` column: what every case of the set gets (promptfoo's defaultTest)."""
+    return {"assertions": from_assertions(case_set.default_assertions),
+            "threshold": case_set.default_threshold, "judge": case_set.judge}
+
+
+def to_case_set(row: CaseSetRow, cases: tuple[TestCase, ...]) -> CaseSet:
+    defaults = row.defaults or {}  # rows exported before revision 0004 hold {}
+    threshold = defaults.get("threshold")
+    return CaseSet(session_id=row.session_id, name=row.name, cases=cases, id=row.id,
+                   created_at=row.created_at,
+                   default_assertions=to_assertions(defaults.get("assertions")),
+                   default_threshold=None if threshold is None else float(threshold),
+                   judge=defaults.get("judge"))
 
 
 class CaseSetRepository:
@@ -105,23 +142,22 @@ class CaseSetRepository:
             row = s.get(CaseSetRow, case_set.id)
             if row is None:
                 s.add(CaseSetRow(id=case_set.id, session_id=case_set.session_id,
-                                 name=case_set.name, created_at=case_set.created_at))
+                                 name=case_set.name, created_at=case_set.created_at,
+                                 defaults=case_set_defaults(case_set)))
             else:
                 row.name = case_set.name
+                row.defaults = case_set_defaults(case_set)
             s.flush()
             keep = {c.id for c in case_set.cases}
             for old in s.scalars(select(TestCaseRow).where(TestCaseRow.case_set_id == case_set.id)):
                 if old.id not in keep:
                     s.delete(old)
             for position, case in enumerate(case_set.cases):
-                existing = s.get(TestCaseRow, case.id)
-                if existing is None:
-                    s.add(TestCaseRow(id=case.id, case_set_id=case_set.id, position=position,
-                                      variables=dict(case.variables), expected=case.expected))
-                else:
-                    existing.position = position
-                    existing.variables = dict(case.variables)
-                    existing.expected = case.expected
+                case_row = s.get(TestCaseRow, case.id)
+                if case_row is None:
+                    case_row = TestCaseRow(id=case.id, case_set_id=case_set.id)
+                    s.add(case_row)
+                set_case_fields(case_row, case, position)
         return case_set
 
     def get(self, case_set_id: str) -> CaseSet:
@@ -131,9 +167,7 @@ class CaseSetRepository:
                 raise NotFoundError(f"No case set with id {case_set_id}.")
             cases = s.scalars(select(TestCaseRow).where(TestCaseRow.case_set_id == case_set_id)
                               .order_by(TestCaseRow.position)).all()
-            return CaseSet(session_id=row.session_id, name=row.name,
-                           cases=tuple(to_case(c) for c in cases), id=row.id,
-                           created_at=row.created_at)
+            return to_case_set(row, tuple(to_case(c) for c in cases))
 
     def for_session(self, session_id: str) -> list[CaseSet]:
         with self.db.transaction() as s:

@@ -45,7 +45,8 @@ def to_output(row: OutputRow) -> Output:
         model_path=row.model_path, model_sha256=row.model_sha256,
         chat_template=row.chat_template, adapter_path=row.adapter_path,
         adapter_scale=row.adapter_scale, engine_settings=dict(row.engine_settings),
-        error=row.error, id=row.id, created_at=row.created_at,
+        error=row.error, id=row.id, created_at=row.created_at, total_s=row.total_s,
+        repeat=row.repeat,
     )
 
 

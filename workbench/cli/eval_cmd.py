@@ -1,0 +1,193 @@
+"""``workbench eval SUITE.yaml``: a suite run headless, for CI.
+
+Exit codes follow promptfoo: 0 passed (or every variant reached ``--threshold``), 100 below it,
+1 for a bad suite, a missing model, or cells that failed to generate. The run is stored like
+any comparison, so it opens in the app afterwards (its session is named ``eval: …``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "eval", help="run an evaluation suite (promptfoo's YAML layout) and report pass rates",
+        description="Run a suite: every prompt × model over every test, check the assertions, "
+                    "print pass rates with 95%% intervals and paired comparisons. Exit 0 when "
+                    "it passes, 100 when below the threshold, 1 on errors.")
+    parser.add_argument("suite", metavar="SUITE.yaml",
+                        help="a suite file, or the name of a shipped one: redteam, example-suite")
+    parser.add_argument("-m", "--model", action="append", dest="models", metavar="MODEL",
+                        help="a variant's model (repeatable): used when the suite names no "
+                             "providers, or instead of them")
+    parser.add_argument("--max-tokens", type=int, metavar="N",
+                        help="most tokens per answer for the -m models (default 256)")
+    parser.add_argument("--temperature", type=float, metavar="T",
+                        help="temperature for the -m models (default llama.cpp's 0.8)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="generate every cell N times, each with its own recorded seed")
+    parser.add_argument("--threshold", type=_fraction, metavar="P",
+                        help="pass when every variant's pass rate is at least P (0..1; "
+                             "default: every case must pass)")
+    parser.add_argument("--concurrency", type=int, metavar="N",
+                        help="requests in flight at once to a remote (OpenAI-compatible) model")
+    parser.add_argument("--json", dest="json_file", metavar="FILE",
+                        help="write the full results as JSON")
+    parser.add_argument("--junit", dest="junit_file", metavar="FILE",
+                        help="write JUnit XML (one test case per case × repeat × variant)")
+    parser.set_defaults(func=cmd_eval)
+
+
+def _fraction(text: str) -> float:
+    value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a pass rate between 0 and 1")
+    return value
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ..core.errors import WorkbenchError
+    from ..services.compare import RunService
+    from ..services.evaluation.runner import EvalService
+    from ..services.evaluation.suite_file import load_suite
+    from ..services.models import ModelService
+    from ..services.plugins import start_plugins
+    from ..services.sessions import open_store
+
+    if args.repeat < 1:
+        raise WorkbenchError(f"--repeat must be 1 or more, not {args.repeat}.")
+    path = suite_path(args.suite)
+    suite = load_suite(path)
+    store = open_store()
+    models = ModelService(store=store)
+    plugins = start_plugins(models, safe_mode=args.safe_mode)
+    service = EvalService(store, models, RunService(store, models, plugins), plugins)
+    progress = ProgressLine()
+    try:
+        outcome = service.run_suite(suite, models=args.models, model_config=_config(args),
+                                    repeats=args.repeat,
+                                    concurrency=args.concurrency, threshold=args.threshold,
+                                    progress=progress, yaml_text=_text(path))
+        progress.finish()
+        code = outcome.exit_code(args.threshold)
+        for line in outcome.report.lines():
+            print(line)
+        print(f"Stored as session '{store.sessions.get(outcome.session_id).name}' "
+              f"(run {outcome.run.id[:8]}).")
+        if args.json_file:
+            Path(args.json_file).write_text(json.dumps(
+                {"suite": str(path), "run_id": outcome.run.id, "session_id": outcome.session_id,
+                 "exit_code": code, "threshold": args.threshold, "repeats": args.repeat,
+                 "errors": outcome.errors, "report": outcome.report.to_dict(),
+                 "results": _results(store, outcome.run)}, indent=2, ensure_ascii=False))
+        if args.junit_file:
+            write_junit(Path(args.junit_file), store, outcome.run, suite_name=path.stem)
+        if code == 1 and outcome.errors:
+            print(f"workbench: error: {outcome.errors} cell(s) failed to generate "
+                  "(their errors are in the results)", file=sys.stderr)
+        return code
+    except WorkbenchError:
+        progress.finish()
+        raise
+    finally:
+        models.close()
+        store.close()
+
+
+def suite_path(text: str) -> Path:
+    """A file, else a suite shipped with the app (``redteam`` → workbench_resources'
+    redteam.yaml), so an installed wheel runs them without a checkout."""
+    path = Path(text)
+    if path.exists():
+        return path
+    try:
+        from workbench_resources import SUITES
+    except ImportError:
+        return path
+    shipped = SUITES / (text if text.endswith(".yaml") else f"{text}.yaml")
+    return shipped if shipped.is_file() else path
+
+
+def _config(args: argparse.Namespace) -> dict:
+    config = {}
+    if args.max_tokens is not None:
+        config["max_tokens"] = args.max_tokens
+    if args.temperature is not None:
+        config["temperature"] = args.temperature
+    return config
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+class ProgressLine:
+    """One line on stderr, rewritten in place on a terminal, every 10% otherwise (CI logs)."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.terminal = sys.stderr.isatty()
+        self.shown = -1
+
+    def __call__(self, done: int, total: int, failed: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        if not self.terminal and percent // 10 == self.shown // 10 and done != total:
+            return
+        self.shown = percent
+        elapsed = time.monotonic() - self.started
+        text = (f"eval: {done}/{total} cells ({percent}%)"
+                + (f" · {failed} failed" if failed else "") + f" · {elapsed:.0f} s")
+        print(("\r" if self.terminal else "") + text, end="" if self.terminal else "\n",
+              file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self.terminal and self.shown >= 0:
+            print(file=sys.stderr)
+
+
+def _results(store, run) -> list[dict]:
+    outputs = {output.id: output for output in store.runs.outputs(run.id)}
+    labels = {variant.id: variant.label for variant in run.variants}
+    rows = []
+    for result in store.evaluations.results(run.id):
+        output = outputs.get(result.output_id)
+        rows.append({"variant": labels.get(result.variant_id, result.variant_id),
+                     "case_id": result.case_id, "repeat": result.repeat,
+                     "output": output.text if output else None,
+                     "seed": output.seed if output else None, **result.verdict.to_dict()})
+    return rows
+
+
+def write_junit(path: Path, store, run, suite_name: str) -> None:
+    """JUnit XML as CI systems read it: a test suite per variant, a test case per case and
+    repeat; a failing verdict is a <failure> with its reason, a generation error an <error>."""
+    cases = {case.id: case for case in store.case_sets.get(run.case_set_id).cases}
+    results = store.evaluations.results(run.id)
+    root = ElementTree.Element("testsuites", name=suite_name)
+    for variant in run.variants:
+        mine = [r for r in results if r.variant_id == variant.id]
+        suite = ElementTree.SubElement(
+            root, "testsuite", name=variant.label or variant.model_path, tests=str(len(mine)),
+            failures=str(sum(1 for r in mine if not r.passed and not r.verdict.error)),
+            errors=str(sum(1 for r in mine if r.verdict.error)))
+        for result in mine:
+            case = cases.get(result.case_id)
+            title = (case.description if case and case.description
+                     else f"case {case.position + 1 if case else '?'}")
+            element = ElementTree.SubElement(
+                suite, "testcase", classname=variant.label or "variant",
+                name=f"{title} [repeat {result.repeat + 1}]")
+            if result.verdict.error:
+                ElementTree.SubElement(element, "error", message=result.verdict.error[:500])
+            elif not result.passed:
+                ElementTree.SubElement(element, "failure", message=result.verdict.reason[:500])
+    ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,206 @@
+"""Evaluation, as pure data: assertions on test cases, what each one found, and a case's verdict.
+
+The assertion types follow promptfoo's names where promptfoo has one (``contains``,
+``icontains-any``, ``is-json``, ``levenshtein``, ``llm-rubric``, ``is-refusal`` …), so suites move
+between the two tools; every type has a ``not-`` form. How each type is checked lives in
+``services/evaluation``; this module only says what an assertion *is* and how results combine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .ids import new_id, utc_now
+
+# type -> what its ``value`` is (shown in the assertions editor and in "unknown type" messages)
+ASSERTION_TYPES: dict[str, str] = {
+    "equals": "the exact expected text",
+    "contains": "text the output must contain",
+    "icontains": "text the output must contain, ignoring case",
+    "contains-any": "a list: at least one must appear",
+    "contains-all": "a list: all must appear",
+    "icontains-any": "a list: at least one must appear, ignoring case",
+    "icontains-all": "a list: all must appear, ignoring case",
+    "starts-with": "text the output must start with",
+    "regex": "a Python regular expression the output must match (search)",
+    "is-json": "optional: a JSON Schema the parsed output must satisfy",
+    "rouge-l": "the reference text (default: the case's expected output); threshold 0..1",
+    "levenshtein": "the reference text (default: expected); threshold = most edits allowed",
+    "min-length": "fewest characters",
+    "max-length": "most characters",
+    "max-tokens": "most generated tokens",
+    "latency": "threshold = most milliseconds for the whole answer",
+    "tokens-per-second": "threshold = fewest generated tokens per second",
+    "python": "the name of a scorer from a plugin (register_scorers); threshold 0..1",
+    "flagged": "optional: the name of an output filter; passes when a filter flags the output",
+    "is-refusal": "nothing: passes when the output refuses",
+    "likelihood": "threshold = highest perplexity of the expected answer under the variant's "
+                  "model and prompt (token inspector)",
+    "llm-rubric": "the rubric a judge model grades the output against",
+    "select-best": "the criterion a judge compares every variant's output by (pairwise)",
+}
+MODEL_GRADED = frozenset({"llm-rubric", "select-best"})
+# Types whose score is a measurement compared with ``threshold`` (the rest pass or fail).
+THRESHOLD_DEFAULTS: dict[str, float] = {"rouge-l": 0.5, "levenshtein": 5, "python": 0.5,
+                                        "llm-rubric": 0.5}
+NEGATION = "not-"
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One check of an output. ``negate`` is the ``not-`` form; ``weight`` 0 makes it a
+    metric that is reported but does not count towards the case's score."""
+
+    type: str
+    value: Any = None
+    negate: bool = False
+    weight: float = 1.0
+    threshold: float | None = None
+    provider: str | None = None  # the judge model of a model-graded assertion
+    metric: str | None = None  # the name it is reported under (default: its type)
+    line: int | None = None  # where it was written in a suite file, for messages
+
+    @classmethod
+    def parse(cls, type_name: str, **fields: Any) -> "Assertion":
+        """``not-contains`` → Assertion("contains", negate=True)."""
+        negate = type_name.startswith(NEGATION) and type_name[len(NEGATION):] in ASSERTION_TYPES
+        return cls(type_name[len(NEGATION):] if negate else type_name, negate=negate, **fields)
+
+    @property
+    def name(self) -> str:
+        """The type as written: ``not-contains``."""
+        return (NEGATION if self.negate else "") + self.type
+
+    @property
+    def label(self) -> str:
+        return self.metric or self.name
+
+    @property
+    def model_graded(self) -> bool:
+        return self.type in MODEL_GRADED
+
+    def to_dict(self) -> dict[str, Any]:
+        """promptfoo's shape: ``{"type": "not-contains", "value": …}``, defaults left out."""
+        data: dict[str, Any] = {"type": self.name}
+        if self.value is not None:
+            data["value"] = self.value
+        if self.weight != 1.0:
+            data["weight"] = self.weight
+        if self.threshold is not None:
+            data["threshold"] = self.threshold
+        if self.provider:
+            data["provider"] = self.provider
+        if self.metric:
+            data["metric"] = self.metric
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Assertion":
+        return cls.parse(
+            str(data["type"]), value=data.get("value"),
+            weight=float(data.get("weight", 1.0)),
+            threshold=None if data.get("threshold") is None else float(data["threshold"]),
+            provider=data.get("provider"), metric=data.get("metric"))
+
+
+@dataclass(frozen=True)
+class AssertionResult:
+    """What one assertion found. ``score`` is in 0..1 (1 = as good as it gets); ``reason``
+    says why it failed (or, for a judge, the judge's own reason either way)."""
+
+    assertion: Assertion
+    passed: bool
+    score: float
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"assertion": self.assertion.to_dict(), "passed": self.passed,
+                "score": self.score, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AssertionResult":
+        return cls(Assertion.from_dict(data["assertion"]), bool(data["passed"]),
+                   float(data["score"]), str(data.get("reason", "")))
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    """All assertions of one output taken together."""
+
+    passed: bool
+    score: float
+    results: tuple[AssertionResult, ...] = ()
+    error: str | None = None  # the output failed to generate: it fails, with this reason
+
+    @property
+    def reason(self) -> str:
+        """The first failing assertion's reason (what a grid cell's badge shows)."""
+        if self.error:
+            return self.error
+        for result in self.results:
+            if not result.passed and result.assertion.weight > 0:
+                return f"{result.assertion.label}: {result.reason}".strip(": ")
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "score": self.score, "error": self.error,
+                "results": [r.to_dict() for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CaseVerdict":
+        return cls(bool(data["passed"]), float(data["score"]),
+                   tuple(AssertionResult.from_dict(r) for r in data.get("results") or ()),
+                   data.get("error"))
+
+
+def combine(results: tuple[AssertionResult, ...] | list[AssertionResult],
+            threshold: float | None = None) -> CaseVerdict:
+    """promptfoo's rule: the score is the weighted mean of the assertions' scores; with a
+    ``threshold`` the case passes when the score reaches it, without one when every weighted
+    assertion passes. No assertions: passes with score 1 (nothing was asked)."""
+    results = tuple(results)
+    counted = [r for r in results if r.assertion.weight > 0]
+    total = sum(r.assertion.weight for r in counted)
+    score = (sum(r.assertion.weight * r.score for r in counted) / total) if total else 1.0
+    passed = score >= threshold if threshold is not None else all(r.passed for r in counted)
+    return CaseVerdict(passed=passed, score=score, results=results)
+
+
+def failed_output(error: str) -> CaseVerdict:
+    return CaseVerdict(passed=False, score=0.0, error=error)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The verdict on one stored output: one repeat of one variant on one case."""
+
+    run_id: str
+    output_id: str
+    variant_id: str
+    case_id: str
+    repeat: int
+    verdict: CaseVerdict
+    id: str = field(default_factory=new_id)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    @property
+    def score(self) -> float:
+        return self.verdict.score
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """A comparison run that was evaluated: its repeats, the pass-rate threshold it was held
+    to, the suite it came from (if any), and a summary kept for the history trend."""
+
+    run_id: str
+    suite_id: str | None = None
+    repeats: int = 1
+    threshold: float | None = None  # the pass rate `workbench eval --threshold` asked for
+    summary: dict[str, Any] = field(default_factory=dict)  # per variant: passed, total, rate
+    created_at: datetime = field(default_factory=utc_now)

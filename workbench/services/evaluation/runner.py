@@ -1,0 +1,345 @@
+"""A suite run end to end: check everything up front, store the suite as a session, generate
+every cell (repeats included) through the comparison engine, check and judge each output as it
+arrives, judge the select-best assertions across variants, store the verdicts and a summary."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ...core.cases import CaseSet, TestCase
+from ...core.composition import build_messages
+from ...core.errors import WorkbenchError
+from ...core.evaluation import AssertionResult, EvalResult, EvalRun, combine
+from ...core.ratings import Preference
+from ...core.runs import Output, Run, RunStatus
+from ...core.suites import Suite, SuiteError, SuiteProblem
+from ...plugins.manager import PluginManager
+from ...store import Store
+from ..compare import RunService
+from ..models import ModelService
+from .evaluator import Evaluator, JudgePool, judge_of
+from .report import EvalReport, build_report
+from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
+from .validation import assertion_problem
+
+Progress = Callable[[int, int, int], None]  # cells done, cells in all, cells failed
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    run: Run
+    session_id: str
+    report: EvalReport
+    errors: int  # cells that failed to generate (a variant that crashed, a server down)
+    status: RunStatus
+
+    def exit_code(self, threshold: float | None = None) -> int:
+        """promptfoo's convention: 0 passed (or every variant's pass rate reached
+        ``threshold``), 100 below it, 1 when cells failed to generate or the run stopped."""
+        if self.errors or self.status is not RunStatus.DONE:
+            return 1
+        if threshold is None:
+            return 0 if all(v.passed == v.total for v in self.report.variants) else 100
+        return 0 if all((v.rate or 0.0) >= threshold for v in self.report.variants) else 100
+
+
+class EvaluatingListener:
+    """Passes the comparison engine's events on, and checks each output as it arrives."""
+
+    def __init__(self, evaluator: Evaluator, store: Store, case_set: CaseSet,
+                 inner=None, progress: Progress | None = None, total: int = 0):
+        self.evaluator, self.store, self.case_set = evaluator, store, case_set
+        self.inner, self.progress, self.total = inner, progress, total
+        self.cases = {case.id: case for case in case_set.cases}
+        self.results: dict[str, EvalResult] = {}  # output id -> its verdict
+        self.outputs: dict[str, Output] = {}
+        self.versions: dict = {}  # variant id -> prompt version (set once the run exists)
+        self.ready = threading.Event()
+        self.done = self.errors = 0
+        self._lock = threading.Lock()
+
+    def cell_started(self, variant_id: str, case_id: str) -> None:
+        if self.inner is not None:
+            self.inner.cell_started(variant_id, case_id)
+
+    def cell_token(self, variant_id: str, case_id: str, text: str) -> None:
+        if self.inner is not None:
+            self.inner.cell_token(variant_id, case_id, text)
+
+    def cell_finished(self, output: Output) -> None:
+        if self.inner is not None:
+            self.inner.cell_finished(output)
+        result = self._evaluate(output)
+        with self._lock:
+            self.done += 1
+            self.errors += bool(output.error) and not output.cancelled
+            self.outputs[output.id] = output
+            if result is not None:
+                self.results[output.id] = result
+            done, errors = self.done, self.errors
+        if result is not None and self.inner is not None and hasattr(self.inner,
+                                                                     "cell_evaluated"):
+            self.inner.cell_evaluated(result)
+        if self.progress is not None:
+            self.progress(done, self.total, errors)
+
+    def run_finished(self, run_id: str, status: RunStatus) -> None:
+        if self.inner is not None:
+            self.inner.run_finished(run_id, status)
+
+    def cell_annotated(self, *args) -> None:
+        """The plugins' flags and scores (RunService calls it when the listener has it)."""
+        annotate = getattr(self.inner, "cell_annotated", None)
+        if annotate is not None:
+            annotate(*args)
+
+    def question(self, output: Output, case: TestCase) -> str:
+        """What the model was asked (the last user message), for a judge."""
+        self.ready.wait(30)
+        version = self.versions.get(output.variant_id)
+        if version is None:
+            return ""
+        try:
+            return build_messages(version, case.variables)[-1].content
+        except WorkbenchError:
+            return ""
+
+    def _evaluate(self, output: Output) -> EvalResult | None:
+        case = self.cases.get(output.case_id or "")
+        if case is None:
+            return None
+        try:
+            verdict = self.evaluator.verdict(output, case, self.case_set,
+                                             self.question(output, case))
+        except Exception as error:  # noqa: BLE001 - a checker's bug must not end the run
+            verdict = combine([])
+            verdict = replace(verdict, passed=False, score=0.0,
+                              error=f"Evaluation failed: {type(error).__name__}: {error}")
+        if verdict is None:
+            return None
+        result = EvalResult(output.run_id, output.id, output.variant_id, case.id, output.repeat,
+                            verdict)
+        try:
+            self.store.evaluations.add_results([result])
+        except WorkbenchError:
+            pass  # shown in the grid all the same; the report says what was stored
+        return result
+
+
+class EvalService:
+    def __init__(self, store: Store, models: ModelService, runs: RunService,
+                 plugins: PluginManager | None = None):
+        self.store, self.models, self.runs, self.plugins = store, models, runs, plugins
+        self.judges = JudgePool(models)
+
+    # -- before anything runs --------------------------------------------------------------
+
+    def check(self, suite: Suite, models: list[str] | None = None,
+              model_config: dict | None = None) -> None:
+        """Every reason the suite cannot run, at once: assertions (with the plugins' scorer
+        and filter names), the variants' models, the judges."""
+        providers = providers_for(suite, models, model_config)
+        scorers = filters = None
+        if self.plugins is not None:
+            scorers = {s.name for _, s in self.plugins.contributions("register_scorers")}
+            filters = {f.name for _, f in self.plugins.contributions("register_output_filters")}
+        problems = []
+        judges = set()
+        for number, test in enumerate(suite.effective_tests(), 1):
+            where = test.description or f"test {number}"
+            for assertion in test.assertions:
+                problem = assertion_problem(assertion, scorers=scorers, filters=filters)
+                if problem:
+                    problems.append(SuiteProblem(suite.source, assertion.line or test.line,
+                                                 f"tests: {where}", problem))
+                if assertion.model_graded:
+                    judge = assertion.provider or suite.judge
+                    if judge is None:
+                        problems.append(SuiteProblem(
+                            suite.source, assertion.line or test.line, f"tests: {where}",
+                            f"{assertion.name} needs a judge model: set its provider or "
+                            "defaultTest.options.provider"))
+                    else:
+                        judges.add(judge)
+        for provider in providers:
+            problem = self._model_problem(provider.id)
+            if problem:
+                problems.append(SuiteProblem(suite.source, provider.line, "providers", problem))
+        if not suite.prompts:
+            problems.append(SuiteProblem(suite.source, None, "prompts", "the suite has none"))
+        if not suite.tests:
+            problems.append(SuiteProblem(suite.source, None, "tests", "the suite has none"))
+        if problems:
+            raise SuiteError(problems)
+        self.judges.check(judges)
+
+    def _model_problem(self, reference: str) -> str | None:
+        if "+" in reference.split("://", 1)[0] and "://" in reference:
+            if not self.models.is_remote(reference):
+                scheme = reference.split("+", 1)[0]
+                return f"no plugin serves '{scheme}+' models ({reference})"
+            return None
+        try:
+            self.models.resolve(reference)
+        except WorkbenchError as error:
+            return str(error)
+        return None
+
+    # -- the grid's runs: the same checks, on whatever the user runs ---------------------------
+
+    def watch(self, case_set: CaseSet, inner, total: int = 0,
+              progress: Progress | None = None) -> EvaluatingListener:
+        """A listener for ``RunService.start`` that checks each output against ``case_set``'s
+        assertions as it arrives, then passes it on (``inner.cell_evaluated(EvalResult)``).
+        Call ``started`` with the handle right after the run starts."""
+        return EvaluatingListener(Evaluator(self.plugins, self.judges), self.store, case_set,
+                                  inner, progress, total)
+
+    def started(self, listener: EvaluatingListener, handle, specs, *, repeats: int = 1,
+                suite_id: str | None = None, threshold: float | None = None) -> None:
+        listener.versions = {variant.id: spec.prompt_version
+                             for variant, spec in zip(handle.run.variants, specs)}
+        listener.ready.set()
+        self.store.evaluations.add_eval_run(EvalRun(handle.run.id, suite_id, max(1, repeats),
+                                                    threshold))
+
+    def finish(self, listener: EvaluatingListener, run_id: str) -> EvalReport:
+        """After the run: select-best judgements, the report, the summary for the trend.
+        Blocking (judges run): call it off the GUI thread."""
+        if self.store.runs.get(run_id).status is RunStatus.DONE:
+            self._select_best(listener.case_set, listener)
+        report = report_for_run(self.store, run_id)
+        self.store.evaluations.set_summary(run_id, summary_of(report))
+        return report
+
+    def reevaluate(self, run: Run, case_set: CaseSet, versions: dict) -> list[EvalResult]:
+        """Check a stored run's outputs again (after the assertions changed); the new verdicts
+        replace the old. ``versions``: variant id -> prompt version (for the judge's question).
+        Blocking: call it off the GUI thread."""
+        listener = self.watch(case_set, None)
+        listener.versions = dict(versions)
+        listener.ready.set()
+        results = []
+        for output in self.store.runs.outputs(run.id):
+            case = listener.cases.get(output.case_id or "")
+            if case is None:
+                continue
+            verdict = listener.evaluator.verdict(output, case, case_set,
+                                                 listener.question(output, case))
+            if verdict is None:
+                continue
+            result = EvalResult(run.id, output.id, output.variant_id, case.id, output.repeat,
+                                verdict)
+            self.store.evaluations.replace_result(result)
+            listener.outputs[output.id] = output
+            listener.results[output.id] = result
+            results.append(result)
+        if self.store.evaluations.eval_run(run.id) is None:
+            self.store.evaluations.add_eval_run(EvalRun(run.id))
+        self._select_best(case_set, listener)
+        self.store.evaluations.set_summary(run.id, summary_of(report_for_run(self.store, run.id)))
+        return [listener.results[r.output_id] for r in results]
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run_suite(self, suite: Suite, *, models: list[str] | None = None,
+                  model_config: dict | None = None, repeats: int = 1,
+                  concurrency: int | None = None, threshold: float | None = None,
+                  progress: Progress | None = None, listener=None, yaml_text: str = "",
+                  cancel: threading.Event | None = None) -> EvalOutcome:
+        """Run the suite to the end (blocking; the GUI calls it from a job's thread)."""
+        self.check(suite, models, model_config)
+        providers = providers_for(suite, models, model_config)
+        held = store_suite(self.store, replace(suite, providers=tuple(providers)),
+                           yaml_text=yaml_text)
+        specs = variant_specs(suite, held.versions, providers)
+        return self._run(held, specs, repeats=repeats, concurrency=concurrency,
+                         threshold=threshold, progress=progress, listener=listener,
+                         cancel=cancel)
+
+    def _run(self, held: SuiteInSession, specs, *, repeats, concurrency, threshold, progress,
+             listener, cancel) -> EvalOutcome:
+        case_set = held.case_set
+        total = len(case_set.cases) * len(specs) * max(1, repeats)
+        evaluating = self.watch(case_set, listener, total, progress)
+        handle = self.runs.start(held.session.id, case_set.id, case_set.cases, specs,
+                                 evaluating, name=held.stored.name, repeats=repeats,
+                                 concurrency=concurrency)
+        self.started(evaluating, handle, specs, repeats=repeats, suite_id=held.stored.id,
+                     threshold=threshold)
+        while not handle.wait(0.2):
+            if cancel is not None and cancel.is_set():
+                handle.cancel()
+        report = self.finish(evaluating, handle.run.id)
+        run = self.store.runs.get(handle.run.id)
+        return EvalOutcome(run, held.session.id, report, evaluating.errors, run.status)
+
+    def _select_best(self, case_set: CaseSet, evaluating: EvaluatingListener) -> None:
+        """select-best: every two variants' outputs for the same case and repeat compared by
+        the judge (each judgement stored as a preference, so the ranking uses it); an output
+        passes when no other beat it."""
+        groups: dict[tuple[str, int], list[Output]] = defaultdict(list)
+        for output in evaluating.outputs.values():
+            if output.answered and output.case_id:
+                groups[(output.case_id, output.repeat)].append(output)
+        for (case_id, _), outputs in groups.items():
+            case = evaluating.cases[case_id]
+            for assertion in case_set.assertions_for(case):
+                if assertion.type != "select-best" or len(outputs) < 2:
+                    continue
+                reference = judge_of(assertion, case_set)
+                judge = self.judges.judge(reference) if reference else None
+                wins: dict[str, float] = defaultdict(float)
+                beaten: dict[str, str] = {}
+                outputs.sort(key=lambda o: o.variant_id)
+                question = evaluating.question(outputs[0], case)
+                for a, b in itertools.combinations(outputs, 2):
+                    if judge is None:
+                        continue
+                    grade = judge.compare(str(assertion.value), question, a.text, b.text)
+                    self.store.ratings.prefer(Preference(
+                        a.id, b.id, grade.winner, rater=f"judge:{reference}",
+                        note=grade.reason))
+                    if grade.winner == "tie":
+                        wins[a.id] += 0.5
+                        wins[b.id] += 0.5
+                    else:
+                        winner, loser = (a, b) if grade.winner == "a" else (b, a)
+                        wins[winner.id] += 1
+                        beaten.setdefault(loser.id, grade.reason)
+                for output in outputs:
+                    previous = evaluating.results.get(output.id)
+                    if previous is None:
+                        continue
+                    passed = judge is not None and output.id not in beaten
+                    reason = ("no judge model is set for it" if judge is None
+                              else beaten.get(output.id, ""))
+                    extra = AssertionResult(assertion, passed != assertion.negate,
+                                            wins[output.id] / (len(outputs) - 1), reason)
+                    verdict = combine(previous.verdict.results + (extra,),
+                                      case_set.threshold_for(case))
+                    updated = replace(previous, verdict=verdict)
+                    evaluating.results[output.id] = updated
+                    self.store.evaluations.replace_result(updated)
+
+
+def report_for_run(store: Store, run_id: str, seed: int = 0) -> EvalReport:
+    run = store.runs.get(run_id)
+    outputs = store.runs.outputs(run_id)
+    ids = [output.id for output in outputs]
+    return build_report(
+        [(variant.id, variant.label) for variant in run.variants],
+        store.evaluations.results(run_id),
+        preferences=store.ratings.preferences_for(ids),
+        ratings=store.ratings.ratings_for(ids),
+        output_variant={output.id: output.variant_id for output in outputs}, seed=seed)
+
+
+def summary_of(report: EvalReport) -> dict:
+    """What the history trend needs per variant, kept with the run."""
+    return {"variants": [{"label": v.label, "passed": v.passed, "total": v.total,
+                          "pass_rate": v.rate} for v in report.variants]}

@@ -1,0 +1,201 @@
+"""How a suite's prompts and providers are read: a mixin of the suite parser (suite_file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...core.prompts import FewShotExample
+from ...core.suites import SuitePrompt, SuiteProvider
+from .suite_yaml import (
+    FILE,
+    LinedMap,
+    LinedSeq,
+    SuiteReader,
+    is_number,
+    json_chat,
+    text_of,
+    unlined,
+)
+
+PROMPT_KEYS = ("id", "label", "raw")
+PROVIDER_KEYS = ("id", "label", "config")
+MESSAGE_KEYS = ("role", "content")
+# The sampling settings a provider's ``config`` may set (SamplingSettings' names) and their kind.
+CONFIG_KINDS: dict[str, type] = {
+    "temperature": float, "max_tokens": int, "top_p": float, "top_k": int, "min_p": float,
+    "seed": int, "stop": list, "repeat_penalty": float, "frequency_penalty": float,
+    "presence_penalty": float,
+}
+
+
+class PromptReading:
+    """Prompts (texts, chats, files) and providers (model references with sampling config)."""
+
+    def prompts(self, reader: SuiteReader, node: Any, line: int | None) -> list[SuitePrompt]:
+        if node is None:
+            return []
+        if isinstance(node, str):
+            node, lines = [node], [line]
+        elif isinstance(node, LinedMap):  # promptfoo's {prompt: label} form
+            found = (self.prompt_text(reader, str(raw), str(raw if label is None else label),
+                                      node.line_of(raw), "prompts")
+                     for raw, label in node.items())
+            return [prompt for prompt in found if prompt is not None]
+        elif isinstance(node, LinedSeq):
+            lines = node.item_lines
+        else:
+            reader.problem(line, "prompts", "must be a list of prompts")
+            return []
+        prompts = []
+        for number, (item, item_line) in enumerate(zip(node, lines), 1):
+            prompt = self.prompt(reader, item, item_line, f"prompt {number}")
+            if prompt is not None:
+                prompts.append(prompt)
+        return prompts
+
+    def prompt(self, reader: SuiteReader, item: Any, line: int | None,
+               default_label: str) -> SuitePrompt | None:
+        if isinstance(item, str):
+            return self.prompt_text(reader, item, item, line, "prompts")
+        if isinstance(item, LinedSeq):
+            return self.chat(reader, item, default_label, line)
+        if not isinstance(item, LinedMap):
+            reader.problem(line, "prompts", "a prompt is a text, an object {id, label, raw} "
+                                            "or a chat list of {role, content}")
+            return None
+        reader.unsupported(item, PROMPT_KEYS, "in a prompt")
+        raw, ident, label = (text_of(reader, item.get(key), item.line_of(key), key)
+                             for key in ("raw", "id", "label"))
+        if raw is None and ident is None:
+            reader.problem(line, "prompts", "a prompt object needs raw (its text) or id "
+                                            "(a file:// reference)")
+            return None
+        label = label or ident or raw
+        if raw is None:
+            return self.prompt_text(reader, ident, label, line, "id")
+        return self.prompt_from_text(reader, raw, label, line)
+
+    def prompt_text(self, reader: SuiteReader, text: str, label: str, line: int | None,
+                    key: str) -> SuitePrompt | None:
+        """A prompt given as text or as a ``file://`` reference to one."""
+        if not text.startswith(FILE):
+            return self.prompt_from_text(reader, text, label, line)
+        suffix = Path(text).suffix.lower()
+        if suffix in (".json", ".yaml", ".yml"):
+            loaded = reader.load(text, line, key)
+            if loaded is None:
+                return None
+            data, file_reader = loaded
+            if not isinstance(data, LinedSeq):
+                file_reader.problem(None, "prompt", "a .json or .yaml prompt file holds a chat: "
+                                                    "a list of {role, content} messages")
+                return None
+            return self.chat(file_reader, data, label, line)
+        if suffix not in (".txt", ".md", ""):
+            reader.problem(line, key, f"prompt files are .txt, .md, .json or .yaml, not "
+                                      f"{suffix} (prompt functions are not supported)")
+            return None
+        found = reader.read(text, line, key)
+        return None if found is None else self.prompt_from_text(found[1], found[0], label, line)
+
+    def prompt_from_text(self, reader: SuiteReader, text: str, label: str,
+                         line: int | None) -> SuitePrompt | None:
+        messages = json_chat(text)  # promptfoo sends a JSON chat array as a chat
+        if messages is not None:
+            return self.chat(reader, unlined(messages, line), label, line)
+        return SuitePrompt(label=label, user_template=text, line=line)
+
+    def chat(self, reader: SuiteReader, messages: LinedSeq, label: str,
+             line: int | None) -> SuitePrompt | None:
+        roles, contents = [], []
+        for index, message in enumerate(messages):
+            message_line = messages.item_lines[index] or line
+            if isinstance(message, LinedMap):
+                reader.unsupported(message, MESSAGE_KEYS, "in a chat message")
+            if not (isinstance(message, dict) and isinstance(message.get("role"), str)
+                    and isinstance(message.get("content"), str)):
+                reader.problem(message_line, "prompts",
+                               "each chat message needs a role and a text content")
+                return None
+            roles.append(message["role"])
+            contents.append(message["content"])
+        system = ""
+        if roles[:1] == ["system"]:
+            system, roles, contents = contents[0], roles[1:], contents[1:]
+        expected = ["user" if i % 2 == 0 else "assistant" for i in range(len(roles))]
+        if not roles or len(roles) % 2 == 0 or roles != expected:
+            reader.problem(line, "prompts", "a chat prompt is an optional system message, then "
+                           "user/assistant pairs (few-shot examples), then the user message; "
+                           f"found: {', '.join(roles) or 'no user message'}")
+            return None
+        examples = tuple(FewShotExample(contents[i], contents[i + 1])
+                         for i in range(0, len(contents) - 1, 2))
+        return SuitePrompt(label=label, user_template=contents[-1], system=system,
+                           examples=examples, line=line)
+
+    # providers
+
+    def providers(self, reader: SuiteReader, node: Any, line: int | None) -> list[SuiteProvider]:
+        if node is None:
+            return []
+        if isinstance(node, str):
+            node, lines = [node], [line]
+        elif isinstance(node, LinedSeq):
+            lines = node.item_lines
+        else:
+            reader.problem(line, "providers", "must be a list of model references")
+            return []
+        providers = []
+        for item, item_line in zip(node, lines):
+            provider = self.provider(reader, item, item_line)
+            if provider is not None:
+                providers.append(provider)
+        return providers
+
+    def provider(self, reader: SuiteReader, item: Any, line: int | None) -> SuiteProvider | None:
+        if isinstance(item, str) and item.strip():
+            return SuiteProvider(id=item, line=line)
+        if not isinstance(item, LinedMap):
+            reader.problem(line, "providers", "a provider is a model reference or "
+                                              "{id, label, config}")
+            return None
+        ident = None
+        if len(item) == 1 and isinstance(next(iter(item.values())), LinedMap) \
+                and next(iter(item)) not in PROVIDER_KEYS:  # promptfoo's {model: {config…}}
+            ident, item = str(next(iter(item))), next(iter(item.values()))
+        reader.unsupported(item, PROVIDER_KEYS, "in a provider")
+        ident = ident or text_of(reader, item.get("id"), item.line_of("id"), "id")
+        if not ident:
+            reader.problem(line, "providers", "a provider object needs an id (the model)")
+            return None
+        label = text_of(reader, item.get("label"), item.line_of("label"), "label") or ""
+        config = self.config(reader, item.get("config"), item.line_of("config"))
+        return SuiteProvider(id=ident, label=label, config=config, line=line)
+
+    def config(self, reader: SuiteReader, node: Any, line: int | None) -> dict[str, Any]:
+        if node is None:
+            return {}
+        if not isinstance(node, LinedMap):
+            reader.problem(line, "config", "must be a mapping of sampling settings")
+            return {}
+        config: dict[str, Any] = {}
+        for key, value in node.items():
+            kind, key_line = CONFIG_KINDS.get(key), node.line_of(key)
+            if kind is None:
+                reader.problem(key_line, str(key), "not a sampling setting Prompt Workbench "
+                               f"knows; supported in config: {', '.join(CONFIG_KINDS)}")
+            elif kind is list:
+                stops = [value] if isinstance(value, str) else value
+                if isinstance(stops, list) and all(isinstance(s, str) for s in stops):
+                    config[key] = list(stops)
+                else:
+                    reader.problem(key_line, key, "takes a text or a list of texts")
+            elif kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+                reader.problem(key_line, key, f"takes a whole number, not {value!r}")
+            elif not is_number(value):
+                reader.problem(key_line, key, f"takes a number, not {value!r}")
+            else:
+                config[key] = value
+        return config
+

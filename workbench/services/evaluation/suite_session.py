@@ -1,0 +1,121 @@
+"""A suite as a session: its prompts become prompt versions, its tests a case set (with their
+assertions), its providers × prompts the variants. Stored this way, a `workbench eval` run opens
+in the app like any comparison; and a session the user built in the app exports as a suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from ...core.cases import CaseSet, TestCase
+from ...core.prompts import Prompt, PromptVersion
+from ...core.sampling import SamplingSettings
+from ...core.session_variants import SessionVariant
+from ...core.sessions import Session
+from ...core.suites import (StoredSuite, Suite, SuiteError, SuiteProblem, SuitePrompt,
+                            SuiteProvider, SuiteTest)
+from ...store import Store
+from ..compare import VariantSpec
+
+SAMPLING_KEYS = {f.name for f in fields(SamplingSettings)}
+
+
+@dataclass(frozen=True)
+class SuiteInSession:
+    session: Session
+    versions: tuple[PromptVersion, ...]  # one per suite prompt, in order
+    case_set: CaseSet
+    stored: StoredSuite
+
+
+def providers_for(suite: Suite, models: list[str] | None,
+                  config: dict | None = None) -> list[SuiteProvider]:
+    """``-m`` gives the variants when the suite names none, or replaces them (``config``:
+    their sampling, e.g. max_tokens)."""
+    if models:
+        return [SuiteProvider(model, config=dict(config or {})) for model in models]
+    if not suite.providers:
+        raise SuiteError(SuiteProblem(suite.source, None, "providers",
+                                      "the suite names no model: give one or more with -m"))
+    return list(suite.providers)
+
+
+def sampling_of(provider: SuiteProvider) -> SamplingSettings:
+    config = {key: value for key, value in provider.config.items() if key in SAMPLING_KEYS}
+    if "stop" in config and isinstance(config["stop"], str):
+        config["stop"] = [config["stop"]]
+    return SamplingSettings.from_dict(config)
+
+
+def store_suite(store: Store, suite: Suite, *, name: str | None = None,
+                yaml_text: str = "") -> SuiteInSession:
+    """Create a session holding the suite (one transaction: all of it or nothing)."""
+    title = name or suite.description or Path(suite.source).stem or "Suite"
+    with store.transaction():
+        session = store.sessions.add(Session(name=f"eval: {title}"))
+        versions = []
+        for prompt in suite.prompts:
+            line = store.prompts.add_prompt(Prompt(session.id, prompt.label))
+            versions.append(store.prompts.save_version(PromptVersion(
+                line.id, system_prompt=prompt.system, examples=prompt.examples,
+                user_template=prompt.user_template, note="imported from a suite")))
+        case_set = CaseSet(session.id, title, default_assertions=suite.default_assertions,
+                           default_threshold=suite.default_threshold, judge=suite.judge)
+        case_set = store.case_sets.save(CaseSet(
+            session.id, title, id=case_set.id, default_assertions=suite.default_assertions,
+            default_threshold=suite.default_threshold, judge=suite.judge,
+            cases=tuple(TestCase(case_set.id, {**suite.default_vars, **test.vars},
+                                 expected=test.expected, assertions=test.assertions,
+                                 threshold=test.threshold, description=test.description)
+                        for test in suite.tests)))
+        stored = store.evaluations.add_suite(StoredSuite(
+            session.id, case_set.id, title,
+            source_path="" if suite.source == "the suite" else str(suite.source),
+            yaml_text=yaml_text))
+        store.session_variants.save(session.id, [
+            SessionVariant(label=spec_label(prompt, provider, suite.prompts),
+                           version=version.id, model=provider.id,
+                           temperature=sampling_of(provider).temperature,
+                           seed=sampling_of(provider).seed or 0,
+                           max_tokens=sampling_of(provider).max_tokens)
+            for prompt, version in zip(suite.prompts, versions)
+            for provider in suite.providers])
+    return SuiteInSession(session, tuple(versions), case_set, stored)
+
+
+def spec_label(prompt: SuitePrompt, provider: SuiteProvider, prompts) -> str:
+    """A column's name: the model, and the prompt when the suite has several."""
+    return f"{prompt.label} · {provider.name}" if len(prompts) > 1 else provider.name
+
+
+def variant_specs(suite: Suite, versions, providers: list[SuiteProvider],
+                  n_ctx: int = 4096) -> list[VariantSpec]:
+    """prompts × providers, prompt-major (the order promptfoo shows them)."""
+    return [VariantSpec(label=spec_label(prompt, provider, suite.prompts), prompt_version=version,
+                        model=provider.id, sampling=sampling_of(provider), n_ctx=n_ctx)
+            for prompt, version in zip(suite.prompts, versions) for provider in providers]
+
+
+def suite_from_session(store: Store, session_id: str, case_set: CaseSet,
+                       versions: list[tuple[str, PromptVersion]],
+                       variants: list[SessionVariant]) -> Suite:
+    """The session as a suite (File ▸ Export suite…): its prompts, the variants' models with
+    their sampling, the cases with their assertions."""
+    prompts = tuple(SuitePrompt(label, version.user_template, version.system_prompt,
+                                tuple(e for e in version.examples if e.enabled))
+                    for label, version in versions)
+    providers = []
+    for variant in variants:
+        if not variant.model:
+            continue
+        config = {"temperature": variant.temperature, "max_tokens": variant.max_tokens}
+        if variant.seed >= 0:
+            config["seed"] = variant.seed
+        provider = SuiteProvider(variant.model, variant.label, config)
+        if provider not in providers:
+            providers.append(provider)
+    tests = tuple(SuiteTest(case.description, dict(case.variables), case.assertions,
+                            case.threshold, case.expected) for case in case_set.cases)
+    return Suite(description=case_set.name, prompts=prompts, providers=tuple(providers),
+                 tests=tests, default_assertions=case_set.default_assertions,
+                 default_threshold=case_set.default_threshold, judge=case_set.judge)
