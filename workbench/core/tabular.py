@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import WorkbenchError
+from .records import (RecordProblem, RecordsError, delimited_records, json_array_records,
+                      jsonl_records, read_text)
 
 
 class TabularError(WorkbenchError):
@@ -31,25 +31,30 @@ class Rows:
 def read_rows(path: str | Path) -> Rows:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
     except UnicodeDecodeError:
         raise TabularError(f"{path} is not UTF-8 text.") from None
     except OSError as error:
         raise TabularError(f"Cannot read {path}: {error.strerror}.") from None
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        return _jsonl(path, text)
-    return parse_delimited(text, "\t" if path.suffix.lower() == ".tsv" else ",", str(path))
-
-
-def _jsonl(path: Path, text: str) -> Rows:
-    rows, problems, columns = [], [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+    suffix = path.suffix.lower()
+    # A .json file is an array of objects, or (as many tools write it) one object per line.
+    if suffix in (".jsonl", ".ndjson") or (suffix == ".json"
+                                          and not text.lstrip().startswith("[")):
+        return _from_json(str(path), jsonl_records(text))
+    if suffix == ".json":
         try:
-            record = json.loads(line)
-        except ValueError as error:
-            problems.append(RowProblem(number, f"not valid JSON ({error.msg})"))
+            return _from_json(str(path), list(json_array_records(text, str(path))))
+        except RecordsError as error:
+            raise TabularError(str(error)) from None
+    return parse_delimited(text, "\t" if suffix == ".tsv" else ",", str(path))
+
+
+def _from_json(source: str, records) -> Rows:
+    """JSON objects as rows of text (a nested value is kept as its JSON)."""
+    rows, problems, columns = [], [], []
+    for number, record in records:
+        if isinstance(record, RecordProblem):
+            problems.append(RowProblem(number, str(record)))
             continue
         if not isinstance(record, dict):
             problems.append(RowProblem(number, "not a JSON object"))
@@ -61,23 +66,20 @@ def _jsonl(path: Path, text: str) -> Rows:
                 columns.append(key)
         rows.append(row)
     if not rows and not problems:
-        raise TabularError(f"{path} holds no rows.")
+        raise TabularError(f"{source} holds no rows.")
     return Rows(columns, rows, problems)
 
 
 def parse_delimited(text: str, delimiter: str, source: str = "the pasted text") -> Rows:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    lines = [line for line in reader]
-    lines = [line for line in lines if any(cell.strip() for cell in line)]
-    if not lines:
+    header, records = delimited_records(text, delimiter)
+    if not header:
         raise TabularError(f"{source} holds no rows.")
-    header = [cell.strip() for cell in lines[0]]
     rows, problems = [], []
-    for number, line in enumerate(lines[1:], 2):
-        if len(line) != len(header):
-            problems.append(RowProblem(number, f"{len(line)} cells, the header has {len(header)}"))
-            continue
-        rows.append(dict(zip(header, line)))
+    for number, record in records:
+        if isinstance(record, RecordProblem):
+            problems.append(RowProblem(number, str(record)))
+        else:
+            rows.append(record)
     return Rows(header, rows, problems)
 
 

@@ -14,13 +14,13 @@ number and the reason, and the rest of the file is still read.
 from __future__ import annotations
 
 import csv
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..core.messages import ChatMessage
+from ..core.records import (RecordProblem, RecordsError, json_array_records, jsonl_records,
+                            read_text)
 from ..core.tuning_errors import DatasetError
 
 ROLES = ("system", "user", "assistant")
@@ -130,7 +130,7 @@ def _chat(items: Any, role_key: str, text_key: str, roles: dict[str, str]):
 def read_file(path: str | Path) -> Imported:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
     except FileNotFoundError:
         raise DatasetError(f"The data file {path} does not exist.") from None
     except UnicodeDecodeError:
@@ -141,14 +141,14 @@ def read_file(path: str | Path) -> Imported:
     if suffix == ".csv":
         rows = _csv_rows(text, str(path))
     elif suffix == ".json":
-        rows = _json_rows(text, str(path))
+        rows = _json_array(text, path.name)
     elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(text)
+        rows = jsonl_records(text)
     else:
         raise DatasetError(f"Cannot read {path.name}: data files must be .jsonl, .json or .csv.")
     result = Imported()
     for line, row in rows:
-        if isinstance(row, RowError):
+        if isinstance(row, (RowError, RecordProblem)):
             result.problems.append(Problem(str(path), line, str(row)))
             continue
         try:
@@ -165,56 +165,11 @@ def read_files(paths) -> Imported:
     return result
 
 
-def _jsonl_rows(text: str):
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            yield number, RowError(f"not valid JSON ({error.msg} at column {error.colno})")
-
-
-def _json_rows(text: str, source: str):
-    """The items of a top-level array (or of its "data" list), each with its line number."""
-    decoder = json.JSONDecoder()
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{Path(source).name} is not valid JSON: {error.msg} "
-                               f"on line {error.lineno}.") from None
-        items = document.get("data") if isinstance(document, dict) else None
-        match = re.search(r'"data"\s*:\s*\[', text)
-        if not isinstance(items, list) or match is None:
-            yield 1, document  # a single example
-            return
-        position = match.end() - 1
-    else:
-        position = text.find("[")
-    if position < 0:
-        raise DatasetError(f"{Path(source).name} holds no JSON array of examples.")
-    position += 1
-    while True:
-        position = _skip(text, position, " \t\r\n")
-        if position >= len(text) or text[position] == "]":
-            return
-        line = text.count("\n", 0, position) + 1
-        try:
-            row, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            yield line, RowError(f"not valid JSON ({error.msg}); the rest of the file is "
-                                 "skipped")
-            return
-        yield line, row
-        position = _skip(text, position, " \t\r\n,")
-
-
-def _skip(text: str, position: int, chars: str) -> int:
-    while position < len(text) and text[position] in chars:
-        position += 1
-    return position
+def _json_array(text: str, name: str):
+    try:
+        yield from json_array_records(text, name)
+    except RecordsError as error:
+        raise DatasetError(str(error)) from None
 
 
 def _csv_rows(text: str, source: str):

@@ -36,14 +36,6 @@ from ..core.runs import Run
 from ..services.evaluation.report import EvalReport
 from ..services.evaluation.runner import report_for_run
 from ..store import Store
-from .eval_plots import (
-    IntervalPlot,
-    TrendPlot,
-    axis_texts,
-    color_for,
-    legend_html,
-    trend_of,
-)
 from .jobs import BackgroundCall
 from .run_history import local_time
 
@@ -162,6 +154,14 @@ def fit_rows(table: QTableWidget, most: int = 8) -> None:
     table.setFixedHeight(height)
 
 
+def _plots():
+    """The charts' module, imported with the first report: pyqtgraph costs the window's start
+    ~0.3 s that most sessions never need (tests/ui/test_window_cold_start.py)."""
+    from . import eval_plots
+
+    return eval_plots
+
+
 class EvalResultsView(QWidget):
     """Shows one ``EvalReport`` and the trend of its test set's runs; ``clear`` shows a
     sentence instead (what to do to get a report)."""
@@ -177,7 +177,7 @@ class EvalResultsView(QWidget):
         self.message.setMargin(40)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.message)
-        self.pages.addWidget(self._build_report_page())
+        self.report_page: QWidget | None = None  # built with the first report (pyqtgraph)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
@@ -192,7 +192,7 @@ class EvalResultsView(QWidget):
         header = self.pass_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.pass_plot = IntervalPlot("pass rate", percent=True)
+        self.pass_plot = _plots().IntervalPlot("pass rate", percent=True)
 
         self.comparisons = _Sentences()
 
@@ -201,7 +201,7 @@ class EvalResultsView(QWidget):
         self.agreement = _note()
         self.agreement.hide()
 
-        self.ranking_plot = IntervalPlot("strength (0 = average)", baseline=0.0)
+        self.ranking_plot = _plots().IntervalPlot("strength (0 = average)", baseline=0.0)
         self.ranking_note = _note()
         self.ranking_empty = _note(NO_RANKING)
         self.ranking_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -209,7 +209,7 @@ class EvalResultsView(QWidget):
         self.ranking_pages.addWidget(self.ranking_empty)
         self.ranking_pages.addWidget(self.ranking_plot)
 
-        self.trend_plot = TrendPlot()
+        self.trend_plot = _plots().TrendPlot()
         self.trend_legend = QLabel()
         self.trend_legend.setTextFormat(Qt.TextFormat.RichText)
         self.trend_legend.setWordWrap(True)
@@ -268,7 +268,10 @@ class EvalResultsView(QWidget):
         """The report of one run; ``history``: the evaluated runs of its test set, oldest first
         (the trend), which may include the run itself (``current_run_id`` marks it)."""
         self.report = report
-        colors = {v.variant_id: color_for(i) for i, v in enumerate(report.variants)}
+        if self.report_page is None:
+            self.report_page = self._build_report_page()
+            self.pages.addWidget(self.report_page)
+        colors = {v.variant_id: _plots().color_for(i) for i, v in enumerate(report.variants)}
         self._show_heading(report, history, current_run_id)
         names = self._axis_names(report)
         self._show_pass_rates(report, colors, names)
@@ -296,7 +299,7 @@ class EvalResultsView(QWidget):
         wrapped; or, when shortening would make two alike, its row number in the pass-rate
         table (which then shows the numbers)."""
         labels = [v.label for v in report.variants]
-        texts = axis_texts(labels)
+        texts = _plots().axis_texts(labels)
         self.numbered = texts is None
         if texts is None:
             texts = [str(row + 1) for row in range(len(labels))]
@@ -396,7 +399,7 @@ class EvalResultsView(QWidget):
 
     def _show_trend(self, report: EvalReport, history: Sequence[EvalRun],
                     current_run_id: str | None) -> None:
-        runs, series = trend_of(history)
+        runs, series = _plots().trend_of(history)
         if len(runs) < 2:
             self.trend_plot.reset()
             self.trend_legend.clear()
@@ -405,13 +408,13 @@ class EvalResultsView(QWidget):
         # The report's variants keep their colours; labels only older runs had come after.
         order = [v.label for v in report.variants]
         order += [label for label in series if label not in order]
-        colors = {label: color_for(i) for i, label in enumerate(order)}
+        colors = {label: _plots().color_for(i) for i, label in enumerate(order)}
         ordered = {label: series[label] for label in order if label in series}
         run_labels = [f"#{i + 1} {local_time(run.created_at):%m-%d %H:%M}"
                       for i, run in enumerate(runs)]
         current = next((i for i, run in enumerate(runs) if run.run_id == current_run_id), None)
         self.trend_plot.set_series(run_labels, ordered, colors, current)
-        self.trend_legend.setText(legend_html({label: colors[label] for label in ordered}))
+        self.trend_legend.setText(_plots().legend_html({label: colors[label] for label in ordered}))
         self.trend_pages.setCurrentIndex(1)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
