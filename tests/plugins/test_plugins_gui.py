@@ -78,3 +78,27 @@ def test_safe_mode_on_the_command_line():
     normal = subprocess.run([sys.executable, "-m", "workbench", "plugins"], capture_output=True,
                             text=True, timeout=120, env=os.environ.copy())
     assert "safety_filter" in normal.stdout and "output_filters" in normal.stdout
+
+
+def test_a_plugin_setting_is_edited_in_the_plugins_dialog(qtbot):
+    """register_settings through the product: the dialog lists the plugin's setting, the user
+    types a new entry and saves, and the plugin reads it at once."""
+    from PySide6.QtCore import Qt
+
+    services = services_with_plugins("good_plugin")
+    try:
+        window = make_window(qtbot, services)
+        dialog = window.open_plugins_dialog(exec_dialog=False)
+        row = dialog.row_of("good_plugin")
+        dialog.table.selectRow(row)
+        qtbot.waitUntil(lambda: bool(dialog.setting_editors), timeout=5_000)
+        (_, editor), = dialog.setting_editors
+        assert editor.toPlainText().strip() == "hello"
+        editor.moveCursor(editor.textCursor().MoveOperation.End)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+        qtbot.keyClicks(editor, "bonjour")
+        qtbot.mouseClick(dialog.save_settings_button, Qt.MouseButton.LeftButton)
+        assert sys.modules["workbench_plugin_good_plugin"].GREETINGS == ["hello", "bonjour"]
+    finally:
+        services.models.close()
+        services.store.close()

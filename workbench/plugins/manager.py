@@ -17,6 +17,7 @@ from typing import Any
 
 import pluggy
 
+from ..core.errors import WorkbenchError
 from ..core.paths import AppPaths, app_paths
 from . import hookspecs
 from .builtin import BUILTIN_PLUGINS
@@ -24,6 +25,10 @@ from .contributions import KINDS, Flag, ScoreResult
 from .discovery import REPO_PLUGINS, candidates
 
 SAFE_MODE_STATUS = "not loaded (safe mode)"
+
+
+class PluginCallError(WorkbenchError):
+    """No plugin can do what was asked, or the one that could failed (it is switched off)."""
 
 
 @dataclass
@@ -227,6 +232,63 @@ class PluginManager:
             if ok:
                 flags += found
         return flags
+
+    # -- files in and out: the importer and exporter hooks are the only way the app reads a
+    # table or writes results, so a plugin's format sits beside the built-in ones.
+
+    def importer_for(self, path: str | Path) -> tuple[str, Any]:
+        """(plugin, Importer) that reads ``path``'s suffix; the first registered wins."""
+        suffix = Path(path).suffix.lower()
+        importers = self.contributions("register_importers")
+        for name, importer in importers:
+            if suffix in {s.lower() for s in importer.suffixes}:
+                return name, importer
+        known = sorted({s for _, i in importers for s in i.suffixes})
+        raise PluginCallError(f"No importer reads {suffix or 'files without a suffix'} files "
+                              f"({Path(path).name}); installed importers read "
+                              f"{', '.join(known) or 'nothing'}.")
+
+    def read_table(self, path: str | Path):
+        """The rows of a table file (cases, examples) through its importer."""
+        from ..core.tabular import Rows
+
+        name, importer = self.importer_for(path)
+        box: dict[str, BaseException] = {}
+
+        def read():
+            try:
+                return importer.read(str(path))
+            except WorkbenchError as error:  # a clear problem with the file, not a plugin bug
+                box["error"] = error
+                return None
+
+        ok, rows = self.guarded(name, f"importer '{importer.name}'", read,
+                                check=lambda v: v is None or isinstance(v, Rows),
+                                expected="workbench.core.tabular.Rows")
+        if "error" in box:
+            raise box["error"]
+        if not ok:
+            raise PluginCallError(f"The importer '{importer.name}' ({name}) failed to read "
+                                  f"{Path(path).name}; see Plugins ▸ Manage.")
+        return rows
+
+    def exporters(self) -> list[tuple[str, Any]]:
+        return self.contributions("register_exporters")
+
+    def export(self, path: str | Path, rows: list[dict]) -> str:
+        """Write ``rows`` with the exporter for ``path``'s suffix; returns its name."""
+        suffix = Path(path).suffix.lower()
+        for name, exporter in self.exporters():
+            if exporter.suffix.lower() == suffix:
+                ok, _ = self.guarded(name, f"exporter '{exporter.name}'", exporter.write,
+                                     str(path), rows)
+                if not ok:
+                    raise PluginCallError(f"The exporter '{exporter.name}' ({name}) failed to "
+                                          f"write {Path(path).name}; see Plugins ▸ Manage.")
+                return exporter.name
+        known = sorted(e.suffix for _, e in self.exporters())
+        raise PluginCallError(f"No exporter writes {suffix or 'files without a suffix'} files; "
+                              f"installed exporters write {', '.join(known) or 'nothing'}.")
 
     def transform(self, messages: list) -> list:
         for name, transform in self.contributions("register_prompt_transforms"):

@@ -110,6 +110,8 @@ class WindowMenus(QObject):
         self.export_action = self._action(menu, "&Export session…", self.export_session,
                                           ["Ctrl+Shift+E"])
         self.suites = SuiteActions(w, menu)  # Import suite… / Export suite…
+        self.export_results_action = self._action(menu, "Export &results…",
+                                                  self.export_results)
         menu.addSeparator()
         self.quit_action = self._action(menu, "&Quit", w.close, ["Ctrl+Q"])
         return menu
@@ -151,6 +153,32 @@ class WindowMenus(QObject):
                          lambda _counts: w.banner.show_message(
                              f"Exported '{session.name}' to {path}.", "info"),
                          f"Cannot export '{session.name}'")
+
+    def export_results(self) -> None:
+        """The run shown in the grid, one row per output, in any format an exporter plugin
+        writes (JSON lines and CSV built in)."""
+        from ..services.results_export import export_results
+
+        w = self.window
+        run = w.compare.run
+        if run is None:
+            w.banner.show_message("Run or open a comparison first: its results are exported.",
+                                  "info")
+            return
+        plugins = w.services.plugins
+        exporters = plugins.exporters()
+        if not exporters:
+            w.banner.show_message("No exporter plugin is on (Plugins ▸ Manage).")
+            return
+        filters = ";;".join(f"{e.name} (*{e.suffix})" for _, e in exporters)
+        path = ask_save_path(w, "Export results", f"results{exporters[0][1].suffix}", filters)
+        if not path:
+            return
+        store = w.services.store
+        self._background(lambda: export_results(store, plugins, run, path),
+                         lambda count: w.banner.show_message(
+                             f"Exported {count} output(s) to {path}.", "info"),
+                         "Cannot export the results")
 
     def _background(self, fn, on_success, failure_prefix: str) -> None:
         job = BackgroundCall(fn, self)

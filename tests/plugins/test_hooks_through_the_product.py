@@ -1,0 +1,117 @@
+"""Every hook driven through the product's own services, not called by hand (datasette's
+rule): a plugin whose contributions record their calls, installed in the user's plugin folder
+and loaded as the app loads plugins. tests/plugins/test_hook_coverage.py checks that each hook
+has its ``test_hook_<name>`` here or a named test elsewhere."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.plugins.conftest import install
+from workbench.core.cases import CaseSet, TestCase
+from workbench.core.prompts import Prompt, PromptVersion
+from workbench.core.runs import RunStatus
+from workbench.core.sampling import GREEDY
+from workbench.core.sessions import Session
+from workbench.services.compare import RunService, VariantSpec
+from workbench.services.models import ModelService
+from workbench.services.plugins import start_plugins
+from workbench.services.results_export import export_results
+from workbench.services.sessions import open_store
+
+
+class Listener:
+    def __init__(self):
+        self.outputs, self.annotations = [], []
+
+    def cell_started(self, *args): ...
+    def cell_token(self, *args): ...
+    def run_finished(self, *args): ...
+
+    def cell_finished(self, output):
+        self.outputs.append(output)
+
+    def cell_annotated(self, output_id, variant_id, case_id, flags, scores):
+        self.annotations.append((output_id, flags, scores))
+
+
+@pytest.fixture
+def product(workbench_home):
+    """The app's services with the recording plugin, and one run of it on its echo backend."""
+    install("recording_plugin")
+    store = open_store()
+    models = ModelService(store=store)
+    plugins = start_plugins(models)
+    plugin = sys.modules["workbench_plugin_recording_plugin"]
+    plugin.EVENTS.clear()
+    session = store.sessions.add(Session("hooks"))
+    line = store.prompts.add_prompt(Prompt(session.id, "p"))
+    version = store.prompts.save_version(PromptVersion(line.id, user_template="tell a {{x}}"))
+    cases = store.case_sets.save(CaseSet(session.id, "cases", (TestCase("", {"x": "secret"}),)))
+    listener = Listener()
+    handle = RunService(store, models, plugins).start(
+        session.id, cases.id, list(cases.cases),
+        [VariantSpec("echo", version, "echo+anything", GREEDY)], listener)
+    assert handle.wait(60)
+    yield store, models, plugins, plugin, handle.run, listener
+    models.close()
+    store.close()
+
+
+def test_hook_register_backends(product):
+    store, models, _, plugin, run, listener = product
+    assert models.is_remote("echo+anything")
+    (output,) = listener.outputs
+    assert output.error is None and output.model_path == "echo+anything"
+    assert ("generate", "TELL A SECRET") in plugin.EVENTS
+    assert store.runs.get(run.id).status is RunStatus.DONE
+
+
+def test_hook_register_prompt_transforms(product):
+    (output,) = product[5].outputs
+    assert output.text == "TELL A SECRET"  # the echo answers what it was sent: shouted
+
+
+def test_hook_register_output_filters(product):
+    (_, flags, _), = product[5].annotations
+    assert flags == ["says secret"]
+
+
+def test_hook_register_scorers(product):
+    (_, _, scores), = product[5].annotations
+    assert scores["vowels"] == 0.0  # upper case: no lower-case vowels
+
+
+def test_hook_run_will_start(product):
+    *_, plugin, run, _ = product
+    assert ("run_will_start", run.id) in plugin.EVENTS
+
+
+def test_hook_output_did_finish(product):
+    *_, plugin, _, listener = product
+    assert ("output_did_finish", listener.outputs[0].id) in plugin.EVENTS
+
+
+def test_hook_register_exporters(product, tmp_path):
+    store, _, plugins, plugin, run, listener = product
+    target = tmp_path / "results.rec"
+    assert export_results(store, plugins, run, target) == 1
+    (rows,) = plugin.WRITTEN.values()
+    assert rows[0]["output"] == "TELL A SECRET" and rows[0]["variant"] == "echo"
+    with pytest.raises(Exception, match="No exporter writes .xyz"):
+        export_results(store, plugins, run, tmp_path / "results.xyz")
+
+
+def test_hook_register_importers(product, tmp_path):
+    plugins = product[2]
+    path = tmp_path / "cases.lines"
+    path.write_text("first\n\nsecond\n")
+    rows = plugins.read_table(path)
+    assert rows.columns == ["line"] and [r["line"] for r in rows.rows] == ["first", "second"]
+    # the built-in importer reads CSV through the same path
+    (tmp_path / "cases.csv").write_text("country\nPeru\n")
+    assert plugins.read_table(tmp_path / "cases.csv").rows == [{"country": "Peru"}]
+    with pytest.raises(Exception, match="No importer reads .xlsx"):
+        plugins.read_table(tmp_path / "cases.xlsx")

@@ -1,0 +1,56 @@
+"""A run's results as rows, written by whichever exporter plugin owns the file's suffix
+(File ▸ Export results…; JSON lines and CSV are the built-in plugin's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from statistics import mean
+
+from ..core.runs import Run
+from ..plugins.manager import PluginManager
+from ..store import Store
+
+
+def result_rows(store: Store, run: Run) -> list[dict]:
+    """One flat row per output: the variant, the case, the answer, its timings and provenance,
+    its verdict (when the cases had checks) and its mean rating."""
+    variants = {variant.id: variant for variant in run.variants}
+    cases = ({case.id: case for case in store.case_sets.get(run.case_set_id).cases}
+             if run.case_set_id else {})
+    outputs = store.runs.outputs(run.id)
+    verdicts = {result.output_id: result for result in store.evaluations.results(run.id)}
+    stars: dict[str, list[int]] = {}
+    for rating in store.ratings.ratings_for([output.id for output in outputs]):
+        stars.setdefault(rating.output_id, []).append(rating.score)
+    rows = []
+    for output in outputs:
+        variant = variants.get(output.variant_id)
+        case = cases.get(output.case_id or "")
+        verdict = verdicts.get(output.id)
+        row = {
+            "run": run.name or run.id[:8], "variant": variant.label if variant else "",
+            "case": (case.position + 1) if case else None,
+            **{f"var:{k}": v for k, v in (case.variables.items() if case else ())},
+            "expected": case.expected if case else None, "output": output.text,
+            "repeat": output.repeat, "tokens": output.token_count,
+            "prompt_tokens": output.prompt_tokens,
+            "first_token_s": output.time_to_first_token_s,
+            "tokens_per_s": output.tokens_per_second, "total_s": output.total_s,
+            "finish": output.finish_reason, "error": output.error, "seed": output.seed,
+            "model": Path(output.model_path).name if output.model_path else "",
+            "model_sha256": output.model_sha256, "adapter": output.adapter_path,
+            "passed": verdict.passed if verdict else None,
+            "score": round(verdict.score, 4) if verdict else None,
+            "reason": verdict.verdict.reason if verdict else None,
+            "stars": round(mean(stars[output.id]), 2) if output.id in stars else None,
+            "output_id": output.id,
+        }
+        rows.append(row)
+    return rows
+
+
+def export_results(store: Store, plugins: PluginManager, run: Run, path: str | Path) -> int:
+    """Write the run's rows to ``path`` with the exporter for its suffix; returns the count."""
+    rows = result_rows(store, run)
+    plugins.export(path, rows)
+    return len(rows)
