@@ -147,3 +147,28 @@ def test_ctrl_q_closes_the_window(qtbot, main_window):
     qtbot.keyClick(main_window.composer.system_edit, Qt.Key.Key_Q,
                    Qt.KeyboardModifier.ControlModifier)
     assert not main_window.isVisible()
+
+
+def test_export_results_writes_the_shown_run_through_an_exporter(qtbot, monkeypatch, tmp_path):
+    import csv
+
+    from tests.plugins.test_plugins_gui import services_with_plugins
+    from tests.ui.test_workbench import run_and_wait
+
+    services = services_with_plugins()  # the built-in exporters are plugins like any other
+    window = make_window(qtbot, services)
+    export = menu_action(window, "&File", "Export &results…")
+    export.trigger()  # nothing run yet: says what to do
+    assert "Run or open a comparison first" in window.banner.text
+    compose(window, cases=("Spain", "Peru"))
+    set_variants(window, ("greedy", 0.0, 6))
+    run_and_wait(qtbot, window)
+    target = tmp_path / "results.csv"
+    monkeypatch.setattr(menus, "ask_save_path", lambda *a: str(target))
+    export.trigger()
+    qtbot.waitUntil(lambda: "Exported 2 output(s)" in window.banner.text, timeout=30_000)
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["var:country"] for r in rows] == ["Spain", "Peru"]
+    assert all(r["variant"] == "greedy" and r["output"] for r in rows)
+    services.models.close()
+    services.store.close()

@@ -166,7 +166,7 @@ class WindowMenus(QObject):
                                   "info")
             return
         plugins = w.services.plugins
-        exporters = plugins.exporters()
+        exporters = plugins.exporters() if plugins is not None else []
         if not exporters:
             w.banner.show_message("No exporter plugin is on (Plugins ▸ Manage).")
             return
