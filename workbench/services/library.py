@@ -17,7 +17,7 @@ from ..core.errors import ModelFileError, WorkbenchError
 from ..core.library_errors import LibraryError
 from ..core.paths import AppPaths, app_paths
 from ..library.catalogue import KnownModel, known_models, resolve_model
-from ..library.download import CancelToken, ProgressCallback, pull_model
+from ..library.download import CancelToken, Progress, ProgressCallback, pull_model  # noqa: F401
 from ..library.fit import FitEstimate, estimate_fit
 from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
 from ..library.gguf_metadata import GGUFInfo, MetadataCache

@@ -16,6 +16,7 @@ from ..core.errors import ModelUnloadedError, WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
+from ..engine.protocol import Generation, TextModel  # noqa: F401 - the window's names for them
 from ..library.bundled import bundled_model_path
 from ..library.catalogue import KnownModel, library_models, resolve_model
 from ..library.folders import SETTINGS_NAME, SettingsFile
@@ -25,6 +26,7 @@ from ..library.offload import choose_gpu_layers, offload_in_build
 from ..library.system_memory import Memory, system_memory
 
 DEFAULT_N_CTX = 4096
+LoadedModel = ModelHost  # what the window holds: a model running in its own host process
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 CPU_ONLY_REASON = "the installed llama.cpp is CPU only (README, GPU offload, says how to change it)"
 
@@ -215,6 +217,16 @@ class ModelService:
 
     def load_named(self, name_or_path: str | None = None, **options) -> ModelHost:
         return self.load(self.settings_for(name_or_path, **options))
+
+    def default_path(self) -> Path | None:
+        """The model the window opens without ``--model``: the bundled one, unless the user
+        removed it from the library view (None then)."""
+        bundled = bundled_model_path()
+        if bundled is None or not bundled.is_file():
+            return None
+        path = Path(os.path.abspath(bundled))
+        hidden = self._settings_file().load().hidden
+        return None if str(path) in {os.path.abspath(p) for p in hidden} else path
 
     def loaded(self) -> list[ModelHost]:
         with self._lock:

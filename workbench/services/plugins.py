@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.paths import AppPaths
-from ..plugins.manager import PluginManager
+from ..plugins.manager import PluginManager  # the window holds one (ui imports only services)
 from .models import ModelService
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..core.paths import AppPaths, app_paths
 from ..core.search import SearchHit
 from ..core.sessions import SessionSummary
-from ..store import Store
+from ..store import Store  # the window passes it on (ui imports only services)
 from ..store.exchange import ImportResult, export_session, import_session
 
 

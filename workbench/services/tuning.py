@@ -22,7 +22,9 @@ from ..plugins.manager import PluginManager
 from ..store import Store
 from ..tuning.base_model import BaseInfo, inspect_base
 from ..tuning.base_tokenizer import FolderTokenizer, HostTokenizer
-from ..tuning.config import TuneConfig
+# The window builds configs and settings pages from these (ui imports only services/core).
+from ..tuning.architectures import ALL_LINEAR  # noqa: F401
+from ..tuning.config import PRESETS, TuneConfig, TuneSettings  # noqa: F401
 from ..tuning.estimate import Estimate, estimate
 from ..tuning.formats import Imported, read_files
 from ..tuning.job_files import JobFolder

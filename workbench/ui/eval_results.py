@@ -35,7 +35,7 @@ from ..core.evaluation import EvalRun
 from ..core.runs import Run
 from ..services.evaluation.report import EvalReport
 from ..services.evaluation.runner import report_for_run
-from ..store import Store
+from ..services.sessions import Store
 from .jobs import BackgroundCall
 from .run_history import local_time
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.model_info import human_bytes
-from ..library.hub import HubRepo, RepoFiles
+from ..services.library import HubRepo, RepoFiles
 from ..services.library import LibraryService
 from .banner import Banner
 from .download_widgets import DownloadJob, DownloadRow

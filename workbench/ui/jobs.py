@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, TokenEvent
-from ..engine.protocol import Generation
+from ..services.models import Generation
 
 
 def describe_error(error: BaseException) -> str:

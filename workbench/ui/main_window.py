@@ -26,13 +26,13 @@ from ..core.errors import WorkbenchError
 from ..core.model_info import human_bytes
 from ..core.prompts import PromptVersion
 from ..core.runs import Variant
-from ..plugins.manager import PluginManager
 from ..services.compare import RunService, VariantSpec
 from ..services.evaluation.runner import EvalService
 from ..services.models import ModelService
+from ..services.plugins import PluginManager
+from ..services.sessions import Store
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
-from ..store import Store
 from .banner import Banner, BannerOverlay
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel

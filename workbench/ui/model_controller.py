@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.chat_template import TemplateChoice
 from ..core.model_info import ModelMetadata
-from ..engine.host.client import ModelHost
+from ..services.models import LoadedModel
 from ..services.models import ModelService
 from .jobs import BackgroundCall
 
@@ -19,7 +19,7 @@ class ModelController(QObject):
     def __init__(self, service: ModelService, parent: QObject | None = None):
         super().__init__(parent)
         self.service = service
-        self.host: ModelHost | None = None
+        self.host: LoadedModel | None = None
         self.name: str | None = None
         self.n_ctx = 4096
         self.n_gpu_layers: int | None = None
@@ -45,7 +45,7 @@ class ModelController(QObject):
         engine = dict(engine or {})
         previous = self.host
 
-        def work() -> ModelHost:
+        def work() -> LoadedModel:
             self.service.choose_template(name, choice)
             host = self.service.load_named(name, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
                                            **engine)
@@ -60,7 +60,7 @@ class ModelController(QObject):
         self.loading.emit(name or "the bundled model")
         job = BackgroundCall(work, self)
 
-        def done(host: ModelHost) -> None:
+        def done(host: LoadedModel) -> None:
             self.host, self.name, self.n_ctx, self.n_gpu_layers = host, name, n_ctx, n_gpu_layers
             self.engine = engine
             self.loaded.emit(host.metadata)

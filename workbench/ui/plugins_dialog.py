@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..plugins.manager import PluginManager
+from ..services.plugins import PluginManager
 
 COLUMNS = ["On", "Plugin", "Version", "Source", "Hooks", "State", "Description"]
 

@@ -12,13 +12,10 @@ service shares hosts by their LoadSettings) and waits for it instead of starting
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from ..core.model_info import LoadSettings
-from ..library.bundled import bundled_model_path
-from ..library.folders import SETTINGS_NAME, SettingsFile
 from ..services.models import DEFAULT_N_CTX, ModelService
 
 
@@ -67,12 +64,8 @@ class ModelPreload:
 def default_settings(models: ModelService) -> LoadSettings | None:
     """What the window loads at start without ``--model`` (the picker's defaults: n_ctx
     DEFAULT_N_CTX, GPU layers automatic), or None when that is not the bundled model."""
-    bundled = bundled_model_path()
-    if bundled is None or not bundled.is_file():
-        return None
-    path = os.path.abspath(bundled)
-    hidden = SettingsFile(models.paths.config / SETTINGS_NAME).load().hidden
-    if path in {os.path.abspath(p) for p in hidden}:
+    path = models.default_path()
+    if path is None:
         return None
     # Through the service, as the window's load will: the same settings (a chat template the
     # user chose for the file included) share one host.

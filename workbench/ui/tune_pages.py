@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from ..tuning.architectures import ALL_LINEAR
-from ..tuning.config import PRESETS, TuneSettings
+from ..services.tuning import ALL_LINEAR, PRESETS, TuneSettings
 from .loss_plot import Histogram, LossPlot
 
 if TYPE_CHECKING:  # the wizard imports these pages

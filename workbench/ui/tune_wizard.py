@@ -14,8 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services.tuning import TuningService
-from ..tuning.config import TuneConfig
-from ..tuning.formats import Imported
+from ..services.tuning import Imported, TuneConfig
 from .jobs import BackgroundCall
 from .tune_pages import BasePage, DataPage, ExportPage, SettingsPage, TrainPage
 
