@@ -115,3 +115,18 @@ def test_hook_register_importers(product, tmp_path):
     assert plugins.read_table(tmp_path / "cases.csv").rows == [{"country": "Peru"}]
     with pytest.raises(Exception, match="No importer reads .xlsx"):
         plugins.read_table(tmp_path / "cases.xlsx")
+
+
+def test_local_models_open_through_the_llamacpp_backend_hook(workbench_home, bundled_model):
+    """Local GGUF files are opened by the `llamacpp` backend's `load`, so a plugin can put
+    another engine under every local model; the built-in one is used until one does."""
+    install("engine_plugin")
+    models = ModelService()
+    start_plugins(models)
+    plugin = sys.modules["workbench_plugin_engine_plugin"]
+    try:
+        host = models.load_named(str(bundled_model), n_ctx=512, n_parallel=1)
+        assert plugin.LOADED == [str(bundled_model)]
+        assert host.tokenize("hello", add_special=False)
+    finally:
+        models.close()

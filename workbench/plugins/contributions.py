@@ -9,8 +9,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Backend:
+    """``open(reference)``: a model named ``scheme+reference`` (a remote server, say).
+    ``load(settings, logs_dir)``: a local engine — an unstarted model for ``LoadSettings``
+    (its ``start()`` loads it); the ``llamacpp`` backend's runs every local GGUF file."""
+
     scheme: str
     open: Callable[[str], Any]
+    load: Callable[[Any, Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ def register_backends(register):
 
     ``open(reference)`` gets the text after ``scheme+`` in a model reference such as
     ``openai+http://127.0.0.1:8080/v1?model=smollm`` and returns an object with the
-    ``TextModel`` protocol of ``workbench.engine.protocol``.
+    ``TextModel`` protocol of ``workbench.engine.protocol``. ``Backend(..., load=…)`` on the
+    ``llamacpp`` scheme replaces the engine of every local model file.
     """
 
 

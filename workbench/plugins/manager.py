@@ -210,7 +210,15 @@ class PluginManager:
         return [item for name, item in self.contributions("register_settings") if name == plugin]
 
     def backends(self) -> dict[str, tuple[str, Any]]:
-        return {b.scheme: (name, b) for name, b in self.contributions("register_backends")}
+        """scheme -> (plugin, Backend). A plugin's backend replaces a built-in one of the same
+        scheme (e.g. another engine for local files), never the other way round."""
+        found: dict[str, tuple[str, Any]] = {}
+        for name, backend in self.contributions("register_backends"):
+            builtin = self.records.get(name) and self.records[name].source == "built-in"
+            if backend.scheme in found and builtin:
+                continue
+            found[backend.scheme] = (name, backend)
+        return found
 
     def scores(self, text: str, expected: str | None) -> list[ScoreResult]:
         results = []

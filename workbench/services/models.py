@@ -24,11 +24,20 @@ from ..library.gguf_check import check_model_file
 from ..library.gguf_metadata import read_gguf_info
 from ..library.offload import choose_gpu_layers, offload_in_build
 from ..library.system_memory import Memory, system_memory
+from ..plugins.builtin import llamacpp_backend
+from ..plugins.builtin.llamacpp_backend import LOCAL_SCHEME
 
 DEFAULT_N_CTX = 4096
 LoadedModel = ModelHost  # what the window holds: a model running in its own host process
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 CPU_ONLY_REASON = "the installed llama.cpp is CPU only (README, GPU offload, says how to change it)"
+
+
+def builtin_engine():
+    """The built-in llama.cpp backend's ``load``, taken from its own hook implementation."""
+    found = []
+    llamacpp_backend.register_backends(register=found.append)
+    return next(b.load for b in found if b.scheme == LOCAL_SCHEME)
 
 
 def _without_listing(name_or_path: str | None) -> Path | None:
@@ -57,6 +66,9 @@ class ModelService:
         self._offload_reasons: dict[LoadSettings, str] = {}
         self._remote: dict[str, object] = {}
         self._backends: dict = {}
+        # Local files open through the llama.cpp plugin's hook like every model (before the
+        # plugins start, and in safe mode, the built-in's own registration).
+        self._engine = builtin_engine()
         self._lock = threading.Lock()
 
     def list_models(self) -> list[KnownModel]:
@@ -116,9 +128,13 @@ class ModelService:
 
     # -- models served by plugin backends (e.g. openai+http://host/v1?model=x) ----------
 
-    def set_backends(self, openers: dict) -> None:
-        """scheme -> open(reference) from the plugins' register_backends hook."""
-        self._backends = dict(openers)
+    def set_backends(self, backends: dict) -> None:
+        """scheme -> Backend from the plugins' register_backends hook: remote schemes, and the
+        local engine (the ``llamacpp`` scheme's ``load``, unless a plugin replaced it)."""
+        self._backends = dict(backends)
+        local = backends.get(LOCAL_SCHEME)
+        if local is not None and local.load is not None:
+            self._engine = local.load
 
     def is_remote(self, name: str | None) -> bool:
         if not name or "+" not in name.split("://", 1)[0]:
@@ -133,7 +149,7 @@ class ModelService:
             return cached
         scheme, rest = reference.split("+", 1)
         try:
-            model = self._backends[scheme](rest)
+            model = self._backends[scheme].open(rest)
         except WorkbenchError:
             raise
         except Exception as error:  # noqa: BLE001 - plugin code: report, never crash
@@ -187,7 +203,7 @@ class ModelService:
             with self._lock:
                 host = self._hosts.get(settings)
                 if host is None:
-                    host = ModelHost(chosen, logs_dir=self.paths.logs)
+                    host = self._engine(chosen, self.paths.logs)
                     self._hosts[settings] = host
                     self._offload_reasons[settings] = reason
         try:
@@ -261,7 +277,7 @@ class ModelService:
         # One sequence: nothing is generated, and each parallel stream costs KV memory.
         settings = replace(self.settings_for(name_or_path, **options), n_ctx=512, n_parallel=1)
         settings, _ = self.with_offload(settings)
-        host = ModelHost(settings, logs_dir=self.paths.logs)
+        host = self._engine(settings, self.paths.logs)
         try:
             return host.start()
         finally:

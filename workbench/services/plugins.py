@@ -11,6 +11,6 @@ def start_plugins(models: ModelService | None = None, *, safe_mode: bool = False
                   paths: AppPaths | None = None) -> PluginManager:
     manager = PluginManager(safe_mode=safe_mode, paths=paths).load()
     if models is not None:
-        models.set_backends({scheme: backend.open
+        models.set_backends({scheme: backend
                              for scheme, (_plugin, backend) in manager.backends().items()})
     return manager

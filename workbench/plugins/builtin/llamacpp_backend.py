@@ -9,6 +9,7 @@ from ..contributions import Backend
 from ..hookspecs import hookimpl
 
 __version__ = "1.0"
+LOCAL_SCHEME = "llamacpp"  # the engine of every local model file
 
 
 def open_gguf(reference: str) -> ModelHost:
@@ -18,6 +19,11 @@ def open_gguf(reference: str) -> ModelHost:
     return host
 
 
+def host_for(settings: LoadSettings, logs_dir) -> ModelHost:
+    """The local engine: a model host (a child process) for these load settings, unstarted."""
+    return ModelHost(settings, logs_dir=logs_dir)
+
+
 @hookimpl
 def register_backends(register):
-    register(Backend("llamacpp", open_gguf))
+    register(Backend(LOCAL_SCHEME, open_gguf, load=host_for))
