@@ -83,7 +83,7 @@ def baseline_speed(model: Path, rows, settings: TuneSettings, root: Path) -> flo
     from peft import LoraConfig, get_peft_model
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    from workbench.tuning.hf_model import load_model
+    from workbench.tuning.trainer.hf_model import load_model
 
     class Rows(torch.utils.data.Dataset):
         def __len__(self):

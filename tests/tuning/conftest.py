@@ -17,7 +17,7 @@ def hf_bundled(bundled_model):
     """The bundled GGUF loaded by transformers (dequantized to float32), ~10 s on 2 cores."""
     import torch
 
-    from workbench.tuning.hf_model import load_model
+    from workbench.tuning.trainer.hf_model import load_model
 
     torch.manual_seed(0)
     # load_model sets HF_HUB_OFFLINE for its process; scoped here, it cannot leak into later

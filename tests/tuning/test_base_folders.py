@@ -10,7 +10,7 @@ import pytest
 
 from workbench.core.tuning_errors import UnsupportedBaseError
 from workbench.tuning.base_model import inspect_base
-from workbench.tuning.hf_model import load_model
+from workbench.tuning.trainer.hf_model import load_model
 
 
 class Planted:

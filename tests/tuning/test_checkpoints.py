@@ -7,7 +7,7 @@ import os
 import pytest
 
 from workbench.core.tuning_errors import TuningError
-from workbench.tuning.checkpoints import STATE, load_checkpoint
+from workbench.tuning.trainer.checkpoints import STATE, load_checkpoint
 
 
 class Planted:
@@ -42,7 +42,7 @@ def test_plain_trainer_state_still_loads(tmp_path):
 
     import torch
 
-    from workbench.tuning.checkpoints import _read_state
+    from workbench.tuning.trainer.checkpoints import _read_state
 
     state = {"optimizer": {"state": {0: {"exp_avg": torch.ones(2)}}, "param_groups": [
         {"lr": 1e-3, "betas": (0.9, 0.999), "foreach": None, "params": [0]}]},

@@ -33,7 +33,7 @@ N_TOKENS = 16
 def random_adapter(hf_bundled, tmp_path_factory):
     import torch
 
-    from workbench.tuning.hf_model import add_lora, base_shape
+    from workbench.tuning.trainer.hf_model import add_lora, base_shape
 
     peft_model = add_lora(copy.deepcopy(hf_bundled), rank=8, alpha=16, dropout=0.0,
                           targets=ALL_LINEAR)

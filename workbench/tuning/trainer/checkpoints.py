@@ -12,8 +12,8 @@ import random
 import shutil
 from pathlib import Path
 
-from ..core.tuning_errors import TuningError
-from .job_files import JobFolder
+from ...core.tuning_errors import TuningError
+from ..job_files import JobFolder
 
 KEEP = 2
 WEIGHTS = "adapter_weights.safetensors"

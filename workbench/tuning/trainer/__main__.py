@@ -17,9 +17,9 @@ import time
 import traceback
 from pathlib import Path
 
-from ..core.errors import WorkbenchError
-from .job_files import JobFolder
-from .progress import TrainerEvent
+from ...core.errors import WorkbenchError
+from ..job_files import JobFolder
+from ..progress import TrainerEvent
 
 
 def _event_stream():

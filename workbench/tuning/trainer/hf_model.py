@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..core.tuning_errors import UnsupportedBaseError
-from .architectures import architecture, check_targets
-from .gguf_lora import BaseShape
+from ...core.tuning_errors import UnsupportedBaseError
+from ..architectures import architecture, check_targets
+from ..gguf_lora import BaseShape
 
 
 def load_model(path: str | Path, *, dtype: str = "float32"):

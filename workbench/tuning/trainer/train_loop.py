@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 from .batches import length_grouped_batches
 from .checkpoints import load_checkpoint, save_checkpoint
-from .device import training_device_line
-from .gguf_lora import BaseShape
-from .job_files import JobFolder, read_rows
-from .progress import TrainerEvent
+from ..device import training_device_line
+from ..gguf_lora import BaseShape
+from ..job_files import JobFolder, read_rows
+from ..progress import TrainerEvent
 
 Emit = Callable[[TrainerEvent], None]
 
