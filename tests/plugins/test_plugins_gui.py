@@ -102,3 +102,28 @@ def test_a_plugin_setting_is_edited_in_the_plugins_dialog(qtbot):
     finally:
         services.models.close()
         services.store.close()
+
+
+def test_safe_mode_in_the_window_loads_no_plugin_and_says_so(qtbot):
+    """`workbench --safe-mode`: the window opens with the built-in features only (local
+    models still load), no plugin panel or action, and a line saying what was left out."""
+    from workbench.ui.app import create_main_window
+
+    install("good_plugin")
+    window, services = create_main_window(safe_mode=True)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        with qtbot.waitSignal(window.models.loaded, timeout=60_000):
+            window.start(None)  # the bundled model, through the built-in llama.cpp backend
+        assert "Sample panel" not in {d.windowTitle() for d in window.findChildren(QDockWidget)}
+        menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Plugins")
+        assert "Say hello" not in [a.text() for a in menu.actions()]
+        assert "Safe mode" in window.plugin_banner.text and "good_plugin" in \
+            window.plugin_banner.text
+        dialog = window.open_plugins_dialog(exec_dialog=False)
+        assert dialog.table.item(dialog.row_of("good_plugin"), 5).text() == \
+            "not loaded (safe mode)"
+    finally:
+        services.models.close()
+        services.store.close()

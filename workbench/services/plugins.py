@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..core.paths import AppPaths
-from ..plugins.manager import PluginManager  # the window holds one (ui imports only services)
+# The window holds a manager and shows safe mode (ui imports only services).
+from ..plugins.manager import SAFE_MODE_STATUS, PluginManager  # noqa: F401
 from .models import ModelService
 
 

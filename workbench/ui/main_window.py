@@ -34,6 +34,7 @@ from ..services.sessions import Store
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
 from .banner import Banner, BannerOverlay
+from .plugins_menu import PluginsMenu
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
 from .eval_results import EvalResultsView, EvaluationLoader
@@ -77,7 +78,7 @@ class AppServices:
         return RunService(self.store, self.models, self.plugins)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PluginsMenu, QMainWindow):
     def __init__(self, services: AppServices, settings: QSettings):
         super().__init__()
         self.services = services
@@ -195,48 +196,6 @@ class MainWindow(QMainWindow):
         self.library_panel.model_added.connect(lambda _model: self.refresh_models())
         self.library_panel.models_changed.connect(lambda _models: self.refresh_models())
         self.models.loaded.connect(lambda _meta: self.library_panel.show_usage(self.models.host))
-
-    def _build_plugins_menu(self) -> None:
-        """Plugin panels as docks, plugin actions in the menu, failures reported in place."""
-        menu = self.menuBar().addMenu("&Plugins")
-        menu.addAction("Manage plugins…", lambda: self.open_plugins_dialog())
-        plugins = self.services.plugins
-        if plugins is None:
-            return
-        for name, action in plugins.contributions("register_menu_actions"):
-            menu.addAction(action.title, lambda a=action, n=name: plugins.guarded(
-                n, f"menu action '{a.title}'", a.run, self.services, in_thread=False))
-        for name, panel in plugins.contributions("register_panels"):
-            ok, widget = plugins.guarded(name, f"panel '{panel.title}'", panel.create,
-                                         self.services, in_thread=False)
-            if ok and isinstance(widget, QWidget):
-                dock = QDockWidget(panel.title, self)
-                dock.setObjectName(f"plugin-{name}-{panel.title}")
-                dock.setWidget(widget)
-                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            elif ok:
-                plugins.fail(name, f"panel '{panel.title}' returned {type(widget).__name__}, "
-                                   "not a QWidget")
-        self.report_plugin_failures()
-
-    def report_plugin_failures(self) -> None:
-        plugins = self.services.plugins
-        failed = [r.name for r in plugins.records.values() if r.status == "failed"] if plugins else []
-        if failed:
-            self.plugin_banner.show_message(
-                f"Switched off {len(failed)} plugin(s) that failed: {', '.join(failed)}. "
-                "Plugins ▸ Manage plugins… shows why.", "error")
-
-    def open_plugins_dialog(self, exec_dialog: bool = True):
-        from .plugins_dialog import PluginsDialog
-
-        if self.services.plugins is None:
-            return None
-        dialog = PluginsDialog(self.services.plugins, self)
-        if exec_dialog:
-            dialog.open()  # window-modal without a nested event loop: tests can click in it
-        self.plugins_dialog = dialog
-        return dialog
 
     def _on_model_loaded(self, _meta) -> None:
         if self.banner.kind == "error":  # an earlier load failure no longer applies
