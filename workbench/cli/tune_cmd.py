@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import WorkbenchError
@@ -23,7 +24,11 @@ MAX_PROBLEMS_SHOWN = 20
 
 def register(commands: argparse._SubParsersAction) -> None:
     tune = commands.add_parser("tune", help="train a LoRA adapter (see docs/tuning.md)")
-    tune.add_argument("config", metavar="CONFIG.toml", nargs="?", help="the tune config")
+    tune.add_argument("config", metavar="CONFIG.toml", nargs="?",
+                      help="the tune config, or a shipped example's name (made-up-fact)")
+    tune.add_argument("--check", action="store_true",
+                      help="read the config and its data, print the plan and the estimate, "
+                           "train nothing")
     tune.add_argument("--resume", metavar="JOB_ID", help="continue a stopped job (id or prefix)")
     tune.add_argument("--jobs", action="store_true", help="list tune jobs and exit")
     tune.set_defaults(func=cmd_tune)
@@ -77,8 +82,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
             job_id = _find_job(service, args.resume)
             print(f"resuming tune job {job_id}", flush=True)
             run = service.resume(job_id, printer)
+        elif args.config and args.check:
+            _plan(service, config_path(args.config))
+            return 0
         elif args.config:
-            run = _start(service, args.config, printer)
+            run = _start(service, config_path(args.config), printer)
         else:
             raise WorkbenchError("Give a tune config (CONFIG.toml) or --resume JOB_ID.")
         job = _wait(run)
@@ -96,10 +104,23 @@ def cmd_tune(args: argparse.Namespace) -> int:
     raise WorkbenchError(job.error or "The tune job failed.")
 
 
-def _start(service: TuningService, config_path: str, printer: Printer):
+def config_path(text: str) -> str:
+    """A file, else an example shipped with the app (``made-up-fact`` → workbench_resources'
+    examples/made-up-fact.toml), so an installed wheel runs it without a checkout."""
+    if Path(text).exists():
+        return text
+    try:
+        from workbench_resources import EXAMPLES
+    except ImportError:
+        return text
+    shipped = EXAMPLES / (text if text.endswith(".toml") else f"{text}.toml")
+    return str(shipped) if shipped.is_file() else text
+
+
+def _plan(service: TuningService, path: str):
     from ..tuning.config import load_toml
 
-    config = load_toml(config_path)
+    config = load_toml(path)
     base = service.inspect_base(config.base_model)
     print(f"base model: {base.name} ({base.model_type}, {base.kind})", flush=True)
     plan = service.plan(config, base=base)
@@ -111,6 +132,11 @@ def _start(service: TuningService, config_path: str, printer: Printer):
     print(f"data: {len(plan.train)} training rows, {len(plan.val)} held out, "
           f"{len(plan.problems)} skipped", flush=True)
     print(f"estimate: {service.estimate(config, plan, base).describe()}", flush=True)
+    return config, plan
+
+
+def _start(service: TuningService, path: str, printer: Printer):
+    config, plan = _plan(service, path)
     run = service.start(config, plan, printer)
     print(f"tune job {run.job_id}", flush=True)
     return run
