@@ -1,4 +1,4 @@
-"""The layering in DESIGN.md, checked: import-linter contracts and start-up cost."""
+"""The layering in docs/architecture.md, checked: import-linter contracts and start-up cost."""
 
 from __future__ import annotations
 

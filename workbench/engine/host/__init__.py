@@ -1,1 +1,1 @@
-"""The llama.cpp model host: a child process that owns one model (see DESIGN.md, Processes)."""
+"""The llama.cpp model host: a child process that owns one model (docs/architecture.md, The model host)."""
