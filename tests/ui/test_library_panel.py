@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 
 from tests.fixtures.fake_hub import fake_hub, hf_env  # noqa: F401 - pytest fixtures
 from workbench.services.library import LibraryService
+from workbench.ui.jobs import background_calls_in_flight
 from workbench.ui.library_panel import COLUMNS, LibraryPanel
 
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
@@ -23,7 +24,7 @@ def panel(qtbot, hf_env):
     qtbot.waitUntil(lambda: widget.table.rowCount() > 0, timeout=20_000)
     yield widget
     # Let background jobs deliver their results before the widget (their parent) goes away.
-    qtbot.waitUntil(lambda: not widget._jobs and not widget.hub._jobs and all(
+    qtbot.waitUntil(lambda: background_calls_in_flight() == 0 and all(
         row.state != "running" for row in widget.hub.rows), timeout=20_000)
     widget.close()
     widget.deleteLater()

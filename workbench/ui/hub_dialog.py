@@ -28,7 +28,7 @@ from ..services.library import HubRepo, RepoFiles
 from ..services.library import LibraryService
 from .banner import Banner
 from .download_widgets import DownloadJob, DownloadRow
-from .jobs import BackgroundCall
+from .jobs import BackgroundCall, run_in_background
 
 FILE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -41,7 +41,6 @@ class HubBrowser(QWidget):
     def __init__(self, service: LibraryService, parent: QWidget | None = None):
         super().__init__(parent)
         self.service = service
-        self._jobs: list[BackgroundCall] = []
         self.rows: list[DownloadRow] = []
         self.repo_files: RepoFiles | None = None
 
@@ -97,17 +96,12 @@ class HubBrowser(QWidget):
     # -- background helper -----------------------------------------------------------------
 
     def _run(self, fn, on_success, on_failure=None) -> None:
-        # Every connection is made before the job starts: a job that fails at once (offline
-        # mode) must not emit before anyone listens.
-        job = BackgroundCall(fn, self)
-        job.succeeded.connect(on_success)
-        job.failed.connect(lambda message: self.banner.show_message(message))
-        if on_failure is not None:
-            job.failed.connect(on_failure)
-        job.succeeded.connect(lambda _: self._jobs.remove(job))
-        job.failed.connect(lambda _: self._jobs.remove(job))
-        self._jobs.append(job)
-        job.start()
+        def failed(message: str) -> None:
+            self.banner.show_message(message)
+            if on_failure is not None:
+                on_failure(message)
+
+        run_in_background(fn, self, on_success, failed)
 
     # -- search ----------------------------------------------------------------------------
 
@@ -124,9 +118,6 @@ class HubBrowser(QWidget):
                               if self._search_job is job else None)
         job.failed.connect(lambda message: self._search_failed(message)
                            if self._search_job is job else None)
-        job.succeeded.connect(lambda _: self._jobs.remove(job))
-        job.failed.connect(lambda _: self._jobs.remove(job))
-        self._jobs.append(job)
         job.start()
 
     def cancel_search(self) -> None:

@@ -26,10 +26,15 @@ def describe_error(error: BaseException) -> str:
 
 
 class BackgroundCall(QObject):
-    """Run ``fn()`` in a thread; emit ``succeeded(result)`` or ``failed(message)``."""
+    """Run ``fn()`` in a thread; emit ``succeeded(result)`` or ``failed(message)``.
+
+    A started call keeps itself alive until it has reported (``_in_flight``), so a caller
+    neither holds it in a list nor drops it afterwards; its parent widget closing first is
+    fine (nobody is told, see ``_emit_if_alive``)."""
 
     succeeded = Signal(object)
     failed = Signal(str)
+    _in_flight: set["BackgroundCall"] = set()  # touched in the GUI thread only
 
     def __init__(self, fn: Callable[[], Any], parent: QObject | None = None):
         super().__init__(parent)
@@ -37,8 +42,18 @@ class BackgroundCall(QObject):
         self.thread = threading.Thread(target=self._run, daemon=True, name="gui-background")
 
     def start(self) -> "BackgroundCall":
+        # Connected last, so the caller's slots (connected before start) run first.
+        self.succeeded.connect(self._forget)
+        self.failed.connect(self._forget)
+        BackgroundCall._in_flight.add(self)
         self.thread.start()
         return self
+
+    def _forget(self, *_args) -> None:
+        """Reported: no longer kept alive, and no longer a child of its widget (a widget that
+        starts one per keystroke must not collect them); a caller that holds it still can."""
+        BackgroundCall._in_flight.discard(self)
+        self.setParent(None)
 
     def _run(self) -> None:
         try:
@@ -49,6 +64,23 @@ class BackgroundCall(QObject):
             _emit_if_alive(self.failed, describe_error(error))
             return
         _emit_if_alive(self.succeeded, result)
+
+
+def background_calls_in_flight() -> int:
+    """How many started calls have not reported yet (tests wait for 0 before tearing down)."""
+    return len(BackgroundCall._in_flight)
+
+
+def run_in_background(fn: Callable[[], Any], parent: QObject,
+                      on_success: Callable[[Any], None],
+                      on_failure: Callable[[str], None] | None = None) -> BackgroundCall:
+    """Start ``fn()`` off the GUI thread with its result and failure bound (before it starts:
+    a call that fails at once must not report before anyone listens)."""
+    call = BackgroundCall(fn, parent)
+    call.succeeded.connect(on_success)
+    if on_failure is not None:
+        call.failed.connect(on_failure)
+    return call.start()
 
 
 def _emit_if_alive(signal, *args) -> None:

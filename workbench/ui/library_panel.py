@@ -30,7 +30,7 @@ from ..core.model_info import human_bytes, human_count
 from ..services.library import LibraryModel, LibraryService
 from .banner import Banner
 from .hub_dialog import HubBrowser
-from .jobs import BackgroundCall
+from .jobs import BackgroundCall, run_in_background
 
 COLUMNS = ["Name", "Architecture", "Parameters", "Quantization", "Size", "Context",
            "Chat template", "License", "Base model", "Source", "Path"]
@@ -57,7 +57,6 @@ class LibraryPanel(QWidget):
     def __init__(self, service: LibraryService | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.service = service or LibraryService()
-        self._jobs: list[BackgroundCall] = []
         self.models: list[LibraryModel] = []
         self.setAcceptDrops(True)
 
@@ -122,14 +121,8 @@ class LibraryPanel(QWidget):
     # -- background helper -----------------------------------------------------------------
 
     def _run(self, fn, on_success, on_failure=None) -> BackgroundCall:
-        job = BackgroundCall(fn, self)
-        job.succeeded.connect(on_success)
-        job.failed.connect(on_failure or (lambda message: self.banner.show_message(message)))
-        job.succeeded.connect(lambda _: self._jobs.remove(job))
-        job.failed.connect(lambda _: self._jobs.remove(job))
-        self._jobs.append(job)
-        job.start()
-        return job
+        return run_in_background(fn, self, on_success, on_failure or (
+            lambda message: self.banner.show_message(message)))
 
     # -- the table -------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..services.sessions import SessionService
-from .jobs import BackgroundCall
+from .jobs import run_in_background
 from .suite_actions import SuiteActions
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -76,7 +76,6 @@ class WindowMenus(QObject):
         super().__init__(window)
         self.window = window
         self.sessions = SessionService(window.services.store)
-        self._jobs: list[BackgroundCall] = []
         bar = window.menuBar()
         first = bar.actions()[0] if bar.actions() else None  # Tune and Plugins come after
         self.menus = [self._file_menu(), self._edit_menu(), self._view_menu()]
@@ -181,14 +180,8 @@ class WindowMenus(QObject):
                          "Cannot export the results")
 
     def _background(self, fn, on_success, failure_prefix: str) -> None:
-        job = BackgroundCall(fn, self)
-        job.succeeded.connect(on_success)
-        job.failed.connect(lambda message: self.window.banner.show_message(
+        run_in_background(fn, self, on_success, lambda message: self.window.banner.show_message(
             f"{failure_prefix}: {message}"))
-        job.succeeded.connect(lambda _: self._jobs.remove(job))
-        job.failed.connect(lambda _: self._jobs.remove(job))
-        self._jobs.append(job)
-        job.start()
 
     # -- Edit ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from ..core.chat_template import TemplateChoice
 from ..core.model_info import ModelMetadata
 from ..services.models import LoadedModel
 from ..services.models import ModelService
-from .jobs import BackgroundCall
+from .jobs import run_in_background
 
 
 class ModelController(QObject):
@@ -24,7 +24,6 @@ class ModelController(QObject):
         self.n_ctx = 4096
         self.n_gpu_layers: int | None = None
         self.engine: dict = {}  # engine flags as LoadSettings fields (flash_attn, …)
-        self._jobs: list[BackgroundCall] = []
 
     @property
     def metadata(self) -> ModelMetadata | None:
@@ -58,16 +57,10 @@ class ModelController(QObject):
 
     def _start(self, name, n_ctx, n_gpu_layers, engine, work) -> None:
         self.loading.emit(name or "the bundled model")
-        job = BackgroundCall(work, self)
 
         def done(host: LoadedModel) -> None:
             self.host, self.name, self.n_ctx, self.n_gpu_layers = host, name, n_ctx, n_gpu_layers
             self.engine = engine
             self.loaded.emit(host.metadata)
 
-        job.succeeded.connect(done)
-        job.failed.connect(self.failed.emit)
-        job.succeeded.connect(lambda _: self._jobs.remove(job))
-        job.failed.connect(lambda _: self._jobs.remove(job))
-        self._jobs.append(job)
-        job.start()
+        run_in_background(work, self, done, self.failed.emit)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from ..core.session_variants import CURRENT_VERSION
 from ..services.evaluation.suite_file import load_suite, save_suite
 from ..services.evaluation.suite_session import store_suite, suite_from_session
-from .jobs import BackgroundCall
+from .jobs import run_in_background
 
 SUITE_FILTER = "Evaluation suite (*.yaml *.yml)"
 
@@ -37,7 +37,6 @@ class SuiteActions(QObject):
         super().__init__(window)
         self.window = window
         self.message_box: QMessageBox | None = None  # the last problem shown (tests read it)
-        self._jobs: list[BackgroundCall] = []
         self.import_action = menu.addAction("Import &suite…")
         self.import_action.triggered.connect(lambda _checked=False: self.import_suite())
         self.export_action = menu.addAction("Export s&uite…")
@@ -104,13 +103,8 @@ class SuiteActions(QObject):
     # -- both ------------------------------------------------------------------------------
 
     def _background(self, fn, on_success, failure_prefix: str) -> None:
-        job = BackgroundCall(fn, self)
-        job.succeeded.connect(on_success)
-        job.failed.connect(lambda message: self._show_problem(failure_prefix, message))
-        job.succeeded.connect(lambda _: self._jobs.remove(job))
-        job.failed.connect(lambda _: self._jobs.remove(job))
-        self._jobs.append(job)
-        job.start()
+        run_in_background(fn, self, on_success,
+                          lambda message: self._show_problem(failure_prefix, message))
 
     def _show_problem(self, title: str, message: str) -> None:
         """A suite's problems, one line each, in a box the user reads at leisure (open(),

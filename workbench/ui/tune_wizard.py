@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from ..services.tuning import TuningService
 from ..services.tuning import Imported, TuneConfig
-from .jobs import BackgroundCall
+from .jobs import BackgroundCall, run_in_background
 from .tune_pages import BasePage, DataPage, ExportPage, SettingsPage, TrainPage
 
 
@@ -31,7 +31,6 @@ class TuneWizard(QWizard):
         self.plan = None
         self.run = None
         self.job = None
-        self._calls: list[BackgroundCall] = []
         self.setWindowTitle("Tune a LoRA adapter")
         self.base_page, self.data_page = BasePage(self), DataPage(self)
         self.settings_page, self.train_page = SettingsPage(self), TrainPage(self)
@@ -41,11 +40,7 @@ class TuneWizard(QWizard):
             self.addPage(page)
 
     def background(self, fn, on_success, on_failure) -> BackgroundCall:
-        call = BackgroundCall(fn, self)
-        call.succeeded.connect(on_success)
-        call.failed.connect(on_failure)
-        self._calls.append(call)
-        return call.start()
+        return run_in_background(fn, self, on_success, on_failure)
 
     def config(self) -> TuneConfig:
         return TuneConfig(base_model=self.base.path if self.base else "",
