@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_store.py
 	$(BIN)/python tests/bench/bench_tune.py
 	$(BIN)/python tests/bench/bench_eval.py
+	$(BIN)/python tests/bench/bench_inspect.py
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py

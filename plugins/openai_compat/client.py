@@ -19,10 +19,12 @@ from workbench.core.generation import (
     GenerationRequest,
     GenerationResult,
     GenerationStats,
+    ScoreRequest,
     TokenEvent,
 )
 from workbench.core.messages import ChatMessage
 from workbench.core.model_info import ModelMetadata, SpecialTokens
+from workbench.core.tokens import AnswerLikelihood
 
 
 class RemoteError(WorkbenchError):
@@ -106,6 +108,14 @@ class OpenAIModel:
 
     def render(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True):
         raise RemoteError(f"{self.base_url} applies its chat template on the server side.")
+
+    def pieces(self, ids: Sequence[int]) -> list[bytes]:
+        raise RemoteError(f"{self.base_url} does not offer token pieces through the OpenAI API; "
+                          "the token view needs a local model.")
+
+    def score(self, request: ScoreRequest) -> AnswerLikelihood:
+        raise RemoteError(f"{self.base_url} cannot score an answer through the OpenAI API "
+                          "(it has no log-probabilities of given text); score with a local model.")
 
     def generate(self, request: GenerationRequest) -> "RemoteStream":
         sampling = request.sampling

@@ -313,7 +313,7 @@ def test_a_database_at_0003_upgrades_and_keeps_its_data(tmp_path):
     raw.close()
 
     store = Store.open(path)
-    assert store.db.revision() == "0004"
+    assert store.db.revision() == "0005"
     assert list(tmp_path.glob("old.backup-r0003-*.sqlite3"))  # taken before migrating
     case_set = store.case_sets.get("cs1")
     case = case_set.cases[0]

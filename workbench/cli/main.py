@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ..core.errors import WorkbenchError
 
 HELP_FLAGS = {"-h", "--help"}
-LOADS_A_MODEL = {"generate", "tokenize", "info"}
+LOADS_A_MODEL = {"generate", "tokenize", "info", "score"}
 
 
 def build_parser(gui_only: bool = False) -> argparse.ArgumentParser:

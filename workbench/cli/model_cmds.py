@@ -1,4 +1,4 @@
-"""Model commands: models, info, generate, tokenize."""
+"""Model commands: models, info, generate, tokenize, score (inspect_cmds.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ..core.model_info import (
 )
 from ..core.sampling import DEFAULTS, SamplingSettings
 from ..services.models import DEFAULT_N_CTX, ModelService
+from . import inspect_cmds
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -62,16 +63,23 @@ def register(commands: argparse._SubParsersAction) -> None:
                           type=_adapter, help="a GGUF LoRA adapter, scale 1 unless given "
                                               "(repeatable; e.g. from 'workbench tune')")
     _add_load_options(generate)
+    generate.add_argument("--logprobs", "--n-probs", type=inspect_cmds.top_k, default=0,
+                          metavar="K", help="each token's probability and the K most likely "
+                                            "tokens at its position (0-20; with --json: per "
+                                            "token, else a table after the text)")
     generate.add_argument("--json", action="store_true",
-                          help="print one JSON object with the text and its statistics")
+                          help="print one JSON object with the text, its tokens and statistics")
     generate.set_defaults(func=cmd_generate)
 
     tokenize = commands.add_parser("tokenize", help="show the tokens of a text")
     tokenize.add_argument("text", metavar="TEXT")
     tokenize.add_argument("-m", "--model", help="model name or path (default: bundled)")
     tokenize.add_argument("--no-special", action="store_true", help="do not add BOS/EOS tokens")
+    tokenize.add_argument("--ids", action="store_true", help="print only the ids, on one line")
     tokenize.add_argument("--json", action="store_true", help="print JSON")
     tokenize.set_defaults(func=cmd_tokenize)
+
+    inspect_cmds.register(commands, _add_load_options)
 
 
 def _service(args: argparse.Namespace) -> ModelService:
@@ -243,7 +251,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         repeat_penalty=args.repeat_penalty, repeat_last_n=args.repeat_last_n,
         frequency_penalty=args.frequency_penalty, presence_penalty=args.presence_penalty,
         max_tokens=args.max_tokens, stop=tuple(args.stop), seed=args.seed, grammar=grammar,
-        ignore_eos=args.ignore_eos,
+        ignore_eos=args.ignore_eos, logprobs=args.logprobs,
     )
     if args.raw:
         request = GenerationRequest(prompt=args.prompt, sampling=sampling,
@@ -257,6 +265,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if args.lora:
                 raise WorkbenchError(f"--lora needs a local model: {args.model} is served "
                                      "elsewhere and cannot load adapter files.")
+            if args.logprobs:
+                raise WorkbenchError(f"--logprobs needs a local model: {args.model} is served "
+                                     "elsewhere, and its tokens come back as text only.")
             host = service.open_remote(args.model)
         else:
             host = service.load_named(args.model, **_load_options(args))
@@ -271,15 +282,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             stream.cancel()
             raise
+        tokens = _tokens(stream)
         if args.json:
             print(json.dumps({
                 "model": host.metadata.path, "text": done.text,
                 "token_ids": stream.token_ids, "seed": stream.seed,
+                "tokens": [inspect_cmds.token_json(t) for t in tokens],
                 "stats": done.stats.to_dict(), "sampling": sampling.to_dict(),
                 "engine": host.metadata.engine,
             }, ensure_ascii=False, indent=2))
         else:
             sys.stdout.write("\n")
+            if args.logprobs:
+                inspect_cmds.print_token_table(tokens)
             stats = done.stats
             print(f"[{stats.completion_tokens} tokens, {stats.tokens_per_second:.1f} tok/s, "
                   f"first token {stats.time_to_first_token_s * 1000:.0f} ms, "
@@ -289,6 +304,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokens(stream) -> list:
+    """The stream's tokens (bytes, log-probabilities); a remote model's stream has ids only."""
+    trace = getattr(stream, "trace", None)
+    return list(trace().tokens) if trace else []
+
+
 def cmd_tokenize(args: argparse.Namespace) -> int:
     service = _service(args)
     try:
@@ -296,9 +317,15 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
             raise WorkbenchError(f"'workbench tokenize' needs a local model: {args.model} is "
                                  "served elsewhere, and the OpenAI-style API has no tokenizer.")
         host = service.load_named(args.model, n_ctx=512, n_parallel=1)
-        pairs = host.tokenize_with_pieces(args.text, add_special=not args.no_special)
+        if args.ids:
+            ids = host.tokenize(args.text, add_special=not args.no_special)
+        else:
+            pairs = host.tokenize_with_pieces(args.text, add_special=not args.no_special)
     finally:
         service.close()
+    if args.ids:
+        print(" ".join(str(i) for i in ids))
+        return 0
     if args.json:
         print(json.dumps([{"id": i, "piece": p} for i, p in pairs], ensure_ascii=False))
         return 0

@@ -15,6 +15,7 @@ from typing import Any
 from .errors import SettingsError
 from .model_info import CACHE_TYPES, FLASH_ATTN_MODES, LoadSettings
 from .sampling import DEFAULTS, SamplingSettings
+from .tokens import MAX_TOP_K
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -25,6 +26,18 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _n_probs(value: str) -> int:
+    """llama.cpp's ``--n-probs K``: the top-K alternatives reported per token (0: none)."""
+    try:
+        k = int(value)
+    except ValueError:
+        k = -1
+    if not 0 <= k <= MAX_TOP_K:
+        raise ValueError(f"a whole number from 0 to {MAX_TOP_K} (the most alternatives a "
+                         "token can report)")
+    return k
 
 
 # flag -> (LoadSettings field, value parser)
@@ -56,6 +69,7 @@ SAMPLING_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--seed": ("seed", int), "-s": ("seed", int),
     "-n": ("max_tokens", int), "--n-predict": ("max_tokens", int),
     "--max-tokens": ("max_tokens", int),
+    "--n-probs": ("logprobs", _n_probs),
 }
 SAMPLING_SHORT = {"temperature": "--temp", "top_k": "--top-k", "top_p": "--top-p",
                   "min_p": "--min-p", "repeat_penalty": "--repeat-penalty",
@@ -87,7 +101,8 @@ def _parse(text: str, table: dict, what: str) -> dict[str, Any]:
         try:
             values[field] = parse(value)
         except ValueError as error:
-            hint = str(error) if "one of" in str(error) else f"a {parse.__name__} value"
+            # int/float say "invalid literal…"; the parsers written here say what they take.
+            hint = f"a {parse.__name__} value" if parse in (int, float) else str(error)
             raise SettingsError(f"{what}: {name} {value!r} is not {hint}") from None
         i += 1
     return values
@@ -116,6 +131,9 @@ def parse_sampling_flags(text: str, base: SamplingSettings = DEFAULTS) -> Sampli
 def format_sampling_flags(settings: SamplingSettings, skip: tuple[str, ...] = ()) -> str:
     """Every setting that differs from llama.cpp's defaults, as flags (what a row shows)."""
     changed = settings.non_defaults()
-    return " ".join(f"{SAMPLING_SHORT[key]} {value:g}" if isinstance(value, float) else
-                    f"{SAMPLING_SHORT[key]} {value}"
-                    for key, value in changed.items() if key in SAMPLING_SHORT and key not in skip)
+    flags = [f"{SAMPLING_SHORT[key]} {value:g}" if isinstance(value, float) else
+             f"{SAMPLING_SHORT[key]} {value}"
+             for key, value in changed.items() if key in SAMPLING_SHORT and key not in skip]
+    if settings.logprobs and "logprobs" not in skip:  # not a sampling change, but it is set
+        flags.append(f"--n-probs {settings.logprobs}")
+    return " ".join(flags)

@@ -23,6 +23,7 @@ from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
 from ..core.runs import CANCELLED_FINISH, Output, Run, RunStatus, Variant
 from ..core.sampling import SamplingSettings
+from ..core.tokens import TokenInfo, TokenTrace
 from ..library.hashing import file_sha256
 from ..plugins.manager import PluginManager
 from ..store import Store
@@ -52,6 +53,30 @@ def seed_for_repeat(sampling: SamplingSettings, repeat: int) -> SamplingSettings
     if repeat == 0 or sampling.seed is None:
         return sampling
     return sampling.with_(seed=sampling.seed + repeat)
+
+
+class TraceCollector:
+    """An output's TokenTrace, gathered from its stream's token events: the ids and exact bytes
+    always, the log-probability and alternatives when the variant asked for them
+    (sampling.logprobs = k > 0). Events with no token (a stop string's held-back tail, a remote
+    server's text chunks, id -1) are not tokens of the output."""
+
+    def __init__(self, sampling: SamplingSettings):
+        self.with_logprobs = sampling.logprobs > 0
+        self.tokens: list[TokenInfo] = []
+
+    def add(self, event: TokenEvent) -> None:
+        if event.token_id < 0:
+            return
+        # Before the engine sent ``piece`` the text was all there was; mid-character it is
+        # empty, so such a trace would not join back to the output's bytes.
+        piece = event.piece if event.piece is not None else event.text.encode("utf-8")
+        self.tokens.append(TokenInfo(
+            event.token_id, piece, event.logprob if self.with_logprobs else None,
+            tuple(event.alternatives) if self.with_logprobs else (), event.forced))
+
+    def trace(self) -> TokenTrace | None:
+        return TokenTrace(tuple(self.tokens)) if self.tokens else None
 
 
 class RunListener(Protocol):
@@ -118,6 +143,20 @@ class RunService:
         return self._launch(run, [(variant, spec, self._load_settings(spec))], [case], listener,
                             final_status=False)
 
+    def branch_cell(self, run: Run, variant: Variant, spec: VariantSpec, case: TestCase,
+                    forced_tokens: Sequence[int], branch_of: str | None,
+                    listener: RunListener) -> RunHandle:
+        """Generate one cell again with ``forced_tokens`` first (as if the model had chosen
+        them: an alternative picked at position i, after the i tokens before it), then on as
+        the variant samples. The new output is stored beside the others as a branch of
+        ``branch_of``, with its forced tokens in its provenance."""
+        forced = tuple(int(token) for token in forced_tokens)
+        if not forced:
+            raise WorkbenchError("A branch needs at least one forced token.")
+        return self._launch(run, [(variant, spec, self._load_settings(spec))], [case], listener,
+                            final_status=False,
+                            branch={"branch_of": branch_of, "forced_tokens": forced})
+
     # -- internals -----------------------------------------------------------------------
 
     def _load_settings(self, spec: VariantSpec, resolved: dict | None = None
@@ -151,7 +190,7 @@ class RunService:
 
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
                 final_status: bool = True, repeats: int = 1,
-                concurrency: int | None = None) -> RunHandle:
+                concurrency: int | None = None, branch: dict | None = None) -> RunHandle:
         handle = RunHandle(run)
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
@@ -164,7 +203,7 @@ class RunService:
         def work(load, group) -> None:
             try:
                 failed = self._run_group(handle, load, group, cases, listener, repeats,
-                                         concurrency)
+                                         concurrency, branch)
             except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
                 for variant, spec, _ in group:
                     for case in cases:
@@ -197,11 +236,12 @@ class RunService:
 
     def _run_group(self, handle: RunHandle, load, group, cases: list[TestCase],
                    listener: RunListener, repeats: int = 1,
-                   concurrency: int | None = None) -> int:
+                   concurrency: int | None = None, branch: dict | None = None) -> int:
         """Generate every cell of the columns that share one model; return how many columns
-        produced nothing."""
+        produced nothing. ``branch``: the branch_of and forced_tokens of a branch's output."""
         local = isinstance(load, LoadSettings)
-        bases = {variant.id: self._base(variant, spec) for variant, spec, _ in group}
+        bases = {variant.id: {**self._base(variant, spec), **(branch or {})}
+                 for variant, spec, _ in group}
         try:
             model = self.models.load(load) if local else self.models.open_remote(load)
         except WorkbenchError as error:
@@ -272,7 +312,9 @@ class RunService:
             self._fail(listener, base, case, str(error), "")
             return False
         request = GenerationRequest(messages=tuple(messages), sampling=sampling,
-                                    adapters=self._adapters(spec))
+                                    adapters=self._adapters(spec),
+                                    forced_tokens=tuple(base.get("forced_tokens", ())))
+        collector = TraceCollector(sampling)
         try:
             stream = model.generate(request)
         except WorkbenchError as error:  # e.g. an adapter file that cannot be used
@@ -282,8 +324,10 @@ class RunService:
         listener.cell_started(variant.id, case.id)
         try:
             for event in stream:
-                if isinstance(event, TokenEvent) and event.text:
-                    listener.cell_token(variant.id, case.id, event.text)
+                if isinstance(event, TokenEvent):
+                    collector.add(event)
+                    if event.text:
+                        listener.cell_token(variant.id, case.id, event.text)
                 elif isinstance(event, DoneEvent):
                     fields = {**base, "sampling": sampling.with_(seed=stream.seed)}
                     self._save(listener, Output(
@@ -293,7 +337,7 @@ class RunService:
                         time_to_first_token_s=event.stats.time_to_first_token_s,
                         tokens_per_second=event.stats.tokens_per_second,
                         finish_reason=event.stats.finish_reason, seed=stream.seed,
-                        total_s=event.stats.total_s))
+                        total_s=event.stats.total_s, token_trace=collector.trace()))
                     return True
         except WorkbenchError as error:
             partial = getattr(error, "partial_text", "") or stream.text

@@ -8,6 +8,11 @@ Format 2 (schema revision 0004) adds the evaluation lab: the assertions, thresho
 description of test cases, the defaults of case sets, an output's repeat and total time, and
 the tables ``eval_suites``, ``eval_runs`` and ``eval_results``. A format 1 file still imports:
 the columns it lacks take their defaults (no assertions), the tables it lacks are empty.
+
+Format 3 (schema revision 0005) adds the token inspector: the table ``output_traces`` (each
+trace's packed bytes, base64 like any binary column) and, on outputs, the output each was
+branched from and its forced tokens. Format 1 and 2 files still import: their outputs have no
+trace and are no branch.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from .schema import (
     EvalRunRow,
     EvalSuiteRow,
     OutputRow,
+    OutputTraceRow,
     PreferenceRow,
     PromptRow,
     PromptVersionRow,
@@ -48,9 +54,10 @@ from .schema import (
 )
 
 FORMAT = "prompt-workbench-session"
-# 2: the evaluation lab (revision 0004). An older app refuses a format 2 file with "exported by
-# a newer version" instead of failing on columns it does not know.
-FORMAT_VERSION = 2
+# 2: the evaluation lab (revision 0004); 3: token traces and branches (revision 0005). An older
+# app refuses a newer file with "exported by a newer version" instead of failing on columns it
+# does not know.
+FORMAT_VERSION = 3
 
 
 def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
@@ -74,6 +81,7 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
     take("variants", VariantRow, VariantRow.run_id.in_(run_ids))
     outputs = take("outputs", OutputRow, OutputRow.run_id.in_(run_ids))
     output_ids = [o.id for o in outputs]
+    take("output_traces", OutputTraceRow, OutputTraceRow.output_id.in_(output_ids))
     take("ratings", RatingRow, RatingRow.output_id.in_(output_ids))
     take("preferences", PreferenceRow, PreferenceRow.output_a_id.in_(output_ids))
     documents = take("documents", DocumentRow, DocumentRow.session_id == session_id)
@@ -88,7 +96,7 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
 MODELS = {
     "sessions": SessionRow, "prompts": PromptRow, "prompt_versions": PromptVersionRow,
     "case_sets": CaseSetRow, "test_cases": TestCaseRow, "runs": RunRow, "variants": VariantRow,
-    "outputs": OutputRow, "ratings": RatingRow, "preferences": PreferenceRow,
+    "outputs": OutputRow, "output_traces": OutputTraceRow, "ratings": RatingRow, "preferences": PreferenceRow,
     "documents": DocumentRow, "chunks": ChunkRow, "session_variants": SessionVariantRow,
     "eval_suites": EvalSuiteRow, "eval_runs": EvalRunRow, "eval_results": EvalResultRow,
 }

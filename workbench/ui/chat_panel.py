@@ -1,10 +1,13 @@
-"""Free chat with the loaded model, streaming: the quickest way to get a feel for a model."""
+"""Free chat with the loaded model, streaming: the quickest way to get a feel for a model.
+
+Each reply can be seen as tokens (the token inspector): the chat asks for the top 5
+alternatives of every token, so the view shows what else the model weighed."""
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -12,17 +15,43 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.generation import DoneEvent, GenerationRequest
+from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import ChatMessage
 from ..core.sampling import SamplingSettings
+from ..core.tokens import TokenTrace
 from .banner import Banner
 from .jobs import StreamJob
 from .model_controller import ModelController
+from .token_view import TokenView, trace_from_events
+
+CHAT_TOP_K = 5  # alternatives captured per token, for the replies' token view
+
+
+class RecordingGeneration:
+    """A generation that keeps its token events as they pass (for the reply's token view)."""
+
+    def __init__(self, generation, events: list[TokenEvent]):
+        self._generation = generation
+        self.events = events
+
+    def __iter__(self):
+        for event in self._generation:
+            if isinstance(event, TokenEvent):
+                self.events.append(event)
+            yield event
+
+    def cancel(self) -> None:
+        self._generation.cancel()
+
+    @property
+    def text(self) -> str:
+        return self._generation.text
 
 
 class ChatPanel(QWidget):
@@ -34,6 +63,8 @@ class ChatPanel(QWidget):
         self.history: list[ChatMessage] = []
         self._job: StreamJob | None = None
         self._reply = ""
+        self._events: list[TokenEvent] = []  # the reply being generated, token by token
+        self.reply_traces: list[TokenTrace] = []  # each finished reply's tokens, in order
         self._build()
         models.loaded.connect(lambda _meta: self._set_busy(False))
         self._set_busy(False)
@@ -53,7 +84,19 @@ class ChatPanel(QWidget):
         layout.addLayout(system_row)
         self.transcript = QTextBrowser()
         self.transcript.setPlaceholderText("The conversation appears here.")
-        layout.addWidget(self.transcript, 1)
+        self.transcript.setOpenLinks(False)  # "tokens" links switch the view, not the page
+        self.transcript.anchorClicked.connect(self._on_link)
+        self.pages = QStackedWidget()  # the conversation, or one reply as tokens
+        self.pages.addWidget(self.transcript)
+        token_page = QWidget()
+        token_layout = QVBoxLayout(token_page)
+        token_layout.setContentsMargins(0, 0, 0, 0)
+        self.token_title = QLabel()
+        token_layout.addWidget(self.token_title)
+        self.token_view = TokenView(branchable=False)
+        token_layout.addWidget(self.token_view, 1)
+        self.pages.addWidget(token_page)
+        layout.addWidget(self.pages, 1)
         input_row = QHBoxLayout()
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("Type a message — Ctrl+Enter sends")
@@ -64,8 +107,14 @@ class ChatPanel(QWidget):
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
+        self.tokens_button = QPushButton("Tokens", checkable=True)
+        self.tokens_button.setToolTip("Show the latest reply as tokens coloured by probability "
+                                      "(hover a token for the alternatives)")
+        self.tokens_button.toggled.connect(self._on_tokens_toggled)
+        self.tokens_button.setEnabled(False)
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.tokens_button)
         buttons.addStretch(1)
         input_row.addLayout(buttons)
         layout.addLayout(input_row)
@@ -86,11 +135,14 @@ class ChatPanel(QWidget):
         if system:
             messages.insert(0, ChatMessage("system", system))
         request = GenerationRequest(messages=tuple(messages),
-                                    sampling=SamplingSettings(max_tokens=512))
+                                    sampling=SamplingSettings(max_tokens=512,
+                                                              logprobs=CHAT_TOP_K))
+        self.tokens_button.setChecked(False)  # the reply streams into the conversation
         self._append_turn("You", text)
         self._append_turn("Model", "")
         self._reply = ""
-        self._job = StreamJob(lambda: host.generate(request), self)
+        events = self._events = []
+        self._job = StreamJob(lambda: RecordingGeneration(host.generate(request), events), self)
         self._job.token.connect(self._on_token)
         self._job.finished.connect(self._on_finished)
         self._job.failed.connect(self._on_failed)
@@ -105,6 +157,9 @@ class ChatPanel(QWidget):
         self.stop()
         self.history.clear()
         self.transcript.clear()
+        self.reply_traces.clear()
+        self.tokens_button.setChecked(False)
+        self.tokens_button.setEnabled(False)
 
     def _on_token(self, piece: str) -> None:
         self._reply += piece
@@ -130,8 +185,39 @@ class ChatPanel(QWidget):
 
     def _end_reply(self, text: str) -> None:
         self._job = None
+        if self._events:
+            self.reply_traces.append(trace_from_events(self._events))
+            number = len(self.reply_traces)
+            self.transcript.append(f'<a href="tokens:{number}" style="font-size:8pt">'
+                                   f"show reply {number} as tokens</a>")
+        self.token_view.set_trace(None)  # Tokens shows the latest reply next
+        self.tokens_button.setEnabled(bool(self.reply_traces))
         self._set_busy(False)
         self.reply_finished.emit(text)
+
+    # -- replies as tokens ---------------------------------------------------------------
+
+    def _on_tokens_toggled(self, on: bool) -> None:
+        if on and self.reply_traces:
+            if self.token_view.trace is None:
+                self.show_reply_tokens(len(self.reply_traces))
+            self.pages.setCurrentIndex(1)
+        else:
+            self.pages.setCurrentWidget(self.transcript)
+
+    def _on_link(self, url: QUrl) -> None:
+        if url.scheme() == "tokens" and url.path().isdigit():
+            self.show_reply_tokens(int(url.path()))
+
+    def show_reply_tokens(self, number: int) -> None:
+        """Reply ``number`` (1 = the first) as tokens, in place of the conversation."""
+        trace = self.reply_traces[number - 1]
+        self.token_view.set_trace(trace)
+        self.token_title.setText(f"Reply {number} as tokens ({len(trace.tokens)}) — "
+                                 "click Tokens again for the conversation")
+        if not self.tokens_button.isChecked():
+            self.tokens_button.setChecked(True)
+        self.pages.setCurrentIndex(1)
 
     def _append_turn(self, who: str, text: str) -> None:
         colour = "#1f5f99" if who == "You" else "#2e7d32"

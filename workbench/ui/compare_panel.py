@@ -35,6 +35,7 @@ from .banner import Banner
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
 from .grid_checks import MAX_REPEATS, GridChecks
+from .grid_inspect import GridInspect
 from .grid_judging import GridJudging
 from .grid_labels import case_header, case_tooltip, run_line
 from .jobs import BackgroundCall
@@ -78,7 +79,7 @@ class RunBridge(QObject):
         self.evaluated.emit(result)
 
 
-class ComparePanel(GridJudging, GridChecks, QWidget):
+class ComparePanel(GridJudging, GridChecks, GridInspect, QWidget):
     run_finished = Signal(object)  # RunStatus
     output_ready = Signal(object)  # Output (for output filters)
     checks_done = Signal(str)  # run id: its verdicts are final (after the run, or a Re-check)
@@ -212,6 +213,7 @@ class ComparePanel(GridJudging, GridChecks, QWidget):
                 if reuse:
                     cell.clear()
                 cell.key = (variant.id, case.id)
+                cell.set_expected(case.expected)
                 self.cells[cell.key] = cell
         self.fit_rows()
 
@@ -219,6 +221,7 @@ class ComparePanel(GridJudging, GridChecks, QWidget):
         cell = OutputCell()
         cell.rated.connect(self._on_rated)
         cell.rerun_requested.connect(lambda c=cell: self.rerun_cell(*c.key))
+        self._inspect_cell(cell)
         self.grid.setItem(row, column, QTableWidgetItem())  # selectable for Diff
         self.grid.setCellWidget(row, column, cell)
         return cell
@@ -379,15 +382,24 @@ class ComparePanel(GridJudging, GridChecks, QWidget):
     def rerun_cell(self, variant_id: str, case_id: str) -> None:
         if self.run is None or self.spec_for is None:
             return
+        variant, case, spec, listener = self.one_cell(variant_id, case_id)
+        self.track_one_cell(self.runs.rerun_cell(self.run, variant, spec, case, listener),
+                            (variant_id, case_id))
+
+    def one_cell(self, variant_id: str, case_id: str):
+        """What generating one cell again needs: its variant, case, spec, and the listener
+        (checked like the run's outputs when the cases have checks; no new evaluation run)."""
         variant = next(v for v in self.run.variants if v.id == variant_id)
         case = next(c for c in self.cases if c.id == case_id)
         spec = self.spec_for(variant)
         listener = self._watch(self._case_set_of_run(), [case])
-        if listener is not None:  # checked like the run's outputs; no new evaluation run
+        if listener is not None:
             listener.versions = {variant.id: spec.prompt_version}
             listener.ready.set()
-        handle = self.runs.rerun_cell(self.run, variant, spec, case, listener or self.bridge)
-        self._repeating.discard((variant_id, case_id))  # one output: it streams
+        return variant, case, spec, listener or self.bridge
+
+    def track_one_cell(self, handle: RunHandle, key: tuple[str, str]) -> None:
+        self._repeating.discard(key)  # one output: it streams
         self._handles.append(handle)
         self._set_running(True)
 

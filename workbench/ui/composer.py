@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QHBoxLayout,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +33,7 @@ from .examples_table import ExamplesTable
 from .jobs import BackgroundCall
 from .model_controller import ModelController
 from .preview import PromptPreview
+from .prompt_tokens import PromptTokensPanel
 
 MEASURE_DELAY_MS = 250
 
@@ -88,6 +90,12 @@ class ComposerPanel(QWidget):
         self.template_edit = _editor("User template, e.g.  Translate to French: {{ text }}", 50)
         self.cases = CasesTable()
         self.preview = PromptPreview()
+        self.tokens = PromptTokensPanel(self.models,
+                                        lambda: (self.as_version(), self.selected_variables()))
+        self.received = QTabWidget()  # the rendered text, or the same text as tokens
+        self.received.setObjectName("composer-received")
+        self.received.addTab(self.preview, "Text")
+        self.received.addTab(self.tokens, "Tokens")
         self.context_bar = ContextBar()
         answer_row = QHBoxLayout()
         answer_row.addWidget(QLabel("Answer tokens:"))
@@ -106,7 +114,8 @@ class ComposerPanel(QWidget):
         self.template_note = QLabel()  # which chat template renders the preview, and why
         self.template_note.setWordWrap(True)
         preview_layout.addWidget(self.template_note)
-        preview_layout.addWidget(_group("What the model receives (selected case)", self.preview), 1)
+        preview_layout.addWidget(_group("What the model receives (selected case)", self.received),
+                                 1)
         preview_layout.addWidget(self.context_bar)
         preview_layout.addLayout(answer_row)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -241,6 +250,7 @@ class ComposerPanel(QWidget):
 
     def schedule_measure(self) -> None:
         self._timer.start()
+        self.tokens.schedule()
 
     def measure_now(self) -> None:
         host = self.models.host

@@ -72,7 +72,8 @@ class GridJudging:
         return found
 
     def diff_selected(self, *, exec_dialog: bool = True) -> DiffDialog | None:
-        """The word diff of the two chosen cells, opened without blocking (``self.diff_dialog``)."""
+        """The word diff of the two chosen cells and where their tokens first differ, opened
+        without blocking (``self.diff_dialog``)."""
         chosen = self.selected_outputs()
         if len(chosen) != 2:
             self.banner.show_message(
@@ -84,6 +85,7 @@ class GridJudging:
         self.diff_dialog = self._replace(self.diff_dialog, DiffDialog(
             "Output diff", labels.get(old.variant_id, "A"), old.text,
             labels.get(new.variant_id, "B"), new.text, self))
+        self._divergence_later(self.diff_dialog, old, new)  # the token section, when found
         if exec_dialog:
             self.diff_dialog.open()
         return self.diff_dialog

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -34,26 +36,35 @@ class BackgroundCall(QObject):
 
     succeeded = Signal(object)
     failed = Signal(str)
-    _in_flight: set["BackgroundCall"] = set()  # touched in the GUI thread only
+    _in_flight: set["BackgroundCall"] = set()
+    _in_flight_lock = threading.Lock()
 
     def __init__(self, fn: Callable[[], Any], parent: QObject | None = None):
         super().__init__(parent)
         self._fn = fn
         self.thread = threading.Thread(target=self._run, daemon=True, name="gui-background")
+        # Its widget closing deletes it: then its answer has nobody to reach. (A weak
+        # reference: the connection must not keep a finished call alive.)
+        self.destroyed.connect(partial(_let_go_of, weakref.ref(self)))
 
     def start(self) -> "BackgroundCall":
         # Connected last, so the caller's slots (connected before start) run first.
         self.succeeded.connect(self._forget)
         self.failed.connect(self._forget)
-        BackgroundCall._in_flight.add(self)
+        with BackgroundCall._in_flight_lock:
+            BackgroundCall._in_flight.add(self)
         self.thread.start()
         return self
 
     def _forget(self, *_args) -> None:
         """Reported: no longer kept alive, and no longer a child of its widget (a widget that
         starts one per keystroke must not collect them); a caller that holds it still can."""
-        BackgroundCall._in_flight.discard(self)
+        self._let_go()
         self.setParent(None)
+
+    def _let_go(self) -> None:
+        with BackgroundCall._in_flight_lock:
+            BackgroundCall._in_flight.discard(self)
 
     def _run(self) -> None:
         try:
@@ -61,14 +72,23 @@ class BackgroundCall(QObject):
         except BaseException as error:  # noqa: BLE001 - every failure becomes a message
             if not isinstance(error, WorkbenchError):
                 traceback.print_exc()
-            _emit_if_alive(self.failed, describe_error(error))
+            if not _emit_if_alive(self.failed, describe_error(error)):
+                self._let_go()
             return
-        _emit_if_alive(self.succeeded, result)
+        if not _emit_if_alive(self.succeeded, result):
+            self._let_go()  # its widget is gone: nobody will be told, nothing to keep
+
+
+def _let_go_of(reference, *_args) -> None:
+    call = reference()
+    if call is not None:
+        call._let_go()
 
 
 def background_calls_in_flight() -> int:
     """How many started calls have not reported yet (tests wait for 0 before tearing down)."""
-    return len(BackgroundCall._in_flight)
+    with BackgroundCall._in_flight_lock:
+        return len(BackgroundCall._in_flight)
 
 
 def run_in_background(fn: Callable[[], Any], parent: QObject,
@@ -83,13 +103,14 @@ def run_in_background(fn: Callable[[], Any], parent: QObject,
     return call.start()
 
 
-def _emit_if_alive(signal, *args) -> None:
+def _emit_if_alive(signal, *args) -> bool:
     """The widget that asked may have closed meanwhile (Qt deleted this object with it):
-    then nobody is left to tell, and that is not an error."""
+    then nobody is left to tell, and that is not an error. False when it was gone."""
     try:
         signal.emit(*args)
     except RuntimeError:  # "Signal source has been deleted"
-        pass
+        return False
+    return True
 
 
 class StreamJob(QObject):

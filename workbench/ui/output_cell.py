@@ -1,4 +1,5 @@
-"""One cell of the comparison grid: streamed text, timing figures, verdict, repeats, rating."""
+"""One cell of the comparison grid: streamed text (or its tokens), timing figures, verdict,
+repeats, rating, and the token inspector's branch line and answer likelihood."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
 )
@@ -22,6 +25,8 @@ from ..core.model_info import describe_engine
 from ..core.ratings import THUMBS_DOWN, THUMBS_UP
 from ..core.runs import Output
 from ..core.sampling import describe_sampling
+from ..core.tokens import AnswerLikelihood, TokenTrace
+from .token_view import TokenView, percent, quoted
 
 TEXT_LINES_CAP = 10  # a cell grows with its answer up to this many lines, then scrolls
 PASS_STYLE = "background:#2e7d32; color:white; border-radius:3px; padding:1px 5px; font-weight:bold"
@@ -32,18 +37,34 @@ TOOLTIP_TEXT_CHARS = 80  # a distinct answer in the repeats tooltip, cut to one 
 class OutputCell(QFrame):
     rated = Signal(str, int, str)  # output id, score, note
     rerun_requested = Signal()
+    trace_wanted = Signal()  # the Tokens view needs the shown output's trace (read it off-GUI)
+    branch_requested = Signal(int, int)  # position, token id chosen in the token view
+    likelihood_requested = Signal()
+    layout_changed = Signal()  # the height it wants changed: the grid refits its row
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.output: Output | None = None
         self.key: tuple[str, str] | None = None  # (variant id, case id) of the shown cell
+        self.expected: str | None = None  # the case's expected answer (for its likelihood)
+        self.token_view: TokenView | None = None  # built when first asked for
+        self.trace_output_id: str | None = None  # whose trace the token view shows
+        # The branch this cell is generating: (position, old piece, new piece), for its line.
+        self.pending_branch: tuple[int, bytes, bytes] | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(3, 3, 3, 3)
         layout.setSpacing(2)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
-        layout.addWidget(self.text, 1)
+        self.body = QStackedWidget()  # the text, or the same output as tokens
+        self.body.addWidget(self.text)
+        layout.addWidget(self.body, 1)
+        self.branch_line = QLabel()  # "branched at token 3 (' Paris' → ' Rome')"
+        self.branch_line.setWordWrap(True)
+        self.branch_line.setStyleSheet("color:#1565c0; font-size:9pt")
+        self.branch_line.hide()
+        layout.addWidget(self.branch_line)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color:#c62828")
@@ -78,6 +99,11 @@ class OutputCell(QFrame):
         self.repeats.setStyleSheet("color:#37474f; font-size:9pt")
         self.repeats.hide()
         layout.addWidget(self.repeats)
+        self.likelihood = QLabel()  # the expected answer's NLL, perplexity, least likely tokens
+        self.likelihood.setWordWrap(True)
+        self.likelihood.setStyleSheet("color:#4a148c; font-size:9pt")
+        self.likelihood.hide()
+        layout.addWidget(self.likelihood)
         row = self._rating_row = QHBoxLayout()
         self.badge = QLabel()  # "✓ pass" / "✗ fail 0.40", where the eye meets the rating
         self.badge.hide()
@@ -91,13 +117,27 @@ class OutputCell(QFrame):
         # The text box takes clicks for selecting text, so picking a cell for Diff is a button.
         self.pick = QToolButton(text="⇄", checkable=True,
                                 toolTip="Pick this cell for “Diff two cells”")
-        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick):
+        self.tokens_button = QToolButton(
+            text="Tokens", checkable=True,
+            toolTip="Show this output as tokens coloured by probability; hover a token for "
+                    "the alternatives, click it to branch from there")
+        self.more = QToolButton(text="⋯", toolTip="More about this output")
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more)
+        self.likelihood_action = menu.addAction("Likelihood of expected")
+        self.likelihood_action.setToolTip("How likely the model finds the case's expected "
+                                          "answer: NLL, perplexity, least likely tokens")
+        self.more.setMenu(menu)
+        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick,
+                       self.tokens_button, self.more):
             row.addWidget(widget)
         layout.addLayout(row)
         self.up.clicked.connect(lambda: self.rate(THUMBS_UP))
         self.down.clicked.connect(lambda: self.rate(THUMBS_DOWN))
         self.stars.activated.connect(self._on_stars)
         self.rerun.clicked.connect(self.rerun_requested.emit)
+        self.tokens_button.toggled.connect(self._on_tokens_toggled)
+        self.likelihood_action.triggered.connect(self._on_likelihood)
         self._set_rating_enabled(False)
 
     # -- streaming -----------------------------------------------------------------------
@@ -114,6 +154,9 @@ class OutputCell(QFrame):
         self.stars.setCurrentIndex(0)
         self.note.clear()
         self.pick.setChecked(False)
+        self.tokens_button.setChecked(False)
+        self.pending_branch = None
+        self.likelihood.hide()
 
     def start(self) -> None:
         self.output = None
@@ -121,6 +164,8 @@ class OutputCell(QFrame):
         self.error.hide()
         self.notice.hide()
         self.flags.hide()
+        self.branch_line.hide()
+        self.body.setCurrentWidget(self.text)  # streaming shows as text; tokens come after
         self.show_verdict(None)  # the new output has not been checked yet
         self.stats.setText("generating…")
         self._set_rating_enabled(False)
@@ -148,6 +193,9 @@ class OutputCell(QFrame):
         self.stats.setToolTip(provenance(output))
         self._set_rating_enabled(True)
         self.stars.setCurrentIndex(score or 0)
+        self._show_branch_line(output)
+        if self.tokens_button.isChecked():
+            self._want_trace()
 
     def show_cancelled(self) -> None:
         """A cell the stop reached before the run told us its output (queued, never started)."""
@@ -224,8 +272,11 @@ class OutputCell(QFrame):
         margin = int(self.text.document().documentMargin())
         height = (min(max(wrapped, line), TEXT_LINES_CAP * line) + 2 * margin + 2
                   + 2 * self.text.frameWidth())
-        shown = [w for w in (self.error, self.notice, self.flags, self.stats, self.scores,
-                             self.reason, self.repeats) if not w.isHidden()]
+        if self.token_view is not None and self.body.currentWidget() is self.token_view:
+            height = self.token_view.wanted_height(inner)
+        shown = [w for w in (self.branch_line, self.error, self.notice, self.flags, self.stats,
+                             self.scores, self.reason, self.repeats, self.likelihood)
+                 if not w.isHidden()]
         for widget in shown:
             height += widget.heightForWidth(inner) if widget.hasHeightForWidth() \
                 else widget.sizeHint().height()
@@ -248,8 +299,105 @@ class OutputCell(QFrame):
         self.rated.emit(self.output.id, score, self.note.text())
 
     def _set_rating_enabled(self, enabled: bool) -> None:
-        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick):
+        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick,
+                       self.tokens_button, self.more):
             widget.setEnabled(enabled)
+        self.set_expected(self.expected)
+
+    # -- token inspector -----------------------------------------------------------------
+
+    def set_expected(self, expected: str | None) -> None:
+        """The case's expected answer: its likelihood can be asked for only when there is one."""
+        self.expected = expected
+        self.likelihood_action.setEnabled(bool(expected) and self.output is not None)
+        self.likelihood_action.setToolTip(
+            "How likely the model finds the case's expected answer" if expected else
+            "This case has no expected answer: add one in the cases' Expected column")
+
+    def _on_tokens_toggled(self, on: bool) -> None:
+        if not on:
+            self.body.setCurrentWidget(self.text)
+        else:
+            self._ensure_token_view()
+            self.body.setCurrentWidget(self.token_view)
+            self._want_trace()
+        self.layout_changed.emit()
+
+    def _ensure_token_view(self) -> TokenView:
+        if self.token_view is None:
+            self.token_view = TokenView()
+            self.token_view.branch_requested.connect(self.branch_requested.emit)
+            self.token_view.layout_changed.connect(self.layout_changed.emit)
+            self.body.addWidget(self.token_view)
+        return self.token_view
+
+    def _want_trace(self) -> None:
+        if self.output is None or self.trace_output_id == self.output.id:
+            if self.output is not None:
+                self.body.setCurrentWidget(self.token_view)
+            return
+        view = self._ensure_token_view()
+        view.set_trace(None)
+        view.legend.setText("Reading the tokens…")
+        self.body.setCurrentWidget(view)
+        if self.output.token_trace is not None:
+            self.show_trace(self.output.id, self.output.token_trace)
+        else:
+            self.trace_wanted.emit()
+
+    def show_trace(self, output_id: str, trace: TokenTrace | None) -> None:
+        """The trace read for ``output_id`` (ignored when the cell shows another output now)."""
+        if self.output is None or self.output.id != output_id:
+            return
+        view = self._ensure_token_view()
+        self.trace_output_id = output_id
+        view.set_trace(trace)
+        if trace is None:
+            view.legend.setText("No tokens were stored with this output (outputs from before "
+                                "the token inspector, a remote model's or a failed cell's "
+                                "have none): run the cell again to record them.")
+        elif self.output.branch_of and self.pending_branch is None:
+            self._show_branch_line(self.output, trace)  # a stored branch: name its token
+        if self.tokens_button.isChecked():
+            self.body.setCurrentWidget(view)
+
+    def _show_branch_line(self, output: Output, trace: TokenTrace | None = None) -> None:
+        if not output.branch_of or not output.forced_tokens:
+            self.branch_line.hide()
+            return
+        trace = trace or output.token_trace
+        position = len(output.forced_tokens) - 1
+        line = f"branched at token {position}"
+        if self.pending_branch is not None and self.pending_branch[0] == position:
+            _, old, new = self.pending_branch
+            line += f" ({quoted(old)} → {quoted(new)})"
+        elif trace is not None and len(trace.tokens) > position:
+            line += f" (→ {quoted(trace.tokens[position].piece)})"
+        self.branch_line.setText(line)
+        self.branch_line.show()
+        self.layout_changed.emit()
+
+    def _on_likelihood(self) -> None:
+        if self.output is None or not self.expected:
+            return
+        self.likelihood.setText("Scoring the expected answer…")
+        self.likelihood.show()
+        self.layout_changed.emit()
+        self.likelihood_requested.emit()
+
+    def show_likelihood(self, result: AnswerLikelihood | str) -> None:
+        """The expected answer's likelihood (or why it could not be computed)."""
+        self.likelihood.setText(result if isinstance(result, str) else likelihood_line(result))
+        self.likelihood.show()
+        self.layout_changed.emit()
+
+
+def likelihood_line(result: AnswerLikelihood, least: int = 3) -> str:
+    """'Expected answer: 4 tokens · NLL 6.21 · perplexity 4.7 · least likely ' Paris' 3%'."""
+    worst = " · ".join(f"{quoted(token.piece)} {percent(token.probability or 0.0)}"
+                       for _, token in result.least_likely(least))
+    return (f"Expected answer: {len(result.tokens)} tokens · NLL {result.total_nll:.2f} · "
+            f"perplexity {result.perplexity:.2f}" + (f" · least likely: {worst}" if worst else ""))
 
 
 def cancel_notice(output: Output) -> str:

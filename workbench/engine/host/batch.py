@@ -15,13 +15,15 @@ equals the same request alone, token for token — tests/engine/test_batching.py
 - a cached prefix is reused only in whole aligned chunks, which a fresh run would have
   computed the same way; a prefix held by another slot is copied (``llama_memory_seq_cp``)
   rather than recomputed.
-Requests under different LoRA adapter states never share a step or a cache: a request whose
-adapters differ waits until the running ones finish, then the adapters switch and every
-stream is emptied.
+A score (scoring.py) is scheduled as a prompt that never generates: its chunks ask for logits
+at the answer's positions. Requests under different LoRA adapter states never share a step or
+a cache: a request whose adapters differ waits until the running ones finish, then the
+adapters switch and every stream is emptied.
 """
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 from collections import deque
 from collections.abc import Callable
@@ -146,18 +148,36 @@ class BatchDecoder:
         end = min(len(sequence.prompt), (start // self.chunk + 1) * self.chunk)
         last = end == len(sequence.prompt)
         tokens = sequence.prompt[start:end]
-        if not self._decode([(sequence, token, start + i, last and i == len(tokens) - 1)
+        wanted = [start + i for i in range(len(tokens)) if sequence.wants_logits(start + i)]
+        if not self._decode([(sequence, token, start + i, start + i in wanted)
                              for i, token in enumerate(tokens)]):
             return
         del slot.tokens[start:]
         slot.tokens.extend(tokens)
         slot.canonical = end // self.chunk * self.chunk
         sequence.position = end
-        if last:
+        if sequence.scoring:
+            if wanted:
+                sequence.take_logits(wanted, self._rows([p - start for p in wanted]))
+            if last:
+                sequence.end("stop")
+        elif last:
             if sequence.max_tokens <= 0:
                 sequence.end("length")
             else:
                 self._sample(sequence, len(tokens) - 1)
+
+    def _rows(self, indices: list[int]) -> np.ndarray:
+        """The logits of these batch positions, one row each (a view when llama.cpp holds
+        them side by side, as it does for one sequence's chunk)."""
+        first = llama_cpp.llama_get_logits_ith(self.ctx, indices[0])
+        rows = np.ctypeslib.as_array(first, shape=(len(indices), self.n_vocab))
+        last = llama_cpp.llama_get_logits_ith(self.ctx, indices[-1])
+        gap = ctypes.cast(last, ctypes.c_void_p).value - ctypes.cast(first, ctypes.c_void_p).value
+        if gap == (len(indices) - 1) * self.n_vocab * rows.itemsize:
+            return rows
+        return np.stack([np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, i),
+                                               shape=(self.n_vocab,)) for i in indices])
 
     def _reuse(self, sequence: Sequence, slot: Slot) -> None:
         """Start from the longest cached prefix: this slot's own, or a copy of another's."""
@@ -169,8 +189,9 @@ class BatchDecoder:
                 found = other.reusable(prompt, self.chunk)
                 if found > best:
                     source, best = i, found
-        if best >= len(prompt):  # the whole prompt is cached: recompute its last chunk for logits
-            best = (len(prompt) - 1) // self.chunk * self.chunk
+        # The chunk holding the first position whose logits are needed is always computed
+        # (the whole prompt cached: its last chunk is recomputed, for the logits).
+        best = min(best, sequence.first_logits // self.chunk * self.chunk)
         if source is not None and best > own:
             # llama.cpp copies between streams only whole; the tail is cut off below.
             llama_cpp.llama_memory_seq_cp(self.memory, source, index, -1, -1)
@@ -199,13 +220,21 @@ class BatchDecoder:
             self._sample(sequence, i)
 
     def _sample(self, sequence: Sequence, index: int) -> None:
-        token = sequence.sampler.sample(self.ctx, index)
+        """Choose the next token from the logits at batch position ``index``: a branch's
+        forced token while any is left, else the sequence's sampler."""
+        forced = sequence.next_forced()
+        if forced is not None:
+            sequence.sampler.accept(forced)
+            token = forced
+        else:
+            token = sequence.sampler.sample(self.ctx, index)
 
         def logits() -> np.ndarray:
             return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, index),
                                          shape=(self.n_vocab,))
 
-        sequence.accept(token, self._is_end(token), self._piece(token), logits)
+        sequence.accept(token, self._is_end(token), self._piece(token), logits,
+                        forced=forced is not None)
 
     def _decode(self, items: list[tuple[Sequence, int, int, bool]]) -> bool:
         """One llama_decode; on failure every sequence in it ends with the reason."""

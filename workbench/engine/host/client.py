@@ -21,9 +21,10 @@ from ...core.errors import (
     ModelUnloadedError,
     WorkbenchError,
 )
-from ...core.generation import GenerationRequest
+from ...core.generation import GenerationRequest, ScoreRequest
 from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings, ModelMetadata
+from ...core.tokens import AnswerLikelihood
 from ...library.gguf_check import check_adapter_file, check_model_file
 from ...library.offload import vram_failure_message
 from ..process import LOG_TAIL_LINES, describe_exit, read_log_tail
@@ -269,6 +270,19 @@ class ModelHost:
 
     def detokenize(self, ids: Sequence[int]) -> str:
         return self._call("detokenize", ids=list(ids))["text"]
+
+    def pieces(self, ids: Sequence[int]) -> list[bytes]:
+        """Each token's exact bytes, special tokens spelled out (one request for all)."""
+        return [wire.unpack_bytes(p) for p in self._call("pieces", ids=list(ids))["pieces"]]
+
+    def score(self, request: ScoreRequest) -> AnswerLikelihood:
+        """The answer's per-token log-probabilities under the prompt (blocking). It runs in
+        the host as a sequence of its own, between generation steps, and never changes what
+        a generation gives."""
+        for adapter in request.adapters or ():
+            check_adapter_file(adapter.path)
+        return wire.likelihood_from_wire(
+            self._call("score", request=wire.score_request_to_wire(request)))
 
     def render(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True) -> str:
         return self._call("render", messages=[m.to_dict() for m in messages],

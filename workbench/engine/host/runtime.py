@@ -21,7 +21,7 @@ from llama_cpp import _internals
 
 from ...core.chat_template import TemplateChoice, render_chat, resolve_template
 from ...core.errors import HostRequestError, ModelFileError
-from ...core.generation import GenerationRequest, TokenEvent
+from ...core.generation import GenerationRequest, ScoreRequest, TokenEvent
 from ...core.messages import ChatMessage
 from ...core.model_info import (
     AdapterSpec,
@@ -37,6 +37,7 @@ from ...library.quantization import quantization_name
 from ...library.system_memory import system_memory
 from .batch import PROMPT_CHUNK, BatchDecoder
 from .sampler import TokenSampler
+from .scoring import ScoreSequence
 from .sequence import Sequence
 
 Emit = Callable[[TokenEvent], None]
@@ -79,6 +80,7 @@ class LlamaRuntime:
         self._adapters: dict[str, object] = {}  # path -> llama.cpp adapter, loaded once
         self._default_adapters = tuple(settings.adapters)
         self._end_token_list: list[int] | None = None
+        self._pieces: dict[int, bytes] = {}
         llama_cpp.llama_backend_init()
         llama_cpp.llama_log_set(_log_to_stderr, ctypes.c_void_p(0))
         self._offload = bool(llama_cpp.llama_supports_gpu_offload())
@@ -287,6 +289,17 @@ class LlamaRuntime:
                 "n_batch": s.n_batch, "n_ubatch": s.n_ubatch, "n_threads": self.threads,
                 "prompt_chunk": self.decoder.chunk, "kv_unified": False}
 
+    def token_bytes(self, token: int) -> bytes:
+        """A token's exact bytes as the inspector shows them: special tokens spelled out
+        (``<|im_end|>``), kept once looked up (a logprobs step names k alternatives)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            if not 0 <= token < self.n_vocab:
+                raise HostRequestError(f"Token id {token} is not in this model's vocabulary "
+                                       f"(0–{self.n_vocab - 1}).")
+            piece = self._pieces[token] = self._piece_bytes(token, special=True)
+        return piece
+
     def _piece_bytes(self, token: int, special: bool) -> bytes:
         """The bytes of one token (llama-cpp-python's helper returns a padded 32-byte buffer)."""
         size = 64
@@ -319,6 +332,9 @@ class LlamaRuntime:
     def token_pieces(self, tokens: list[int]) -> list[str]:
         return [self._piece(t) for t in tokens]
 
+    def pieces(self, tokens: list[int]) -> list[bytes]:
+        return [self.token_bytes(int(t)) for t in tokens]
+
     def render(self, messages: list[ChatMessage], add_generation_prompt: bool = True) -> str:
         special = self.metadata.special_tokens
         return render_chat(
@@ -329,7 +345,7 @@ class LlamaRuntime:
             add_generation_prompt=add_generation_prompt,
         )
 
-    def prompt_tokens(self, request: GenerationRequest) -> list[int]:
+    def prompt_tokens(self, request: GenerationRequest | ScoreRequest) -> list[int]:
         if request.messages:
             text = self.render(list(request.messages))
             bos = self.metadata.special_tokens.bos_text
@@ -351,11 +367,19 @@ class LlamaRuntime:
         """
         prompt = self.prompt_tokens(request)
         n_ctx = self.metadata.n_ctx
-        if len(prompt) >= n_ctx:
+        forced = list(request.forced_tokens)
+        if len(prompt) + len(forced) >= n_ctx:
             raise HostRequestError(
-                f"The prompt is {len(prompt)} tokens long; the context window holds {n_ctx}."
+                f"The prompt is {len(prompt)} tokens long"
+                + (f" and the branch forces {len(forced)} more" if forced else "")
+                + f"; the context window holds {n_ctx}."
             )
         sampling = request.sampling
+        if forced:
+            self.pieces(forced)  # an id outside the vocabulary is refused here
+            if sampling.grammar:
+                raise HostRequestError("A branch cannot force tokens under a grammar: llama.cpp's "
+                                       "grammar sampler aborts on a token it does not allow.")
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         key = self.adapter_key(request.adapters)
         sampler = TokenSampler(self.vocab, self.n_vocab, sampling, seed,
@@ -366,10 +390,42 @@ class LlamaRuntime:
             self.decoder.release(sequence)
             finished(sequence)
 
+        # max_tokens counts the forced tokens too, but never cuts them off.
+        max_tokens = max(min(sampling.max_tokens, n_ctx - len(prompt)), len(forced))
         sequence = Sequence(
             request_id=request_id, request=request, prompt=prompt, sampler=sampler, seed=seed,
-            adapter_key=key, emit=emit, finished=ended,
-            max_tokens=min(sampling.max_tokens, n_ctx - len(prompt)), token_text=self._piece)
+            adapter_key=key, emit=emit, finished=ended, max_tokens=max_tokens,
+            token_bytes=self.token_bytes)
+        self.decoder.submit(sequence)
+        return sequence
+
+    def submit_score(self, request_id: int, request: ScoreRequest,
+                     finished: Callable[[ScoreSequence], None]) -> ScoreSequence:
+        """Queue an answer to be scored under its prompt (scoring.py); ``finished`` is called
+        with the sequence when its last chunk is in (or when it failed)."""
+        prompt = self.prompt_tokens(request)
+        # The answer continues the prompt: no BOS of its own, and text that looks like a
+        # template token is text here, as it would be in a generated answer.
+        answer = self.tokenize(request.answer, add_special=False, parse_special=False)
+        if not answer:
+            raise HostRequestError("The answer to score is empty.")
+        if not prompt:
+            raise HostRequestError("The prompt to score under is empty: the answer's first "
+                                   "token would have nothing to be predicted from.")
+        n_ctx = self.metadata.n_ctx
+        if len(prompt) + len(answer) > n_ctx:
+            raise HostRequestError(
+                f"The prompt ({len(prompt)} tokens) and the answer ({len(answer)} tokens) do "
+                f"not fit together in the context window of {n_ctx} tokens.")
+
+        def ended(sequence: ScoreSequence) -> None:
+            self.decoder.release(sequence)
+            finished(sequence)
+
+        sequence = ScoreSequence(
+            request_id=request_id, prompt=prompt + answer, context_length=len(prompt),
+            top_k=request.top_k, adapter_key=self.adapter_key(request.adapters),
+            finished=ended, token_bytes=self.token_bytes)
         self.decoder.submit(sequence)
         return sequence
 

@@ -75,6 +75,11 @@ class TokenSampler:
         """Pick the next token from the logits at batch position ``index`` and record it."""
         return int(llama_cpp.llama_sampler_sample(self._chain, ctx, index))
 
+    def accept(self, token: int) -> None:
+        """Record a token chosen elsewhere (a branch's forced token) as if sampled: the
+        penalties count it; the RNG is not advanced."""
+        llama_cpp.llama_sampler_accept(self._chain, token)
+
     def close(self) -> None:
         if self._chain is not None:
             llama_cpp.llama_sampler_free(self._chain)

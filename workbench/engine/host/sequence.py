@@ -1,8 +1,9 @@
 """One request being decoded: its prompt, sampler, streamed text and timings.
 
 The scheduler (batch.py) decides when a sequence's tokens are computed; this module decides
-what a sampled token means for the request (end of generation, a stop string, the next piece
-of text to stream) and what the request reports when it ends.
+what a chosen token means for the request (end of generation, a stop string, the next piece
+of text to stream, its log-probability and alternatives) and what the request reports when it
+ends. A branch's forced tokens come first, each treated as if the sampler had chosen it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 
 from ...core.generation import GenerationRequest, GenerationStats, TokenEvent
 from ...core.stop_strings import StopStringFilter
+from ...core.tokens import MAX_TOP_K, Alternative
+from .distribution import token_logprobs
 from .sampler import TokenSampler
 
 Emit = Callable[[TokenEvent], None]
@@ -32,8 +35,9 @@ class Sequence:
     emit: Emit
     finished: Callable[["Sequence"], None]
     max_tokens: int
-    token_text: Callable[[int], str]  # for naming the alternatives of a token
+    token_bytes: Callable[[int], bytes]  # a token's exact bytes, special tokens spelled out
     slot: int | None = None
+    scoring = False  # a ScoreSequence (scoring.py) is fed, never sampled
     position: int = 0  # prompt tokens in the KV cache so far
     cached: int = 0  # prompt tokens taken from the cache instead of computed
     next_token: int | None = None  # sampled, to be fed on the next generation step
@@ -55,28 +59,50 @@ class Sequence:
         return self.position < len(self.prompt)
 
     @property
+    def first_logits(self) -> int:
+        """The first position whose logits the sequence needs (a cached prefix must end
+        before it, so that the chunk holding it is computed)."""
+        return len(self.prompt) - 1
+
+    def wants_logits(self, position: int) -> bool:
+        return position == len(self.prompt) - 1
+
+    @property
     def kv_length(self) -> int:
         """Positions of this sequence held in its KV stream."""
         return len(self.prompt) + self.generated
 
+    def next_forced(self) -> int | None:
+        """The branch's next forced token, if the sequence has not fed them all yet."""
+        forced = self.request.forced_tokens
+        return forced[self.generated] if self.generated < len(forced) else None
+
     def accept(self, token: int, is_end: bool, piece: bytes,
-               logits: Callable[[], np.ndarray] | None) -> None:
-        """A token was sampled for this sequence: stream it, or end the sequence."""
+               logits: Callable[[], np.ndarray] | None, forced: bool = False) -> None:
+        """A token was chosen for this sequence (sampled, or forced by a branch): stream it,
+        or end the sequence. ``logits`` are the ones it was chosen from (position i − 1)."""
         now = time.perf_counter()
         self.last_at = now
         if self.first_at is None:
             self.first_at = now
-        if is_end:
+        if is_end and not forced:
             self.end("stop")
             return
         self.generated += 1
         shown = self._stops.feed(self._decoder.decode(piece))
         logprob = top = None
-        k = self.request.sampling.logprobs
-        if k and logits is not None:
-            logprob, top = top_logprobs(logits(), token, k, self.token_text)
-        self.emit(TokenEvent(text=shown, token_id=token, logprob=logprob, top_logprobs=top))
-        if self._stops.stopped:
+        alternatives: tuple[Alternative, ...] = ()
+        k = min(self.request.sampling.logprobs, MAX_TOP_K)
+        if k > 0 and logits is not None:
+            logprob, best = token_logprobs(logits(), token, k)
+            alternatives = tuple(Alternative(t, self.token_bytes(t), lp) for t, lp in best)
+            top = {}
+            for alt in alternatives:  # best first; two tokens may show the same text
+                top.setdefault(alt.text, alt.logprob)
+        self.emit(TokenEvent(text=shown, token_id=token, logprob=logprob, top_logprobs=top,
+                             piece=self.token_bytes(token), alternatives=alternatives,
+                             forced=forced))
+        if is_end or self._stops.stopped:
             self.end("stop")
         elif self.generated >= self.max_tokens:
             self.end("length")
@@ -92,7 +118,7 @@ class Sequence:
         if not self._stops.stopped:
             tail = self._stops.flush()
             if tail:
-                self.emit(TokenEvent(text=tail, token_id=-1))
+                self.emit(TokenEvent(text=tail, token_id=-1, piece=b""))  # text held back
         self.sampler.close()
         self.finished(self)
 
@@ -114,15 +140,3 @@ class Sequence:
             finish_reason=self.finish or "length",
         )
 
-
-def top_logprobs(logits: np.ndarray, token: int, k: int,
-                 token_text: Callable[[int], str]) -> tuple[float, dict[str, float]]:
-    """The chosen token's log-probability and the k most likely alternatives, from the
-    model's raw distribution (before penalties and truncation)."""
-    values = logits.astype(np.float64)
-    shifted = values - values.max()
-    logprobs = shifted - np.log(np.exp(shifted).sum())
-    best = np.argpartition(-logprobs, k)[:k]
-    best = best[np.argsort(-logprobs[best])]
-    top = {token_text(int(t)): float(logprobs[t]) for t in best}
-    return float(logprobs[token]), top

@@ -1,10 +1,10 @@
 """The model host's main loop (child process).
 
 A reader thread takes requests off stdin so that ``cancel`` is seen while a generation runs.
-The main thread does the llama.cpp work: generation requests join the runtime's batch and are
-decoded together, one step at a time (batch.py); between two steps it answers the quick
-requests (tokenize, render, …) and takes in new generations. Loading another model waits
-until the generations in flight have finished.
+The main thread does the llama.cpp work: generation and scoring requests join the runtime's
+batch and are decoded together, one step at a time (batch.py); between two steps it answers
+the quick requests (tokenize, pieces, render, …) and takes in new generations. Loading another
+model waits until the generations in flight have finished.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ...core.errors import WorkbenchError
-from ...core.generation import GenerationRequest, TokenEvent
+from ...core.generation import GenerationRequest, ScoreRequest, TokenEvent
 from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings
 from . import wire
@@ -135,6 +135,10 @@ class HostServer:
             if message.get("pieces"):
                 data["pieces"] = runtime.token_pieces(ids)
             self.send({"id": request_id, "type": "result", "data": data})
+        elif op == "pieces":
+            self.send({"id": request_id, "type": "result",
+                       "data": {"pieces": [wire.pack_bytes(p)
+                                           for p in runtime.pieces(message["ids"])]}})
         elif op == "detokenize":
             self.send({"id": request_id, "type": "result",
                        "data": {"text": runtime.detokenize(message["ids"])}})
@@ -144,6 +148,8 @@ class HostServer:
             self.send({"id": request_id, "type": "result", "data": {"text": text}})
         elif op == "generate":
             self.generate(request_id, GenerationRequest.from_wire(message["request"]))
+        elif op == "score":
+            self.score(request_id, wire.score_request_from_wire(message["request"]))
         else:
             raise WorkbenchError(f"Unknown model host operation '{op}'.")
 
@@ -151,9 +157,14 @@ class HostServer:
         def emit(event: TokenEvent) -> None:
             message: dict[str, Any] = {"id": request_id, "type": "token", "text": event.text,
                                        "token": event.token_id}
+            if event.piece is not None:
+                message["piece"] = wire.pack_bytes(event.piece)
             if event.logprob is not None:
                 message["logprob"] = event.logprob
                 message["top"] = event.top_logprobs
+                message["alts"] = wire.alternatives_to_wire(event.alternatives)
+            if event.forced:
+                message["forced"] = True
             self.send(message)
 
         def finished(sequence) -> None:
@@ -166,6 +177,19 @@ class HostServer:
                        "stats": sequence.stats().to_dict(), "seed": sequence.seed})
 
         self.runtime.submit(request_id, request, emit, finished)
+
+    def score(self, request_id: int, request: ScoreRequest) -> None:
+        """Answered when the score's last chunk is decoded, between generation steps."""
+
+        def finished(sequence) -> None:
+            if sequence.finish == "stop":
+                self.send({"id": request_id, "type": "result",
+                           "data": wire.likelihood_to_wire(sequence.result())})
+            else:
+                self.send({"id": request_id, "type": "error", "kind": "HostRequestError",
+                           "message": sequence.error or "The scoring was cancelled."})
+
+        self.runtime.submit_score(request_id, request, finished)
 
 
 def main() -> None:

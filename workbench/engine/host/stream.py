@@ -17,6 +17,8 @@ from ...core.generation import (
     GenerationStats,
     TokenEvent,
 )
+from ...core.tokens import TokenInfo, TokenTrace
+from . import wire
 from .replies import Died
 
 
@@ -48,6 +50,7 @@ class GenerationStream:
         self._replies = replies
         self.pieces: list[str] = []
         self.token_ids: list[int] = []
+        self.tokens: list[TokenInfo] = []  # as the model chose them: bytes, logprobs, top-k
         self.done: DoneEvent | None = None
         self.seed: int | None = None
         self._cancel_deadline: float | None = None
@@ -87,11 +90,17 @@ class GenerationStream:
                 return
             kind = message["type"]
             if kind == "token":
+                piece = message.get("piece")
                 event = TokenEvent(message["text"], message["token"], message.get("logprob"),
-                                   message.get("top"))
+                                   message.get("top"),
+                                   piece=None if piece is None else wire.unpack_bytes(piece),
+                                   alternatives=wire.alternatives_from_wire(message.get("alts")),
+                                   forced=bool(message.get("forced")))
                 self.pieces.append(event.text)
                 if event.token_id >= 0:
                     self.token_ids.append(event.token_id)
+                    self.tokens.append(TokenInfo(event.token_id, event.piece or b"",
+                                                 event.logprob, event.alternatives, event.forced))
                 yield event
             elif kind == "done":
                 self.seed = message.get("seed")
@@ -123,6 +132,10 @@ class GenerationStream:
             finish_reason="cancelled",
         )
         return DoneEvent(text, stats)
+
+    def trace(self) -> TokenTrace:
+        """The tokens received so far (all of them once the stream is done)."""
+        return TokenTrace(tuple(self.tokens))
 
     def result(self) -> GenerationResult:
         """Consume the stream (if not yet) and return the whole generation."""

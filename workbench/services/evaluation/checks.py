@@ -72,6 +72,9 @@ def check(assertion: Assertion, context: CheckContext) -> AssertionResult:
     if checker is None:
         if assertion.type in MODEL_GRADED:
             finding = _unusable(f"{assertion.type} is model-graded: a judge grades it")
+        elif assertion.type == "likelihood":
+            finding = _unusable("likelihood is scored by the evaluator, under the output's "
+                                "own model and prompt")
         else:
             finding = _unusable(f"unknown assertion type '{assertion.name}'")
     else:

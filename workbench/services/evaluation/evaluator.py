@@ -11,7 +11,9 @@ from ...core.errors import WorkbenchError
 from ...core.evaluation import (Assertion, AssertionResult, CaseVerdict, combine,
                                 failed_output)
 from ...core.runs import Output
+from ...core.tokens import AnswerLikelihood
 from ...plugins.manager import PluginManager
+from ..inspection import InspectionService
 from ..models import ModelService
 from .checks import CheckContext, check
 from .judge import Judge, rubric_result
@@ -63,9 +65,18 @@ def judge_of(assertion: Assertion, case_set: CaseSet) -> str | None:
 
 
 class Evaluator:
-    def __init__(self, plugins: PluginManager | None, judges: JudgePool | None):
+    def __init__(self, plugins: PluginManager | None, judges: JudgePool | None,
+                 inspection: InspectionService | None = None):
         self.plugins = plugins
         self.judges = judges
+        # ``likelihood`` scores the case's expected answer under the output's variant (its
+        # model, loaded as it ran, and its prompt): it needs the store that holds the run.
+        # Without an inspection service given, the judges' ModelService's store is used.
+        if inspection is None and judges is not None and judges.models.store is not None:
+            inspection = InspectionService(judges.models.store, judges.models, plugins)
+        self.inspection = inspection
+        # One score per variant and case: repeats and re-checks share it.
+        self._likelihoods: dict[tuple[str, str, str], AnswerLikelihood] = {}
 
     def verdict(self, output: Output, case: TestCase, case_set: CaseSet,
                 question: str = "") -> CaseVerdict | None:
@@ -81,11 +92,13 @@ class Evaluator:
         for assertion in case_set.assertions_for(case):
             if assertion.type == "select-best":
                 continue  # needs every variant's output: judged after the run (select_best)
-            results.append(self._one(assertion, context, case, case_set, question))
+            results.append(self._one(assertion, context, case, case_set, question, output))
         return combine(results, case_set.threshold_for(case))
 
     def _one(self, assertion: Assertion, context: CheckContext, case: TestCase,
-             case_set: CaseSet, question: str) -> AssertionResult:
+             case_set: CaseSet, question: str, output: Output) -> AssertionResult:
+        if assertion.type == "likelihood":
+            return self._likelihood(assertion, output, case)
         if not assertion.model_graded:
             return check(assertion, context)
         reference = judge_of(assertion, case_set)
@@ -97,3 +110,62 @@ class Evaluator:
         except WorkbenchError as error:
             return AssertionResult(assertion, False, 0.0, f"the judge failed: {error}")
         return rubric_result(assertion, grade)  # it applies the not- form
+
+    def _likelihood(self, assertion: Assertion, output: Output, case: TestCase
+                    ) -> AssertionResult:
+        """Passes when the expected answer's perplexity under the output's variant is at most
+        the threshold; the score is 1/perplexity (1: the model was sure of every token)."""
+        limit = likelihood_limit(assertion)
+        if limit is None:
+            return unusable(assertion, "likelihood needs a threshold: the highest perplexity "
+                                       "allowed")
+        if not case.expected:
+            return unusable(assertion, "likelihood needs the case's expected answer "
+                                       "(expected) to score")
+        if self.inspection is None:
+            return unusable(assertion, "likelihood needs the run's store to find its variant")
+        key = (output.variant_id, case.id, case.expected)
+        scored = self._likelihoods.get(key)
+        if scored is None:
+            try:
+                variant = self.inspection.variant_of(output)
+                scored = self.inspection.likelihood(variant, case)
+            except WorkbenchError as error:
+                return unusable(assertion, f"the expected answer could not be scored: {error}")
+            self._likelihoods[key] = scored
+        return likelihood_result(assertion, scored, limit)
+
+
+def likelihood_limit(assertion: Assertion) -> float | None:
+    """The highest perplexity allowed: the threshold, or a number given as the value."""
+    for candidate in (assertion.threshold, assertion.value):
+        if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
+            return float(candidate)
+    return None
+
+
+def likelihood_result(assertion: Assertion, scored: AnswerLikelihood, limit: float
+                      ) -> AssertionResult:
+    """"perplexity 7.3 > 5.0 (least likely: 'Paris' 0.02)": true of the answer either way, the
+    reason whenever the assertion (or its not- form) fails."""
+    perplexity = scored.perplexity
+    within = perplexity <= limit
+    found = f"perplexity {perplexity:.1f} {'≤' if within else '>'} {limit:.1f}"
+    least = scored.least_likely(1)
+    if least and least[0][1].probability is not None:
+        token = least[0][1]
+        found += f" (least likely: {_quoted(token.text)} {token.probability:.2f})"
+    score = 1.0 / perplexity if perplexity > 0 else 0.0
+    passed = within != assertion.negate
+    return AssertionResult(assertion, passed, 1.0 - score if assertion.negate else score,
+                           "" if passed else found)
+
+
+def _quoted(text: str) -> str:
+    return repr(text.strip() or text)
+
+
+def unusable(assertion: Assertion, why: str) -> AssertionResult:
+    """An assertion that could not be evaluated fails in both its forms ("unknown" is never a
+    pass), as checks.py does."""
+    return AssertionResult(assertion, False, 0.0, why)

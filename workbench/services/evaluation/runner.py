@@ -20,6 +20,7 @@ from ...core.suites import Suite, SuiteError, SuiteProblem
 from ...plugins.manager import PluginManager
 from ...store import Store
 from ..compare import RunService
+from ..inspection import InspectionService
 from ..models import ModelService
 from .evaluator import Evaluator, JudgePool, judge_of
 from .report import EvalReport, build_report
@@ -196,8 +197,9 @@ class EvalService:
         """A listener for ``RunService.start`` that checks each output against ``case_set``'s
         assertions as it arrives, then passes it on (``inner.cell_evaluated(EvalResult)``).
         Call ``started`` with the handle right after the run starts."""
-        return EvaluatingListener(Evaluator(self.plugins, self.judges), self.store, case_set,
-                                  inner, progress, total)
+        inspection = InspectionService(self.store, self.models, self.plugins)
+        return EvaluatingListener(Evaluator(self.plugins, self.judges, inspection), self.store,
+                                  case_set, inner, progress, total)
 
     def started(self, listener: EvaluatingListener, handle, specs, *, repeats: int = 1,
                 suite_id: str | None = None, threshold: float | None = None) -> None:

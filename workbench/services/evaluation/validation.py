@@ -51,6 +51,14 @@ def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
     if kind in THRESHOLD_TYPES and not _number(
             assertion.threshold if assertion.threshold is not None else value):
         return f"{assertion.name} needs a threshold ({ASSERTION_TYPES[kind]})"
+    if kind == "likelihood":
+        limit = assertion.threshold if assertion.threshold is not None else value
+        if not _number(limit):
+            return ("likelihood needs a threshold: the highest perplexity of the expected "
+                    "answer allowed (the case also needs an expected answer)")
+        if limit < 1:
+            return (f"likelihood: threshold {limit:g} can never be met (a perplexity is 1 or "
+                    "more)")
     if kind == "python":
         if not isinstance(value, str) or not value.strip():
             return "python needs the name of a plugin scorer as its value"

@@ -7,7 +7,8 @@ So the rows go to the driver's ``executemany`` on the session's own connection
 (``exec_driver_sql``), as tuples in the order of the INSERT that SQLAlchemy compiles from the
 table, each value converted by its column's own type (JSON, UTC datetimes): the stored bytes are
 those Core and the ORM would store, which a test checks. (SQLAlchemy's "insertmanyvalues" is for
-INSERT … RETURNING; nothing is returned here.) The full-text index is kept by the
+INSERT … RETURNING; nothing is returned here.) Token traces go to ``output_traces`` the same
+way, in the same transaction. The full-text index is kept by the
 ``search_output_insert`` trigger, as for any insert. ``insert_batch`` and
 ``missing_reference`` take any table: the evaluation's verdicts (``eval_results``) are saved
 the same way.
@@ -26,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from ...core.errors import StoreError
 from ...core.runs import Output
-from ..schema import OutputRow
+from ..schema import OutputRow, OutputTraceRow
 
 TABLE = OutputRow.__table__
+TRACES = OutputTraceRow.__table__
 
 # SQLite allows 32,766 variables per statement (3.32+); stay far below for older builds.
 CHUNK = 900
@@ -53,6 +55,7 @@ def output_values(output: Output) -> dict[str, Any]:
         "adapter_path": output.adapter_path, "adapter_scale": output.adapter_scale,
         "engine_settings": output.engine_settings, "error": output.error,
         "created_at": output.created_at, "total_s": output.total_s, "repeat": output.repeat,
+        "branch_of": output.branch_of, "forced_tokens": list(output.forced_tokens),
     }
 
 
@@ -162,4 +165,9 @@ def insert_outputs(s: Session, outputs: Sequence[Output], where: str) -> None:
     problem = missing_reference(s, outputs)
     if problem is not None:
         raise StoreError(f"Cannot save to {where}: {problem}. Nothing was changed.")
-    insert_batch(s, TABLE, parameters(outputs, s.connection().dialect), where, "output")
+    dialect = s.connection().dialect
+    insert_batch(s, TABLE, parameters(outputs, dialect), where, "output")
+    traces = [{"output_id": o.id, "trace": o.token_trace.pack()}
+              for o in outputs if o.token_trace is not None]
+    if traces:  # in the same transaction: an output and its trace are saved together or not
+        insert_batch(s, TRACES, driver_rows(TRACES, traces, dialect), where, "token trace")

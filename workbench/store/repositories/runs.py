@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import select
 
-from ...core.errors import NotFoundError
+from ...core.errors import NotFoundError, StoreError
 from ...core.ids import utc_now
 from ...core.runs import Output, Run, RunStatus, Variant
 from ...core.sampling import SamplingSettings
+from ...core.tokens import TokenTrace
 from ..database import Database
-from ..schema import OutputRow, RunRow, VariantRow
+from ..schema import OutputRow, OutputTraceRow, RunRow, VariantRow
 from .output_rows import insert_outputs
 
 
@@ -46,7 +48,9 @@ def to_output(row: OutputRow) -> Output:
         chat_template=row.chat_template, adapter_path=row.adapter_path,
         adapter_scale=row.adapter_scale, engine_settings=dict(row.engine_settings),
         error=row.error, id=row.id, created_at=row.created_at, total_s=row.total_s,
-        repeat=row.repeat,
+        repeat=row.repeat, branch_of=row.branch_of,
+        forced_tokens=tuple(row.forced_tokens or ()),
+        # token_trace stays None: a grid needs no traces (RunRepository.token_trace reads one).
     )
 
 
@@ -124,9 +128,39 @@ class RunRepository:
                              .order_by(OutputRow.created_at)).all()
             return [to_output(r) for r in rows]
 
-    def output(self, output_id: str) -> Output:
+    def output(self, output_id: str, *, with_trace: bool = False) -> Output:
+        """One output; ``with_trace``: with its token trace (None if it has none)."""
         with self.db.transaction() as s:
             row = s.get(OutputRow, output_id)
             if row is None:
                 raise NotFoundError(f"No output with id {output_id}.")
-            return to_output(row)
+            output = to_output(row)
+        if with_trace:
+            output = replace(output, token_trace=self.token_trace(output_id))
+        return output
+
+    def token_trace(self, output_id: str) -> TokenTrace | None:
+        """The output's tokens as generated; None for an output stored without a trace (before
+        the token inspector, a remote model's, a failed cell's)."""
+        with self.db.transaction() as s:
+            data = s.scalar(select(OutputTraceRow.trace)
+                            .where(OutputTraceRow.output_id == output_id))
+            if data is None and s.get(OutputRow, output_id) is None:
+                raise NotFoundError(f"No output with id {output_id}.")
+        if data is None:
+            return None
+        try:
+            return TokenTrace.unpack(data)
+        except (ValueError, struct.error) as error:  # a newer format, or damaged bytes
+            raise StoreError(f"The token trace of output {output_id} cannot be read: "
+                             f"{error}.") from None
+
+    def traced(self, output_ids: Sequence[str]) -> set[str]:
+        """Which of the outputs have a token trace (without reading the traces)."""
+        ids = list(output_ids)
+        found: set[str] = set()
+        with self.db.transaction() as s:
+            for start in range(0, len(ids), 900):  # SQLite's variable limit
+                found.update(s.scalars(select(OutputTraceRow.output_id).where(
+                    OutputTraceRow.output_id.in_(ids[start:start + 900]))))
+        return found
