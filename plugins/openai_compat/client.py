@@ -43,7 +43,7 @@ class OpenAIModel:
         self.metadata: ModelMetadata | None = None
 
     @classmethod
-    def from_reference(cls, reference: str) -> "OpenAIModel":
+    def from_reference(cls, reference: str) -> OpenAIModel:
         parts = urllib.parse.urlsplit(reference)
         query = dict(urllib.parse.parse_qsl(parts.query))
         base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
@@ -117,7 +117,7 @@ class OpenAIModel:
         raise RemoteError(f"{self.base_url} cannot score an answer through the OpenAI API "
                           "(it has no log-probabilities of given text); score with a local model.")
 
-    def generate(self, request: GenerationRequest) -> "RemoteStream":
+    def generate(self, request: GenerationRequest) -> RemoteStream:
         sampling = request.sampling
         body = {"model": self.model, "stream": True, "max_tokens": sampling.max_tokens,
                 "temperature": max(0.0, sampling.temperature), "top_p": sampling.top_p,
@@ -138,7 +138,7 @@ class OpenAIModel:
             path = "/completions"
         return RemoteStream(self, path, body)
 
-    def generate_many(self, requests: Sequence[GenerationRequest]) -> list["RemoteStream"]:
+    def generate_many(self, requests: Sequence[GenerationRequest]) -> list[RemoteStream]:
         return [self.generate(r) for r in requests]
 
     def close(self) -> None:

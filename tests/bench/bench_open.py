@@ -149,8 +149,9 @@ def main() -> None:
     print(f"model {path.name} ({path.stat().st_size / 1e6:.0f} MB), {args.rounds} rounds, "
           f"{os.cpu_count()} CPUs")
 
-    import gguf  # imported before timing: the old code paid this once per process too
     from importlib.metadata import version
+
+    import gguf  # imported before timing: the old code paid this once per process too
 
     header = gguf_header.read_header(path)
     print(f"header: {len(header.fields)} keys, {len(header.tensors)} tensors, vocabulary "

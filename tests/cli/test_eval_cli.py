@@ -114,15 +114,15 @@ def test_a_missing_model_exits_1_and_names_it(tmp_path):
 
 
 def test_repeats_get_their_own_recorded_seeds(tmp_path, bundled_model):
-    path = suite(tmp_path, """
-        prompts: ["Write one word about {{topic}}."]
+    path = suite(tmp_path, f"""
+        prompts: ["Write one word about {{{{topic}}}}."]
         providers:
-          - id: %s
-            config: {temperature: 1.0, max_tokens: 8, seed: 40}
+          - id: {BUNDLED_NAME}
+            config: {{temperature: 1.0, max_tokens: 8, seed: 40}}
         tests:
-          - vars: {topic: rain}
-            assert: [{type: max-length, value: 5000}]
-        """ % BUNDLED_NAME)
+          - vars: {{topic: rain}}
+            assert: [{{type: max-length, value: 5000}}]
+        """)
     done = workbench("eval", str(path), "--repeat", "3", "--json", str(tmp_path / "r.json"))
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "r.json").read_text())["results"]

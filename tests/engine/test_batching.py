@@ -27,7 +27,10 @@ QUESTIONS = ("What is the capital of France?", "Write a haiku about the sea.",
              "Give me a name for a cat.")
 
 
-def chat(text, sampling=GREEDY.with_(max_tokens=40), system=None, adapters=None):
+SHORT_GREEDY = GREEDY.with_(max_tokens=40)
+
+
+def chat(text, sampling=SHORT_GREEDY, system=None, adapters=None):
     return GenerationRequest(messages=tuple(conversation(text, system)), sampling=sampling,
                              adapters=adapters)
 

@@ -159,8 +159,8 @@ def patched_lora(tmp_path, name, patch) -> tuple[object, object]:
 def test_versions_two_and_three_are_read_and_one_is_refused_as_gguf_reader_does(tmp_path):
     for version, readable in ((2, True), (3, True), (1, False), (4, False)):
         reader, header = patched_lora(tmp_path, f"v{version}.gguf",
-                                      lambda d: d.__setitem__(slice(4, 8),
-                                                              struct.pack("<I", version)))
+                                      lambda d, v=version: d.__setitem__(
+                                          slice(4, 8), struct.pack("<I", v)))
         assert (reader is not None, header is not None) == (readable, readable)
         if readable:
             assert header.version == version

@@ -39,18 +39,19 @@ def server(bundled_model, tmp_path_factory):
         try:
             urllib.request.urlopen(f"{base}/models", timeout=1).read()
             break
-        except OSError:
+        except OSError as error:
             if process.poll() is not None:
                 log.close()
                 raise RuntimeError(f"the OpenAI-compatible server exited with code "
-                                   f"{process.returncode} before answering; see {log.name}")
+                                   f"{process.returncode} before answering; see {log.name}"
+                                   ) from error
             if time.monotonic() > deadline:
                 # fail here, not later in every test with a puzzling connection error
                 process.kill()
                 process.wait(10)
                 log.close()
                 raise RuntimeError(f"the OpenAI-compatible server on {base} did not answer "
-                                   f"within 90 s; see {log.name}")
+                                   f"within 90 s; see {log.name}") from error
             time.sleep(0.3)
     yield base
     process.terminate()

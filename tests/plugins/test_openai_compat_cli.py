@@ -34,9 +34,9 @@ def start_server(arguments: list[str], log_path, port: int):
         try:
             urllib.request.urlopen(f"{base}/models", timeout=1).read()
             break
-        except OSError:
+        except OSError as error:
             if process.poll() is not None:
-                raise RuntimeError("the OpenAI-compatible server did not start")
+                raise RuntimeError("the OpenAI-compatible server did not start") from error
             time.sleep(0.3)
     return process, log, base
 

@@ -59,7 +59,7 @@ def test_gemma_receives_its_bos_once_and_the_rest_as_rendered(gemma_host):
 
 def test_each_part_holds_its_own_text_and_the_counts_add_up(shared_host):
     result = prompt_tokens(shared_host, VERSION, CASE)
-    assert part_bytes(result, SYSTEM) == "Be brief.".encode()
+    assert part_bytes(result, SYSTEM) == b"Be brief."
     assert part_bytes(result, EXAMPLES) == "Hi 😀 caféHello 👋🏽".encode()
     assert part_bytes(result, INPUT) == "Capital of España? 東京はどこ".encode()
     # Everything else is ChatML's markup, down to the generation prompt.
@@ -79,7 +79,7 @@ def test_a_template_that_moves_the_system_prompt_keeps_it_apart(gemma_host):
     """Gemma's template writes the system prompt into the first user turn."""
     result = prompt_tokens(gemma_host, VERSION, CASE)
     assert "<start_of_turn>user\nBe brief." in result.rendered
-    assert part_bytes(result, SYSTEM) == "Be brief.".encode()
+    assert part_bytes(result, SYSTEM) == b"Be brief."
     assert part_bytes(result, INPUT) == "Capital of España? 東京はどこ".encode()
     assert sum(result.counts.values()) == result.total
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from rapidfuzz.distance import LCSseq, Levenshtein
 
-from workbench.core.evaluation import MODEL_GRADED, ASSERTION_TYPES, Assertion, combine
+from workbench.core.evaluation import ASSERTION_TYPES, MODEL_GRADED, Assertion, combine
 from workbench.core.paths import app_paths
 from workbench.plugins.discovery import REPO_PLUGINS
 from workbench.plugins.manager import PluginManager

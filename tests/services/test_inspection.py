@@ -13,8 +13,8 @@ from workbench.core.errors import SettingsError
 from workbench.core.evaluation import Assertion
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import GREEDY
-from workbench.core.tokens import TokenTrace
 from workbench.core.suites import Suite, SuitePrompt, SuiteProvider, SuiteTest
+from workbench.core.tokens import TokenTrace
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.compare import RunService, VariantSpec
 from workbench.services.evaluation.runner import EvalService

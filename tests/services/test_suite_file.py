@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workbench_resources import EXAMPLES
 
 from workbench.core.evaluation import Assertion
 from workbench.core.prompts import FewShotExample
@@ -17,9 +18,13 @@ from workbench.core.sampling import SamplingSettings
 from workbench.core.suites import SuiteError
 from workbench.plugins.manager import PluginManager
 from workbench.services.evaluation.suite_file import (
-    assertion_from_string, dump_suite, load_suite, parse_suite, save_suite, without_lines,
+    assertion_from_string,
+    dump_suite,
+    load_suite,
+    parse_suite,
+    save_suite,
+    without_lines,
 )
-from workbench_resources import EXAMPLES
 
 RESOURCES = EXAMPLES.parent
 

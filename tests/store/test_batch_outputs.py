@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -57,7 +57,7 @@ def test_batch_rows_are_stored_exactly_as_the_orm_stores_them(store):
         seed=7, model_path="/m.gguf", model_sha256="cd" * 32, chat_template="{{ x }}",
         adapter_path="/a.gguf", adapter_scale=0.5,
         engine_settings={"n_ctx": 4096, "nested": {"list": [1, 2.5, None]}}, error="partial",
-        created_at=datetime(2025, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc))
+        created_at=datetime(2025, 5, 6, 7, 8, 9, 123456, tzinfo=UTC))
     through_orm = replace(template, id="a" * 36)
     with store.transaction() as s:
         s.add(OutputRow(**{column: getattr(through_orm, column)

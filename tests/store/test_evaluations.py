@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,7 +27,7 @@ from workbench.core.suites import StoredSuite
 from workbench.store import Store
 from workbench.store.exchange import export_session, import_session
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 CASE_ASSERTIONS = (
     Assertion.parse("icontains-any", value=["cheval", "horse"], weight=2.0, metric="animal"),

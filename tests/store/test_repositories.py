@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.store.conftest import populate
+from workbench.core.catalog import ModelEntry
 from workbench.core.errors import NotFoundError, StoreError
 from workbench.core.jobs import MetricPoint, TuneJob
-from workbench.core.catalog import ModelEntry
 from workbench.core.runs import RunStatus
 from workbench.core.session_variants import SessionVariant
 from workbench.core.sessions import Draft, Session

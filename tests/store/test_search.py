@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from tests.store.conftest import populate
 from workbench.core.prompts import Prompt, PromptVersion
 from workbench.core.runs import Output

@@ -3,8 +3,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, QTimer
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
 from workbench.core.paths import app_paths
 from workbench.services.models import ModelService

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
@@ -33,7 +33,7 @@ from workbench.ui.eval_results import EvalResultsView
 CONTAINS = Assertion("contains", value="Paris")
 SHORT = Assertion("max-length", value=40, metric="short answer")
 RUBRIC = Assertion("llm-rubric", value="Names the capital and nothing else.", provider="smol")
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def verdict(passes: tuple[bool, ...], rubric: float | None = None):

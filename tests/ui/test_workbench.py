@@ -6,7 +6,6 @@ import os
 import signal
 import time
 
-
 from tests.ui.conftest import event_loop_gaps, make_window
 from workbench.core.prompts import FewShotExample
 from workbench.core.runs import RunStatus

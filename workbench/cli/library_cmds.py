@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..core.model_info import human_bytes
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the services import the store and the Hub client: only when used
     from ..library.download import Progress

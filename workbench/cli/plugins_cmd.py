@@ -6,7 +6,6 @@ import argparse
 import json
 
 
-
 def register(commands: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("plugins", help="list plugins, or enable/disable one")
     listing.add_argument("action", nargs="?", choices=["list", "enable", "disable"],

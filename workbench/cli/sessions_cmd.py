@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the store: only when a sessions command runs

@@ -101,7 +101,7 @@ class TemplateChoice:
         return {"name": self.name} if self.name is not None else {"jinja": self.jinja or ""}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TemplateChoice":
+    def from_dict(cls, data: dict) -> TemplateChoice:
         if isinstance(data.get("name"), str):
             return cls(name=data["name"])
         if isinstance(data.get("jinja"), str):

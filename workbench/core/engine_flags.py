@@ -8,8 +8,8 @@ command line. Parsing is strict: an unknown flag or a bad value is named, never 
 from __future__ import annotations
 
 import shlex
-from dataclasses import fields
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from .errors import SettingsError

@@ -63,7 +63,7 @@ class Assertion:
     line: int | None = None  # where it was written in a suite file, for messages
 
     @classmethod
-    def parse(cls, type_name: str, **fields: Any) -> "Assertion":
+    def parse(cls, type_name: str, **fields: Any) -> Assertion:
         """``not-contains`` → Assertion("contains", negate=True)."""
         negate = type_name.startswith(NEGATION) and type_name[len(NEGATION):] in ASSERTION_TYPES
         return cls(type_name[len(NEGATION):] if negate else type_name, negate=negate, **fields)
@@ -97,7 +97,7 @@ class Assertion:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Assertion":
+    def from_dict(cls, data: dict[str, Any]) -> Assertion:
         return cls.parse(
             str(data["type"]), value=data.get("value"),
             weight=float(data.get("weight", 1.0)),
@@ -120,7 +120,7 @@ class AssertionResult:
                 "score": self.score, "reason": self.reason}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "AssertionResult":
+    def from_dict(cls, data: dict[str, Any]) -> AssertionResult:
         return cls(Assertion.from_dict(data["assertion"]), bool(data["passed"]),
                    float(data["score"]), str(data.get("reason", "")))
 
@@ -149,7 +149,7 @@ class CaseVerdict:
                 "results": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CaseVerdict":
+    def from_dict(cls, data: dict[str, Any]) -> CaseVerdict:
         return cls(bool(data["passed"]), float(data["score"]),
                    tuple(AssertionResult.from_dict(r) for r in data.get("results") or ()),
                    data.get("error"))

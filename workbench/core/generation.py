@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .messages import ChatMessage
 from .model_info import AdapterSpec
@@ -44,7 +44,7 @@ class GenerationRequest:
         }
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> "GenerationRequest":
+    def from_wire(cls, data: dict[str, Any]) -> GenerationRequest:
         return cls(
             messages=tuple(ChatMessage.from_dict(m) for m in data.get("messages") or ()),
             prompt=data.get("prompt"),
@@ -105,7 +105,7 @@ class DoneEvent:
     stats: GenerationStats
 
 
-GenerationEvent = Union[TokenEvent, DoneEvent]
+GenerationEvent = TokenEvent | DoneEvent
 
 
 @dataclass(frozen=True)

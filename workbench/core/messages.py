@@ -17,7 +17,7 @@ class ChatMessage:
         return {"role": self.role, "content": self.content}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ChatMessage":
+    def from_dict(cls, data: dict) -> ChatMessage:
         return cls(role=data["role"], content=data["content"])
 
 

@@ -79,7 +79,7 @@ class LoadSettings:
         return data
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> "LoadSettings":
+    def from_wire(cls, data: dict[str, Any]) -> LoadSettings:
         values = dict(data)
         values["adapters"] = tuple(AdapterSpec(**a) for a in values.get("adapters") or ())
         return cls(**values)
@@ -125,7 +125,7 @@ class ModelMetadata:
         return asdict(self)
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> "ModelMetadata":
+    def from_wire(cls, data: dict[str, Any]) -> ModelMetadata:
         values = dict(data)
         values["special_tokens"] = SpecialTokens(**values["special_tokens"])
         return cls(**values)

@@ -44,7 +44,7 @@ class AppPaths:
     def settings_file(self) -> Path:
         return self.config / "settings.json"
 
-    def ensure(self) -> "AppPaths":
+    def ensure(self) -> AppPaths:
         for folder in (self.data, self.config, self.cache, self.logs, self.models):
             folder.mkdir(parents=True, exist_ok=True)
         return self

@@ -33,7 +33,7 @@ class FewShotExample:
 
     @classmethod
     def templated(cls, variables: dict[str, str], output: str,
-                  enabled: bool = True) -> "FewShotExample":
+                  enabled: bool = True) -> FewShotExample:
         values = dict(variables)
         text = "\n".join(v for v in values.values() if v.strip())
         return cls(text, output, enabled, values)
@@ -56,7 +56,7 @@ class FewShotExample:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FewShotExample":
+    def from_dict(cls, data: dict[str, Any]) -> FewShotExample:
         variables = data.get("variables")
         enabled = bool(data.get("enabled", True))
         if isinstance(variables, dict):

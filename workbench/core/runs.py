@@ -11,7 +11,6 @@ from .ids import new_id, utc_now
 from .sampling import SamplingSettings
 from .tokens import TokenTrace
 
-
 # The finish reason of a cell the user stopped, or one that never started because of the stop:
 # neither an answer nor a failure, so summaries and the grid count it apart.
 CANCELLED_FINISH = "cancelled"

@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import WorkbenchError
-from .records import (RecordProblem, RecordsError, delimited_records, json_array_records,
-                      jsonl_records, read_text)
+from .records import (
+    RecordProblem,
+    RecordsError,
+    delimited_records,
+    json_array_records,
+    jsonl_records,
+    read_text,
+)
 
 
 class TabularError(WorkbenchError):

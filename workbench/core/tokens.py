@@ -79,7 +79,7 @@ class TokenTrace:
         return b"".join(out)
 
     @classmethod
-    def unpack(cls, data: bytes) -> "TokenTrace":
+    def unpack(cls, data: bytes) -> TokenTrace:
         version, count = struct.unpack_from("<BI", data, 0)
         if version != 1:
             raise ValueError(f"token trace format {version} is newer than this app")

@@ -22,9 +22,10 @@ import os
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..core.errors import ModelFileError
 

@@ -73,7 +73,7 @@ class PluginManager:
         except (OSError, ValueError):
             return set()
 
-    def load(self) -> "PluginManager":
+    def load(self) -> PluginManager:
         for name, module in BUILTIN_PLUGINS.items():
             self._register(PluginRecord(name, "built-in"), module)
         disabled = self.disabled_names()
@@ -192,7 +192,8 @@ class PluginManager:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             name = impl.plugin_name
             items: list[Any] = []
-            ok, _ = self.guarded(name, hook, lambda i=impl: _call(i, register=items.append))
+            ok, _ = self.guarded(name, hook,
+                                 lambda i=impl, found=items: _call(i, register=found.append))
             if not ok:
                 continue
             wrong = [item for item in items if not isinstance(item, kind)]

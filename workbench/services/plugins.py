@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.paths import AppPaths
+
 # The window holds a manager and shows safe mode (ui imports only services).
 from ..plugins.manager import SAFE_MODE_STATUS, PluginManager  # noqa: F401
 from .models import ModelService

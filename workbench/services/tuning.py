@@ -20,10 +20,11 @@ from ..core.prompts import PromptVersion
 from ..core.tuning_errors import TuningError
 from ..plugins.manager import PluginManager
 from ..store import Store
-from ..tuning.base_model import BaseInfo, inspect_base
-from ..tuning.base_tokenizer import FolderTokenizer, HostTokenizer
+
 # The window builds configs and settings pages from these (ui imports only services/core).
 from ..tuning.architectures import ALL_LINEAR  # noqa: F401
+from ..tuning.base_model import BaseInfo, inspect_base
+from ..tuning.base_tokenizer import FolderTokenizer, HostTokenizer
 from ..tuning.config import PRESETS, TuneConfig, TuneSettings  # noqa: F401
 from ..tuning.estimate import Estimate, estimate
 from ..tuning.formats import Imported, read_files

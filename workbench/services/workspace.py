@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..core.cases import CaseSet, TestCase
-from ..core.evaluation import Assertion
 from ..core.engine_flags import format_engine_flags, format_sampling_flags
+from ..core.evaluation import Assertion
 from ..core.prompts import FewShotExample, Prompt, PromptVersion, content_hash
-from ..core.runs import Output, Run
 from ..core.ratings import Preference, Rating
+from ..core.runs import Output, Run
 from ..core.session_variants import CURRENT_VERSION, DEFAULT_VARIANTS, SessionVariant
 from ..core.sessions import Draft, Session
 from ..store import Store
@@ -29,7 +29,7 @@ class CaseChecks:
     description: str = ""
 
     @classmethod
-    def of(cls, case: TestCase) -> "CaseChecks":
+    def of(cls, case: TestCase) -> CaseChecks:
         return cls(case.assertions, case.threshold, case.description)
 
 
@@ -42,7 +42,7 @@ class SetChecks:
     judge: str | None = None
 
     @classmethod
-    def of(cls, case_set: CaseSet) -> "SetChecks":
+    def of(cls, case_set: CaseSet) -> SetChecks:
         return cls(case_set.default_assertions, case_set.default_threshold, case_set.judge)
 
 

@@ -38,7 +38,7 @@ class Store:
         self.evaluations = EvaluationRepository(db)
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> "Store":
+    def open(cls, path: Path, *, read_only: bool = False) -> Store:
         return cls(open_database(path, read_only=read_only))
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -60,7 +60,7 @@ def upgrade(database: Database) -> None:
 
 def backup_file(path: Path, revision: str | None) -> Path:
     """A consistent copy through SQLite's online backup API (safe while others read)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.stem}.backup-r{revision}-{stamp}{path.suffix}")
     source = sqlite3.connect(path)
     try:

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.messages import ChatMessage
-from ..core.records import (RecordProblem, RecordsError, json_array_records, jsonl_records,
-                            read_text)
+from ..core.records import RecordProblem, RecordsError, json_array_records, jsonl_records, read_text
 from ..core.tuning_errors import DatasetError
 
 ROLES = ("system", "user", "assistant")

@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QSpinBox,
     QSplitter,
-    QHBoxLayout,
     QTabWidget,
     QVBoxLayout,
     QWidget,

@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import WorkbenchError
 from ..core.library_errors import DownloadCancelled
 from ..core.model_info import human_bytes
-from ..services.library import CancelToken, Progress
-from ..services.library import LibraryService
+from ..services.library import CancelToken, LibraryService, Progress
 from .jobs import describe_error
 
 

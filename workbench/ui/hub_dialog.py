@@ -24,8 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.model_info import human_bytes
-from ..services.library import HubRepo, RepoFiles
-from ..services.library import LibraryService
+from ..services.library import HubRepo, LibraryService, RepoFiles
 from .banner import Banner
 from .download_widgets import DownloadJob, DownloadRow
 from .jobs import BackgroundCall, run_in_background

@@ -36,7 +36,7 @@ class BackgroundCall(QObject):
 
     succeeded = Signal(object)
     failed = Signal(str)
-    _in_flight: set["BackgroundCall"] = set()
+    _in_flight: set[BackgroundCall] = set()
     _in_flight_lock = threading.Lock()
 
     def __init__(self, fn: Callable[[], Any], parent: QObject | None = None):
@@ -47,7 +47,7 @@ class BackgroundCall(QObject):
         # reference: the connection must not keep a finished call alive.)
         self.destroyed.connect(partial(_let_go_of, weakref.ref(self)))
 
-    def start(self) -> "BackgroundCall":
+    def start(self) -> BackgroundCall:
         # Connected last, so the caller's slots (connected before start) run first.
         self.succeeded.connect(self._forget)
         self.failed.connect(self._forget)
@@ -131,7 +131,7 @@ class StreamJob(QObject):
         self._cancel_requested = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="gui-stream")
 
-    def start(self) -> "StreamJob":
+    def start(self) -> StreamJob:
         self.thread.start()
         return self
 

@@ -28,24 +28,24 @@ from ..core.prompts import PromptVersion
 from ..core.runs import Variant
 from ..services.compare import RunService, VariantSpec
 from ..services.evaluation.runner import EvalService
+from ..services.library import LibraryService
 from ..services.models import ModelService
 from ..services.plugins import PluginManager
 from ..services.sessions import Store
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
 from .banner import Banner, BannerOverlay
-from .plugins_menu import PluginsMenu
 from .chat_panel import ChatPanel
 from .compare_panel import ComparePanel
-from .eval_results import EvalResultsView, EvaluationLoader
 from .composer import ComposerPanel
-from ..services.library import LibraryService
+from .eval_results import EvalResultsView, EvaluationLoader
 from .history_panel import HistoryPanel
 from .library_panel import LibraryPanel
+from .menus import WindowMenus
 from .model_controller import ModelController
 from .model_picker import ModelPicker
+from .plugins_menu import PluginsMenu
 from .sessions_panel import SessionsPanel
-from .menus import WindowMenus
 from .tune_menu import TuneMenu
 from .variants_keeper import VariantsKeeper
 from .variants_table import CURRENT

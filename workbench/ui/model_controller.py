@@ -6,8 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.chat_template import TemplateChoice
 from ..core.model_info import ModelMetadata
-from ..services.models import LoadedModel
-from ..services.models import ModelService
+from ..services.models import LoadedModel, ModelService
 from .jobs import run_in_background
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from ..core.model_info import LoadSettings
 from ..services.models import DEFAULT_N_CTX, ModelService
 
-
 _UNDECIDED = object()
 
 

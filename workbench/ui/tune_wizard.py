@@ -7,14 +7,12 @@ logic of its own beyond binding widgets to TuningService; its pages are in tune_
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QWizard,
 )
 
-from ..services.tuning import TuningService
-from ..services.tuning import Imported, TuneConfig
+from ..services.tuning import Imported, TuneConfig, TuningService
 from .jobs import BackgroundCall, run_in_background
 from .tune_pages import BasePage, DataPage, ExportPage, SettingsPage, TrainPage
 

@@ -2,8 +2,17 @@
 
 from workbench.plugins import hookimpl
 from workbench.plugins.contributions import (
-    Backend, Exporter, Flag, Importer, MenuAction, OutputFilter, Panel, PromptTransform, Scorer,
-    Setting)
+    Backend,
+    Exporter,
+    Flag,
+    Importer,
+    MenuAction,
+    OutputFilter,
+    Panel,
+    PromptTransform,
+    Scorer,
+    Setting,
+)
 
 __version__ = "2.5"
 EVENTS: list = []

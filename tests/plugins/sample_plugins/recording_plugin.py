@@ -5,8 +5,15 @@ from workbench.core.generation import DoneEvent, GenerationStats, TokenEvent
 from workbench.core.model_info import ModelMetadata, SpecialTokens
 from workbench.core.tabular import Rows
 from workbench.plugins import hookimpl
-from workbench.plugins.contributions import (Backend, Exporter, Flag, Importer, OutputFilter,
-                                             PromptTransform, Scorer)
+from workbench.plugins.contributions import (
+    Backend,
+    Exporter,
+    Flag,
+    Importer,
+    OutputFilter,
+    PromptTransform,
+    Scorer,
+)
 
 __version__ = "1.0"
 EVENTS: list = []

@@ -33,6 +33,7 @@ from .replies import TERMINAL, Died
 from .spawn import start_process, take_spare
 from .stream import GenerationStream
 
+
 class ModelHost:
     """One llama.cpp model in its own process.
 

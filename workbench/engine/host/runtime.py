@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sys
 import random
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 

@@ -29,7 +29,7 @@ class ScoreSequence:
     context_length: int  # how many of them are the prompt's
     top_k: int
     adapter_key: tuple
-    finished: Callable[["ScoreSequence"], None]
+    finished: Callable[[ScoreSequence], None]
     token_bytes: Callable[[int], bytes]
     slot: int | None = None
     scoring = True  # fed, never sampled (batch.py)

@@ -33,7 +33,7 @@ class Sequence:
     seed: int
     adapter_key: tuple
     emit: Emit
-    finished: Callable[["Sequence"], None]
+    finished: Callable[[Sequence], None]
     max_tokens: int
     token_bytes: Callable[[int], bytes]  # a token's exact bytes, special tokens spelled out
     slot: int | None = None

@@ -8,8 +8,7 @@ from collections.abc import Iterable
 
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import WorkbenchError
-from ...core.evaluation import (Assertion, AssertionResult, CaseVerdict, combine,
-                                failed_output)
+from ...core.evaluation import Assertion, AssertionResult, CaseVerdict, combine, failed_output
 from ...core.runs import Output
 from ...core.tokens import AnswerLikelihood
 from ...plugins.manager import PluginManager

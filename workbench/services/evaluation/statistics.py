@@ -216,7 +216,7 @@ class Ranking:
     items: tuple[RankedItem, ...]
     comparisons: tuple[tuple[str, str, str], ...]
 
-    def bootstrap(self, seed: int, n: int = 1000, confidence: float = 0.95) -> "Ranking":
+    def bootstrap(self, seed: int, n: int = 1000, confidence: float = 0.95) -> Ranking:
         """The same ranking with a percentile interval on every strength, from ``n`` refits on
         comparisons resampled with replacement. The same seed gives the same intervals; the
         prior keeps every interval finite. With very few comparisons (or all alike) every

@@ -12,8 +12,15 @@ from ...core.prompts import Prompt, PromptVersion
 from ...core.sampling import SamplingSettings
 from ...core.session_variants import SessionVariant
 from ...core.sessions import Session
-from ...core.suites import (StoredSuite, Suite, SuiteError, SuiteProblem, SuitePrompt,
-                            SuiteProvider, SuiteTest)
+from ...core.suites import (
+    StoredSuite,
+    Suite,
+    SuiteError,
+    SuiteProblem,
+    SuitePrompt,
+    SuiteProvider,
+    SuiteTest,
+)
 from ...store import Store
 from ..compare import VariantSpec
 

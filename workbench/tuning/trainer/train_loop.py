@@ -14,12 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from .batches import length_grouped_batches
-from .checkpoints import load_checkpoint, save_checkpoint
 from ..device import training_device_line
 from ..gguf_lora import BaseShape
 from ..job_files import JobFolder, read_rows
 from ..progress import TrainerEvent
+from .batches import length_grouped_batches
+from .checkpoints import load_checkpoint, save_checkpoint
 
 Emit = Callable[[TrainerEvent], None]
 
