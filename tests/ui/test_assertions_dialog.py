@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from workbench.core.evaluation import Assertion
 from workbench.services.sessions import open_store
 from workbench.services.workspace import CaseChecks, SetChecks, WorkspaceService
-from workbench.ui.cases_table import CasesTable
+from workbench.ui.compose.cases_table import CasesTable
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from workbench.ui.cases_table import CasesTable
-from workbench.ui.table_editing import open_editor
+from workbench.ui.compose.cases_table import CasesTable
+from workbench.ui.compose.table_editing import open_editor
 
 
 def headers(table: CasesTable) -> list[str]:

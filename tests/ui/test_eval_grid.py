@@ -13,7 +13,7 @@ from workbench.core.evaluation import Assertion
 from workbench.core.prompts import FewShotExample
 from workbench.core.runs import RunStatus
 from workbench.services.evaluation.suite_file import load_suite
-from workbench.ui import suite_actions
+from workbench.ui.evaluate import suite_actions
 
 LEFT = Qt.MouseButton.LeftButton
 NEVER = "zzqx"  # a text a capital city's name never contains

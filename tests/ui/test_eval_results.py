@@ -27,8 +27,8 @@ from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import SamplingSettings
 from workbench.services.evaluation.report import build_report
 from workbench.services.evaluation.runner import report_for_run, summary_of
-from workbench.ui import eval_results
-from workbench.ui.eval_results import EvalResultsView
+from workbench.ui.evaluate import eval_results
+from workbench.ui.evaluate.eval_results import EvalResultsView
 
 CONTAINS = Assertion("contains", value="Paris")
 SHORT = Assertion("max-length", value=40, metric="short answer")

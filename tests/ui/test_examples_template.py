@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 
 from workbench.core.prompts import FewShotExample, PromptVersion
-from workbench.ui.table_editing import open_editor
+from workbench.ui.compose.table_editing import open_editor
 
 
 def headers(widget) -> list[str]:

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from workbench.core.prompts import FewShotExample
 from workbench.core.runs import RunStatus
-from workbench.ui.output_cell import TEXT_LINES_CAP
+from workbench.ui.compare.output_cell import TEXT_LINES_CAP
 
 LEFT = Qt.MouseButton.LeftButton
 LONG_CASE = "a small country in the south of Europe between Spain and France, in the mountains"

@@ -15,8 +15,8 @@ from tests.ui.test_workbench import compose
 from workbench.core.paths import app_paths
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.context import EXAMPLES, INPUT, SYSTEM, TEMPLATE, prompt_tokens
-from workbench.ui import prompt_tokens as prompt_tokens_view
-from workbench.ui.prompt_tokens import NO_SECOND
+from workbench.ui.compose import prompt_tokens as prompt_tokens_view
+from workbench.ui.compose.prompt_tokens import NO_SECOND
 
 
 def open_tokens(qtbot, window):

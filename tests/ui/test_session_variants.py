@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from tests.ui.conftest import make_window
 from workbench.core.runs import RunStatus
 from workbench.ui import sessions_panel
-from workbench.ui.variants_table import ENGINE_COLUMN, SAMPLING_COLUMN
+from workbench.ui.compare.variants_table import ENGINE_COLUMN, SAMPLING_COLUMN
 
 LABEL, TEMPERATURE, SEED, MAX_TOKENS = 0, 5, 6, 7
 
@@ -109,7 +109,7 @@ def test_run_saves_the_variants_and_an_unchanged_prompt_adds_no_version(
 
 def test_a_session_saved_before_variants_were_kept_shows_its_last_runs(qtbot, app_services):
     from tests.store.conftest import populate
-    from workbench.ui.variants_table import CURRENT
+    from workbench.ui.compare.variants_table import CURRENT
 
     data = populate(app_services.store, "Older")
     app_services.store.session_variants.save(data.session.id, [])  # as revision 0002 left it

@@ -13,7 +13,7 @@ from tests.fixtures.fake_hub import hf_env  # noqa: F401 - pytest fixture
 from tests.plugins.test_plugins_gui import services_with_plugins
 from tests.ui.conftest import make_window
 from workbench.services.library import LibraryService
-from workbench.ui.hub_dialog import HubBrowser
+from workbench.ui.library.hub_dialog import HubBrowser
 
 
 def position(widget, window) -> QPoint:

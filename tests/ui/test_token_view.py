@@ -12,7 +12,7 @@ from workbench.core.generation import GenerationRequest, TokenEvent
 from workbench.core.messages import ChatMessage
 from workbench.core.sampling import GREEDY
 from workbench.core.tokens import TokenInfo, TokenTrace
-from workbench.ui.token_view import NO_PROBABILITIES, TokenView, trace_from_events
+from workbench.ui.compare.token_view import NO_PROBABILITIES, TokenView, trace_from_events
 
 LEFT = Qt.MouseButton.LeftButton
 MIXED = "Tokyo is 東京 🍣🦘 — café, naïve, Zürich. ¿Qué? Привет!"

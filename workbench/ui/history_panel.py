@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from ..core.diff import version_text
 from ..core.prompts import PromptVersion
-from .diff_view import DiffDialog
+from .compare.diff_view import DiffDialog
 
 
 class HistoryPanel(QWidget):

@@ -35,20 +35,20 @@ from ..services.sessions import Store
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
 from .banner import Banner, BannerOverlay
-from .chat_panel import ChatPanel
-from .compare_panel import ComparePanel
-from .composer import ComposerPanel
-from .eval_results import EvalResultsView, EvaluationLoader
+from .compare.chat_panel import ChatPanel
+from .compare.compare_panel import ComparePanel
+from .compare.variants_keeper import VariantsKeeper
+from .compare.variants_table import CURRENT
+from .compose.composer import ComposerPanel
+from .evaluate.eval_results import EvalResultsView, EvaluationLoader
 from .history_panel import HistoryPanel
-from .library_panel import LibraryPanel
+from .library.library_panel import LibraryPanel
+from .library.model_picker import ModelPicker
 from .menus import WindowMenus
 from .model_controller import ModelController
-from .model_picker import ModelPicker
 from .plugins_menu import PluginsMenu
 from .sessions_panel import SessionsPanel
-from .tune_menu import TuneMenu
-from .variants_keeper import VariantsKeeper
-from .variants_table import CURRENT
+from .tune.tune_menu import TuneMenu
 from .window_title import is_unsaved, window_title
 
 WINDOW_TITLE = "Prompt Workbench"

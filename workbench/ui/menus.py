@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..services.sessions import SessionService
+from .evaluate.suite_actions import SuiteActions
 from .jobs import run_in_background
-from .suite_actions import SuiteActions
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXPORT_FILTER = "Session export (*.json *.json.gz)"

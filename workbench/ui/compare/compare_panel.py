@@ -1,0 +1,478 @@
+"""The comparison grid: variants are columns, test cases are rows, outputs stream into cells.
+
+When the cases have assertions, each output is checked as it arrives (the evaluation lab's
+EvalService) and its cell shows a pass/fail badge; a cell run several times (Repeats) shows
+its first output and a line counting the repeats, the distinct answers and the passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.cases import CaseSet, TestCase
+from ...core.evaluation import EvalResult
+from ...core.ratings import Preference, Rating
+from ...core.runs import Output, Run, RunStatus, Variant
+from ...services.compare import RunHandle, RunService, VariantSpec
+from ...services.evaluation.runner import EvalService
+from ...services.run_history import RunHistoryService, StoredRun
+from ...services.workspace import WorkspaceService
+from ..banner import Banner
+from ..jobs import BackgroundCall
+from .blind_dialog import BlindDialog
+from .diff_view import DiffDialog
+from .grid_checks import MAX_REPEATS, GridChecks
+from .grid_inspect import GridInspect
+from .grid_judging import GridJudging
+from .grid_labels import case_header, case_tooltip, run_line
+from .output_cell import OutputCell
+from .run_history import RunList, local_time
+from .summary_table import SummaryTable
+from .variants_table import VariantsTable
+
+SpecFor = Callable[[Variant], VariantSpec]
+CaseSetFor = Callable[[], CaseSet]
+HEADER_WIDTH = 190  # the case column: wide enough to read, narrow enough to leave the answers room
+MIN_ROW = 56
+
+
+class RunBridge(QObject):
+    """RunListener for worker threads: each call becomes a signal queued to the GUI thread."""
+
+    started = Signal(str, str)
+    token = Signal(str, str, str)
+    finished = Signal(object)
+    run_done = Signal(str, object)
+    annotated = Signal(str, str, object, object)  # variant id, case id, flags, scores
+    evaluated = Signal(object)  # EvalResult: an output checked against its case's assertions
+
+    def cell_started(self, variant_id, case_id):
+        self.started.emit(variant_id, case_id)
+
+    def cell_token(self, variant_id, case_id, text):
+        self.token.emit(variant_id, case_id, text)
+
+    def cell_finished(self, output):
+        self.finished.emit(output)
+
+    def run_finished(self, run_id, status):
+        self.run_done.emit(run_id, status)
+
+    def cell_annotated(self, output_id, variant_id, case_id, flags, scores):
+        self.annotated.emit(variant_id, case_id, list(flags), dict(scores))
+
+    def cell_evaluated(self, result):
+        self.evaluated.emit(result)
+
+
+class ComparePanel(GridJudging, GridChecks, GridInspect, QWidget):
+    run_finished = Signal(object)  # RunStatus
+    output_ready = Signal(object)  # Output (for output filters)
+    checks_done = Signal(str)  # run id: its verdicts are final (after the run, or a Re-check)
+
+    def __init__(self, runs: RunService, workspace: WorkspaceService,
+                 evaluation: EvalService | None = None, parent=None):
+        super().__init__(parent)
+        self.runs, self.workspace, self.evaluation = runs, workspace, evaluation
+        self.case_set: CaseSet | None = None  # the shown run's cases with their assertions
+        self.case_set_for: CaseSetFor | None = None  # the window's cases, saved as shown
+        self.results: dict[str, EvalResult] = {}  # output id -> its verdict
+        self.repeat_outputs: dict[tuple[str, str], dict[int, Output]] = {}  # cell -> repeats
+        self._repeating: set[tuple[str, str]] = set()  # cells generating several repeats
+        self._run_repeats = 1  # how many the running run generates per cell
+        self._listeners: dict = {}  # run id -> its EvaluatingListener, until it is finished
+        self.run: Run | None = None
+        self.cases: list[TestCase] = []
+        self.cells: dict[tuple[str, str], OutputCell] = {}
+        self.outputs: dict[tuple[str, str], Output] = {}
+        self.ratings: list[Rating] = []
+        self.preferences: list[Preference] = []
+        self.handle: RunHandle | None = None
+        self.spec_for: SpecFor | None = None
+        self._handles: list[RunHandle] = []
+        self.history = RunHistoryService(runs.store, runs.plugins)
+        self.blind_dialog: BlindDialog | None = None
+        self.diff_dialog: DiffDialog | None = None
+        self._calls: dict[str, BackgroundCall] = {}  # the latest background call per purpose
+        # Row heights follow the text; streaming tokens refit at most every 150 ms.
+        self._fit_timer = QTimer(self, singleShot=True, interval=150)
+        self._fit_timer.timeout.connect(self.fit_rows)
+        self.bridge = RunBridge(self)
+        self.bridge.started.connect(self._on_started)
+        self.bridge.token.connect(self._on_token)
+        self.bridge.finished.connect(self._on_finished)
+        self.bridge.run_done.connect(self._on_run_done)
+        self.bridge.annotated.connect(self._on_annotated)
+        self.bridge.evaluated.connect(self._on_evaluated)
+        self._build()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.banner = Banner()
+        layout.addWidget(self.banner)
+        self.variants = VariantsTable()
+        self.variants.setMaximumHeight(150)  # three variants (base, ×1, ×0.5) without scrolling
+        self.variants.setMinimumHeight(60)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("▶ Run")
+        self.repeats_spin = QSpinBox(minimum=1, maximum=MAX_REPEATS, prefix="× ")
+        self.repeats_spin.setToolTip("Repeats: generate each cell this many times (seed, "
+                                     "seed + 1, …) to see how stable the answers are")
+        self.recheck_button = QPushButton("Re-check")
+        self.recheck_button.setToolTip("Check the shown run's outputs again against the "
+                                       "assertions as they are now")
+        self.recheck_button.setEnabled(False)
+        self.stop_button = QPushButton("■ Stop")
+        self.diff_button = QPushButton("Diff two cells")
+        self.blind_button = QPushButton("Blind compare…")
+        self.state = QLabel("")
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(QLabel("Repeats"))
+        for button in (self.repeats_spin, self.recheck_button, self.stop_button,
+                       self.diff_button, self.blind_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self.state, 1)
+        self.run_list = RunList()  # beside the buttons: every pixel of height goes to results
+        self.run_list.setEnabled(False)
+        buttons.addWidget(self.run_list, 1)
+        self.grid = QTableWidget(0, 0)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.grid.verticalHeader()
+        header.setDefaultSectionSize(MIN_ROW)
+        header.setFixedWidth(HEADER_WIDTH)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.grid.setMinimumHeight(90)
+        self.summary = SummaryTable()
+        self.summary.setMinimumHeight(50)
+        # Variants, grid and summary share one splitter: the grid takes the height, the user
+        # can shrink the variants table to see more results. (A new name: states saved for
+        # the old two-pane splitter do not fit.)
+        self.results_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.results_splitter.setObjectName("compare-splitter")
+        self.results_splitter.setChildrenCollapsible(False)
+        layout.addLayout(buttons)
+        self.pass_line = QLabel()  # "Greedy 7/10 pass · Creative 5/10 pass"
+        self.pass_line.setStyleSheet("font-weight:bold; padding:2px 4px")
+        self.pass_line.hide()
+        layout.addWidget(self.pass_line)
+        for index, widget in enumerate((self.variants, self.grid, self.summary)):
+            self.results_splitter.addWidget(widget)
+            self.results_splitter.setStretchFactor(index, 1 if widget is self.grid else 0)
+        self.results_splitter.setSizes([150, 1000, 72])  # three variant rows, two summary rows
+        layout.addWidget(self.results_splitter, 1)
+        self.stop_button.clicked.connect(self.stop)
+        self.recheck_button.clicked.connect(lambda: self.recheck())
+        # Lambdas: clicked(bool) must not land in a parameter (it once suppressed the dialogs).
+        self.diff_button.clicked.connect(lambda: self.diff_selected())
+        self.blind_button.clicked.connect(lambda: self.open_blind())
+        self.run_list.run_chosen.connect(self.open_stored)
+        self.grid.horizontalHeader().sectionResized.connect(lambda *_: self._fit_timer.start())
+        self.stop_button.setEnabled(False)
+
+    # -- grid ----------------------------------------------------------------------------
+
+    def _lay_out(self, run: Run, cases: list[TestCase]) -> None:
+        """One cell per variant × case. A grid of the same shape keeps its cells (cleared):
+        building and deleting a dozen cells stalled the window for 13–35 ms at each Run."""
+        self.run, self.cases = run, list(cases)
+        self.cells.clear()
+        self.grid.clearSelection()
+        rows, columns = len(cases), len(run.variants)
+        reuse = (self.grid.rowCount() == rows and self.grid.columnCount() == columns
+                 and all(isinstance(self.grid.cellWidget(r, c), OutputCell)
+                         for r in range(rows) for c in range(columns)))
+        if not reuse:
+            self.grid.clear()
+            self.grid.setColumnCount(columns)
+            self.grid.setRowCount(rows)
+        self.grid.setHorizontalHeaderLabels([v.label or f"Variant {i + 1}"
+                                             for i, v in enumerate(run.variants)])
+        for row, case in enumerate(cases):
+            item = QTableWidgetItem(case_header(case, row + 1))
+            item.setToolTip(case_tooltip(case, row + 1))
+            self.grid.setVerticalHeaderItem(row, item)
+            for column, variant in enumerate(run.variants):
+                cell = self.grid.cellWidget(row, column) if reuse else self._new_cell(row, column)
+                if reuse:
+                    cell.clear()
+                cell.key = (variant.id, case.id)
+                cell.set_expected(case.expected)
+                self.cells[cell.key] = cell
+        self.fit_rows()
+
+    def _new_cell(self, row: int, column: int) -> OutputCell:
+        cell = OutputCell()
+        cell.rated.connect(self._on_rated)
+        cell.rerun_requested.connect(lambda c=cell: self.rerun_cell(*c.key))
+        self._inspect_cell(cell)
+        self.grid.setItem(row, column, QTableWidgetItem())  # selectable for Diff
+        self.grid.setCellWidget(row, column, cell)
+        return cell
+
+    def fit_rows(self) -> None:
+        """Each row as tall as its tallest cell wants (text up to a cap) and its case label."""
+        header = self.grid.verticalHeader()
+        line = header.fontMetrics().lineSpacing()
+        for row in range(self.grid.rowCount()):
+            label = self.grid.verticalHeaderItem(row)
+            wanted = (label.text().count("\n") + 1) * line + 10 if label else MIN_ROW
+            for column in range(self.grid.columnCount()):
+                cell = self.grid.cellWidget(row, column)
+                if isinstance(cell, OutputCell):
+                    wanted = max(wanted, cell.wanted_height(self.grid.columnWidth(column)))
+            if header.sectionSize(row) != max(MIN_ROW, wanted):
+                header.resizeSection(row, max(MIN_ROW, wanted))
+
+    def show_run(self, run: Run | None, cases: list[TestCase], outputs: list[Output],
+                 ratings: list[Rating], preferences: list[Preference], *,
+                 flags: dict[str, list[str]] | None = None,
+                 scores: dict[str, dict[str, float]] | None = None) -> None:
+        """A stored run as it was left (latest output per cell). Without ``flags``/``scores``
+        the plugins' figures are computed in the background and filled in when ready."""
+        self.outputs.clear()
+        self._forget_checks()
+        self.case_set = None  # read again when a re-check or a rerun needs it
+        self.ratings, self.preferences = list(ratings), list(preferences)
+        if run is None:
+            self.run = None
+            self.recheck_button.setEnabled(False)
+            self.grid.clear()
+            self.grid.setRowCount(0)
+            self.grid.setColumnCount(0)
+            self.summary.setRowCount(0)
+            self.state.setText("")
+            self.run_list.set_runs([], None)
+            return
+        case_ids = {o.case_id for o in outputs}
+        shown = [c for c in cases if c.id in case_ids] or cases
+        self._lay_out(run, shown)
+        latest_score = {r.output_id: r.score for r in sorted(ratings, key=lambda r: r.created_at)}
+        for output in sorted(outputs, key=lambda o: o.created_at):
+            key = (output.variant_id, output.case_id)
+            self.repeat_outputs.setdefault(key, {})[output.repeat] = output
+            if output.repeat:
+                continue  # a cell shows its first repeat; the others are counted under it
+            self.outputs[key] = output
+            if key in self.cells:
+                self.cells[key].show_output(output, latest_score.get(output.id))
+        for key in self.cells:
+            self._show_repeats(key)
+        self._verdicts_later(run)
+        if flags is None or scores is None:
+            self._annotate_later(run, shown)
+        else:
+            self._show_annotations(flags, scores)
+        self.state.setText(f"{run_line(run.status, list(self.cells), self.outputs)} "
+                           f"(started {local_time(run.created_at):%Y-%m-%d %H:%M})")
+        self.refresh_summary()
+        self.fit_rows()
+        self.refresh_runs()
+        self._set_running(self.running)
+
+    # -- earlier runs --------------------------------------------------------------------
+
+    def _call(self, purpose: str, fn, on_success) -> BackgroundCall:
+        """Store reads and plugin scorers off the GUI thread; only the latest call of each
+        purpose is listened to (an older answer must not overwrite a newer choice)."""
+        old = self._calls.get(purpose)
+        if old is not None:
+            old.succeeded.disconnect()
+            old.deleteLater()  # a thread still running finds it gone and drops its answer
+        call = BackgroundCall(fn, self)
+        call.succeeded.connect(on_success)
+        call.failed.connect(lambda message: self.banner.show_message(message))
+        self._calls[purpose] = call
+        call.start()
+        return call
+
+    def refresh_runs(self) -> None:
+        """Refill the run list for the shown run's session."""
+        if self.run is None:
+            return
+        session_id, history = self.run.session_id, self.history
+        self._call("runs", lambda: history.runs(session_id), self._on_runs_listed)
+
+    def _on_runs_listed(self, runs: list) -> None:
+        self.run_list.set_runs(runs, self.run.id if self.run else None)
+        self.run_list.setEnabled(bool(runs) and not self.running)
+
+    def open_stored(self, run_id: str) -> None:
+        """Show an earlier run (chosen in the run list) with its ratings and scores."""
+        if self.running:
+            return
+        history = self.history
+        self.state.setText("Opening the run…")
+        self._call("open", lambda: history.open(run_id), self._on_stored)
+
+    def _on_stored(self, stored: StoredRun) -> None:
+        self.show_run(stored.run, stored.cases, stored.outputs, stored.ratings,
+                      stored.preferences, flags=stored.flags, scores=stored.scores)
+
+    def _annotate_later(self, run: Run, cases: list[TestCase]) -> None:
+        outputs, history = list(self.outputs.values()), self.history
+
+        def shown(result) -> None:
+            if self.run is not None and self.run.id == run.id:
+                self._show_annotations(*result)
+
+        self._call("annotate", lambda: history.annotate(outputs, cases), shown)
+
+    def _show_annotations(self, flags: dict, scores: dict) -> None:
+        for key, output in self.outputs.items():
+            cell = self.cells.get(key)
+            if cell is not None and cell.output is output:
+                cell.show_flags(flags.get(output.id, []))
+                cell.show_scores(scores.get(output.id, {}))
+        self.fit_rows()
+
+    # -- running -------------------------------------------------------------------------
+
+    def start(self, session_id: str, case_set_id: str, cases: list[TestCase],
+              specs: list[VariantSpec], *, repeats: int | None = None) -> RunHandle:
+        """Run every variant over ``cases`` (``repeats`` times each; default: the Repeats
+        box). Outputs are checked as they arrive when the cases have assertions."""
+        repeats = self.repeats_spin.value() if repeats is None else max(1, repeats)
+        self.banner.hide()
+        case_set = self._stored_case_set(case_set_id)
+        listener = self._watch(case_set, cases)
+        handle = self.runs.start(session_id, case_set_id, cases, specs, listener or self.bridge,
+                                 repeats=repeats)
+        if listener is not None:
+            self.evaluation.started(listener, handle, specs, repeats=repeats)
+            self._listeners[handle.run.id] = listener
+        self.outputs.clear()
+        self._forget_checks()
+        self.case_set = case_set
+        self.ratings, self.preferences = [], []
+        self.handle = handle
+        self._handles.append(handle)
+        self._lay_out(handle.run, cases)
+        self._run_repeats = repeats
+        for key, cell in self.cells.items():
+            cell.stats.setText("queued")
+            if repeats > 1:
+                self._repeating.add(key)
+        self.state.setText(f"Running {len(specs)} variants × {len(cases)} cases…")
+        self._set_running(True)
+        self.refresh_summary()
+        self.refresh_runs()
+        return handle
+
+    def stop(self) -> None:
+        for handle in self._handles:
+            handle.cancel()
+
+    def rerun_cell(self, variant_id: str, case_id: str) -> None:
+        if self.run is None or self.spec_for is None:
+            return
+        variant, case, spec, listener = self.one_cell(variant_id, case_id)
+        self.track_one_cell(self.runs.rerun_cell(self.run, variant, spec, case, listener),
+                            (variant_id, case_id))
+
+    def one_cell(self, variant_id: str, case_id: str):
+        """What generating one cell again needs: its variant, case, spec, and the listener
+        (checked like the run's outputs when the cases have checks; no new evaluation run)."""
+        variant = next(v for v in self.run.variants if v.id == variant_id)
+        case = next(c for c in self.cases if c.id == case_id)
+        spec = self.spec_for(variant)
+        listener = self._watch(self._case_set_of_run(), [case])
+        if listener is not None:
+            listener.versions = {variant.id: spec.prompt_version}
+            listener.ready.set()
+        return variant, case, spec, listener or self.bridge
+
+    def track_one_cell(self, handle: RunHandle, key: tuple[str, str]) -> None:
+        self._repeating.discard(key)  # one output: it streams
+        self._handles.append(handle)
+        self._set_running(True)
+
+    def _on_started(self, variant_id: str, case_id: str) -> None:
+        key = (variant_id, case_id)
+        cell = self.cells.get(key)
+        if cell is None:
+            return
+        if key in self._repeating:
+            # Repeats of a cell run side by side and their events do not say which repeat
+            # they are: the cell waits for finished outputs instead of mixing their tokens.
+            if cell.output is None:
+                cell.stats.setText(f"generating {self._run_repeats} repeats…")
+            return
+        cell.start()
+
+    def _on_token(self, variant_id: str, case_id: str, text: str) -> None:
+        cell = self.cells.get((variant_id, case_id))
+        if cell and (variant_id, case_id) not in self._repeating:
+            cell.append(text)
+            if not self._fit_timer.isActive():
+                self._fit_timer.start()
+
+    def _on_finished(self, output: Output) -> None:
+        key = (output.variant_id, output.case_id)
+        if self.run is None or output.run_id != self.run.id:
+            return  # a cell of a run no longer shown
+        self.repeat_outputs.setdefault(key, {})[output.repeat] = output
+        cell = self.cells.get(key)
+        if output.repeat == 0:
+            self.outputs[key] = output
+            if cell:
+                cell.show_output(output)
+                cell.show_verdict(self._verdict_of(output))
+            self.output_ready.emit(output)
+        self._show_repeats(key)
+        self.refresh_summary()
+        self._fit_timer.start()
+
+    def _on_annotated(self, variant_id: str, case_id: str, flags: list, scores: dict) -> None:
+        """Output filters' flags and scorers' figures from plugins, shown in the cell."""
+        cell = self.cells.get((variant_id, case_id))
+        if cell is None:
+            return
+        cell.show_flags(flags)
+        cell.show_scores(scores)
+        self._fit_timer.start()
+
+    def _on_run_done(self, run_id: str, status: RunStatus) -> None:
+        self._handles = [h for h in self._handles if not h.done.is_set()]
+        if not self._handles:
+            self._set_running(False)
+        if self.run is not None and run_id == self.run.id:
+            if status is RunStatus.CANCELLED:
+                for cell in self.cells.values():
+                    cell.show_cancelled()  # queued cells the stop reached before any output
+            self.state.setText(run_line(status, list(self.cells), self.outputs))
+            self.fit_rows()
+            self.refresh_runs()  # its status changed
+        listener = self._listeners.pop(run_id, None)
+        if listener is not None:
+            self.recheck_button.setEnabled(False)  # until the run's own checks are final
+            self._finish_checks(listener, run_id)
+        self.run_finished.emit(status)
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.repeats_spin.setEnabled(not running)
+        self.recheck_button.setEnabled(not running and self.run is not None
+                                       and self.evaluation is not None)
+        self.stop_button.setEnabled(running)
+        self.run_list.setEnabled(not running and bool(self.run_list.runs))
+
+    @property
+    def running(self) -> bool:
+        return any(not h.done.is_set() for h in self._handles)

@@ -1,0 +1,1 @@
+"""The evaluation lab in the window: assertions, suites, the Evaluation tab."""

@@ -1,0 +1,133 @@
+"""File ▸ Import suite… / Export suite…: promptfoo-style YAML suites in and out of sessions.
+
+Import reads the file (every problem at once, one line each, shown in a message box), stores it
+as a new session and switches the window to it; Export writes the open session — its prompt
+versions, its variants' models and sampling, its cases with their assertions — as a suite.
+File dialogs go through module-level functions so a test can answer them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from ...core.session_variants import CURRENT_VERSION
+from ...services.evaluation.suite_file import load_suite, save_suite
+from ...services.evaluation.suite_session import store_suite, suite_from_session
+from ..jobs import run_in_background
+
+SUITE_FILTER = "Evaluation suite (*.yaml *.yml)"
+
+
+def ask_open_path(parent, title: str, file_filter: str) -> str:
+    return QFileDialog.getOpenFileName(parent, title, "", file_filter)[0]
+
+
+def ask_save_path(parent, title: str, suggested: str, file_filter: str) -> str:
+    return QFileDialog.getSaveFileName(parent, title, suggested, file_filter)[0]
+
+
+class SuiteActions(QObject):
+    """The two menu entries, added to ``menu`` (the window's File menu)."""
+
+    def __init__(self, window, menu: QMenu):
+        super().__init__(window)
+        self.window = window
+        self.message_box: QMessageBox | None = None  # the last problem shown (tests read it)
+        self.import_action = menu.addAction("Import &suite…")
+        self.import_action.triggered.connect(lambda _checked=False: self.import_suite())
+        self.export_action = menu.addAction("Export s&uite…")
+        self.export_action.triggered.connect(lambda _checked=False: self.export_suite())
+
+    # -- import ----------------------------------------------------------------------------
+
+    def import_suite(self, path: str | None = None) -> None:
+        path = path or ask_open_path(self.window, "Import an evaluation suite", SUITE_FILTER)
+        if not path:
+            return
+        store, plugins = self.window.services.store, self.window.services.plugins
+
+        def work():
+            scorers = filters = None
+            if plugins is not None:  # python/flagged assertions name what plugins registered
+                scorers = {s.name for _, s in plugins.contributions("register_scorers")}
+                filters = {f.name for _, f in plugins.contributions("register_output_filters")}
+            suite = load_suite(path, scorers=scorers, filters=filters)
+            text = Path(path).read_text(encoding="utf-8-sig")
+            return store_suite(store, suite, yaml_text=text)
+
+        self._background(work, self._imported, f"Cannot import {Path(path).name}")
+
+    def _imported(self, held) -> None:
+        w = self.window
+        w.sessions_panel.refresh(held.session.id)
+        w.open_session(held.session.id)
+        w.banner.show_message(
+            f"Imported the suite '{held.stored.name}': {len(held.case_set.cases)} case(s), "
+            f"{len(held.versions)} prompt(s).", "info")
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export_suite(self, path: str | None = None) -> None:
+        w = self.window
+        if w.workspace is None:
+            w.banner.show_message("Open a session first: there is nothing to export.")
+            return
+        if w.save_version() is None:  # the editor's prompt is what "current" variants run
+            return
+        w.variants_keeper.save_now()
+        case_set = w.save_cases()
+        session = w.workspace.session
+        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in session.name).strip()
+        path = path or ask_save_path(w, "Export the session as a suite",
+                                     f"{safe or 'suite'}.yaml", SUITE_FILTER)
+        if not path:
+            return
+        store, history = w.services.store, list(w.workspace.history)
+        default_model = w.picker.chosen()
+
+        def work() -> None:
+            variants = [replace(v, model=v.model or default_model)
+                        for v in store.session_variants.get(session.id)]
+            suite = suite_from_session(store, session.id, case_set,
+                                       versions_of(variants, history, store), variants)
+            save_suite(suite, path)
+
+        self._background(work, lambda _none: w.banner.show_message(
+            f"Exported '{session.name}' as a suite to {path}.", "info"),
+            f"Cannot export '{session.name}'")
+
+    # -- both ------------------------------------------------------------------------------
+
+    def _background(self, fn, on_success, failure_prefix: str) -> None:
+        run_in_background(fn, self, on_success,
+                          lambda message: self._show_problem(failure_prefix, message))
+
+    def _show_problem(self, title: str, message: str) -> None:
+        """A suite's problems, one line each, in a box the user reads at leisure (open(),
+        not exec(): the window stays responsive)."""
+        if self.message_box is not None:
+            self.message_box.close()
+            self.message_box.deleteLater()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message,
+                          QMessageBox.StandardButton.Ok, self.window)
+        box.setObjectName("suite-problem-box")
+        box.open()
+        self.message_box = box
+
+
+def versions_of(variants, history, store) -> list:
+    """The prompt versions the variants run, labelled v1, v2… by their place in history
+    ("current": the newest), each once, in the variants' order."""
+    numbers = {version.id: number for number, version in enumerate(history, 1)}
+    latest = history[-1] if history else None
+    chosen: dict[str, tuple[str, object]] = {}
+    for variant in variants:
+        version = latest if variant.version == CURRENT_VERSION else \
+            store.prompts.version(variant.version)
+        if version is not None and version.id not in chosen:
+            chosen[version.id] = (f"v{numbers.get(version.id, len(numbers) + 1)}", version)
+    return list(chosen.values())

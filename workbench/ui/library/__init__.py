@@ -1,0 +1,1 @@
+"""The Models tab: the library, the Hub, downloads, the model picker."""

@@ -1,0 +1,140 @@
+"""A download as a job (thread + signals) and as a row: progress bar, bytes, speed, ETA, Cancel.
+
+The pull itself is the blocking ``LibraryService.pull``; progress arrives from its thread as a
+queued signal, so the GUI thread only updates widgets (the meter already throttles to ~10/s).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.errors import WorkbenchError
+from ...core.library_errors import DownloadCancelled
+from ...core.model_info import human_bytes
+from ...services.library import CancelToken, LibraryService, Progress
+from ..jobs import describe_error
+
+
+def describe_progress(progress: Progress) -> str:
+    text = f"{human_bytes(progress.done)} of {human_bytes(progress.total)}"
+    if progress.phase == "downloading":
+        if progress.speed > 0:
+            text += f" · {human_bytes(int(progress.speed))}/s"
+        if progress.eta_s is not None:
+            minutes, seconds = divmod(int(progress.eta_s), 60)
+            text += f" · {minutes}:{seconds:02d} left"
+    elif progress.phase == "verifying":
+        text += " · checking sha256…"
+    return text
+
+
+class DownloadJob(QObject):
+    progress = Signal(object)  # Progress
+    succeeded = Signal(object)  # LibraryModel
+    failed = Signal(str, bool)  # message, cancelled
+
+    def __init__(self, service: LibraryService, repo: str, filename: str,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.service, self.repo, self.filename = service, repo, filename
+        self.token = CancelToken()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> DownloadJob:
+        self.token = CancelToken()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="gui-download")
+        self.thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def _run(self) -> None:
+        try:
+            model = self.service.pull(self.repo, self.filename, progress=self.progress.emit,
+                                      cancel=self.token)
+        except BaseException as error:  # noqa: BLE001 - every failure becomes a message
+            if not isinstance(error, WorkbenchError):
+                traceback.print_exc()
+            self.failed.emit(describe_error(error), isinstance(error, DownloadCancelled))
+            return
+        self.succeeded.emit(model)
+
+
+class DownloadRow(QWidget):
+    """One download: title, bar, detail line; Cancel while running, Retry after a failure."""
+
+    finished = Signal(object)  # LibraryModel
+
+    def __init__(self, job: DownloadJob, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.job = job
+        self.title = QLabel(f"{job.repo} / {job.filename}")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.detail = QLabel("Starting…")
+        self.detail.setWordWrap(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.hide()
+        self.cancel_button.clicked.connect(self.cancel)
+        self.retry_button.clicked.connect(self.retry)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.bar, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.retry_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 4)
+        layout.addWidget(self.title)
+        layout.addLayout(buttons)
+        layout.addWidget(self.detail)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_done)
+        job.failed.connect(self._on_failed)
+        self.state = "running"
+
+    def start(self) -> None:
+        self.state = "running"
+        self.cancel_button.setEnabled(True)
+        self.retry_button.hide()
+        self.detail.setStyleSheet("")
+        self.detail.setText("Starting…")
+        self.job.start()
+
+    def cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.detail.setText("Cancelling…")
+        self.job.cancel()
+
+    def retry(self) -> None:
+        self.start()  # the bytes already received are kept: the download resumes
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.bar.setValue(int(progress.fraction * 1000))
+        self.detail.setText(describe_progress(progress))
+
+    def _on_done(self, model) -> None:
+        self.state = "done"
+        self.bar.setValue(1000)
+        self.cancel_button.hide()
+        self.detail.setText(f"Done: {model.name} is in the library ({model.path}).")
+        self.finished.emit(model)
+
+    def _on_failed(self, message: str, cancelled: bool) -> None:
+        self.state = "cancelled" if cancelled else "failed"
+        self.cancel_button.setEnabled(False)
+        self.retry_button.show()
+        self.retry_button.setText("Resume" if cancelled else "Retry")
+        self.detail.setStyleSheet("" if cancelled else "color:#611a15;")
+        self.detail.setText(message)

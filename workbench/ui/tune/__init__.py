@@ -1,0 +1,1 @@
+"""The LoRA tuning wizard and its pages."""
