@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from tests.fixtures.fake_hub import fake_hub, hf_env  # noqa: F401 - pytest fixtures
+from workbench.core.job_state import JobState
 from workbench.core.library_errors import (
     ChecksumMismatchError,
     DiskSpaceError,
@@ -17,7 +18,6 @@ from workbench.core.library_errors import (
     HubNetworkError,
     HubOfflineError,
 )
-from workbench.library.download import CancelToken
 from workbench.services.library import LibraryService
 from workbench.services.models import ModelService
 
@@ -91,7 +91,7 @@ def test_network_down_mid_download_then_retry_resumes_where_it_stopped(fake_hub,
 
 
 def test_cancel_stops_the_download_and_keeps_nothing_as_a_model(fake_hub, library, hf_env):
-    token = CancelToken()
+    token = JobState("download")
 
     def cancel_soon(progress):
         if progress.done > 0:

@@ -6,6 +6,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from workbench.core.job_state import JobWatcher
 from workbench.core.paths import app_paths
 from workbench.services.models import ModelService
 from workbench.services.tuning import TuningService
@@ -20,22 +21,23 @@ def write_chat_jsonl(path: Path) -> Path:
     return path
 
 
-class Recorder:
-    """A TuneListener that keeps every event."""
+class Recorder(JobWatcher):
+    """Watches a tune run and keeps every trainer event (and, at the end, the stored job)."""
 
     def __init__(self):
+        super().__init__(on_partial=self._event, on_finished=self._ended)
         self.events = []
         self.finished = threading.Event()
         self.job = None
         self.on_event = None
 
-    def job_event(self, job_id, event):
+    def _event(self, event):
         self.events.append(event)
         if self.on_event is not None:
             self.on_event(event)
 
-    def job_finished(self, job):
-        self.job = job
+    def _ended(self, state):
+        self.job = state.outcome
         self.finished.set()
 
     def kinds(self):

@@ -46,3 +46,21 @@ def test_stop_marks_cells_cancelled_not_failed(main_window, qtbot):
     assert sum(outputs for outputs, _ in per_variant) == answered
     assert sum(int(f.split(" / ")[1]) for _, f in per_variant) == cancelled
     assert all(f.startswith("0 / ") for _, f in per_variant)  # none failed
+
+
+def test_the_state_line_follows_the_run_s_progress(main_window, qtbot):
+    """The run is a job: its progress in cells reaches the state line through the one bridge."""
+    composer = main_window.composer
+    composer.template_edit.setPlainText("Name a city in {{ country }}.")
+    composer.set_cases([({"country": c}, None)
+                        for c in ("Spain", "Peru", "Chile", "Japan", "Kenya", "Chad")])
+    table = main_window.compare.variants
+    table.table.setRowCount(0)
+    table.add_variant("a", temperature=0.0, seed=0, max_tokens=48)
+    compare = main_window.compare
+    seen = set()
+    with qtbot.waitSignal(compare.run_finished, timeout=120_000):
+        qtbot.mouseClick(compare.run_button, LEFT)
+        qtbot.waitUntil(lambda: seen.add(compare.state.text()) or any(
+            re.search(r": [1-5] of 6 cells done…$", line) for line in seen), timeout=60_000)
+    assert compare.state.text().startswith("Run done")

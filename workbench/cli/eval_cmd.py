@@ -53,6 +53,7 @@ def _fraction(text: str) -> float:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
+    from ..core.job_state import JobState, JobWatcher
     from ..services.compare import RunService
     from ..services.evaluation.runner import EvalService
     from ..services.evaluation.suite_file import load_suite
@@ -69,11 +70,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     plugins = start_plugins(models, safe_mode=args.safe_mode)
     service = EvalService(store, models, RunService(store, models, plugins), plugins)
     progress = ProgressLine()
+    job = JobState(f"eval {path.name}")
+    job.watch(JobWatcher(on_progress=progress))
     try:
         outcome = service.run_suite(suite, models=args.models, model_config=_config(args),
                                     repeats=args.repeat,
                                     concurrency=args.concurrency, threshold=args.threshold,
-                                    progress=progress, yaml_text=_text(path))
+                                    yaml_text=_text(path), job=job)
         progress.finish()
         code = outcome.exit_code(args.threshold)
         for line in outcome.report.lines():
@@ -138,14 +141,15 @@ class ProgressLine:
         self.terminal = sys.stderr.isatty()
         self.shown = -1
 
-    def __call__(self, done: int, total: int, failed: int) -> None:
+    def __call__(self, progress) -> None:  # a JobProgress: cells done, in all, "N failed"
+        done, total = int(progress.done), int(progress.total)
         percent = int(100 * done / total) if total else 100
         if not self.terminal and percent // 10 == self.shown // 10 and done != total:
             return
         self.shown = percent
         elapsed = time.monotonic() - self.started
         text = (f"eval: {done}/{total} cells ({percent}%)"
-                + (f" · {failed} failed" if failed else "") + f" · {elapsed:.0f} s")
+                + (f" · {progress.message}" if progress.message else "") + f" · {elapsed:.0f} s")
         print(("\r" if self.terminal else "") + text, end="" if self.terminal else "\n",
               file=sys.stderr, flush=True)
 

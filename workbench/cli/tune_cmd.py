@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import WorkbenchError
+from ..core.job_state import JobWatcher
 from ..core.paths import app_paths
 
 if TYPE_CHECKING:  # the services import the store: only when a tune command runs
@@ -34,15 +34,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     tune.set_defaults(func=cmd_tune)
 
 
-class Printer:
-    """Turns trainer events into lines on stdout (called from the job's reader thread)."""
+class Printer(JobWatcher):
+    """Watches a tune run: its trainer events become lines on stdout (called from the job's
+    reader thread)."""
 
     def __init__(self):
+        super().__init__(on_partial=self.show)
         self.total = 0
         self.eval_loss = None
-        self.finished = threading.Event()
 
-    def job_event(self, job_id: str, event) -> None:
+    def show(self, event) -> None:
         if event.event == "start":
             self.total = int(event.get("total_steps") or 0)
             how = "resumed at step" if event.get("resumed") else "started at step"
@@ -59,9 +60,6 @@ class Printer:
                   f"ETA {eta // 60}:{eta % 60:02d}", flush=True)
         elif event.event == "checkpoint":
             print(f"checkpoint at step {event.step}", flush=True)
-
-    def job_finished(self, job) -> None:
-        self.finished.set()
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

@@ -17,13 +17,13 @@ import functools
 import hashlib
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..core.job_state import JobState
 from ..core.library_errors import (
     ChecksumMismatchError,
     DiskSpaceError,
@@ -58,20 +58,6 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class CancelToken:
-    """Set from any thread; the download stops at its next chunk and keeps what it has."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-
 @dataclass
 class _Part:
     name: str
@@ -91,7 +77,7 @@ class _Meter:
     """Bytes received -> Progress with a speed over a sliding window, throttled to ~10/s."""
 
     def __init__(self, model: HubModelFile, total: int, callback: ProgressCallback | None,
-                 cancel: CancelToken | None):
+                 cancel: JobState | None):
         self.model, self.total, self.callback, self.cancel = model, total, callback, cancel
         self.done = 0
         self._samples: list[tuple[float, int]] = [(time.monotonic(), 0)]
@@ -148,7 +134,7 @@ def pull_model(
     token: str | bool | None = None,
     cache_dir: Path | None = None,
     progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
+    cancel: JobState | None = None,
 ) -> Path:
     """Download every part of ``model`` (or reuse the cache); return the first part's path."""
     endpoint = (endpoint or hub_endpoint()).rstrip("/")

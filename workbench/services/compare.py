@@ -19,6 +19,7 @@ from ..core.cases import TestCase
 from ..core.composition import build_messages
 from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
+from ..core.job_state import CANCELLED, DONE, FAILED, JobState
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
 from ..core.runs import CANCELLED_FINISH, Output, Run, RunStatus, Variant
@@ -88,30 +89,39 @@ class RunListener(Protocol):
     def run_finished(self, run_id: str, status: RunStatus) -> None: ...
 
 
-class RunHandle:
-    def __init__(self, run: Run):
-        self.run = run
-        self.cancelled = threading.Event()
-        self._streams: set = set()
-        self._lock = threading.Lock()
-        self.done = threading.Event()
+JOB_STATUS = {RunStatus.DONE: DONE, RunStatus.CANCELLED: CANCELLED, RunStatus.FAILED: FAILED}
 
-    def cancel(self) -> None:
-        """Stop everything: running generations end within a second, queued ones never start."""
-        self.cancelled.set()
-        with self._lock:
+
+class RunHandle(JobState):
+    """A comparison run as a job: progress in cells, cancel (running generations end within a
+    second, queued ones never start), the final RunStatus as its outcome."""
+
+    def __init__(self, run: Run, cells: int = 0):
+        super().__init__(run.name or "comparison")
+        self.run = run
+        self.cells = cells
+        self._finished_cells = 0
+        self._streams: set = set()
+        self._streams_lock = threading.Lock()
+        self.on_cancel(self._cancel_streams)
+
+    def _cancel_streams(self) -> None:
+        with self._streams_lock:
             streams = list(self._streams)
         for stream in streams:
             stream.cancel()
 
     def _track(self, stream) -> None:
-        with self._lock:
+        with self._streams_lock:
             self._streams.add(stream)
-        if self.cancelled.is_set():
+        if self.cancelled:
             stream.cancel()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.done.wait(timeout)
+    def _cell_done(self, count: int = 1) -> None:
+        with self._streams_lock:
+            self._finished_cells += count
+            done = self._finished_cells
+        self.set_progress(done, self.cells, "cells")
 
 
 class RunService:
@@ -191,7 +201,7 @@ class RunService:
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
                 final_status: bool = True, repeats: int = 1,
                 concurrency: int | None = None, branch: dict | None = None) -> RunHandle:
-        handle = RunHandle(run)
+        handle = RunHandle(run, len(columns) * len(cases) * max(1, repeats))
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
             self.plugins.emit("run_will_start", run=run)
@@ -220,7 +230,7 @@ class RunService:
                 thread.start()
             for thread in threads:
                 thread.join()
-            status = (RunStatus.CANCELLED if handle.cancelled.is_set()
+            status = (RunStatus.CANCELLED if handle.cancelled
                       else RunStatus.FAILED if failures and len(failures) == len(columns)
                       else RunStatus.DONE)
             if final_status:
@@ -228,7 +238,7 @@ class RunService:
                     self.store.runs.set_status(run.id, status)
                 except WorkbenchError:
                     pass  # the outputs are saved; a status that failed to save is not worth a crash
-            handle.done.set()
+            handle.finish(status, status=JOB_STATUS[status])
             listener.run_finished(run.id, status)
 
         threading.Thread(target=supervise, daemon=True, name="compare-supervisor").start()
@@ -248,6 +258,7 @@ class RunService:
             for variant, _, _ in group:
                 for case in cases:
                     self._fail(listener, bases[variant.id], case, str(error), "")
+            handle._cell_done(len(group) * len(cases) * repeats)
             return len(group)
         provenance = {"model_sha256": self._sha(load.path) if local else None,
                       "chat_template": model.metadata.chat_template}
@@ -279,6 +290,7 @@ class RunService:
                 if self._run_cell(handle, model, variant, spec, case, bases[variant.id],
                                   listener, repeat):
                     succeeded.add(variant.id)
+                handle._cell_done()
 
         # A local model decodes n_parallel sequences at once; a remote server takes as many
         # requests as the user allows (its own slots decide how many run at once).
@@ -300,7 +312,7 @@ class RunService:
         """Generate one cell and save it; True if it produced an output."""
         base = {**base, "repeat": repeat}
         sampling = seed_for_repeat(spec.sampling, repeat)
-        if handle.cancelled.is_set():  # stored as cancelled, neither an answer nor a failure
+        if handle.cancelled:  # stored as cancelled, neither an answer nor a failure
             self._fail(listener, base, case, "Cancelled before it started.", "",
                        finish=CANCELLED_FINISH)
             return False
@@ -342,7 +354,7 @@ class RunService:
         except WorkbenchError as error:
             partial = getattr(error, "partial_text", "") or stream.text
             # A host that ignored the stop is killed: that ends the cell as cancelled, not failed.
-            finish = CANCELLED_FINISH if handle.cancelled.is_set() else "error"
+            finish = CANCELLED_FINISH if handle.cancelled else "error"
             self._fail(listener, base, case, str(error), partial, finish=finish)
         except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
             self._fail(listener, base, case,

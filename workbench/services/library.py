@@ -14,10 +14,11 @@ from pathlib import Path
 
 from ..core.catalog import ModelEntry
 from ..core.errors import ModelFileError, WorkbenchError
+from ..core.job_state import JobState
 from ..core.library_errors import LibraryError
 from ..core.paths import AppPaths, app_paths
 from ..library.catalogue import KnownModel, known_models, resolve_model
-from ..library.download import CancelToken, Progress, ProgressCallback, pull_model  # noqa: F401
+from ..library.download import Progress, ProgressCallback, pull_model  # noqa: F401
 from ..library.fit import FitEstimate, estimate_fit
 from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
 from ..library.gguf_metadata import GGUFInfo, MetadataCache
@@ -155,7 +156,7 @@ class LibraryService:
 
     def pull(self, repo: str, filename: str, *, revision: str | None = None,
              progress: ProgressCallback | None = None,
-             cancel: CancelToken | None = None) -> LibraryModel:
+             cancel: JobState | None = None) -> LibraryModel:
         """Download (or reuse from the HF cache), verify, and add to the library."""
         from ..library.hf_env import is_offline
 

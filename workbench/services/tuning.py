@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.catalog import AdapterEntry
 from ..core.errors import NotFoundError
+from ..core.job_state import JobWatcher
 from ..core.jobs import TuneJob
 from ..core.paths import AppPaths
 from ..core.prompts import PromptVersion
@@ -29,7 +30,7 @@ from ..tuning.config import PRESETS, TuneConfig, TuneSettings  # noqa: F401
 from ..tuning.estimate import Estimate, estimate
 from ..tuning.formats import Imported, read_files
 from ..tuning.job_files import JobFolder
-from ..tuning.job_run import TuneListener, TuneRun
+from ..tuning.job_run import TuneRun
 from ..tuning.rows import Histogram, Prepared, length_histogram, prepare, require_rows, split
 from ..tuning.runner import stop_orphan, trainer_alive
 from ..tuning.session_data import session_examples
@@ -52,21 +53,6 @@ class DataPlan:
         return [*self.train, *self.val]
 
 
-class _Announcing:
-    """Passes trainer events on, and tells plugins when a job has ended (any way)."""
-
-    def __init__(self, listener: TuneListener | None, plugins: PluginManager | None):
-        self.listener, self.plugins = listener, plugins
-
-    def job_event(self, job_id, event) -> None:
-        if self.listener is not None:
-            self.listener.job_event(job_id, event)
-
-    def job_finished(self, job: TuneJob) -> None:
-        if self.plugins is not None:  # guarded: a raising plugin is reported, not fatal
-            self.plugins.emit("tune_job_did_finish", job=job)
-        if self.listener is not None:
-            self.listener.job_finished(job)
 
 
 class TuningService:
@@ -136,8 +122,10 @@ class TuningService:
 
     # -- jobs ------------------------------------------------------------------------------
 
-    def start(self, config: TuneConfig, plan: DataPlan, listener: TuneListener | None = None,
+    def start(self, config: TuneConfig, plan: DataPlan, watcher: JobWatcher | None = None,
               *, memory_limit_bytes: int | None = None) -> TuneRun:
+        """Start the trainer; the run is a JobState (trainer events as partial results, the
+        stored TuneJob as its outcome). ``watcher`` is attached before the first event."""
         base_path = self.resolve_base(config.base_model)
         name = config.name or f"{Path(base_path).stem}-lora"
         config = replace(config, name=name)
@@ -148,9 +136,9 @@ class TuningService:
                 "memory_limit_bytes": memory_limit_bytes}
         folder.create(spec, (r.to_wire() for r in plan.train), (r.to_wire() for r in plan.val))
         self.store.jobs.update(job.id, artifacts={"folder": str(folder.root)})
-        return self._launch(job.id, folder, listener)
+        return self._launch(job.id, folder, watcher)
 
-    def resume(self, job_id: str, listener: TuneListener | None = None) -> TuneRun:
+    def resume(self, job_id: str, watcher: JobWatcher | None = None) -> TuneRun:
         """Continue a cancelled, failed or interrupted job from its last checkpoint."""
         job = self.store.jobs.get(job_id)
         with self._lock:
@@ -163,11 +151,16 @@ class TuningService:
         if not folder.spec.is_file():
             raise TuningError(f"The files of tune job {job_id} are gone; it cannot be resumed.")
         stop_orphan(_int(job.artifacts.get("pid")), folder.root)
-        return self._launch(job_id, folder, listener)
+        return self._launch(job_id, folder, watcher)
 
-    def _launch(self, job_id: str, folder: JobFolder, listener) -> TuneRun:
-        run = TuneRun(self.store, job_id, folder, lambda: self._publish(job_id, folder),
-                      _Announcing(listener, self.plugins))
+    def _launch(self, job_id: str, folder: JobFolder, watcher: JobWatcher | None) -> TuneRun:
+        run = TuneRun(self.store, job_id, folder, lambda: self._publish(job_id, folder))
+        if self.plugins is not None:  # told first; guarded: a raising plugin is reported
+            plugins = self.plugins
+            run.watch(JobWatcher(on_finished=lambda state: plugins.emit(
+                "tune_job_did_finish", job=state.outcome) if state.outcome else None))
+        if watcher is not None:
+            run.watch(watcher)
         with self._lock:
             self._runs[job_id] = run
         return run.start()

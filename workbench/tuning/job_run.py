@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
 
+from ..core.job_state import JobState
 from ..core.jobs import MetricPoint, TuneJob
 from ..core.tuning_errors import TrainerFailed, TrainerOutOfMemory, TuningError
 from ..engine.process import describe_exit
@@ -23,26 +23,22 @@ from .runner import TrainerProcess
 METRICS = {"step": ("loss", "tokens_per_second", "lr"), "eval": ("eval_loss",)}
 
 
-class TuneListener(Protocol):
-    """Called from the job's reader thread."""
+class TuneRun(JobState):
+    """A tune job as a job: progress in steps, each trainer event as a partial result, cancel
+    (the trainer finishes its step and checkpoints), the stored TuneJob as its outcome."""
 
-    def job_event(self, job_id: str, event: TrainerEvent) -> None: ...
-    def job_finished(self, job: TuneJob) -> None: ...
-
-
-class TuneRun:
     def __init__(self, store: Store, job_id: str, folder: JobFolder,
-                 finish: Callable[[], dict[str, str]], listener: TuneListener | None = None,
-                 env: dict[str, str] | None = None):
+                 publish: Callable[[], dict[str, str]], env: dict[str, str] | None = None):
+        super().__init__(f"tune job {job_id[:8]}")
         self.store = store
         self.job_id = job_id
         self.folder = folder
-        self.finish = finish  # export + register after "done"; returns artifacts
-        self.listener = listener
+        self.publish = publish  # export + register after "done"; returns artifacts
         self.process = TrainerProcess(folder, env=env)
-        self.done = threading.Event()
+        self.on_cancel(self.process.cancel)
         self.job: TuneJob | None = None
         self.last_step = 0
+        self.total_steps = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name="tune-job")
 
     def start(self) -> TuneRun:
@@ -52,9 +48,6 @@ class TuneRun:
                                           "pid": str(self.process.pid)})
         self._thread.start()
         return self
-
-    def cancel(self) -> None:
-        self.process.cancel()
 
     def kill(self) -> None:
         self.process.kill()
@@ -72,29 +65,31 @@ class TuneRun:
                 self._record(event)
                 if event.event in ("done", "cancelled", "error"):
                     terminal = event
-                if self.listener is not None:
-                    self.listener.job_event(self.job_id, event)
+                self.add_partial(event)  # watchers see every trainer event as it comes
             code = self.process.wait()
             self.job = self._conclude(terminal, code)
         except Exception as error:  # noqa: BLE001 - the job must always get a final state
             self.job = self.store.jobs.update(self.job_id, status="failed",
                                               error=f"The tune job failed: {error}")
         finally:
-            try:  # listeners first, so that whoever waits on done sees what they did
-                if self.listener is not None and self.job is not None:
-                    self.listener.job_finished(self.job)
-            finally:
-                self.done.set()
+            # Watchers are told before ``done`` is set: whoever waits on it sees what they did.
+            job = self.job
+            if job is None or job.status == "failed":
+                self.fail(job.error if job else "The tune job failed.", job)
+            else:
+                self.finish(job, status=job.status)
 
     def _record(self, event: TrainerEvent) -> None:
         if event.event in ("step", "eval"):
             self.last_step = max(self.last_step, event.step)
+            self.set_progress(self.last_step, self.total_steps, "steps")
             points = [MetricPoint(event.step, name, float(event.get(name)))
                       for name in METRICS[event.event] if event.get(name) is not None]
             self.store.jobs.update(self.job_id, new_metrics=points)
         elif event.event == "checkpoint":
             self.store.jobs.update(self.job_id, artifacts={"checkpoint": event.get("path")})
         elif event.event == "start":
+            self.total_steps = int(event.get("total_steps") or 0)
             self.store.jobs.update(self.job_id, artifacts={
                 "total_steps": str(event.get("total_steps")), "device": event.get("device", ""),
                 "device_note": event.get("device_note", "")})
@@ -102,7 +97,7 @@ class TuneRun:
     def _conclude(self, terminal: TrainerEvent | None, code: int) -> TuneJob:
         if terminal is not None and terminal.event == "done":
             try:
-                artifacts = self.finish()
+                artifacts = self.publish()
             except TuningError as error:
                 return self.store.jobs.update(self.job_id, status="failed", error=str(error))
             return self.store.jobs.update(self.job_id, status="done", artifacts=artifacts,

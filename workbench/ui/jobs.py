@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, TokenEvent
+from ..core.job_state import JobState, JobWatcher
 from ..services.models import Generation
 
 
@@ -111,6 +112,28 @@ def _emit_if_alive(signal, *args) -> bool:
     except RuntimeError:  # "Signal source has been deleted"
         return False
     return True
+
+
+class JobBridge(QObject):
+    """The window's one binding to long work done by a service (a ``JobState``: a comparison
+    run, an evaluation, a tune job, a download): its progress, partial results and end arrive
+    as queued signals in the GUI thread. Give ``watcher`` to the service that starts the job
+    (so no early event is missed), or ``bind`` a job already running."""
+
+    progress = Signal(object)  # JobProgress
+    partial = Signal(object)  # what the job reports as it goes (a trainer event, …)
+    finished = Signal(object)  # the JobState: status, outcome, error
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.watcher = JobWatcher(
+            on_progress=lambda progress: _emit_if_alive(self.progress, progress),
+            on_partial=lambda item: _emit_if_alive(self.partial, item),
+            on_finished=lambda state: _emit_if_alive(self.finished, state))
+
+    def bind(self, state: JobState) -> JobBridge:
+        state.watch(self.watcher)
+        return self
 
 
 class StreamJob(QObject):

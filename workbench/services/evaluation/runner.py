@@ -14,6 +14,7 @@ from ...core.cases import CaseSet, TestCase
 from ...core.composition import build_messages
 from ...core.errors import WorkbenchError
 from ...core.evaluation import AssertionResult, EvalResult, EvalRun, combine
+from ...core.job_state import JobState
 from ...core.ratings import Preference
 from ...core.runs import Output, Run, RunStatus
 from ...core.suites import Suite, SuiteError, SuiteProblem
@@ -251,31 +252,42 @@ class EvalService:
     def run_suite(self, suite: Suite, *, models: list[str] | None = None,
                   model_config: dict | None = None, repeats: int = 1,
                   concurrency: int | None = None, threshold: float | None = None,
-                  progress: Progress | None = None, listener=None, yaml_text: str = "",
-                  cancel: threading.Event | None = None) -> EvalOutcome:
-        """Run the suite to the end (blocking; the GUI calls it from a job's thread)."""
+                  listener=None, yaml_text: str = "",
+                  job: JobState | None = None) -> EvalOutcome:
+        """Run the suite to the end (blocking; the GUI calls it from a background thread).
+        ``job`` reports progress in cells ("N failed" as its message), takes a cancel, and
+        ends with the EvalOutcome."""
         self.check(suite, models, model_config)
         providers = providers_for(suite, models, model_config)
         held = store_suite(self.store, replace(suite, providers=tuple(providers)),
                            yaml_text=yaml_text)
         specs = variant_specs(suite, held.versions, providers)
-        return self._run(held, specs, repeats=repeats, concurrency=concurrency,
-                         threshold=threshold, progress=progress, listener=listener,
-                         cancel=cancel)
+        job = job or JobState(f"evaluation of {held.stored.name}")
+        try:
+            outcome = self._run(held, specs, repeats=repeats, concurrency=concurrency,
+                                threshold=threshold, listener=listener, job=job)
+        except BaseException as error:
+            job.fail(str(error))
+            raise
+        job.finish(outcome)
+        return outcome
 
-    def _run(self, held: SuiteInSession, specs, *, repeats, concurrency, threshold, progress,
-             listener, cancel) -> EvalOutcome:
+    def _run(self, held: SuiteInSession, specs, *, repeats, concurrency, threshold,
+             listener, job: JobState) -> EvalOutcome:
         case_set = held.case_set
         total = len(case_set.cases) * len(specs) * max(1, repeats)
+
+        def progress(done: int, cells: int, failed: int) -> None:
+            job.set_progress(done, cells, f"{failed} failed" if failed else "")
+
         evaluating = self.watch(case_set, listener, total, progress)
         handle = self.runs.start(held.session.id, case_set.id, case_set.cases, specs,
                                  evaluating, name=held.stored.name, repeats=repeats,
                                  concurrency=concurrency)
         self.started(evaluating, handle, specs, repeats=repeats, suite_id=held.stored.id,
                      threshold=threshold)
-        while not handle.wait(0.2):
-            if cancel is not None and cancel.is_set():
-                handle.cancel()
+        job.on_cancel(handle.cancel)
+        handle.wait()
         report = self.finish(evaluating, handle.run.id)
         run = self.store.runs.get(handle.run.id)
         return EvalOutcome(run, held.session.id, report, evaluating.errors, run.status)

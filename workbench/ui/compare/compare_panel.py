@@ -32,7 +32,7 @@ from ...services.evaluation.runner import EvalService
 from ...services.run_history import RunHistoryService, StoredRun
 from ...services.workspace import WorkspaceService
 from ..banner import Banner
-from ..jobs import BackgroundCall
+from ..jobs import BackgroundCall, JobBridge
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
 from .grid_checks import MAX_REPEATS, GridChecks
@@ -369,7 +369,14 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, QWidget):
             cell.stats.setText("queued")
             if repeats > 1:
                 self._repeating.add(key)
-        self.state.setText(f"Running {len(specs)} variants × {len(cases)} cases…")
+        title = f"Running {len(specs)} variants × {len(cases)} cases"
+        self.state.setText(f"{title}…")
+        # The run is a job: its progress in cells reaches the state line through the bridge.
+        progress = JobBridge(self).bind(handle)
+        progress.progress.connect(lambda p: self.state.setText(
+            f"{title}: {int(p.done)} of {int(p.total)} cells done…")
+            if self.handle is handle and not handle.done.is_set() else None)
+        progress.finished.connect(progress.deleteLater)
         self._set_running(True)
         self.refresh_summary()
         self.refresh_runs()

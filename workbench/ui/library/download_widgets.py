@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import WorkbenchError
+from ...core.job_state import JobState
 from ...core.library_errors import DownloadCancelled
 from ...core.model_info import human_bytes
-from ...services.library import CancelToken, LibraryService, Progress
+from ...services.library import LibraryService, Progress
 from ..jobs import describe_error
 
 
@@ -48,11 +49,11 @@ class DownloadJob(QObject):
                  parent: QObject | None = None):
         super().__init__(parent)
         self.service, self.repo, self.filename = service, repo, filename
-        self.token = CancelToken()
+        self.token = JobState(f"download {filename}")
         self.thread: threading.Thread | None = None
 
     def start(self) -> DownloadJob:
-        self.token = CancelToken()
+        self.token = JobState(f"download {self.filename}")
         self.thread = threading.Thread(target=self._run, daemon=True, name="gui-download")
         self.thread.start()
         return self

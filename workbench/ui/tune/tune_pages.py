@@ -6,7 +6,7 @@ from dataclasses import replace
 from html import escape
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...services.tuning import ALL_LINEAR, PRESETS, TuneSettings
+from ..jobs import JobBridge
 from .loss_plot import Histogram, LossPlot
 
 if TYPE_CHECKING:  # the wizard imports these pages
@@ -33,19 +34,6 @@ if TYPE_CHECKING:  # the wizard imports these pages
 
 PREVIEW_ROWS = 5
 DATA_FILTER = "Training data (*.jsonl *.json *.csv)"
-
-
-class JobBridge(QObject):
-    """A TuneListener whose calls (from the job's thread) become queued Qt signals."""
-
-    event = Signal(object)
-    finished = Signal(object)
-
-    def job_event(self, job_id, event) -> None:
-        self.event.emit(event)
-
-    def job_finished(self, job) -> None:
-        self.finished.emit(job)
 
 
 class BasePage(QWizardPage):
@@ -289,9 +277,9 @@ class TrainPage(QWizardPage):
         self.w = wizard
         self.setTitle("Training")
         self.setSubTitle("A trainer process runs the job; cancel keeps a checkpoint to resume.")
-        self.bridge = JobBridge(self)
-        self.bridge.event.connect(self.on_event)
-        self.bridge.finished.connect(self.on_finished)
+        self.bridge = JobBridge(self)  # the tune run's events and end, in the GUI thread
+        self.bridge.partial.connect(self.on_event)
+        self.bridge.finished.connect(self._ended)
         self.start_button, self.cancel_button = QPushButton("Start"), QPushButton("Cancel")
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -317,9 +305,9 @@ class TrainPage(QWizardPage):
 
         def launch():
             if job_id:
-                return w.service.resume(job_id, self.bridge)
+                return w.service.resume(job_id, self.bridge.watcher)
             return w.service.start(config, w.service.plan(config, w.imported, w.base),
-                                   self.bridge)
+                                   self.bridge.watcher)
 
         w.background(launch, self._started, self._failed)
 
@@ -359,6 +347,13 @@ class TrainPage(QWizardPage):
                                 f"tokens/s · {eta // 60}:{eta % 60:02d} left")
         elif event.event == "eval":
             self.plot.add("eval_loss", event.step, event.get("eval_loss"))
+
+    def _ended(self, state) -> None:
+        if state.outcome is not None:  # the stored job: done, cancelled or failed
+            self.on_finished(state.outcome)
+        else:
+            self.cancel_button.setEnabled(False)
+            self.status.setText(escape(state.error or "The tune job failed."))
 
     def on_finished(self, job) -> None:
         self.w.job = job
