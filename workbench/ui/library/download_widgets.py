@@ -1,4 +1,4 @@
-"""A download as a job (thread + signals) and as a row: progress bar, bytes, speed, ETA, Cancel.
+"""A download as a job (a JobState bound by the window's JobBridge) and as a row: progress bar, bytes, speed, ETA, Cancel.
 
 The pull itself is the blocking ``LibraryService.pull``; progress arrives from its thread as a
 queued signal, so the GUI thread only updates widgets (the meter already throttles to ~10/s).
@@ -24,7 +24,7 @@ from ...core.job_state import JobState
 from ...core.library_errors import DownloadCancelled
 from ...core.model_info import human_bytes
 from ...services.library import LibraryService, Progress
-from ..jobs import describe_error
+from ..jobs import JobBridge, describe_error
 
 
 def describe_progress(progress: Progress) -> str:
@@ -41,6 +41,11 @@ def describe_progress(progress: Progress) -> str:
 
 
 class DownloadJob(QObject):
+    """One download as a job: a ``JobState`` the blocking ``LibraryService.pull`` reports into
+    (each Progress as a partial result, the library model as the outcome, the job as its
+    cancel), bound to the window by a ``JobBridge``. Each start is a new job; the bytes a
+    cancelled or failed one received are kept, so a restart resumes."""
+
     progress = Signal(object)  # Progress
     succeeded = Signal(object)  # LibraryModel
     failed = Signal(str, bool)  # message, cancelled
@@ -49,28 +54,38 @@ class DownloadJob(QObject):
                  parent: QObject | None = None):
         super().__init__(parent)
         self.service, self.repo, self.filename = service, repo, filename
-        self.token = JobState(f"download {filename}")
-        self.thread: threading.Thread | None = None
+        self.state: JobState | None = None
 
     def start(self) -> DownloadJob:
-        self.token = JobState(f"download {self.filename}")
-        self.thread = threading.Thread(target=self._run, daemon=True, name="gui-download")
-        self.thread.start()
+        state = self.state = JobState(f"download {self.filename}")
+        bridge = JobBridge(self).bind(state)
+        bridge.partial.connect(self.progress.emit)
+        bridge.finished.connect(self._ended)
+        bridge.finished.connect(bridge.deleteLater)
+        threading.Thread(target=self._pull, args=(state,), daemon=True,
+                         name="gui-download").start()
         return self
 
     def cancel(self) -> None:
-        self.token.cancel()
+        if self.state is not None:
+            self.state.cancel()
 
-    def _run(self) -> None:
+    def _pull(self, state: JobState) -> None:
         try:
-            model = self.service.pull(self.repo, self.filename, progress=self.progress.emit,
-                                      cancel=self.token)
+            model = self.service.pull(self.repo, self.filename, progress=state.add_partial,
+                                      cancel=state)
         except BaseException as error:  # noqa: BLE001 - every failure becomes a message
             if not isinstance(error, WorkbenchError):
                 traceback.print_exc()
-            self.failed.emit(describe_error(error), isinstance(error, DownloadCancelled))
+            state.fail(describe_error(error), outcome=isinstance(error, DownloadCancelled))
             return
-        self.succeeded.emit(model)
+        state.finish(model)
+
+    def _ended(self, state: JobState) -> None:
+        if state.status == "failed":
+            self.failed.emit(state.error or "The download failed.", bool(state.outcome))
+        else:
+            self.succeeded.emit(state.outcome)
 
 
 class DownloadRow(QWidget):
