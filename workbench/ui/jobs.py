@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
 
 from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, TokenEvent
@@ -137,7 +138,8 @@ class JobBridge(QObject):
 
 
 class StreamJob(QObject):
-    """Iterate a generation in a thread; emit each token and the end.
+    """A generation streamed as a job: each token's text a partial result, the DoneEvent the
+    outcome, the job's cancel ending the generation; bound to the GUI thread by a JobBridge.
 
     ``failed(message, partial_text)`` carries the text received before the failure, so a
     crashed model never loses what was already shown.
@@ -150,8 +152,10 @@ class StreamJob(QObject):
     def __init__(self, start: Callable[[], Generation], parent: QObject | None = None):
         super().__init__(parent)
         self._start = start
-        self._generation: Generation | None = None
-        self._cancel_requested = threading.Event()
+        self.state = JobState("generation")
+        bridge = JobBridge(self).bind(self.state)
+        bridge.partial.connect(self.token.emit)
+        bridge.finished.connect(self._ended)
         self.thread = threading.Thread(target=self._run, daemon=True, name="gui-stream")
 
     def start(self) -> StreamJob:
@@ -159,26 +163,32 @@ class StreamJob(QObject):
         return self
 
     def cancel(self) -> None:
-        self._cancel_requested.set()
-        if self._generation is not None:
-            self._generation.cancel()
+        self.state.cancel()
 
     def _run(self) -> None:
         pieces: list[str] = []
         try:
-            self._generation = self._start()
-            if self._cancel_requested.is_set():
-                self._generation.cancel()
-            for event in self._generation:
+            generation = self._start()
+            self.state.on_cancel(generation.cancel)  # at once if a cancel came first
+            for event in generation:
+                if not isValid(self):  # its widget is gone: stop generating for nobody
+                    self.state.cancel()
+                    break
                 if isinstance(event, TokenEvent):
                     if event.text:
                         pieces.append(event.text)
-                        self.token.emit(event.text)
+                        self.state.add_partial(event.text)
                 elif isinstance(event, DoneEvent):
-                    self.finished.emit(event)
+                    self.state.finish(event)
+            if not self.state.done.is_set():
+                self.state.fail("The generation ended without its final event.", "".join(pieces))
         except BaseException as error:  # noqa: BLE001
-            if self._generation is not None and isinstance(error, RuntimeError):
-                self._generation.cancel()  # our widget is gone: stop generating for nobody
             if not isinstance(error, WorkbenchError):
                 traceback.print_exc()
-            _emit_if_alive(self.failed, describe_error(error), "".join(pieces))
+            self.state.fail(describe_error(error), "".join(pieces))
+
+    def _ended(self, state: JobState) -> None:
+        if state.status == "failed":
+            self.failed.emit(state.error or "The generation failed.", state.outcome or "")
+        else:
+            self.finished.emit(state.outcome)
