@@ -130,3 +130,30 @@ def test_local_models_open_through_the_llamacpp_backend_hook(workbench_home, bun
         assert host.tokenize("hello", add_special=False)
     finally:
         models.close()
+
+
+def test_the_composer_imports_cases_through_the_importer_plugins(qtbot, workbench_home,
+                                                                 tmp_path, monkeypatch):
+    """A plugin's table format sits beside the built-in ones in the composer's Import…."""
+    from PySide6.QtCore import Qt
+
+    from tests.plugins.test_plugins_gui import services_with_plugins
+    from tests.ui.conftest import make_window
+    from workbench.ui.compose import composer
+
+    services = services_with_plugins("recording_plugin")
+    try:
+        window = make_window(qtbot, services)
+        window.composer.template_edit.setPlainText("Tell me about {{ line }}.")
+        path = tmp_path / "cases.lines"
+        path.write_text("rain\nsnow\n")
+        offered = []
+        monkeypatch.setattr(composer.QFileDialog, "getOpenFileName", lambda *args: (
+            offered.append(args[-1]), (str(path), ""))[1])
+        qtbot.mouseClick(window.composer.cases.import_button, Qt.MouseButton.LeftButton)
+        assert "*.lines" in offered[0] and "*.csv" in offered[0]
+        assert [v for v, _ in window.composer.cases.rows()] == [{"line": "rain"},
+                                                              {"line": "snow"}]
+    finally:
+        services.models.close()
+        services.store.close()

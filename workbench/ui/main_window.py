@@ -127,6 +127,10 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.banner = Banner()
         self.plugin_banner = Banner()  # its own strip: model messages must not hide it
         self.composer = ComposerPanel(self.models)
+        if self.services.plugins is not None:  # tables are read by the importer plugins
+            plugins = self.services.plugins
+            self.composer.set_importers(plugins.read_table, sorted(
+                {s for _, i in plugins.contributions("register_importers") for s in i.suffixes}))
         self.compare = ComparePanel(self.services.runs, self.workspace_service,
                                     self.services.evaluation)
         self.compare.spec_for = self.spec_for

@@ -183,15 +183,24 @@ class ComposerPanel(QWidget):
         rows = self.cases.rows()
         return rows[min(self.cases.current_row(), len(rows) - 1)][0] if rows else {}
 
-    # -- imports -------------------------------------------------------------------------
+    # -- imports: through the importer plugins (set_importers), the built-in tables first --
+
+    read_table = staticmethod(read_rows)  # until the window hands over the plugins' importers
+    table_filter = "Tables (*.csv *.tsv *.jsonl *.json)"
+
+    def set_importers(self, read_table, suffixes: list[str]) -> None:
+        """``read_table(path) -> Rows`` from the plugins (PluginManager.read_table), and the
+        suffixes their importers read (for the file dialog)."""
+        self.read_table = read_table
+        self.table_filter = "Tables (" + " ".join(f"*{s}" for s in suffixes) + ")"
 
     def import_examples(self, path: str | None = None) -> None:
         path = path or QFileDialog.getOpenFileName(self, "Import examples", "",
-                                                   "Tables (*.csv *.tsv *.jsonl *.json)")[0]
+                                                   self.table_filter)[0]
         if not path:
             return
         try:
-            examples, problems = self._examples_from(read_rows(path))
+            examples, problems = self._examples_from(self.read_table(path))
         except WorkbenchError as error:
             self.banner.show_message(str(error))
             return
@@ -210,11 +219,11 @@ class ComposerPanel(QWidget):
 
     def import_cases(self, path: str | None = None) -> None:
         path = path or QFileDialog.getOpenFileName(self, "Import test cases", "",
-                                                   "Tables (*.csv *.tsv *.jsonl *.json)")[0]
+                                                   self.table_filter)[0]
         if not path:
             return
         try:
-            rows = read_rows(path)
+            rows = self.read_table(path)
         except WorkbenchError as error:
             self.banner.show_message(str(error))
             return
