@@ -18,6 +18,20 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class RowProblem:
+    """A row that was left out, with where and why: the one problem type of every table the
+    app reads (test cases, few-shot examples, training data)."""
+
+    line: int
+    reason: str
+    source: str = ""  # the file, when there is one
+
+    def __str__(self) -> str:
+        where = f"{Path(self.source).name}:{self.line}" if self.source else f"line {self.line}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class RecordProblem:
     reason: str
 

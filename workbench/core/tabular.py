@@ -10,6 +10,7 @@ from .errors import WorkbenchError
 from .records import (
     RecordProblem,
     RecordsError,
+    RowProblem,
     delimited_records,
     json_array_records,
     jsonl_records,
@@ -19,12 +20,6 @@ from .records import (
 
 class TabularError(WorkbenchError):
     pass
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int
-    reason: str
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,6 @@ class LibrarySettings:
             return self
         return replace(self, watched_folders=(*self.watched_folders, folder_text))
 
-    def unwatching(self, folder: Path) -> LibrarySettings:
-        return replace(self, watched_folders=tuple(
-            f for f in self.watched_folders if f != str(folder)))
-
 
 @dataclass
 class SettingsFile:

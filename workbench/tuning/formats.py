@@ -7,7 +7,7 @@ Layouts, told apart by their keys (CSV: by the header):
 * Alpaca — ``instruction``, optional ``input``, ``output`` (optional ``system``).
 * prompt/completion — ``prompt``, ``completion`` (optional ``system``).
 
-A row that cannot be used is never dropped silently: it becomes a Problem with its file, line
+A row that cannot be used is never dropped silently: it becomes a RowProblem with its file, line
 number and the reason, and the rest of the file is still read.
 """
 
@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ..core.messages import ChatMessage
-from ..core.records import RecordProblem, RecordsError, json_array_records, jsonl_records, read_text
+from ..core.records import (
+    RecordProblem,
+    RecordsError,
+    RowProblem,
+    json_array_records,
+    jsonl_records,
+    read_text,
+)
 from ..core.tuning_errors import DatasetError
 
 ROLES = ("system", "user", "assistant")
@@ -34,20 +41,10 @@ class Example:
     line: int = 0
 
 
-@dataclass(frozen=True)
-class Problem:
-    source: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{Path(self.source).name}:{self.line}: {self.reason}"
-
-
 @dataclass
 class Imported:
     examples: list[Example] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
 
     def extend(self, other: Imported) -> Imported:
         self.examples += other.examples
@@ -148,12 +145,12 @@ def read_file(path: str | Path) -> Imported:
     result = Imported()
     for line, row in rows:
         if isinstance(row, (RowError, RecordProblem)):
-            result.problems.append(Problem(str(path), line, str(row)))
+            result.problems.append(RowProblem(line, str(row), str(path)))
             continue
         try:
             result.examples.append(Example(to_messages(row), str(path), line))
         except RowError as error:
-            result.problems.append(Problem(str(path), line, str(error)))
+            result.problems.append(RowProblem(line, str(error), str(path)))
     return result
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..core.messages import ChatMessage
+from ..core.records import RowProblem
 from ..core.tuning_errors import DatasetError
-from .formats import Example, Problem
+from .formats import Example
 
 
 class ChatTokenizer(Protocol):
@@ -45,7 +46,7 @@ class TokenRow:
 @dataclass
 class Prepared:
     rows: list[TokenRow] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
 
     @property
     def lengths(self) -> list[int]:
@@ -107,7 +108,7 @@ def prepare(tokenizer: ChatTokenizer, examples: Sequence[Example], max_length: i
         try:
             result.rows.append(tokenize_example(tokenizer, example, max_length))
         except ValueError as error:
-            result.problems.append(Problem(example.source, example.line, str(error)))
+            result.problems.append(RowProblem(example.line, str(error), example.source))
     return result
 
 

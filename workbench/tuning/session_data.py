@@ -12,8 +12,9 @@ from collections import defaultdict
 
 from ..core.composition import CompositionError, example_user_message, render_user_message
 from ..core.messages import ChatMessage
+from ..core.records import RowProblem
 from ..store import Store
-from .formats import Example, Imported, Problem
+from .formats import Example, Imported
 
 
 def session_examples(store: Store, session_id: str, *, include_examples: bool = True,
@@ -30,13 +31,13 @@ def session_examples(store: Store, session_id: str, *, include_examples: bool = 
                     continue
                 source = f"{prompt.name} (few-shot)"
                 if not example.input.strip() or not example.output.strip():
-                    result.problems.append(Problem(source, number, "the example has an empty "
-                                                                   "input or output"))
+                    result.problems.append(RowProblem(
+                        number, "the example has an empty input or output", source))
                     continue
                 try:  # a templated example trains on the same user message the prompt showed
                     user = example_user_message(version.user_template, example, number)
                 except CompositionError as error:
-                    result.problems.append(Problem(source, number, str(error)))
+                    result.problems.append(RowProblem(number, str(error), source))
                     continue
                 result.examples.append(Example(
                     (*system, ChatMessage("user", user),
@@ -71,7 +72,7 @@ def _rated_outputs(store: Store, session_id: str, min_rating: float) -> Imported
                 user = render_user_message(version.user_template,
                                            cases.get(output.case_id or "", {}))
             except CompositionError as error:
-                result.problems.append(Problem(source, number, str(error)))
+                result.problems.append(RowProblem(number, str(error), source))
                 continue
             result.examples.append(Example(
                 (*_system(version.system_prompt), ChatMessage("user", user),
