@@ -114,3 +114,21 @@ def test_a_judge_that_cannot_be_found_fails_before_any_generation(service):
     with pytest.raises(SuiteError, match="needs a judge model"):
         service.run_suite(without)
     assert service.store.sessions.list() == []  # nothing was stored or generated
+
+
+def test_a_suite_with_two_prompts_opens_as_one_prompt_with_a_version_each(service):
+    """The window shows a session's prompt and its versions, and each variant row names the
+    version it runs: both of a suite's prompts must be there, not only the editor's."""
+    from workbench.services.evaluation.suite_session import store_suite
+
+    suite = Suite(description="two styles",
+                  prompts=(SuitePrompt("plain", "Q: {{q}}"),
+                           SuitePrompt("chat", "{{q}}", system="Be brief.")),
+                  providers=(greedy("g"),), tests=(SuiteTest("t", {"q": "hi"}),))
+    held = store_suite(service.store, suite)
+    (line,) = service.store.prompts.prompts(held.session.id)
+    history = service.store.prompts.history(line.id)
+    assert {v.id for v in history} == {v.id for v in held.versions}
+    rows = service.store.session_variants.get(held.session.id)
+    assert [r.version for r in rows] == [v.id for v in held.versions]
+    assert [v.note.split(" (")[0] for v in held.versions] == ["plain", "chat"]

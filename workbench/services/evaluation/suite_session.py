@@ -60,12 +60,18 @@ def store_suite(store: Store, suite: Suite, *, name: str | None = None,
     title = name or suite.description or Path(suite.source).stem or "Suite"
     with store.transaction():
         session = store.sessions.add(Session(name=f"eval: {title}"))
+        # One prompt whose versions are the suite's prompts (the window shows a session's
+        # prompt and its versions; each variant row names the version it runs).
+        line = store.prompts.add_prompt(Prompt(session.id, title))
         versions = []
+        parent = None
         for prompt in suite.prompts:
-            line = store.prompts.add_prompt(Prompt(session.id, prompt.label))
-            versions.append(store.prompts.save_version(PromptVersion(
+            version = store.prompts.save_version(PromptVersion(
                 line.id, system_prompt=prompt.system, examples=prompt.examples,
-                user_template=prompt.user_template, note="imported from a suite")))
+                user_template=prompt.user_template, parent_id=parent,
+                note=f"{prompt.label} (imported from a suite)"))
+            versions.append(version)
+            parent = version.id
         case_set = CaseSet(session.id, title, default_assertions=suite.default_assertions,
                            default_threshold=suite.default_threshold, judge=suite.judge)
         case_set = store.case_sets.save(CaseSet(
