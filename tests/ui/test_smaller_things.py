@@ -130,3 +130,15 @@ def test_a_plugin_without_settings_shows_none(qtbot):
     finally:
         services.models.close()
         services.store.close()
+
+
+def test_a_note_goes_when_the_user_moves_to_another_tab_an_error_stays(qtbot, main_window):
+    window = main_window
+    window.banner.show_message("Imported the suite.", "info")
+    qtbot.mouseClick(window.tabs.tabBar(), Qt.MouseButton.LeftButton,
+                     pos=window.tabs.tabBar().tabRect(1).center())
+    assert window.banner.text == ""
+    window.banner.show_message("The model file is not a GGUF file.")
+    qtbot.mouseClick(window.tabs.tabBar(), Qt.MouseButton.LeftButton,
+                     pos=window.tabs.tabBar().tabRect(0).center())
+    assert "not a GGUF file" in window.banner.text

@@ -164,6 +164,9 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.tabs.addTab(self.library_panel, "Models")
         self.eval_results = EvalResultsView()
         self.tabs.addTab(self.eval_results, "Evaluation")
+        # A note ("Imported …") has been read once the user moves on; an error stays.
+        self.tabs.currentChanged.connect(
+            lambda _index: self.banner.dismiss() if self.banner.kind == "info" else None)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
