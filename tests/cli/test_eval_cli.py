@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.plugins.test_openai_compat_cli import free_port, start_server
+from tests.plugins.test_openai_compat_cli import free_port, serving
 from workbench.library.bundled import BUNDLED_NAME
 
 GREEDY = f"""
@@ -134,14 +134,9 @@ def test_repeats_get_their_own_recorded_seeds(tmp_path, bundled_model):
 def server(bundled_model, tmp_path_factory):
     # llama_cpp.server stops a running completion when another request arrives unless told
     # not to; fanned-out requests then wait their turn (llama-server --parallel runs them).
-    process, log, base = start_server(
-        ["--model", str(bundled_model), "--n_ctx", "2048", "--n_threads", "1",
-         "--interrupt_requests", "False"],
-        tmp_path_factory.mktemp("server") / "server.log", free_port())
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serving(bundled_model, tmp_path_factory.mktemp("server"), "--n_ctx", "2048",
+                 "--n_threads", "1", "--interrupt_requests", "False") as base:
+        yield base
 
 
 def test_remote_variants_fan_out_and_a_dead_server_marks_only_its_cells(tmp_path, server):

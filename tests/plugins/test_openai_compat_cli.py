@@ -4,6 +4,7 @@ server, serving the bundled model)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -41,16 +42,24 @@ def start_server(arguments: list[str], log_path, port: int):
     return process, log, base
 
 
+@contextlib.contextmanager
+def serving(model, folder, *options: str):
+    """A real llama_cpp.server serving ``model`` for the block: its /v1 address."""
+    process, log, base = start_server(["--model", str(model), *options],
+                                      folder / "server.log", free_port())
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def server(bundled_model, tmp_path_factory):
     """One model and no alias: like llama-server, the server names it by its file path."""
-    process, log, base = start_server(
-        ["--model", str(bundled_model), "--n_ctx", "1024"],
-        tmp_path_factory.mktemp("server") / "server.log", free_port())
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serving(bundled_model, tmp_path_factory.mktemp("server"), "--n_ctx", "1024") as base:
+        yield base
 
 
 def workbench(*arguments: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.plugins.test_openai_compat_cli import free_port, start_server
+from tests.plugins.test_openai_compat_cli import free_port, serving
 from workbench.core.evaluation import Assertion
 from workbench.core.model_info import LoadSettings
 from workbench.engine.host.client import ModelHost
@@ -178,13 +178,9 @@ def test_a_remote_judge_whose_server_is_down_is_named():
 
 @pytest.fixture(scope="module")
 def remote_base(bundled_model, tmp_path_factory):
-    process, log, base = start_server(
-        ["--model", str(bundled_model), "--n_ctx", "2048"],
-        tmp_path_factory.mktemp("judge-server") / "server.log", free_port())
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serving(bundled_model, tmp_path_factory.mktemp("judge-server"),
+                 "--n_ctx", "2048") as base:
+        yield base
 
 
 def test_a_remote_judge_on_llama_cpp_server_answers_in_the_grammar(remote_base):

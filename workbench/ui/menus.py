@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QMenu,
     QMessageBox,
     QTableWidget,
@@ -26,18 +25,11 @@ from PySide6.QtWidgets import (
 
 from ..services.sessions import SessionService
 from .evaluate.suite_actions import SuiteActions
+from .file_dialogs import ask_open_path, ask_save_path
 from .jobs import run_in_background
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXPORT_FILTER = "Session export (*.json *.json.gz)"
-
-
-def ask_open_path(parent, title: str, file_filter: str) -> str:
-    return QFileDialog.getOpenFileName(parent, title, "", file_filter)[0]
-
-
-def ask_save_path(parent, title: str, suggested: str, file_filter: str) -> str:
-    return QFileDialog.getSaveFileName(parent, title, suggested, file_filter)[0]
 
 
 def app_version() -> str:

@@ -69,10 +69,7 @@ class Evaluator:
         self.plugins = plugins
         self.judges = judges
         # ``likelihood`` scores the case's expected answer under the output's variant (its
-        # model, loaded as it ran, and its prompt): it needs the store that holds the run.
-        # Without an inspection service given, the judges' ModelService's store is used.
-        if inspection is None and judges is not None and judges.models.store is not None:
-            inspection = InspectionService(judges.models.store, judges.models, plugins)
+        # model, loaded as it ran, and its prompt) through the run's inspection service.
         self.inspection = inspection
         # One score per variant and case: repeats and re-checks share it.
         self._likelihoods: dict[tuple[str, str, str], AnswerLikelihood] = {}

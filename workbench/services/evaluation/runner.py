@@ -354,6 +354,6 @@ def report_for_run(store: Store, run_id: str, seed: int = 0) -> EvalReport:
 
 
 def summary_of(report: EvalReport) -> dict:
-    """What the history trend needs per variant, kept with the run."""
-    return {"variants": [{"label": v.label, "passed": v.passed, "total": v.total,
-                          "pass_rate": v.rate} for v in report.variants]}
+    """What the history trend needs per variant (label, passed, total, rate), kept with the
+    run."""
+    return {"variants": list(report.summary().values())}

@@ -12,22 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from ...core.session_variants import CURRENT_VERSION
 from ...services.evaluation.suite_file import load_suite, save_suite
 from ...services.evaluation.suite_session import store_suite, suite_from_session
+from ..file_dialogs import ask_open_path, ask_save_path
 from ..jobs import run_in_background
 
 SUITE_FILTER = "Evaluation suite (*.yaml *.yml)"
-
-
-def ask_open_path(parent, title: str, file_filter: str) -> str:
-    return QFileDialog.getOpenFileName(parent, title, "", file_filter)[0]
-
-
-def ask_save_path(parent, title: str, suggested: str, file_filter: str) -> str:
-    return QFileDialog.getSaveFileName(parent, title, suggested, file_filter)[0]
 
 
 class SuiteActions(QObject):
