@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from .ids import new_id, utc_now
+from .retrieval import RetrievalSettings
 from .sampling import SamplingSettings
 from .tokens import TokenTrace
 
@@ -38,6 +39,7 @@ class Variant:
     adapter_path: str | None = None
     adapter_scale: float = 1.0
     engine_settings: dict[str, Any] = field(default_factory=dict)
+    retrieval: RetrievalSettings = RetrievalSettings()  # mode "none": no retrieved context
     id: str = field(default_factory=new_id)
 
 

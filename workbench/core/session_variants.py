@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .retrieval import RetrievalSettings
+
 CURRENT_VERSION = "current"  # the editor's content, saved as a version when the run starts
 
 
@@ -24,6 +26,7 @@ class SessionVariant:
     max_tokens: int = 128
     sampling_flags: str = ""  # e.g. "--top-k 40 --min-p 0.05"
     engine_flags: str = ""  # e.g. "-fa off -ctk q8_0"; empty: the model bar's
+    retrieval: RetrievalSettings = RetrievalSettings()  # which document set fills {{ context }}
 
 
 # What a new session starts with.

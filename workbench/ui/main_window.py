@@ -41,6 +41,7 @@ from .compare.variants_keeper import VariantsKeeper
 from .compare.variants_table import CURRENT
 from .compose.composer import ComposerPanel
 from .evaluate.eval_results import EvalResultsView, EvaluationLoader
+from .experiments.experiments_menu import ExperimentsMenu
 from .history_panel import HistoryPanel
 from .library.library_panel import LibraryPanel
 from .library.model_picker import ModelPicker
@@ -185,6 +186,7 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs_status)
 
         self.tune = TuneMenu(self, self.menuBar().addMenu("&Tune"))
+        self.experiments = ExperimentsMenu(self, self.menuBar().addMenu("E&xperiments"))
         self._build_plugins_menu()
         self.menus = WindowMenus(self)  # File, Edit, View, Help with their keys
         self.save_button.clicked.connect(lambda: self.save_version(self.note_edit.text()))

@@ -1,0 +1,1 @@
+"""Retrieval lab: document sets, chunking, BM25 + dense index, hybrid search."""

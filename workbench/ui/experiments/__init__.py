@@ -1,0 +1,1 @@
+"""Experiments ▸ Few-shot vs fine-tune…, Quantization lab… (dialogs and report views)."""

@@ -1,0 +1,1 @@
+"""The Documents tab: document sets, their files and chunks, a search to try."""
