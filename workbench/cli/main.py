@@ -50,10 +50,21 @@ def opens_gui(argv: Sequence[str]) -> bool:
 
 def _optional_commands():
     """Command groups that live beside this module; each exposes ``register(subparsers)``."""
-    from . import doctor_cmd, eval_cmd, library_cmds, plugins_cmd, sessions_cmd, tune_cmd
+    from . import (
+        docs_cmd,
+        doctor_cmd,
+        eval_cmd,
+        experiment_cmd,
+        library_cmds,
+        plugins_cmd,
+        quantlab_cmd,
+        sessions_cmd,
+        tune_cmd,
+    )
 
     return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register,
-            doctor_cmd.register, eval_cmd.register]
+            doctor_cmd.register, eval_cmd.register, docs_cmd.register, experiment_cmd.register,
+            quantlab_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:
