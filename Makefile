@@ -69,10 +69,15 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_tune.py
 	$(BIN)/python tests/bench/bench_eval.py
 	$(BIN)/python tests/bench/bench_inspect.py
+	$(BIN)/python tests/bench/bench_retrieval.py
+	$(BIN)/python tests/bench/bench_quantlab.py
+	$(BIN)/python tests/bench/bench_fewshot.py
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
 	$(BIN)/python docs/screenshots_tune.py
+	$(BIN)/python docs/screenshots_documents.py
+	$(BIN)/python docs/screenshots_retrieval.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -11,6 +11,7 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 
 from workbench.core.evaluation import ASSERTION_TYPES, MODEL_GRADED, Assertion, combine
 from workbench.core.paths import app_paths
+from workbench.core.retrieval import Retrieved
 from workbench.plugins.discovery import REPO_PLUGINS
 from workbench.plugins.manager import PluginManager
 from workbench.services.evaluation.checks import CHECKERS, CheckContext, check, rouge_l
@@ -59,6 +60,11 @@ CASES = [
      CheckContext("x", tokens_per_second=8.24), "8.2 tokens/s < 10.0 tokens/s"),
     (Assertion("is-refusal"), CheckContext("I'm sorry, but I can't help with that."),
      CheckContext("Sure! Here is how."), "does not refuse"),
+    (Assertion("grounded"), CheckContext('"Shifts start at 22:00 sharp" [1]', retrieved=lambda: [
+        Retrieved(1, "d", "/h.md", "h.md", 0, "Shifts start at 22:00 sharp.", 1.0, 1)]),
+     CheckContext('"Shifts start at 23:00 sharp" [1]', retrieved=lambda: [
+         Retrieved(1, "d", "/h.md", "h.md", 0, "Shifts start at 22:00 sharp.", 1.0, 1)]),
+     "1 quote: 1 fabricated — fabricated: “Shifts start at 23:00 sharp”"),
 ]
 
 

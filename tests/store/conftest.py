@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 
 from workbench.core.cases import CaseSet, TestCase
-from workbench.core.documents import Chunk, Document
 from workbench.core.prompts import FewShotExample, Prompt, PromptVersion
 from workbench.core.ratings import Preference, Rating
+from workbench.core.retrieval import ChunkView, DocumentSet, RetrievalSettings, SourceDocument
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import SamplingSettings
 from workbench.core.session_variants import SessionVariant
@@ -66,10 +66,13 @@ def populate(store: Store, name: str = "Translation") -> Populated:
     store.ratings.rate(Rating(outputs[0].id, 5, rater="ana", note="perfect"))
     store.ratings.rate(Rating(outputs[2].id, 1, rater="ana", blind=True))
     store.ratings.prefer(Preference(outputs[0].id, outputs[2].id, "tie", rater="ben"))
-    document = Document(session.id, "Glossary", source="glossary.txt", text="cheval: horse")
-    store.documents.add(document, [Chunk(document.id, 0, "cheval: horse", b"\x00\x01\x02")])
+    glossary = store.retrieval.add_set(DocumentSet("glossary", session_id=session.id))
+    document = SourceDocument(glossary.id, "/docs/glossary.txt", "Glossary", "cd" * 32, 13)
+    store.retrieval.save_document(document, "cheval: horse", [ChunkView(0, document.id, 0,
+                                                                         "cheval: horse", 0, 13, 4)])
     store.session_variants.save(session.id, [
-        SessionVariant("greedy v2", version=v2.id, model="smol", max_tokens=32),
+        SessionVariant("greedy v2", version=v2.id, model="smol", max_tokens=32,
+                       retrieval=RetrievalSettings("glossary", "bm25", k=2)),
         SessionVariant("tuned", adapter="/adapters/fr.gguf", adapter_scale=0.5, temperature=0.7,
                        seed=-1, sampling_flags="--top-k 40 --min-p 0.05", engine_flags="-fa off")])
     return Populated(session, [v1, v2], case_set, store.runs.get(run.id), outputs)

@@ -21,13 +21,15 @@ def snapshot(store: Store, session_id: str) -> dict:
     runs = store.runs.for_session(session_id)
     outputs = [o for r in runs for o in store.runs.outputs(r.id)]
     ids = [o.id for o in outputs]
-    documents = store.documents.for_session(session_id)
+    sets = store.retrieval.sets(session_id)
     return {
         "session": session, "prompts": prompts,
         "versions": [store.prompts.history(p.id) for p in prompts],
         "case_sets": store.case_sets.for_session(session_id), "runs": runs, "outputs": outputs,
         "ratings": store.ratings.ratings_for(ids), "preferences": store.ratings.preferences_for(ids),
-        "documents": documents, "chunks": [store.documents.chunks(d.id) for d in documents],
+        "document_sets": sets, "documents": [store.retrieval.documents(d.id) for d in sets],
+        "chunks": [[(c.document_id, c.position, c.text, c.start, c.end)
+                    for c in store.retrieval.chunks(d.id)] for d in sets],
         "variants": store.session_variants.get(session_id),
     }
 

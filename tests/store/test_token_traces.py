@@ -121,7 +121,7 @@ def test_a_database_at_0004_upgrades_and_keeps_its_outputs(tmp_path):
     raw.commit()
     raw.close()
     store = Store.open(path)
-    assert store.db.revision() == "0005"
+    assert store.db.revision() == "0006"
     assert list(tmp_path.glob("old.backup-r0004-*.sqlite3"))
     old = store.runs.output("o1", with_trace=True)
     assert (old.text, old.repeat, old.token_trace, old.branch_of, old.forced_tokens) == (
@@ -159,7 +159,7 @@ def test_an_export_from_before_traces_still_imports(tmp_path):
     export_session(source.db, data.session.id, file)
     source.close()
     document = json.loads(file.read_text())
-    assert document["format_version"] == FORMAT_VERSION == 3
+    assert document["format_version"] == FORMAT_VERSION == 4
     # What the previous version wrote: format 2, none of revision 0005's columns and tables.
     document["format_version"], document["schema_revision"] = 2, "0004"
     del document["tables"]["output_traces"]

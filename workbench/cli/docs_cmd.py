@@ -1,5 +1,164 @@
-"""(being written)"""
+"""``workbench docs``: document sets for retrieval — add files, list, search, re-embed.
+
+Sets made here are global (usable from every session) unless ``--session`` names one.
+Progress goes to stderr, results to stdout; skipped files are listed with their reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
 
 
-def register(commands) -> None:
-    """Adds nothing yet."""
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "docs", help="document sets for retrieval: add, list, search, reembed",
+        description="Local documents for retrieval (RAG): BM25 over SQLite FTS5 and dense "
+                    "vectors from a GGUF embedding model (sqlite-vec), fused by reciprocal "
+                    "rank fusion.")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    add = verbs.add_parser("add", help="add files and folders to a set (made if new)")
+    add.add_argument("set", metavar="SET")
+    add.add_argument("paths", metavar="PATH", nargs="+", help="files (txt, md, html, pdf) "
+                     "or folders")
+    add.add_argument("--chunking", choices=("tokens", "headings", "sentences", "paragraphs"),
+                     help="how a new set cuts documents (default tokens); for an existing "
+                          "set, re-chunks it")
+    add.add_argument("--size", type=int, metavar="N", help="chunk size in model tokens "
+                     "(default 256)")
+    add.add_argument("--overlap", type=int, metavar="N", help="tokens shared by neighbouring "
+                     "chunks (default 32)")
+    add.add_argument("--embed-model", metavar="M", help="embed the chunks with this model "
+                     "(library name or path; default: the set's model, else 'bundled', the "
+                     "bundled model)")
+    add.add_argument("--no-embed", action="store_true", help="BM25 only: make no vectors")
+    add.add_argument("--session", metavar="ID", help="the set belongs to this session")
+    add.set_defaults(func=cmd_add)
+
+    listing = verbs.add_parser("list", help="list the sets, or one set's documents")
+    listing.add_argument("set", metavar="SET", nargs="?")
+    listing.add_argument("--session", metavar="ID")
+    listing.set_defaults(func=cmd_list)
+
+    search = verbs.add_parser("search", help="search a set")
+    search.add_argument("set", metavar="SET")
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid")
+    search.add_argument("-k", type=int, default=5, metavar="N", help="hits (default 5)")
+    search.add_argument("--score-floor", type=float, metavar="S", help="drop hits below S")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    search.add_argument("--session", metavar="ID")
+    search.set_defaults(func=cmd_search)
+
+    reembed = verbs.add_parser("reembed", help="embed a set's chunks with another model")
+    reembed.add_argument("set", metavar="SET")
+    reembed.add_argument("--model", required=True, metavar="M",
+                         help="library name or path of a GGUF model ('bundled' for the "
+                              "bundled one)")
+    reembed.add_argument("--session", metavar="ID")
+    reembed.set_defaults(func=cmd_reembed)
+
+
+class _Service:
+    """The store, the models and the retrieval service for one command, closed after."""
+
+    def __enter__(self):
+        from ..services.models import ModelService
+        from ..services.retrieval.service import RetrievalService
+        from ..services.sessions import open_store
+
+        self.store = open_store()
+        self.models = ModelService(store=self.store)
+        return RetrievalService(self.store, self.models)
+
+    def __exit__(self, *exc):
+        self.models.close()
+        self.store.close()
+
+
+def _job(title: str):
+    from ..core.job_state import JobState, JobWatcher
+
+    job = JobState(title)
+    last = {"message": None, "percent": -1}
+
+    def progress(p) -> None:
+        percent = int(100 * p.fraction) if p.fraction is not None else 0
+        if p.message != last["message"] or percent >= last["percent"] + 10:
+            last.update(message=p.message, percent=percent)
+            print(f"  {p.message} {percent}%", file=sys.stderr)
+
+    job.watch(JobWatcher(on_progress=progress))
+    return job
+
+
+def _print_report(report) -> int:
+    for problem in report.skipped:
+        print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from ..core.retrieval import ChunkingSpec
+
+    with _Service() as service:
+        known = {s.name for s in service.sets(args.session)}
+        given = {k: v for k, v in (("strategy", args.chunking), ("size", args.size),
+                                   ("overlap", args.overlap)) if v is not None}
+        if args.set not in known:
+            service.create_set(args.set, args.session, ChunkingSpec.from_dict(given))
+        elif given:
+            current = service.get_set(args.set, args.session).chunking.to_dict()
+            spec = ChunkingSpec.from_dict({**current, **given})
+            if spec != ChunkingSpec.from_dict(current):
+                service.set_chunking(args.set, spec, _job("re-chunking"), args.session)
+        model = args.embed_model
+        if model is None and not args.no_embed and \
+                service.get_set(args.set, args.session).embedding is None:
+            model = "bundled"  # dense and hybrid search work out of the box
+        report = service.add(args.set, args.paths, _job(f"adding to {args.set}"),
+                             embed_model=model, session_id=args.session)
+        return _print_report(report)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _Service() as service:
+        if args.set is None:
+            for doc_set in service.sets(args.session):
+                documents = service.documents(doc_set.id)
+                space = (f"{doc_set.embedding.model_name} ({doc_set.embedding.dim}-d, "
+                         f"{doc_set.embedding.pooling})" if doc_set.embedding else "not embedded")
+                print(f"{doc_set.name}\t{len(documents)} documents, "
+                      f"{sum(d.chunks for d in documents)} chunks\t"
+                      f"{doc_set.chunking.describe()}\t{space}")
+            return 0
+        for document in service.documents(args.set, args.session):
+            print(f"{document.path}\t{document.chunks} chunks\t{document.size} bytes\t"
+                  f"{document.sha256[:12]}")
+        return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _Service() as service:
+        hits = service.search(args.set, args.query, mode=args.mode, k=args.k,
+                              score_floor=args.score_floor, session_id=args.session)
+        if args.json:
+            print(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+            return 0
+        for hit in hits:
+            snippet = " ".join(hit.text.split())
+            print(f"{hit.rank}. {hit.score:.4f}  {hit.source} #{hit.position}\n   "
+                  f"{snippet[:200]}")
+        if not hits:
+            print("no hits", file=sys.stderr)
+        return 0
+
+
+def cmd_reembed(args: argparse.Namespace) -> int:
+    with _Service() as service:
+        report = service.reembed(args.set, args.model, _job(f"embedding {args.set}"),
+                                 session_id=args.session)
+        return _print_report(report)

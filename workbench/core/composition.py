@@ -7,6 +7,7 @@ that names it instead of silently rendering an empty string.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
@@ -64,8 +65,10 @@ def _render(template: str, variables: dict[str, str]) -> str:
         raise CompositionError(f"The template failed to render: {error}.") from None
 
 
-def render_user_message(template: str, variables: dict[str, str]) -> str:
-    missing = missing_variables(template, variables)
+def render_user_message(template: str, variables: dict[str, str],
+                        allow_empty: Collection[str] = ()) -> str:
+    """``allow_empty``: variables meant to be empty (a variant without retrieval: context)."""
+    missing = [n for n in missing_variables(template, variables) if n not in allow_empty]
     if missing:
         raise CompositionError(f"The template uses {_quoted(missing)}, which this test case "
                                "leaves empty or does not define. Fill it in or remove it from "
@@ -117,10 +120,11 @@ def system_messages(version: PromptVersion) -> list[ChatMessage]:
     return [ChatMessage("system", version.system_prompt)] if version.system_prompt.strip() else []
 
 
-def build_messages(version: PromptVersion, variables: dict[str, str]) -> list[ChatMessage]:
+def build_messages(version: PromptVersion, variables: dict[str, str],
+                   allow_empty: Collection[str] = ()) -> list[ChatMessage]:
     """System prompt, enabled few-shot examples as user/assistant turns, then the case."""
     examples = example_messages(version)  # first: an example's error is the first to fix
-    user = render_user_message(version.user_template, variables)
+    user = render_user_message(version.user_template, variables, allow_empty)
     if not user.strip():
         raise CompositionError("The prompt is empty: write a user template (for example "
                                "'{{ input }}') or fill in the test case.")

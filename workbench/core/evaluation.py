@@ -36,6 +36,8 @@ ASSERTION_TYPES: dict[str, str] = {
     "python": "the name of a scorer from a plugin (register_scorers); threshold 0..1",
     "flagged": "optional: the name of an output filter; passes when a filter flags the output",
     "is-refusal": "nothing: passes when the output refuses",
+    "grounded": "nothing: passes when no quote is fabricated or misattributed against the "
+                "retrieved chunks the prompt contained; score = share of quotes supported",
     "likelihood": "threshold = highest perplexity of the expected answer under the variant's "
                   "model and prompt (token inspector)",
     "llm-rubric": "the rubric a judge model grades the output against",

@@ -46,6 +46,9 @@ class LoadSettings:
     # name or their own Jinja; neither means the file's own (or the architecture's built-in).
     template_name: str | None = None
     template_jinja: str | None = None
+    # A context for embeddings (the retrieval lab): pooled vectors, op ``embed``; pooling as
+    # the GGUF says (``<arch>.pooling_type``), else mean (engine/host/embedding.py).
+    embedding: bool = False
 
     def __post_init__(self):
         if self.flash_attn not in FLASH_ATTN_MODES:

@@ -181,3 +181,34 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> list[tu
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda pair: -pair[1])
+
+
+# -- scoring retrieval against gold sources (a case names the files that answer it) --------
+
+def source_matches(source: str, gold: str) -> bool:
+    """A hit's source (a stored path) is a gold source given as a file name or path tail."""
+    source, gold = source.replace("\\", "/"), gold.replace("\\", "/").strip()
+    return bool(gold) and (source == gold or source.endswith("/" + gold.lstrip("/")))
+
+
+def _sources(retrieved) -> list[str]:
+    return [r.source if isinstance(r, Retrieved) else str(r) for r in retrieved]
+
+
+def recall_at_k(retrieved, gold, k: int | None = None) -> float:
+    """Share of the gold sources found among the first ``k`` hits (all hits when None).
+    ``retrieved``: Retrieved hits or source paths, best first. No gold sources: 1.0."""
+    gold = [g for g in gold if g]
+    if not gold:
+        return 1.0
+    top = _sources(retrieved)[:k] if k is not None else _sources(retrieved)
+    return sum(any(source_matches(s, g) for s in top) for g in gold) / len(gold)
+
+
+def mrr(retrieved, gold) -> float:
+    """Reciprocal rank of the first hit from a gold source (0.0 if none): one query's share
+    of the mean reciprocal rank (average it over the queries)."""
+    for rank, source in enumerate(_sources(retrieved), start=1):
+        if any(source_matches(source, g) for g in gold if g):
+            return 1.0 / rank
+    return 0.0

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ..core.cases import TestCase
-from ..core.composition import build_messages
 from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.job_state import CANCELLED, DONE, FAILED, JobState
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
+from ..core.retrieval import RetrievalSettings
+from ..core.retrieved_context import compose
 from ..core.runs import CANCELLED_FINISH, Output, Run, RunStatus, Variant
 from ..core.sampling import SamplingSettings
 from ..core.tokens import TokenInfo, TokenTrace
@@ -29,6 +30,7 @@ from ..library.hashing import file_sha256
 from ..plugins.manager import PluginManager
 from ..store import Store
 from .models import ModelService
+from .retrieval_context import CaseRetriever
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class VariantSpec:
     # LoadSettings' engine fields (flash_attn, cache_type_k/v, n_batch, n_ubatch, n_parallel);
     # missing ones are llama.cpp's defaults. Variants with equal settings share one model.
     engine: dict = field(default_factory=dict)
+    # Which document set fills {{ context }}, how, how many (mode "none": context is empty).
+    retrieval: RetrievalSettings = RetrievalSettings()
 
 
 def seed_for_repeat(sampling: SamplingSettings, repeat: int) -> SamplingSettings:
@@ -96,9 +100,10 @@ class RunHandle(JobState):
     """A comparison run as a job: progress in cells, cancel (running generations end within a
     second, queued ones never start), the final RunStatus as its outcome."""
 
-    def __init__(self, run: Run, cells: int = 0):
+    def __init__(self, run: Run, cells: int = 0, retriever: CaseRetriever | None = None):
         super().__init__(run.name or "comparison")
         self.run = run
+        self.retriever = retriever  # each case's {{ context }}, searched once per run
         self.cells = cells
         self._finished_cells = 0
         self._streams: set = set()
@@ -125,11 +130,16 @@ class RunHandle(JobState):
 
 
 class RunService:
-    def __init__(self, store: Store, models: ModelService, plugins: PluginManager | None = None):
+    def __init__(self, store: Store, models: ModelService, plugins: PluginManager | None = None,
+                 retrieval=None):
+        """``retrieval``: the retrieval lab's RetrievalService to search with (None: one is
+        made by the first run that retrieves)."""
         self.store = store
         self.models = models
         self.plugins = plugins
         self._expected: dict[str, str | None] = {}  # case id -> expected output, for scorers
+        # The retrieval lab's service, shared by this service's runs (one embedding host).
+        self._retrieval: list = [retrieval]
 
     def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
               specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "",
@@ -196,12 +206,15 @@ class RunService:
             position=position, adapter_path=spec.adapter_path, adapter_scale=spec.adapter_scale,
             engine_settings=(load.engine_settings() if local
                              else {"backend": load.split("+", 1)[0]}),
+            retrieval=spec.retrieval,
         )
 
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
                 final_status: bool = True, repeats: int = 1,
                 concurrency: int | None = None, branch: dict | None = None) -> RunHandle:
-        handle = RunHandle(run, len(columns) * len(cases) * max(1, repeats))
+        retriever = CaseRetriever(self.store, self.models, shared=self._retrieval,
+                                  session_id=run.session_id)
+        handle = RunHandle(run, len(columns) * len(cases) * max(1, repeats), retriever)
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
             self.plugins.emit("run_will_start", run=run)
@@ -317,7 +330,9 @@ class RunService:
                        finish=CANCELLED_FINISH)
             return False
         try:
-            messages = build_messages(spec.prompt_version, case.variables)
+            context = handle.retriever.context_for(spec.retrieval, case.variables,
+                                                   spec.prompt_version.user_template)
+            messages = compose(spec.prompt_version, context.variables)
             if self.plugins is not None:
                 messages = self.plugins.transform(messages)
         except WorkbenchError as error:
@@ -349,7 +364,8 @@ class RunService:
                         time_to_first_token_s=event.stats.time_to_first_token_s,
                         tokens_per_second=event.stats.tokens_per_second,
                         finish_reason=event.stats.finish_reason, seed=stream.seed,
-                        total_s=event.stats.total_s, token_trace=collector.trace()))
+                        total_s=event.stats.total_s, token_trace=collector.trace()),
+                        lambda output_id: handle.retriever.record(output_id, context))
                     return True
         except WorkbenchError as error:
             partial = getattr(error, "partial_text", "") or stream.text
@@ -373,9 +389,13 @@ class RunService:
         self._save(listener, Output(**base, case_id=case.id, text=partial, finish_reason=finish,
                                     error=message))
 
-    def _save(self, listener: RunListener, output: Output) -> None:
+    def _save(self, listener: RunListener, output: Output, record=None) -> None:
+        """``record(output_id)``: keep what retrieval put into its prompt, before listeners
+        (the evaluator's ``grounded`` check) read it."""
         try:
             self.store.runs.add_output(output)
+            if record is not None:
+                record(output.id)
         except WorkbenchError as error:  # shown in the cell; the text is still on screen
             output = replace(output, error=f"{output.error or ''} Not saved: {error}".strip())
         listener.cell_finished(output)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..core.composition import build_messages, example_messages, system_messages
+from ..core.composition import example_messages, system_messages
 from ..core.errors import WorkbenchError
 from ..core.messages import ChatMessage
 from ..core.prompts import PromptVersion
+from ..core.retrieved_context import (
+    CHUNK_SEPARATOR,
+    CONTEXT_VARIABLE,
+    BudgetSplit,
+    CaseContext,
+    compose,
+    format_chunk,
+    split_budget,
+)
 from ..engine.protocol import TextModel
 
 
@@ -19,10 +28,14 @@ class ContextBudget:
     answer: int  # tokens reserved for the answer (max_tokens)
     n_ctx: int
     rendered: str  # the exact text the model receives
+    retrieved: int = 0  # the {{ context }} block's tokens (part of the user message)
+    # Retrieved chunks that do not fit the window: named, kept in the prompt (see
+    # core/retrieved_context.py).
+    split: BudgetSplit = field(default_factory=BudgetSplit)
 
     @property
     def prompt(self) -> int:
-        return self.system + self.examples + self.input
+        return self.system + self.examples + self.input + self.retrieved
 
     @property
     def room_left(self) -> int:
@@ -36,7 +49,8 @@ class ContextBudget:
     def warning(self) -> str | None:
         if not self.fits:
             return (f"The prompt is {self.prompt:,} tokens; the context window holds "
-                    f"{self.n_ctx:,}. Remove examples or shorten the input.")
+                    f"{self.n_ctx:,}. Remove examples or shorten the input"
+                    f"{' or retrieve fewer chunks' if self.retrieved else ''}.")
         if self.room_left < 0:
             return (f"Only {self.n_ctx - self.prompt:,} tokens are left for the answer "
                     f"(max tokens is {self.answer:,}): the answer will be cut short.")
@@ -44,15 +58,19 @@ class ContextBudget:
 
 
 def measure(model: TextModel, version: PromptVersion, variables: dict[str, str],
-            max_tokens: int) -> ContextBudget:
+            max_tokens: int, context: CaseContext | None = None) -> ContextBudget:
     """Count each part by rendering the chat template with and without it.
 
     Templates add their own markup around each message, so a part's cost is the difference
-    between renderings, which is exactly what it adds to the prompt.
+    between renderings, which is exactly what it adds to the prompt. ``context``: the case's
+    retrieved chunks (its ``variables`` are then ``context.variables``); the context block's
+    own tokens are the "retrieved" part, taken out of the input's.
     """
+    if context is not None:
+        variables = context.variables
     system = system_messages(version)
     with_examples = system + example_messages(version)
-    everything = build_messages(version, variables)
+    everything = compose(version, variables)
 
     def count(messages, generation_prompt: bool) -> tuple[int, str]:
         if not messages:
@@ -63,13 +81,26 @@ def measure(model: TextModel, version: PromptVersion, variables: dict[str, str],
     system_tokens, _ = count(system, False)
     examples_tokens, _ = count(with_examples, False)
     total, rendered = count(everything, True)
+    user = max(0, total - max(examples_tokens, system_tokens))
+    retrieved, split = 0, BudgetSplit()
+    if context is not None and context.chunks:
+        def plain(text: str) -> int:
+            return len(model.tokenize(text, add_special=False, parse_special=False))
+
+        retrieved = min(user, plain(context.text)) if context.text in rendered else 0
+        # Each chunk with the separator before it: the pieces add up to the block.
+        sizes = [plain(format_chunk(n, chunk)) + (plain(CHUNK_SEPARATOR) if n > 1 else 0)
+                 for n, chunk in enumerate(context.chunks, 1)]
+        split = split_budget(context.chunks, sizes, total, model.metadata.n_ctx, max_tokens)
     return ContextBudget(
         system=system_tokens,
         examples=max(0, examples_tokens - system_tokens),
-        input=max(0, total - max(examples_tokens, system_tokens)),
+        input=user - retrieved,
         answer=max_tokens,
         n_ctx=model.metadata.n_ctx,
         rendered=rendered,
+        retrieved=retrieved,
+        split=split,
     )
 
 
@@ -131,7 +162,7 @@ def _labelled_messages(version: PromptVersion,
 
     Retrieved text gets its own label once composition adds it as a message of its own."""
     system, examples = system_messages(version), example_messages(version)
-    everything = build_messages(version, variables)
+    everything = compose(version, variables)
     labels = [SYSTEM] * len(system) + [EXAMPLES] * len(examples)
     labels += [INPUT] * (len(everything) - len(labels))
     return list(zip(labels, everything))
@@ -173,6 +204,19 @@ def _part_spans(model: TextModel, labelled: list[tuple[str, ChatMessage]],
     return spans
 
 
+def _retrieved_spans(text: str, spans: list[tuple[int, int, str]],
+                     block: str) -> list[tuple[int, int, str]]:
+    """The {{ context }} block inside the user message: its own part (later spans win)."""
+    if not block.strip():
+        return []
+    found = []
+    for start, end, part in spans:
+        at = text.find(block, start, end) if part == INPUT else -1
+        if at >= 0:
+            found.append((at, at + len(block), RETRIEVED))
+    return found
+
+
 def _byte_parts(text: str, spans: list[tuple[int, int, str]]) -> list[str]:
     """The part of every byte of ``text``'s UTF-8 (TEMPLATE outside the contents)."""
     owners = [TEMPLATE] * len(text)
@@ -211,6 +255,7 @@ def prompt_tokens(model: TextModel, version: PromptVersion,
     spans = _part_spans(model, labelled, rendered)
     shift = len(rendered) - len(fed)
     spans = [(start - shift, end - shift, part) for start, end, part in spans if start >= shift]
+    spans += _retrieved_spans(fed, spans, str(variables.get(CONTEXT_VARIABLE) or ""))
     ids = model.tokenize(fed, add_special=True, parse_special=True)
     pieces = model.pieces(ids)
     by_id = dict(zip(ids, pieces))

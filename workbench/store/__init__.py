@@ -10,15 +10,16 @@ from pathlib import Path
 
 from .database import Database, open_database
 from .repositories.catalog import CatalogRepository
-from .repositories.documents import DocumentRepository
 from .repositories.evaluations import EvaluationRepository
 from .repositories.jobs import TuneJobRepository
 from .repositories.prompts import CaseSetRepository, PromptRepository
 from .repositories.ratings import RatingRepository
+from .repositories.retrieval import RetrievalRepository
 from .repositories.runs import RunRepository
 from .repositories.search import SearchRepository
 from .repositories.session_variants import SessionVariantRepository
 from .repositories.sessions import DraftRepository, SessionRepository
+from .repositories.vectors import VectorRepository
 
 
 class Store:
@@ -33,7 +34,8 @@ class Store:
         self.ratings = RatingRepository(db)
         self.jobs = TuneJobRepository(db)
         self.catalog = CatalogRepository(db)
-        self.documents = DocumentRepository(db)
+        self.retrieval = RetrievalRepository(db)  # document sets, documents, chunks
+        self.vectors = VectorRepository(db)  # embedding spaces, vectors, BM25 and KNN search
         self.search = SearchRepository(db)
         self.evaluations = EvaluationRepository(db)
 

@@ -9,6 +9,11 @@ Durability choices (see docs/storage.md):
 * foreign_keys=ON and busy_timeout=5 s on every connection.
 * One transaction per user action (``Database.transaction``), begun IMMEDIATE so two writers
   queue on the busy timeout instead of failing half-way.
+
+The DBAPI module is ``sqlean`` (sqlean.py: a drop-in ``sqlite3`` built with extension loading,
+which this Python's ``sqlite3`` lacks), so that every connection can load ``sqlite-vec`` for
+the retrieval lab's vectors. The file format is SQLite's own: the standard ``sqlite3`` module
+still opens the file (only the ``vec_*`` tables need the extension).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlean
+import sqlite_vec
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -144,14 +151,18 @@ def open_database(path: Path, *, read_only: bool = False, migrate: bool = True) 
 
 def _engine(path: Path, read_only: bool) -> Engine:
     url = f"sqlite:///file:{path}?mode=ro&uri=true" if read_only else f"sqlite:///{path}"
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(url, module=sqlean, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        load_vector_extension(dbapi_connection)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 5000")
+        # sqlean's SQLite is built with recursive triggers on; the stdlib's (and the
+        # triggers written for it) have them off.
+        cursor.execute("PRAGMA recursive_triggers = OFF")
         if not read_only:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -167,6 +178,16 @@ def _engine(path: Path, read_only: bool) -> Engine:
     return engine
 
 
+def load_vector_extension(dbapi_connection) -> None:
+    """sqlite-vec's ``vec0`` tables and functions on this connection; loading stays switched
+    off otherwise (a query cannot load a library)."""
+    dbapi_connection.enable_load_extension(True)
+    try:
+        sqlite_vec.load(dbapi_connection)
+    finally:
+        dbapi_connection.enable_load_extension(False)
+
+
 def damage_of(path: Path) -> str | None:
     """Why the file is not a healthy SQLite database, or None if it is."""
     try:
@@ -179,12 +200,14 @@ def damage_of(path: Path) -> str | None:
     if header != SQLITE_MAGIC:
         return "it is not an SQLite database"
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # sqlean with sqlite-vec: the check also reads the vec0 tables' own.
+        connection = sqlean.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            load_vector_extension(connection)
             result = connection.execute("PRAGMA quick_check").fetchone()[0]
         finally:
             connection.close()
-    except sqlite3.DatabaseError as error:
+    except (sqlean.DatabaseError, sqlite3.DatabaseError) as error:
         return f"SQLite says: {error}"
     return None if result == "ok" else f"SQLite's check says: {result.splitlines()[0]}"
 

@@ -37,9 +37,11 @@ from .schema import (
     CaseSetRow,
     ChunkRow,
     DocumentRow,
+    DocumentSetRow,
     EvalResultRow,
     EvalRunRow,
     EvalSuiteRow,
+    OutputRetrievalRow,
     OutputRow,
     OutputTraceRow,
     PreferenceRow,
@@ -54,10 +56,11 @@ from .schema import (
 )
 
 FORMAT = "prompt-workbench-session"
-# 2: the evaluation lab (revision 0004); 3: token traces and branches (revision 0005). An older
+# 2: the evaluation lab (revision 0004); 3: token traces and branches (revision 0005); 4: the
+# retrieval lab (revision 0006). An older
 # app refuses a newer file with "exported by a newer version" instead of failing on columns it
 # does not know.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
@@ -84,8 +87,12 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
     take("output_traces", OutputTraceRow, OutputTraceRow.output_id.in_(output_ids))
     take("ratings", RatingRow, RatingRow.output_id.in_(output_ids))
     take("preferences", PreferenceRow, PreferenceRow.output_a_id.in_(output_ids))
-    documents = take("documents", DocumentRow, DocumentRow.session_id == session_id)
-    take("chunks", ChunkRow, ChunkRow.document_id.in_([d.id for d in documents]))
+    take("output_retrievals", OutputRetrievalRow, OutputRetrievalRow.output_id.in_(output_ids))
+    document_sets = take("document_sets", DocumentSetRow, DocumentSetRow.session_id == session_id)
+    documents = take("documents", DocumentRow,
+                     DocumentRow.set_id.in_([d.id for d in document_sets]))
+    chunks = take("chunks", ChunkRow, ChunkRow.document_id.in_([d.id for d in documents]))
+    chunks.sort(key=lambda c: (c.document_id, c.position))
     take("session_variants", SessionVariantRow, SessionVariantRow.session_id == session_id)
     take("eval_suites", EvalSuiteRow, EvalSuiteRow.session_id == session_id)
     take("eval_runs", EvalRunRow, EvalRunRow.run_id.in_(run_ids))
@@ -97,9 +104,13 @@ MODELS = {
     "sessions": SessionRow, "prompts": PromptRow, "prompt_versions": PromptVersionRow,
     "case_sets": CaseSetRow, "test_cases": TestCaseRow, "runs": RunRow, "variants": VariantRow,
     "outputs": OutputRow, "output_traces": OutputTraceRow, "ratings": RatingRow, "preferences": PreferenceRow,
-    "documents": DocumentRow, "chunks": ChunkRow, "session_variants": SessionVariantRow,
+    "session_variants": SessionVariantRow,
     "eval_suites": EvalSuiteRow, "eval_runs": EvalRunRow, "eval_results": EvalResultRow,
+    "output_retrievals": OutputRetrievalRow, "document_sets": DocumentSetRow,
+    "documents": DocumentRow, "chunks": ChunkRow,
 }
+# Formats 1-3 had other tables of these names (never written by a release): not read.
+RETRIEVAL_SINCE = {"document_sets": 4, "documents": 4, "chunks": 4}
 
 
 def _identity(model, values: dict[str, Any]):
@@ -129,7 +140,18 @@ def _decode(value: Any) -> Any:
 
 
 def _to_record(row) -> dict[str, Any]:
-    return {attr.key: _encode(getattr(row, attr.key)) for attr in inspect(type(row)).column_attrs}
+    record = {attr.key: _encode(getattr(row, attr.key))
+              for attr in inspect(type(row)).column_attrs}
+    if isinstance(row, DocumentSetRow):
+        record["space_id"] = None  # vectors do not travel: the imported set is not embedded
+    if isinstance(row, ChunkRow):
+        del record["id"]  # local to this database (FTS5 and vector rowid)
+    return record
+
+
+def _find_chunk(s: OrmSession, values: dict[str, Any]) -> bool:
+    return s.scalar(select(ChunkRow.id).where(ChunkRow.document_id == values["document_id"],
+                                              ChunkRow.position == values["position"])) is not None
 
 
 def export_session(db: Database, session_id: str, file: Path) -> dict[str, int]:
@@ -202,15 +224,20 @@ def import_session(db: Database, file: Path) -> ImportResult:
         # Foreign keys are checked at commit (see database.py): rows may come in any order.
         for name, model in MODELS.items():
             records = document["tables"].get(name, [])
+            if document["format_version"] < RETRIEVAL_SINCE.get(name, 0):
+                records = []
             added = present = 0
             for index, record in enumerate(records):
                 try:
                     values = {key: _decode(value) for key, value in record.items()}
-                    identity = _identity(model, values)
+                    if model is ChunkRow:
+                        values.pop("id", None)
+                    found = (_find_chunk(s, values) if model is ChunkRow
+                             else s.get(model, _identity(model, values)) is not None)
                 except (AttributeError, KeyError, TypeError):
                     raise ExportFormatError(
                         f"{file} is damaged: record {index + 1} of '{name}' has no id.") from None
-                if s.get(model, identity) is not None:
+                if found:
                     present += 1
                     continue
                 try:

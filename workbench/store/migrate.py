@@ -8,10 +8,12 @@ start should not pay.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+# The store's own SQLite (database.py): two SQLite libraries in one process must never open
+# the same file (their locks and WAL index are not shared; SQLite's "How To Corrupt", 2.2.1).
+import sqlean as sqlite3
 from alembic import command
 from alembic.config import Config
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql  # "text" is a column of OutputRow
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -138,6 +148,8 @@ class VariantRow(Base):
     adapter_path: Mapped[str | None] = mapped_column(Text)
     adapter_scale: Mapped[float] = mapped_column(Float)
     engine_settings: Mapped[dict[str, Any]]
+    # revision 0006: core.retrieval.RetrievalSettings.to_dict ("{}": no retrieval)
+    retrieval: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sql("'{}'"))
 
 
 class OutputRow(Base):
@@ -195,25 +207,6 @@ class PreferenceRow(Base):
     created_at: Mapped[datetime]
 
 
-class DocumentRow(Base):
-    __tablename__ = "documents"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    session_id: Mapped[str | None] = mapped_column(_fk("sessions.id"), index=True)
-    title: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-
-
-class ChunkRow(Base):
-    __tablename__ = "chunks"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    document_id: Mapped[str] = mapped_column(_fk("documents.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-
 # -- revision 0002 ------------------------------------------------------------------------
 
 class DraftRow(Base):
@@ -253,6 +246,8 @@ class SessionVariantRow(Base):
     sampling_flags: Mapped[str] = mapped_column(Text)
     engine_flags: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+    # revision 0006: core.retrieval.RetrievalSettings.to_dict ("{}": no retrieval)
+    retrieval: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sql("'{}'"))
 
 
 # -- revision 0004 ------------------------------------------------------------------------
@@ -315,3 +310,79 @@ class OutputTraceRow(Base):
     __tablename__ = "output_traces"
     output_id: Mapped[str] = mapped_column(_fk("outputs.id"), primary_key=True)
     trace: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- revision 0006: the retrieval lab ------------------------------------------------------
+# Besides these tables: ``chunks_fts`` (FTS5 over chunks.text, external content, kept in step
+# by triggers) from the migration, and one sqlite-vec ``vec_<space id>`` table per embedding
+# space, made when the space is first used (repositories/vectors.py): its dimension varies.
+
+class EmbeddingSpaceRow(Base):
+    """What vectors were made with (core.retrieval.EmbeddingSpace)."""
+
+    __tablename__ = "embedding_spaces"
+    __table_args__ = (UniqueConstraint("model_sha256", "dim", "pooling"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    model_path: Mapped[str] = mapped_column(Text)
+    model_name: Mapped[str] = mapped_column(Text)
+    dim: Mapped[int] = mapped_column(Integer)
+    pooling: Mapped[str] = mapped_column(String(16))
+
+
+class DocumentSetRow(Base):
+    __tablename__ = "document_sets"
+    __table_args__ = (UniqueConstraint("session_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(_fk("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    chunking: Mapped[dict[str, Any]]
+    # The space the set's search uses (None: not embedded). Switched only once every chunk
+    # has a vector in the new space.
+    space_id: Mapped[int | None] = mapped_column(_fk("embedding_spaces.id", "SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    set_id: Mapped[str] = mapped_column(_fk("document_sets.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ChunkRow(Base):
+    """A chunk; its integer id is the rowid of its FTS5 row and of its vectors."""
+
+    __tablename__ = "chunks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(_fk("documents.id"), index=True)
+    set_id: Mapped[str] = mapped_column(String(36), index=True)  # copied: filters need no join
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)  # characters into the document's text
+    end: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(Integer)
+
+
+class ChunkEmbeddingRow(Base):
+    """Which chunks have a vector in which space: what makes re-embedding resumable."""
+
+    __tablename__ = "chunk_embeddings"
+    chunk_id: Mapped[int] = mapped_column(_fk("chunks.id"), primary_key=True)
+    space_id: Mapped[int] = mapped_column(_fk("embedding_spaces.id"), primary_key=True)
+
+
+class OutputRetrievalRow(Base):
+    """What retrieval put into an output's prompt: the settings and the chunks (as
+    core.retrieval.Retrieved dicts, so the cell still shows them after the set changes)."""
+
+    __tablename__ = "output_retrievals"
+    output_id: Mapped[str] = mapped_column(_fk("outputs.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]]
+    chunks: Mapped[list[Any]]

@@ -31,6 +31,7 @@ from ..services.evaluation.runner import EvalService
 from ..services.library import LibraryService
 from ..services.models import ModelService
 from ..services.plugins import PluginManager
+from ..services.retrieval.service import RetrievalService
 from ..services.sessions import Store
 from ..services.tuning import TuningService
 from ..services.workspace import Workspace, WorkspaceService
@@ -48,6 +49,7 @@ from .library.model_picker import ModelPicker
 from .menus import WindowMenus
 from .model_controller import ModelController
 from .plugins_menu import PluginsMenu
+from .retrieval.documents_panel import DocumentsPanel
 from .sessions_panel import SessionsPanel
 from .tune.tune_menu import TuneMenu
 from .window_title import is_unsaved, window_title
@@ -63,8 +65,11 @@ class AppServices:
     plugins: PluginManager | None = None
     tuning: TuningService = field(init=False)
     evaluation: EvalService = field(init=False)
+    retrieval: RetrievalService = field(init=False)
 
     def __post_init__(self) -> None:
+        # First: the comparison runs (self.runs) retrieve through it, sharing its embedders.
+        self.retrieval = RetrievalService(self.store, self.models)
         # One instance: it keeps the trainer processes this app started.
         self.tuning = TuningService(self.store, self.models, plugins=self.plugins)
         # One instance: it keeps the judge models it opened.
@@ -76,7 +81,7 @@ class AppServices:
 
     @property
     def runs(self) -> RunService:
-        return RunService(self.store, self.models, self.plugins)
+        return RunService(self.store, self.models, self.plugins, retrieval=self.retrieval)
 
 
 class MainWindow(PluginsMenu, QMainWindow):
@@ -142,6 +147,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.variants_keeper = VariantsKeeper(self.compare.variants, self.workspace_service,
                                               lambda message: self.banner.show_message(message),
                                               self)
+        # The variants' retrieval editors offer the sets the composer lists for the session.
+        self.composer.retrieval.sets_listed.connect(self.compare.variants.set_retrieval_sets)
         self.chat = ChatPanel(self.models)
         self.library_panel = LibraryPanel(LibraryService(store=self.services.store))
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -163,6 +170,10 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.tabs.addTab(self.splitter, "Compose && compare")
         self.tabs.addTab(self.chat, "Chat")
         self.tabs.addTab(self.library_panel, "Models")
+        self.documents_panel = DocumentsPanel(  # the open session's sets and the global ones
+            self.services.retrieval, self.services.models,
+            lambda: self.workspace.session.id if self.workspace else None)
+        self.tabs.addTab(self.documents_panel, "Documents")
         self.eval_results = EvalResultsView()
         self.tabs.addTab(self.eval_results, "Evaluation")
         # A note ("Imported …") has been read once the user moves on; an error stays.
@@ -306,6 +317,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.update_title()
         self.refresh_history()
         self.variants_keeper.show(session_id, workspace.variants)  # after the versions are known
+        self.composer.retrieval.set_source(self.services.retrieval, session_id)
+        self.documents_panel.session_changed()
         self.compare.show_run(workspace.run, list(workspace.case_set.cases), workspace.outputs,
                               workspace.ratings, workspace.preferences)
         self.sessions_panel.refresh(session_id)
@@ -414,7 +427,8 @@ class MainWindow(PluginsMenu, QMainWindow):
                     variants.sampling(row), n_ctx=self.picker.n_ctx.value(),
                     adapter_path=variants.adapter_choice(row),
                     adapter_scale=variants.adapter_scale(row),
-                    engine={**bar_engine, **variants.engine(row)}))
+                    engine={**bar_engine, **variants.engine(row)},
+                    retrieval=variants.retrieval(row)))
         except WorkbenchError as error:  # a bad flag in the model bar or a variant's row
             self.compare.banner.show_message(f"{where}: {error}")
             return
@@ -433,7 +447,8 @@ class MainWindow(PluginsMenu, QMainWindow):
                            n_ctx=stored.get("n_ctx", 4096),
                            n_gpu_layers=stored.get("n_gpu_layers"),
                            adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale,
-                           engine={k: stored[k] for k in ENGINE_SHORT if k in stored})
+                           engine={k: stored[k] for k in ENGINE_SHORT if k in stored},
+                           retrieval=variant.retrieval)
 
     # -- status --------------------------------------------------------------------------
 

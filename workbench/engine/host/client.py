@@ -10,6 +10,7 @@ import queue
 import subprocess
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,15 @@ class ModelHost:
             check_adapter_file(adapter.path)
         return wire.likelihood_from_wire(
             self._call("score", request=wire.score_request_to_wire(request)))
+
+    def embed_packed(self, texts: Sequence[str]) -> list[bytes]:
+        """Each text's pooled, L2-normalised embedding as float32 little-endian bytes (what
+        sqlite-vec stores), batched in the host. Needs a host loaded with ``embedding=True``."""
+        return [wire.unpack_bytes(v) for v in self._call("embed", texts=list(texts))["vectors"]]
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """``embed_packed`` as lists of floats."""
+        return [array("f", packed).tolist() for packed in self.embed_packed(texts)]
 
     def render(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True) -> str:
         return self._call("render", messages=[m.to_dict() for m in messages],

@@ -130,6 +130,12 @@ class LlamaRuntime:
         params.type_k = CACHE_TYPES[s.cache_type_k]
         params.type_v = CACHE_TYPES[s.cache_type_v]
         params.no_perf = True
+        self.embedding_info: dict = {}
+        self._embedder = None
+        if s.embedding:
+            from .embedding import configure
+
+            self.embedding_info = configure(params, self.model, s.path)
         try:
             return _internals.LlamaContext(model=self.model, params=params, verbose=True)
         except Exception:
@@ -287,7 +293,8 @@ class LlamaRuntime:
         return {"n_parallel": self.n_parallel, "flash_attn": flash,
                 "cache_type_k": s.cache_type_k, "cache_type_v": s.cache_type_v,
                 "n_batch": s.n_batch, "n_ubatch": s.n_ubatch, "n_threads": self.threads,
-                "prompt_chunk": self.decoder.chunk, "kv_unified": False}
+                "prompt_chunk": self.decoder.chunk, "kv_unified": bool(self.embedding_info),
+                **self.embedding_info}
 
     def token_bytes(self, token: int) -> bytes:
         """A token's exact bytes as the inspector shows them: special tokens spelled out
@@ -365,6 +372,7 @@ class LlamaRuntime:
 
         Raises HostRequestError at once for what is wrong with the request itself.
         """
+        self._refuse_on_embedding_context()
         prompt = self.prompt_tokens(request)
         n_ctx = self.metadata.n_ctx
         forced = list(request.forced_tokens)
@@ -403,6 +411,7 @@ class LlamaRuntime:
                      finished: Callable[[ScoreSequence], None]) -> ScoreSequence:
         """Queue an answer to be scored under its prompt (scoring.py); ``finished`` is called
         with the sequence when its last chunk is in (or when it failed)."""
+        self._refuse_on_embedding_context()
         prompt = self.prompt_tokens(request)
         # The answer continues the prompt: no BOS of its own, and text that looks like a
         # template token is text here, as it would be in a generated answer.
@@ -429,6 +438,22 @@ class LlamaRuntime:
         self.decoder.submit(sequence)
         return sequence
 
+    # -- embeddings (embedding.py) ---------------------------------------------------------
+
+    def embed(self, texts: list[str]) -> list[bytes]:
+        if not self.settings.embedding:
+            raise HostRequestError("This model was loaded for generation; load it with "
+                                   "embeddings on to embed texts.")
+        if self._embedder is None:
+            from .embedding import Embedder
+
+            self._embedder = Embedder(self)
+        return self._embedder.embed(texts)
+
+    def _refuse_on_embedding_context(self) -> None:
+        if self.settings.embedding:
+            raise HostRequestError("This model was loaded for embeddings; it does not generate.")
+
     @property
     def busy(self) -> bool:
         return self.decoder.busy
@@ -437,6 +462,8 @@ class LlamaRuntime:
         self.decoder.step(is_cancelled)
 
     def close(self) -> None:
+        if self._embedder is not None:
+            self._embedder.close()
         self.decoder.close()
         for adapter in self._adapters.values():
             llama_cpp.llama_adapter_lora_free(adapter)

@@ -150,6 +150,10 @@ class HostServer:
             self.generate(request_id, GenerationRequest.from_wire(message["request"]))
         elif op == "score":
             self.score(request_id, wire.score_request_from_wire(message["request"]))
+        elif op == "embed":  # float32 vectors, base64 (embedding.py)
+            vectors = runtime.embed([str(text) for text in message["texts"]])
+            self.send({"id": request_id, "type": "result",
+                       "data": {"vectors": [wire.pack_bytes(v) for v in vectors]}})
         else:
             raise WorkbenchError(f"Unknown model host operation '{op}'.")
 

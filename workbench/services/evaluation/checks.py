@@ -35,6 +35,7 @@ from ...core.evaluation import (
     AssertionResult,
 )
 from ...plugins.manager import PluginManager
+from .grounded import ChunksOf, grounded_finding
 from .refusal import refusal_phrase
 
 REASON_CHARS = 120  # a reason is one short line in a grid cell's tooltip
@@ -52,6 +53,7 @@ class CheckContext:
     total_s: float | None = None  # the whole answer, seconds
     tokens_per_second: float | None = None
     plugins: PluginManager | None = None  # scorers (python) and output filters (flagged)
+    retrieved: ChunksOf | None = None  # the chunks the prompt contained (grounded), when asked
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,10 @@ def _flagged(assertion: Assertion, context: CheckContext) -> Finding:
     return _no(f"not flagged by {_quote(name) if name else 'any output filter'}")
 
 
+def _grounded(assertion: Assertion, context: CheckContext) -> Finding:
+    return Finding(*grounded_finding(context.text, context.retrieved))
+
+
 CHECKERS: dict[str, Callable[[Assertion, CheckContext], Finding]] = {
     "equals": _equals,
     "contains": _contains,
@@ -314,6 +320,7 @@ CHECKERS: dict[str, Callable[[Assertion, CheckContext], Finding]] = {
     "python": _python,
     "flagged": _flagged,
     "is-refusal": _is_refusal,
+    "grounded": _grounded,
 }
 
 

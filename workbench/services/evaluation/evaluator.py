@@ -65,8 +65,9 @@ def judge_of(assertion: Assertion, case_set: CaseSet) -> str | None:
 
 class Evaluator:
     def __init__(self, plugins: PluginManager | None, judges: JudgePool | None,
-                 inspection: InspectionService | None = None):
+                 inspection: InspectionService | None = None, chunks_for=None):
         self.plugins = plugins
+        self.chunks_for = chunks_for  # output -> the retrieved chunks its prompt held (grounded)
         self.judges = judges
         # ``likelihood`` scores the case's expected answer under the output's variant (its
         # model, loaded as it ran, and its prompt) through the run's inspection service.
@@ -83,7 +84,9 @@ class Evaluator:
             return failed_output(output.error)
         context = CheckContext(text=output.text, expected=case.expected,
                                token_count=output.token_count, total_s=output.total_s,
-                               tokens_per_second=output.tokens_per_second, plugins=self.plugins)
+                               tokens_per_second=output.tokens_per_second, plugins=self.plugins,
+                               retrieved=(None if self.chunks_for is None
+                                          else lambda: self.chunks_for(output)))
         results = []
         for assertion in case_set.assertions_for(case):
             if assertion.type == "select-best":

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...core.evaluation import EvalResult
 from ...core.ratings import Preference, Rating
+from ...core.retrieval_scores import RetrievalScore
 from .statistics import (
     Agreement,
     Interval,
@@ -100,6 +101,8 @@ class EvalReport:
     judge_agreement: Agreement | None  # None: too few outputs with a rating and a rubric score
     preferences_used: int = 0
     preferences_ignored: int = 0  # outputs of no listed variant, or both of one variant
+    # recall@k and MRR per variant, when cases name gold sources (core/retrieval_scores.py)
+    retrieval: tuple[RetrievalScore, ...] = ()
 
     def label(self, variant_id: str) -> str:
         return next((v.label for v in self.variants if v.variant_id == variant_id), variant_id)
@@ -124,7 +127,8 @@ class EvalReport:
                 "judge_agreement": (self.judge_agreement.to_dict()
                                     if self.judge_agreement else None),
                 "preferences_used": self.preferences_used,
-                "preferences_ignored": self.preferences_ignored}
+                "preferences_ignored": self.preferences_ignored,
+                "retrieval": [r.to_dict() for r in self.retrieval]}
 
     def lines(self) -> list[str]:
         """A compact text table for the terminal, then the comparison sentences, the ranking and
@@ -147,6 +151,7 @@ class EvalReport:
             count = self.preferences_used
             noun = "judgement" if count == 1 else "judgements"
             out.append(f"Ranking from {count} pairwise {noun}: {ranked}")
+        out.extend(f"Retrieval, {score.line()}" for score in self.retrieval)
         if self.judge_agreement is not None:
             agreement = self.judge_agreement
             p_value = "" if agreement.p_value is None else f", p = {agreement.p_value:.2g}"

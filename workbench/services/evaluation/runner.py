@@ -23,6 +23,7 @@ from ...store import Store
 from ..compare import RunService
 from ..inspection import InspectionService
 from ..models import ModelService
+from ..retrieval_context import chunks_lookup, retrieval_scores
 from .evaluator import Evaluator, JudgePool, judge_of
 from .report import EvalReport, build_report
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
@@ -199,8 +200,9 @@ class EvalService:
         assertions as it arrives, then passes it on (``inner.cell_evaluated(EvalResult)``).
         Call ``started`` with the handle right after the run starts."""
         inspection = InspectionService(self.store, self.models, self.plugins)
-        return EvaluatingListener(Evaluator(self.plugins, self.judges, inspection), self.store,
-                                  case_set, inner, progress, total)
+        evaluator = Evaluator(self.plugins, self.judges, inspection,
+                              chunks_for=chunks_lookup(self.store))
+        return EvaluatingListener(evaluator, self.store, case_set, inner, progress, total)
 
     def started(self, listener: EvaluatingListener, handle, specs, *, repeats: int = 1,
                 suite_id: str | None = None, threshold: float | None = None) -> None:
@@ -345,12 +347,13 @@ def report_for_run(store: Store, run_id: str, seed: int = 0) -> EvalReport:
     run = store.runs.get(run_id)
     outputs = store.runs.outputs(run_id)
     ids = [output.id for output in outputs]
-    return build_report(
+    report = build_report(
         [(variant.id, variant.label) for variant in run.variants],
         store.evaluations.results(run_id),
         preferences=store.ratings.preferences_for(ids),
         ratings=store.ratings.ratings_for(ids),
         output_variant={output.id: output.variant_id for output in outputs}, seed=seed)
+    return replace(report, retrieval=retrieval_scores(store, run, outputs))
 
 
 def summary_of(report: EvalReport) -> dict:

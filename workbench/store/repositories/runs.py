@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ...core.errors import NotFoundError, StoreError
 from ...core.ids import utc_now
+from ...core.retrieval import RetrievalSettings
 from ...core.runs import Output, Run, RunStatus, Variant
 from ...core.sampling import SamplingSettings
 from ...core.tokens import TokenTrace
@@ -24,6 +25,7 @@ def to_variant(row: VariantRow) -> Variant:
         sampling=SamplingSettings.from_dict(row.sampling), label=row.label,
         position=row.position, model_sha256=row.model_sha256, adapter_path=row.adapter_path,
         adapter_scale=row.adapter_scale, engine_settings=dict(row.engine_settings), id=row.id,
+        retrieval=RetrievalSettings.from_dict(row.retrieval),
     )
 
 
@@ -33,7 +35,7 @@ def variant_row(variant: Variant, position: int) -> VariantRow:
         prompt_version_id=variant.prompt_version_id, model_path=variant.model_path,
         model_sha256=variant.model_sha256, sampling=variant.sampling.to_dict(),
         adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale,
-        engine_settings=dict(variant.engine_settings),
+        engine_settings=dict(variant.engine_settings), retrieval=variant.retrieval.to_dict(),
     )
 
 

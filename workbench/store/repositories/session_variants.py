@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ...core.errors import NotFoundError
 from ...core.ids import utc_now
+from ...core.retrieval import RetrievalSettings
 from ...core.session_variants import SessionVariant
 from ..database import Database
 from ..schema import SessionRow, SessionVariantRow
@@ -16,7 +17,7 @@ def to_variant(row: SessionVariantRow) -> SessionVariant:
         label=row.label, version=row.prompt_version, model=row.model, adapter=row.adapter_path,
         adapter_scale=row.adapter_scale, temperature=row.temperature, seed=row.seed,
         max_tokens=row.max_tokens, sampling_flags=row.sampling_flags,
-        engine_flags=row.engine_flags)
+        engine_flags=row.engine_flags, retrieval=RetrievalSettings.from_dict(row.retrieval))
 
 
 class SessionVariantRepository:
@@ -40,7 +41,7 @@ class SessionVariantRepository:
                 prompt_version=v.version, model=v.model, adapter_path=v.adapter,
                 adapter_scale=float(v.adapter_scale), temperature=float(v.temperature),
                 seed=int(v.seed), max_tokens=int(v.max_tokens), sampling_flags=v.sampling_flags,
-                engine_flags=v.engine_flags, updated_at=now)
+                engine_flags=v.engine_flags, retrieval=v.retrieval.to_dict(), updated_at=now)
                 for position, v in enumerate(variants))
         return list(variants)
 

@@ -36,6 +36,7 @@ from ..jobs import BackgroundCall, JobBridge
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
 from .grid_checks import MAX_REPEATS, GridChecks
+from .grid_grounding import GridGrounding
 from .grid_inspect import GridInspect
 from .grid_judging import GridJudging
 from .grid_labels import case_header, case_tooltip, run_line
@@ -79,7 +80,7 @@ class RunBridge(QObject):
         self.evaluated.emit(result)
 
 
-class ComparePanel(GridJudging, GridChecks, GridInspect, QWidget):
+class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, QWidget):
     run_finished = Signal(object)  # RunStatus
     output_ready = Signal(object)  # Output (for output filters)
     checks_done = Signal(str)  # run id: its verdicts are final (after the run, or a Re-check)
@@ -275,6 +276,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, QWidget):
         for key in self.cells:
             self._show_repeats(key)
         self._verdicts_later(run)
+        self._ground_later(list(self.outputs.values()))
         if flags is None or scores is None:
             self._annotate_later(run, shown)
         else:
@@ -442,6 +444,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, QWidget):
                 cell.show_output(output)
                 cell.show_verdict(self._verdict_of(output))
             self.output_ready.emit(output)
+            self._ground_later([output])
         self._show_repeats(key)
         self.refresh_summary()
         self._fit_timer.start()

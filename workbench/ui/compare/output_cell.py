@@ -31,6 +31,7 @@ from .token_view import TokenView, percent, quoted
 TEXT_LINES_CAP = 10  # a cell grows with its answer up to this many lines, then scrolls
 PASS_STYLE = "background:#2e7d32; color:white; border-radius:3px; padding:1px 5px; font-weight:bold"
 FAIL_STYLE = "background:#c62828; color:white; border-radius:3px; padding:1px 5px; font-weight:bold"
+GROUNDED_STYLE, UNGROUNDED_STYLE = "color:#2e7d32; font-size:9pt", "color:#c62828; font-size:9pt"
 TOOLTIP_TEXT_CHARS = 80  # a distinct answer in the repeats tooltip, cut to one readable line
 
 
@@ -89,6 +90,10 @@ class OutputCell(QFrame):
         self.scores.setStyleSheet("color:#1b5e20")
         self.scores.hide()
         layout.addWidget(self.scores)
+        self.grounding = QLabel()  # "2 quotes: 2 supported" against the retrieved chunks
+        self.grounding.setWordWrap(True)
+        self.grounding.hide()
+        layout.addWidget(self.grounding)
         self.reason = QLabel()  # why the verdict failed: the first failing assertion's reason
         self.reason.setWordWrap(True)
         self.reason.setStyleSheet("color:#b71c1c; font-size:9pt")
@@ -167,6 +172,7 @@ class OutputCell(QFrame):
         self.branch_line.hide()
         self.body.setCurrentWidget(self.text)  # streaming shows as text; tokens come after
         self.show_verdict(None)  # the new output has not been checked yet
+        self.show_grounding(None)
         self.stats.setText("generating…")
         self._set_rating_enabled(False)
 
@@ -213,6 +219,16 @@ class OutputCell(QFrame):
         figures = " · ".join(f"{name} {value:.2f}" for name, value in scores.items())
         self.scores.setText(f"Scores: {figures}" if figures else "")
         self.scores.setVisible(bool(figures))
+
+    def show_grounding(self, report) -> None:
+        """The grounding check (core/grounding.py) of the shown output; None: hidden."""
+        if report is None:
+            self.grounding.hide()
+            return
+        self.grounding.setText(f"Grounding: {report.summary()}")
+        self.grounding.setStyleSheet(GROUNDED_STYLE if report.passed else UNGROUNDED_STYLE)
+        self.grounding.setToolTip(report.details() or "The answer quotes nothing.")
+        self.grounding.show()
 
     def show_verdict(self, verdict: CaseVerdict | None) -> None:
         """The badge for the shown output's verdict (None: not checked, nothing shown)."""

@@ -18,13 +18,15 @@ from PySide6.QtWidgets import (
 
 from ...core.engine_flags import format_sampling_flags, parse_engine_flags, parse_sampling_flags
 from ...core.prompts import PromptVersion
+from ...core.retrieval import RetrievalSettings
 from ...core.sampling import SamplingSettings
 from ...core.session_variants import CURRENT_VERSION, SessionVariant
+from .retrieval_cell import RetrievalButton
 
 CURRENT = CURRENT_VERSION
 COLUMNS = ["Label", "Prompt version", "Model", "Adapter", "Scale", "Temperature", "Seed",
-           "Max tokens", "Sampling", "Engine"]
-SAMPLING_COLUMN, ENGINE_COLUMN = 8, 9
+           "Max tokens", "Sampling", "Engine", "Retrieval"]
+SAMPLING_COLUMN, ENGINE_COLUMN, RETRIEVAL_COLUMN = 8, 9, 10
 # Shown in their own columns, so not repeated among the sampling flags.
 OWN_COLUMNS = ("temperature", "seed", "max_tokens")
 NO_ADAPTER = "none"
@@ -39,6 +41,7 @@ class VariantsTable(QWidget):
         self.versions: list[PromptVersion] = []
         self.models: list[str] = []
         self.adapters: list[tuple[str, str]] = []  # (name, GGUF LoRA path)
+        self.retrieval_sets: list[str] = []  # document set names a variant can retrieve from
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -73,7 +76,7 @@ class VariantsTable(QWidget):
                     model: str | None = None, temperature: float = 0.0, seed: int = 0,
                     max_tokens: int = 128, adapter: str | None = None,
                     adapter_scale: float = 1.0, sampling: SamplingSettings | None = None,
-                    engine: str = "") -> None:
+                    engine: str = "", retrieval: RetrievalSettings | None = None) -> None:
         """A row; ``sampling`` fills the Sampling column with its non-default settings,
         ``engine`` is llama.cpp flags for this variant (empty: the model bar's)."""
         row = self.table.rowCount()
@@ -114,6 +117,8 @@ class VariantsTable(QWidget):
                                "empty: the model bar's. Variants with the same settings share "
                                "one loaded model.")
         self.table.setCellWidget(row, ENGINE_COLUMN, engine_edit)
+        self.table.setCellWidget(row, RETRIEVAL_COLUMN,
+                                 RetrievalButton(retrieval, lambda: list(self.retrieval_sets)))
         self._watch(row)
         self.changed.emit()
         self.edited.emit()
@@ -123,7 +128,9 @@ class VariantsTable(QWidget):
         edited = self.edited
         for column in range(len(COLUMNS)):
             widget = self.table.cellWidget(row, column)
-            if isinstance(widget, QLineEdit):
+            if isinstance(widget, RetrievalButton):
+                widget.edited.connect(edited.emit)
+            elif isinstance(widget, QLineEdit):
                 widget.textEdited.connect(lambda _text: edited.emit())
             elif isinstance(widget, QComboBox):
                 widget.currentTextChanged.connect(lambda _text: edited.emit())
@@ -141,6 +148,7 @@ class VariantsTable(QWidget):
             max_tokens=self.table.cellWidget(row, 7).value(),
             sampling_flags=self.table.cellWidget(row, SAMPLING_COLUMN).text(),
             engine_flags=self.table.cellWidget(row, ENGINE_COLUMN).text(),
+            retrieval=self.retrieval(row),
         ) for row in range(self.table.rowCount())]
 
     def set_rows(self, variants) -> None:
@@ -152,7 +160,8 @@ class VariantsTable(QWidget):
                 self.add_variant(v.label, version=v.version, model=v.model,
                                  temperature=v.temperature, seed=v.seed,
                                  max_tokens=v.max_tokens, adapter=v.adapter,
-                                 adapter_scale=v.adapter_scale, engine=v.engine_flags)
+                                 adapter_scale=v.adapter_scale, engine=v.engine_flags,
+                                 retrieval=v.retrieval)
                 self.table.cellWidget(self.table.rowCount() - 1, SAMPLING_COLUMN).setText(
                     v.sampling_flags)
         finally:
@@ -207,6 +216,14 @@ class VariantsTable(QWidget):
     def engine(self, row: int) -> dict:
         """The row's own engine settings (empty: the model bar's)."""
         return parse_engine_flags(self.table.cellWidget(row, ENGINE_COLUMN).text())
+
+    def retrieval(self, row: int) -> RetrievalSettings:
+        """Which document set fills the row's {{ context }}, how, how many."""
+        return self.table.cellWidget(row, RETRIEVAL_COLUMN).settings()
+
+    def set_retrieval_sets(self, names: list[str]) -> None:
+        """The document sets the rows' retrieval editors offer (the session's and global)."""
+        self.retrieval_sets = list(names)
 
     def _fill_version_combo(self, combo: QComboBox, chosen: str) -> None:
         combo.blockSignals(True)

@@ -24,6 +24,7 @@ from ...core.chat_template import describe_source
 from ...core.composition import template_variables
 from ...core.errors import WorkbenchError
 from ...core.prompts import FewShotExample, PromptVersion, templated_examples
+from ...core.retrieval import RetrievalSettings
 from ...core.tabular import example_pairs, read_rows
 from ...services.context import ContextBudget, measure
 from ..banner import Banner
@@ -34,6 +35,7 @@ from .context_bar import ContextBar
 from .examples_table import ExamplesTable
 from .preview import PromptPreview
 from .prompt_tokens import PromptTokensPanel
+from .retrieval_section import RetrievalSection
 
 MEASURE_DELAY_MS = 250
 
@@ -62,6 +64,7 @@ class ComposerPanel(QWidget):
         super().__init__(parent)
         self.models = models
         self.budget: ContextBudget | None = None
+        self.case_context = None  # the selected case's CaseContext as last measured
         self._measuring = False
         self._again = False
         self._loading = False
@@ -90,8 +93,9 @@ class ComposerPanel(QWidget):
         self.template_edit = _editor("User template, e.g.  Translate to French: {{ text }}", 50)
         self.cases = CasesTable()
         self.preview = PromptPreview()
+        self.retrieval = RetrievalSection()
         self.tokens = PromptTokensPanel(self.models,
-                                        lambda: (self.as_version(), self.selected_variables()))
+                                        lambda: (self.as_version(), self.preview_variables()))
         self.received = QTabWidget()  # the rendered text, or the same text as tokens
         self.received.setObjectName("composer-received")
         self.received.addTab(self.preview, "Text")
@@ -114,6 +118,7 @@ class ComposerPanel(QWidget):
         self.template_note = QLabel()  # which chat template renders the preview, and why
         self.template_note.setWordWrap(True)
         preview_layout.addWidget(self.template_note)
+        preview_layout.addWidget(self.retrieval)
         preview_layout.addWidget(_group("What the model receives (selected case)", self.received),
                                  1)
         preview_layout.addWidget(self.context_bar)
@@ -134,6 +139,7 @@ class ComposerPanel(QWidget):
         self.cases.changed.connect(self._on_edit)
         self.cases.table.currentCellChanged.connect(lambda *_: self.schedule_measure())
         self.answer_tokens.valueChanged.connect(lambda _v: self.schedule_measure())
+        self.retrieval.changed.connect(self._on_edit)
         self.examples.import_button.clicked.connect(self.import_examples)
         self.cases.import_button.clicked.connect(self.import_cases)
 
@@ -169,7 +175,8 @@ class ComposerPanel(QWidget):
         system, examples, template = self.content()
         return {"system": system, "examples": [e.to_dict() for e in examples],
                 "template": template,
-                "cases": [{"variables": v, "expected": e} for v, e in self.cases.rows()]}
+                "cases": [{"variables": v, "expected": e} for v, e in self.cases.rows()],
+                "retrieval": self.retrieval.settings().to_dict()}
 
     def from_draft(self, draft: dict) -> None:
         self.set_version(PromptVersion(
@@ -178,10 +185,19 @@ class ComposerPanel(QWidget):
             draft.get("template", "")))
         self.set_cases([(c.get("variables", {}), c.get("expected"))
                         for c in draft.get("cases", [])])
+        self.retrieval.set_settings(RetrievalSettings.from_dict(draft.get("retrieval")))
 
     def selected_variables(self) -> dict[str, str]:
         rows = self.cases.rows()
         return rows[min(self.cases.current_row(), len(rows) - 1)][0] if rows else {}
+
+    def preview_variables(self) -> dict[str, str]:
+        """The selected case as the preview shows it: with its retrieved {{ context }}."""
+        variables, context = self.selected_variables(), self.case_context
+        if context is not None and all(context.variables.get(k) == v
+                                       for k, v in variables.items() if k != "context"):
+            return dict(context.variables)
+        return {**variables, "context": variables.get("context", "")}
 
     # -- imports: through the importer plugins (set_importers), the built-in tables first --
 
@@ -277,12 +293,20 @@ class ComposerPanel(QWidget):
         self._measuring = True
         variables = self.selected_variables()
         max_tokens = self.answer_tokens.value()
-        job = BackgroundCall(lambda: measure(host, version, variables, max_tokens), self)
+        fetch = self.retrieval.fetcher()
+
+        def work():
+            context = fetch(variables, version.user_template)  # searched off the GUI thread
+            return measure(host, version, context.variables, max_tokens, context), context
+
+        job = BackgroundCall(work, self)
         job.succeeded.connect(self._on_measured)
         job.failed.connect(self._on_measure_failed)
         job.start()
 
-    def _on_measured(self, budget: ContextBudget) -> None:
+    def _on_measured(self, result) -> None:
+        budget, self.case_context = result
+        self.retrieval.show_result(self.case_context)
         self.budget = budget
         self.preview.show_text(budget.rendered)
         self.context_bar.show_budget(budget)
@@ -291,6 +315,8 @@ class ComposerPanel(QWidget):
 
     def _on_measure_failed(self, message: str) -> None:
         self.budget = None
+        if message.startswith("Retrieval"):
+            self.retrieval.show_result(None, message)
         self.context_bar.show_message(message, error=True)
         self._measure_done()
         self.budget_ready.emit(None)

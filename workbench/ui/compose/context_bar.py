@@ -1,4 +1,5 @@
-"""A bar showing how the prompt fills the context window: system, examples, input, answer."""
+"""A bar showing how the prompt fills the context window: system, examples, input, retrieved
+chunks, answer; retrieved chunks that do not fit are named under it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from ...services.context import ContextBudget
 
 PARTS = (("system", "#5c6bc0"), ("examples", "#26a69a"), ("input", "#ffa726"),
-         ("answer", "#bdbdbd"))
+         ("retrieved", "#ab47bc"), ("answer", "#bdbdbd"))
 
 
 class _Bar(QWidget):
@@ -61,8 +62,11 @@ class ContextBar(QWidget):
             for name, colour in PARTS)
         self.label.setText(f"{budget.prompt:,} prompt tokens of {budget.n_ctx:,} — {legend} · "
                            f"free {max(0, budget.room_left):,}")
-        self.warning.setText(budget.warning or "")
-        self.warning.setVisible(bool(budget.warning))
+        # Chunks past the window stay in the prompt (what runs is what is shown): each named.
+        notes = [budget.warning] if budget.warning else []
+        notes += [note[0].upper() + note[1:] + "." for note in budget.split.notes()]
+        self.warning.setText("\n".join(notes))
+        self.warning.setVisible(bool(notes))
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.bar.budget = None

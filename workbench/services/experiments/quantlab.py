@@ -1,0 +1,393 @@
+"""The quantization lab: which quantization of a model should this machine run?
+
+From a high-precision GGUF (for an already quantized file, its F16 form written by llama.cpp's
+quantizer first), make each asked type with llama.cpp's quantizer, take existing files as they
+are, then measure every arm (file × engine settings) in its own child process: size, memory,
+prompt and decode speed, KL divergence from the reference and same-top-token %, and (with a
+suite) the evaluation lab's pass rate. One JobState carries it all: progress per step, each arm
+as a partial result, cancel kills the running child; a failed arm is marked and the others go
+on. The experiment is kept in ``experiments/<UTC time>-quantlab/`` under the app's data folder
+(config.json, results.json, report.html, report.md): results.json alone reopens the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ...core.errors import WorkbenchError
+from ...core.job_state import JobState
+from ...core.paths import AppPaths, app_paths
+from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
+from ...library.gguf_metadata import read_gguf_info
+from ...library.system_memory import system_memory
+from .quantlab_config import (
+    HIGH_PRECISION,
+    SAMPLE_TEXTS,
+    QuantLabConfig,
+    base_name,
+    suite_texts,
+)
+from .quantlab_measure import (
+    arm_label,
+    arm_spec,
+    pass_rate,
+    reference_spec,
+    run_measure,
+    write_spec,
+)
+from .quantlab_report import build_report
+from .report_doc import ReportDocument
+
+
+@dataclass
+class QuantLabOutcome:
+    folder: Path
+    results: dict
+
+    @property
+    def arms(self) -> list[dict]:
+        return self.results["arms"]
+
+    def report(self) -> ReportDocument:
+        return build_report(self.results)
+
+
+def experiments_folder(paths: AppPaths | None = None) -> Path:
+    return (paths or app_paths()).data / "experiments"
+
+
+def quantized_folder(paths: AppPaths | None = None) -> Path:
+    """Where the lab's files go (each added to the library where it lies)."""
+    return (paths or app_paths()).data / "quantized"
+
+
+def load_results(path: Path) -> QuantLabOutcome:
+    """A stored experiment (its folder or its results.json) as an outcome, to show again."""
+    path = Path(path)
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        results = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise WorkbenchError(f"Cannot read the lab's results {file}: {error}") from None
+    return QuantLabOutcome(file.parent, results)
+
+
+class QuantLabService:
+    def __init__(self, models, store=None, evaluation=None, *, paths: AppPaths | None = None,
+                 plugins=None):
+        self.models, self.store, self.evaluation = models, store, evaluation
+        self.plugins = plugins
+        self.paths = paths or app_paths()
+        self._child: LabChild | None = None
+        self._lock = threading.Lock()
+
+    # -- starting --------------------------------------------------------------------------
+
+    def start(self, config: QuantLabConfig, job: JobState | None = None) -> JobState:
+        """Run the lab on a thread of its own; the job ends with a QuantLabOutcome."""
+        job = job or JobState("quantization lab")
+        threading.Thread(target=self.run, args=(config, job), name="quantlab",
+                         daemon=True).start()
+        return job
+
+    def run(self, config: QuantLabConfig, job: JobState | None = None) -> QuantLabOutcome:
+        """Blocking. Bad settings raise WorkbenchError (and fail the job) before anything runs."""
+        job = job or JobState("quantization lab")
+        try:
+            config = config.normalised()
+            config.check()
+            if config.suite:  # a bad suite is named before anything is quantized
+                from ..evaluation.suite_file import load_suite
+
+                load_suite(config.suite)
+            source = self.models.resolve(config.model)
+            outcome = _Lab(self, config, source, job).run()
+        except BaseException as error:
+            job.fail(str(error))
+            raise
+        job.finish(outcome)
+        return outcome
+
+    # -- the running child (one at a time) ---------------------------------------------------
+
+    def _set_child(self, child: LabChild | None) -> None:
+        with self._lock:
+            self._child = child
+
+    def _kill_child(self) -> None:
+        with self._lock:
+            child = self._child
+        if child is not None:
+            child.kill()
+
+    def _evaluation(self):
+        if self.evaluation is None:
+            from ..compare import RunService
+            from ..evaluation.runner import EvalService
+
+            if self.store is None:
+                raise WorkbenchError("the pass rate needs the app's store")
+            self.evaluation = EvalService(self.store, self.models,
+                                          RunService(self.store, self.models, self.plugins),
+                                          self.plugins)
+        return self.evaluation
+
+    def _add_to_library(self, path: Path, extra: dict) -> str:
+        from ..library import LibraryService
+
+        library = LibraryService(self.paths, self.store)
+        try:
+            for known in library.known():  # a file an earlier lab made: hashed already
+                if os.path.abspath(known.path) == str(path) and known.entry_id is not None:
+                    return known.name
+            return library.add_file(path, source="quantlab", extra=extra).name
+        finally:
+            library.close()
+
+
+class _Lab:
+    """One run: the steps in order, the results dict filled as they go."""
+
+    def __init__(self, service: QuantLabService, config: QuantLabConfig, source: Path,
+                 job: JobState):
+        self.service, self.config, self.source, self.job = service, config, source, job
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.folder = _unique(experiments_folder(service.paths) / f"{stamp}-quantlab")
+        self.folder.mkdir(parents=True)
+        self.logs = self.folder / "logs"
+        self.files_dir = quantized_folder(service.paths) / base_name(source)
+        self.info = read_gguf_info(source)
+        self.results: dict = {
+            "title": f"Quantization lab: {base_name(source)}", "model": base_name(source),
+            "source": str(source), "source_type": self.info.quantization,
+            "config": config.to_dict(), "started": datetime.now(UTC).isoformat(),
+            "machine": _machine(), "arms": [], "files": [], "status": "running",
+        }
+        self.step = 0
+        self.total = (1 + len(config.quants) + len(config.existing)
+                      + (1 + len(config.quants) + len(config.existing)) * len(config.engines)
+                      + (len(config.quants) + len(config.existing) + 1 if config.suite else 0))
+        job.on_cancel(service._kill_child)
+        (self.folder / "config.json").write_text(json.dumps(config.to_dict(), indent=2),
+                                                  encoding="utf-8")
+
+    # -- progress ----------------------------------------------------------------------------
+
+    def progress(self, message: str) -> None:
+        self.job.set_progress(min(self.step, self.total), self.total, message)
+
+    def advance(self) -> None:
+        self.step += 1
+
+    # -- the steps -----------------------------------------------------------------------------
+
+    def run(self) -> QuantLabOutcome:
+        files: list[dict] = []
+        npz, own = None, {}
+        try:
+            files = self.prepare_files()
+            if not self.job.cancelled:
+                npz, own = self.reference_pass(files[0])
+        except ChildCancelled:
+            pass
+        try:
+            self.measure_arms(files, npz, own)  # arms not measured are marked cancelled
+            if self.config.suite and not self.job.cancelled:
+                self.pass_rates(files)
+        except ChildCancelled:
+            pass
+        self.results["status"] = "cancelled" if self.job.cancelled else "done"
+        self.results["finished"] = datetime.now(UTC).isoformat()
+        return self.write()
+
+    def prepare_files(self) -> list[dict]:
+        """The reference first, then each asked type (made, or reused from an earlier lab),
+        then the existing files; a type that cannot be made is a failed entry."""
+        kind = self.info.quantization
+        files: list[dict] = []
+        self.progress("reference file")
+        if kind in HIGH_PRECISION:
+            reference = {"type": kind, "path": str(self.source), "origin": "given"}
+            note = f"The reference is {self.source.name} itself ({kind})."
+        else:
+            reference = self.make("F16", self.source, requantize=True)
+            if reference.get("error"):
+                raise WorkbenchError(f"Cannot write the F16 reference of {self.source.name}: "
+                                     f"{reference['error']}")
+            note = (f"The reference is the F16 form of a {kind} file ({self.source.name}): "
+                    "the divergences measure quantizing that file again, not the loss from "
+                    "the original weights.")
+        reference["reference"] = True
+        self.results["reference_note"] = note
+        files.append(reference)
+        self.advance()
+        for quant in self.config.quants:
+            if self.job.cancelled:
+                break
+            if quant == reference["type"]:
+                self.advance()
+                continue
+            files.append(self.make(quant, Path(reference["path"])))
+            self.advance()
+        for path in self.config.existing:
+            file = Path(os.path.abspath(Path(path).expanduser()))
+            try:
+                found = read_gguf_info(file).quantization
+                files.append({"type": found, "path": str(file), "origin": "library"})
+            except WorkbenchError as error:
+                files.append({"type": file.name, "path": str(file), "origin": "library",
+                              "error": str(error)})
+            self.advance()
+        self.results["files"] = files
+        return files
+
+    def make(self, quant: str, source: Path, requantize: bool = False) -> dict:
+        target = self.files_dir / f"{base_name(self.source)}-{quant}.gguf"
+        entry = {"type": quant, "path": str(target), "origin": "made"}
+        if target.is_file() and target.stat().st_size > 0:
+            entry["origin"] = "reused"
+            self.progress(f"reusing {target.name}")
+        else:
+            self.progress(f"quantizing to {quant}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Written under another name and renamed once whole: a killed quantizer leaves
+            # no half file that a later lab would take for a finished one.
+            partial = target.with_name(target.name + ".part")
+            args = [str(source), str(partial), quant, "--threads", str(self.config.threads)]
+            child = LabChild("quantize", args + (["--allow-requantize"] if requantize else []),
+                             self.logs / f"quantize-{quant}.log")
+            self.service._set_child(child)
+            try:
+                made = child.run(lambda event: self.progress(event.get("message", "")))
+                entry["quantize_seconds"] = made.get("seconds")
+                partial.replace(target)
+            except ChildFailed as error:
+                entry["error"] = str(error)
+                return entry
+            finally:
+                self.service._set_child(None)
+                partial.unlink(missing_ok=True)
+        try:
+            entry["library_name"] = self.service._add_to_library(
+                target, {"quantlab": {"from": str(source), "type": quant}})
+        except WorkbenchError as error:
+            entry["library_error"] = str(error)
+        return entry
+
+    def reference_pass(self, reference: dict) -> tuple[Path, dict]:
+        self.progress("reference token distributions")
+        if self.config.texts:
+            texts, origin = list(self.config.texts), "given"
+        elif self.config.suite:
+            texts, origin = suite_texts(self.config.suite), "suite"
+        else:
+            texts, origin = list(SAMPLE_TEXTS), "samples"
+        if not texts:
+            raise WorkbenchError("The quantization lab has no texts to read token "
+                                 "distributions on (the suite gave none).")
+        npz = self.folder / "reference.npz"
+        spec = write_spec(self.folder, "reference",
+                          reference_spec(self.config, Path(reference["path"]), texts, npz))
+        label = arm_label(reference["type"], "", True)
+        self.progress(f"measuring {label}")
+        self.results["reference"] = {"path": reference["path"], "npz": str(npz),
+                                     "top_k": self.config.top_k, "source": origin}
+        try:
+            result = run_measure(spec, self.logs / "reference.log", self.service._set_child,
+                                 lambda message: self.progress(f"{label}: {message}"))
+        except ChildFailed as error:
+            raise WorkbenchError(f"The reference {Path(reference['path']).name} could not be "
+                                 f"measured: {error}") from None
+        self.results["reference"].update(texts=result.get("texts"),
+                                         positions=result.get("positions"))
+        result.pop("model", None)
+        result.pop("reference", None)
+        return npz, {"status": "done", **result}
+
+    def measure_arms(self, files: list[dict], npz: Path | None, own: dict) -> None:
+        """Every file × engine setting; the reference with default settings was measured in
+        the reference pass (``own``)."""
+        for file in files:
+            for flags in self.config.engines:
+                arm = {"label": arm_label(file["type"], flags, file.get("reference", False)),
+                       "type": file["type"], "engine": flags, "path": file["path"],
+                       "reference": bool(file.get("reference")), "origin": file["origin"]}
+                if file.get("error"):
+                    arm.update(status="failed", error=file["error"])
+                elif arm["reference"] and not flags and own:
+                    arm.update(own)
+                elif self.job.cancelled or npz is None:
+                    arm.update(status="cancelled")
+                else:
+                    arm.update(self.measure(arm, npz))
+                self.results["arms"].append(arm)
+                self.job.add_partial(dict(arm))
+                self.advance()
+
+    def measure(self, arm: dict, npz: Path) -> dict:
+        self.progress(f"measuring {arm['label']}")
+        name = f"arm-{len(self.results['arms']) + 1}"
+        spec = write_spec(self.folder, name, arm_spec(self.config, Path(arm["path"]),
+                                                      arm["engine"], npz))
+        try:
+            result = run_measure(spec, self.logs / f"{name}.log", self.service._set_child,
+                                 lambda message: self.progress(f"{arm['label']}: {message}"))
+        except ChildCancelled:
+            return {"status": "cancelled"}
+        except ChildFailed as error:
+            return {"status": "failed", "error": str(error)}
+        result.pop("model", None)
+        return {"status": "done", **result}
+
+    def pass_rates(self, files: list[dict]) -> None:
+        rates: dict[str, dict] = {}
+        for file in files:
+            if self.job.cancelled:
+                break
+            measured = [a for a in self.results["arms"]
+                        if a["path"] == file["path"] and a["status"] == "done"]
+            if measured:
+                self.progress(f"suite on {file['type']}")
+                try:
+                    rates[file["path"]] = pass_rate(
+                        self.service._evaluation(), self.config.suite, Path(file["path"]),
+                        self.config.eval_repeats, self.job,
+                        lambda message, kind=file["type"]: self.progress(f"{kind}: {message}"))
+                except ChildCancelled:
+                    break
+                except WorkbenchError as error:
+                    rates[file["path"]] = {"pass_error": str(error)}
+            self.advance()
+        for arm in self.results["arms"]:
+            arm.update(rates.get(arm["path"], {}))
+
+    def write(self) -> QuantLabOutcome:
+        outcome = QuantLabOutcome(self.folder, self.results)
+        (self.folder / "results.json").write_text(json.dumps(self.results, indent=2),
+                                                   encoding="utf-8")
+        document = outcome.report()
+        document.write(self.folder / "report.html")
+        document.write(self.folder / "report.md")
+        self.progress("done" if not self.job.cancelled else "cancelled")
+        return outcome
+
+
+def _machine() -> dict:
+    memory = system_memory()
+    return {"free_ram": memory.free_ram, "total_ram": memory.total_ram,
+            "free_vram": memory.free_vram, "total_vram": memory.total_vram, "gpu": memory.gpu,
+            "cpus": os.cpu_count(), "measured_at": time.time()}
+
+
+def _unique(path: Path) -> Path:
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}-{number}")
+    return candidate

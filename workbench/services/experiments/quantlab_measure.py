@@ -1,0 +1,103 @@
+"""The lab's measuring steps, each one child process: the reference pass, one arm, one file's
+pass rate on a suite. Results are plain dicts (what results.json keeps)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ...core.errors import WorkbenchError
+from ...core.job_state import JobState
+from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
+from .quantlab_config import QuantLabConfig, engine_settings
+
+Step = Callable[[LabChild], dict]
+
+
+def _spec(config: QuantLabConfig, model: Path, engine: dict, **extra) -> dict:
+    return {"model": str(model), "engine": engine, "n_ctx": config.n_ctx, "pp": config.pp,
+            "tg": config.tg, "repeats": config.repeats, "top_k": config.top_k,
+            "threads": config.threads, "seed": 0, **extra}
+
+
+def write_spec(folder: Path, name: str, spec: dict) -> Path:
+    path = folder / "specs" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    return path
+
+
+def reference_spec(config: QuantLabConfig, model: Path, texts: list[str],
+                   npz: Path) -> dict:
+    """The reference pass, which is also the reference's arm with default engine settings:
+    it writes the top-K, reads the texts again to compare (0 when all is deterministic), and
+    measures its speed; one child and one load fewer than a pass and an arm apart."""
+    return {**_spec(config, model, {}), "texts": texts, "write_reference": str(npz),
+            "compare_self": True}
+
+
+def arm_spec(config: QuantLabConfig, model: Path, flags: str, npz: Path | None) -> dict:
+    return _spec(config, model, engine_settings(flags),
+                 reference=str(npz) if npz is not None else None)
+
+
+def arm_label(kind: str, flags: str, reference: bool = False) -> str:
+    label = kind + (" (reference)" if reference else "")
+    return f"{label} {flags}".strip() if flags else label
+
+
+def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None], None],
+                on_message: Callable[[str], None]) -> dict:
+    """One measuring child to its end (ChildFailed / ChildCancelled otherwise)."""
+    child = LabChild("measure", [str(spec_path)], log)
+    on_child(child)
+    started = time.perf_counter()
+    try:
+        result = child.run(lambda event: on_message(event.get("message", "")))
+    finally:
+        on_child(None)
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def pass_rate(evaluation, suite_path: str, model: Path, repeats: int, job: JobState,
+              on_message: Callable[[str], None]) -> dict:
+    """The evaluation lab's pass rate of one file on the suite, with its Wilson interval (the
+    suite's own sampling settings, with the file as the model)."""
+    from ..evaluation.statistics import wilson
+    from ..evaluation.suite_file import load_suite
+
+    suite = load_suite(suite_path)
+    config = dict(suite.providers[0].config) if suite.providers else {}
+    sub = JobState(f"suite on {model.name}")
+    job.on_cancel(sub.cancel)
+
+    def progress(state) -> None:
+        on_message(f"suite: {int(state.done)}/{int(state.total)} cells")
+
+    from ...core.job_state import JobWatcher
+
+    sub.watch(JobWatcher(on_progress=progress))
+    try:
+        yaml_text = Path(suite_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        yaml_text = ""
+    outcome = evaluation.run_suite(suite, models=[str(model)], model_config=config,
+                                   repeats=repeats, yaml_text=yaml_text, job=sub)
+    if job.cancelled:
+        raise ChildCancelled("cancelled")
+    # Every prompt of the suite is a variant of its own; the file's pass rate counts them all.
+    passed = sum(v.passed for v in outcome.report.variants)
+    total = sum(v.total for v in outcome.report.variants)
+    if total == 0:
+        raise WorkbenchError("the suite gave no verdicts")
+    interval = wilson(passed, total)
+    return {"passed": passed, "total": total, "pass_rate": passed / total,
+            "pass_low": interval.low, "pass_high": interval.high,
+            "eval_run": outcome.run.id}
+
+
+__all__ = ["ChildCancelled", "ChildFailed", "arm_label", "arm_spec", "pass_rate",
+           "reference_spec", "run_measure", "write_spec"]

@@ -1,0 +1,157 @@
+"""Retrieval in prompts: each case's ``{{ context }}`` for a variant, what each output's
+prompt contained, and the grounding check of an answer against it.
+
+The comparison run, the composer's preview and the evaluation lab all come here, so a cell's
+prompt, the preview of the same case and the recorded chunks agree.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+from ..core.composition import template_variables
+from ..core.errors import WorkbenchError
+from ..core.grounding import GroundingReport, check_grounding
+from ..core.retrieval import RetrievalSettings, Retrieved
+from ..core.retrieval_scores import score_retrieval
+from ..core.retrieved_context import (
+    CONTEXT_VARIABLE,
+    CaseContext,
+    case_query,
+    fill_context,
+    gold_sources,
+    has_own_context,
+)
+from ..core.runs import Output
+from ..store import Store
+
+
+class CaseRetriever:
+    """Fills ``{{ context }}`` per case. A query is searched once per settings (repeats and
+    variants with the same retrieval share it); searches are serialised, because the dense
+    mode's embedding model answers one request at a time anyway."""
+
+    def __init__(self, store: Store | None, models=None, service=None,
+                 shared: list | None = None, session_id: str | None = None):
+        """``store`` may be None with a ``service`` (a preview records nothing); ``shared``: a
+        one-item list holding the service across runs (made by whichever needs it first);
+        ``session_id``: whose sets a name means (its own before the global ones)."""
+        self.store = store
+        self.models = models
+        self.session_id = session_id
+        self._shared = shared if shared is not None else [service]
+        if service is not None:
+            self._shared[0] = service
+        self._cache: dict[tuple, list[Retrieved]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def service(self):
+        """The retrieval lab's RetrievalService, made on first use (runs without retrieval
+        never pay for it)."""
+        with self._lock:
+            if self._shared[0] is None:
+                from .retrieval.service import RetrievalService  # only when retrieval is used
+
+                self._shared[0] = RetrievalService(self.store, self.models)
+            return self._shared[0]
+
+    def search(self, settings: RetrievalSettings, query: str) -> list[Retrieved]:
+        key = (settings.set_name, settings.mode, settings.k, settings.score_floor, query)
+        service = self.service
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = list(service.search(
+                    settings.set_name, query, mode=settings.mode, k=settings.k,
+                    score_floor=settings.score_floor, session_id=self.session_id))
+            return list(self._cache[key])
+
+    def context_for(self, settings: RetrievalSettings, variables: dict[str, str],
+                    template: str | None = None) -> CaseContext:
+        """The case's variables with ``context`` filled as ``settings`` say (WorkbenchError
+        naming the set and the reason when the search cannot run). A ``template`` without
+        ``{{ context }}`` retrieves nothing: chunks the prompt does not hold are no context."""
+        if not settings.active or has_own_context(variables) or (
+                template is not None and CONTEXT_VARIABLE not in template_variables(template)):
+            return fill_context(variables, settings)
+        query = case_query(variables)
+        if not query:
+            raise WorkbenchError("Retrieval needs a query: this case has no 'query', "
+                                 "'question' or 'input' value, nor any other filled variable.")
+        try:
+            chunks = self.search(settings, query)
+        except WorkbenchError as error:
+            raise WorkbenchError(f"Retrieval from '{settings.set_name}' ({settings.mode}) "
+                                 f"failed: {error}") from None
+        return fill_context(variables, settings, chunks, query)
+
+    def record(self, output_id: str, context: CaseContext | None) -> None:
+        """Keep with the output what retrieval put into its prompt (only when it retrieved)."""
+        if context is None or not context.query or context.own or self.store is None:
+            return  # nothing was searched for this prompt
+        self.store.retrieval.record_for_output(output_id, context.settings, context.chunks)
+
+
+def recorded(store: Store, output_id: str) -> tuple[RetrievalSettings, list[Retrieved]] | None:
+    try:
+        return store.retrieval.for_output(output_id)
+    except WorkbenchError:
+        return None
+
+
+def grounding_of(store: Store, output: Output) -> GroundingReport | None:
+    """The grounding check of an output against the chunks its prompt contained; None when
+    its prompt had no retrieved chunks (or it has no answer)."""
+    if not output.answered:
+        return None
+    found = recorded(store, output.id)
+    if found is None:
+        return None
+    return check_grounding(output.text, found[1])
+
+
+def groundings(store: Store, outputs: Iterable[Output]) -> dict[str, GroundingReport]:
+    """Output id -> its grounding report, for the outputs that had retrieved chunks."""
+    reports = {}
+    for output in outputs:
+        report = grounding_of(store, output)
+        if report is not None:
+            reports[output.id] = report
+    return reports
+
+
+def chunks_lookup(store: Store):
+    """``output -> chunks or None`` for the evaluator's ``grounded`` assertion."""
+    def lookup(output: Output) -> Sequence[Retrieved] | None:
+        found = recorded(store, output.id)
+        return None if found is None else found[1]
+    return lookup
+
+
+def retrieval_scores(store: Store, run, outputs: Sequence[Output]):
+    """recall@k and MRR per variant of ``run``, from the chunks recorded with its outputs and
+    the gold sources its cases name (empty when no case names any)."""
+    case_set = store.case_sets.get(run.case_set_id) if run.case_set_id else None
+    gold = {case.id: gold_sources(case.variables) for case in (case_set.cases if case_set
+                                                               else ())}
+    if not any(gold.values()):
+        return ()
+    rows = []
+    for output in outputs:
+        names = gold.get(output.case_id or "")
+        found = recorded(store, output.id) if names else None
+        if found is not None:
+            rows.append((output.variant_id, output.case_id, names, found[1]))
+    return score_retrieval([(v.id, v.label or f"Variant {i}")
+                            for i, v in enumerate(run.variants, 1)], rows,
+                           {v.id: v.retrieval.k for v in run.variants if v.retrieval.active})
+
+
+def sets_for_session(service, session_id: str | None) -> list:
+    """The document sets a session can use: its own, then the global ones (by name)."""
+    found: dict[str, object] = {}
+    for chosen in (session_id, None) if session_id else (None,):
+        for document_set in service.sets(chosen):
+            found.setdefault(document_set.id, document_set)
+    return sorted(found.values(), key=lambda s: (s.session_id is None, s.name.casefold()))

@@ -1,0 +1,202 @@
+"""Document sets, their documents and chunks, and what retrieval put into an output's prompt.
+
+The vectors and both searches (FTS5, sqlite-vec) are in ``vectors.py``. Chunks have integer
+ids: the rowid of their FTS5 row (triggers of migration 0006 keep it in step) and of their
+vectors (a trigger per space, made with its ``vec0`` table, removes them with the chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+
+from ...core.errors import NotFoundError
+from ...core.retrieval import (
+    ChunkingSpec,
+    ChunkView,
+    DocumentSet,
+    EmbeddingSpace,
+    RetrievalSettings,
+    Retrieved,
+    SourceDocument,
+)
+from ..database import Database
+from ..schema import (
+    ChunkRow,
+    DocumentRow,
+    DocumentSetRow,
+    EmbeddingSpaceRow,
+    OutputRetrievalRow,
+    OutputRow,
+)
+
+
+def to_space(row: EmbeddingSpaceRow | None) -> EmbeddingSpace | None:
+    if row is None:
+        return None
+    return EmbeddingSpace(model_path=row.model_path, model_sha256=row.model_sha256,
+                          model_name=row.model_name, dim=row.dim, pooling=row.pooling)
+
+
+def to_document(row: DocumentRow, chunks: int = 0) -> SourceDocument:
+    return SourceDocument(set_id=row.set_id, path=row.path, title=row.title, sha256=row.sha256,
+                          size=row.size, chunks=chunks, id=row.id, added_at=row.added_at,
+                          updated_at=row.updated_at)
+
+
+def to_chunk(row: ChunkRow) -> ChunkView:
+    return ChunkView(id=row.id, document_id=row.document_id, position=row.position,
+                     text=row.text, start=row.start, end=row.end, tokens=row.tokens)
+
+
+class RetrievalRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- sets ----------------------------------------------------------------------------
+
+    def _to_set(self, s, row: DocumentSetRow) -> DocumentSet:
+        space = to_space(s.get(EmbeddingSpaceRow, row.space_id)) if row.space_id else None
+        return DocumentSet(name=row.name, session_id=row.session_id,
+                           chunking=ChunkingSpec.from_dict(row.chunking), embedding=space,
+                           id=row.id, created_at=row.created_at)
+
+    def add_set(self, document_set: DocumentSet) -> DocumentSet:
+        with self.db.transaction() as s:
+            s.add(DocumentSetRow(id=document_set.id, session_id=document_set.session_id,
+                                 name=document_set.name,
+                                 chunking=document_set.chunking.to_dict(), space_id=None,
+                                 created_at=document_set.created_at))
+        return document_set
+
+    def sets(self, session_id: str | None = None, *, every: bool = False) -> list[DocumentSet]:
+        """The session's sets (``None``: the global ones), or ``every`` set, by name."""
+        with self.db.transaction() as s:
+            query = select(DocumentSetRow).order_by(DocumentSetRow.name)
+            if not every:
+                query = query.where(DocumentSetRow.session_id.is_(None) if session_id is None
+                                    else DocumentSetRow.session_id == session_id)
+            return [self._to_set(s, row) for row in s.scalars(query)]
+
+    def get_set(self, set_id: str) -> DocumentSet | None:
+        with self.db.transaction() as s:
+            row = s.get(DocumentSetRow, set_id)
+            return None if row is None else self._to_set(s, row)
+
+    def remove_set(self, set_id: str) -> None:
+        with self.db.transaction() as s:
+            row = s.get(DocumentSetRow, set_id)
+            if row is not None:
+                s.delete(row)  # documents, chunks (and so FTS rows and vectors) by cascade
+
+    def set_chunking(self, set_id: str, spec: ChunkingSpec) -> None:
+        with self.db.transaction() as s:
+            self._set_row(s, set_id).chunking = spec.to_dict()
+
+    def set_space(self, set_id: str, space_id: int | None) -> None:
+        with self.db.transaction() as s:
+            self._set_row(s, set_id).space_id = space_id
+
+    def space_id_of(self, set_id: str) -> int | None:
+        with self.db.transaction() as s:
+            return self._set_row(s, set_id).space_id
+
+    @staticmethod
+    def _set_row(s, set_id: str) -> DocumentSetRow:
+        row = s.get(DocumentSetRow, set_id)
+        if row is None:
+            raise NotFoundError(f"No document set with id {set_id}.")
+        return row
+
+    # -- documents -----------------------------------------------------------------------
+
+    def documents(self, set_id: str) -> list[SourceDocument]:
+        with self.db.transaction() as s:
+            counts = dict(s.execute(
+                select(ChunkRow.document_id, func.count()).where(ChunkRow.set_id == set_id)
+                .group_by(ChunkRow.document_id)).all())
+            rows = s.scalars(select(DocumentRow).where(DocumentRow.set_id == set_id)
+                             .order_by(DocumentRow.path))
+            return [to_document(row, counts.get(row.id, 0)) for row in rows]
+
+    def document(self, document_id: str) -> SourceDocument:
+        with self.db.transaction() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is None:
+                raise NotFoundError(f"No document with id {document_id}.")
+            count = s.scalar(select(func.count()).where(ChunkRow.document_id == document_id))
+            return to_document(row, count or 0)
+
+    def document_text(self, document_id: str) -> str:
+        with self.db.transaction() as s:
+            text = s.scalar(select(DocumentRow.text).where(DocumentRow.id == document_id))
+        if text is None:
+            raise NotFoundError(f"No document with id {document_id}.")
+        return text
+
+    def save_document(self, document: SourceDocument, text: str,
+                      chunks: Sequence[ChunkView]) -> list[int]:
+        """Store a document and its chunks (their ids are given by the database and returned),
+        replacing the chunks it had: their FTS rows and vectors go with them (triggers)."""
+        with self.db.transaction() as s:
+            row = s.get(DocumentRow, document.id)
+            if row is None:
+                s.add(DocumentRow(id=document.id, set_id=document.set_id, path=document.path,
+                                  title=document.title, sha256=document.sha256,
+                                  size=document.size, text=text, added_at=document.added_at,
+                                  updated_at=document.updated_at))
+            else:
+                s.execute(delete(ChunkRow).where(ChunkRow.document_id == document.id))
+                row.title, row.sha256, row.size = document.title, document.sha256, document.size
+                row.text, row.updated_at = text, document.updated_at
+            s.flush()
+            rows = [ChunkRow(document_id=document.id, set_id=document.set_id,
+                             position=c.position, text=c.text, start=c.start, end=c.end,
+                             tokens=c.tokens) for c in chunks]
+            s.add_all(rows)
+            s.flush()
+            return [r.id for r in rows]
+
+    def remove_document(self, document_id: str) -> None:
+        with self.db.transaction() as s:
+            # Chunks first, explicitly: their delete triggers keep FTS5 and vec0 in step.
+            s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
+            s.execute(delete(DocumentRow).where(DocumentRow.id == document_id))
+
+    # -- chunks --------------------------------------------------------------------------
+
+    def chunks(self, set_id: str, document_id: str | None = None) -> list[ChunkView]:
+        with self.db.transaction() as s:
+            query = select(ChunkRow).where(ChunkRow.set_id == set_id)
+            if document_id is not None:
+                query = query.where(ChunkRow.document_id == document_id)
+            query = query.order_by(ChunkRow.document_id, ChunkRow.position)
+            return [to_chunk(row) for row in s.scalars(query)]
+
+    def count_chunks(self, set_id: str) -> int:
+        with self.db.transaction() as s:
+            return s.scalar(select(func.count()).where(ChunkRow.set_id == set_id)) or 0
+
+    # -- what an output's prompt contained -------------------------------------------------
+
+    def record_for_output(self, output_id: str, settings: RetrievalSettings,
+                          retrieved: Sequence[Retrieved]) -> None:
+        with self.db.transaction() as s:
+            if s.get(OutputRow, output_id) is None:
+                raise NotFoundError(f"No output with id {output_id}.")
+            row = s.get(OutputRetrievalRow, output_id)
+            chunks = [r.to_dict() for r in retrieved]
+            if row is None:
+                s.add(OutputRetrievalRow(output_id=output_id, settings=settings.to_dict(),
+                                         chunks=chunks))
+            else:
+                row.settings, row.chunks = settings.to_dict(), chunks
+
+    def for_output(self, output_id: str) -> tuple[RetrievalSettings, list[Retrieved]] | None:
+        with self.db.transaction() as s:
+            row = s.get(OutputRetrievalRow, output_id)
+            if row is None:
+                return None
+            return (RetrievalSettings.from_dict(row.settings),
+                    [Retrieved.from_dict(chunk) for chunk in row.chunks])

@@ -1,0 +1,168 @@
+"""The composer's Retrieval section: which document set fills ``{{ context }}``, how, how many.
+
+The preview and the context bar show the selected case with the chunks this choice retrieves
+(searched in the composer's background measuring job, never on the GUI thread); each variant
+of the comparison has its own retrieval in the variants table.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.retrieval import RetrievalSettings
+from ...core.retrieved_context import CaseContext, fill_context
+from ...services.retrieval_context import CaseRetriever, sets_for_session
+from ..jobs import BackgroundCall
+
+MODES = (("none", "none"), ("BM25", "bm25"), ("dense", "dense"), ("hybrid", "hybrid"))
+NO_SET = "(no document set)"
+
+
+def describe(settings: RetrievalSettings) -> str:
+    """"hybrid k=4 · handbook" (or "none"), as the variants table shows a variant's."""
+    if not settings.active:
+        return "none"
+    floor = f" ≥{settings.score_floor:g}" if settings.score_floor is not None else ""
+    return f"{settings.mode} k={settings.k}{floor} · {settings.set_name}"
+
+
+class RetrievalSection(QGroupBox):
+    changed = Signal()  # the user chose another set, mode or k
+    sets_listed = Signal(list)  # the set names, after each refresh
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Retrieval", parent)
+        self.setObjectName("composer-retrieval")
+        self.service = None  # the retrieval lab's RetrievalService (None: not available)
+        self.session_id: str | None = None
+        self._loading = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Document set"))
+        self.set_combo = QComboBox()
+        self.set_combo.setObjectName("retrieval-set")
+        self.set_combo.setMinimumContentsLength(14)
+        self.set_combo.setToolTip("The session's document sets and the global ones: their "
+                                  "chunks fill {{ context }} in the user template")
+        row.addWidget(self.set_combo, 1)
+        row.addWidget(QLabel("Mode"))
+        self.mode_combo = QComboBox()
+        self.mode_combo.setObjectName("retrieval-mode")
+        for text, mode in MODES:
+            self.mode_combo.addItem(text, mode)
+        self.mode_combo.setToolTip("none: {{ context }} is empty · BM25: words (SQLite FTS5) · "
+                                   "dense: embeddings · hybrid: both, fused by rank")
+        row.addWidget(self.mode_combo)
+        row.addWidget(QLabel("k"))
+        self.k_spin = QSpinBox(minimum=1, maximum=50, value=4)
+        self.k_spin.setToolTip("How many chunks to retrieve per case")
+        row.addWidget(self.k_spin)
+        layout.addLayout(row)
+        self.status = QLabel("Write {{ context }} in the user template; choose a set and a mode.")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color:#555")
+        layout.addWidget(self.status)
+        self.set_combo.addItem(NO_SET, "")
+        self.set_combo.currentIndexChanged.connect(self._changed)
+        self.mode_combo.currentIndexChanged.connect(self._changed)
+        self.k_spin.valueChanged.connect(self._changed)
+
+    # -- where sets come from ------------------------------------------------------------
+
+    def set_source(self, service, session_id: str | None) -> None:
+        """The retrieval service and the session whose sets (plus the global ones) are listed."""
+        self.service, self.session_id = service, session_id
+        self.refresh_sets()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Coming back from the Documents tab: list the sets again (one may be new)."""
+        super().showEvent(event)
+        self.refresh_sets()
+
+    def refresh_sets(self) -> None:
+        if self.service is None:
+            return
+        service, session_id = self.service, self.session_id
+        call = BackgroundCall(lambda: [s.name for s in sets_for_session(service, session_id)],
+                              self)
+        call.succeeded.connect(self._show_sets)
+        call.failed.connect(lambda message: self.status.setText(message))
+        call.start()
+
+    def _show_sets(self, names: list[str]) -> None:
+        chosen = self.set_combo.currentData() or ""
+        self._loading = True
+        self.set_combo.clear()
+        self.set_combo.addItem(NO_SET, "")
+        for name in names:
+            self.set_combo.addItem(name, name)
+        if chosen and self.set_combo.findData(chosen) < 0:
+            self.set_combo.addItem(f"{chosen} (missing)", chosen)
+        self.set_combo.setCurrentIndex(max(0, self.set_combo.findData(chosen)))
+        self._loading = False
+        self.sets_listed.emit(list(names))
+
+    # -- the choice ----------------------------------------------------------------------
+
+    def settings(self) -> RetrievalSettings:
+        return RetrievalSettings(set_name=self.set_combo.currentData() or "",
+                                 mode=self.mode_combo.currentData() or "none",
+                                 k=self.k_spin.value())
+
+    def set_settings(self, settings: RetrievalSettings) -> None:
+        self._loading = True
+        if settings.set_name and self.set_combo.findData(settings.set_name) < 0:
+            self.set_combo.addItem(settings.set_name, settings.set_name)
+        self.set_combo.setCurrentIndex(max(0, self.set_combo.findData(settings.set_name)))
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(settings.mode)))
+        self.k_spin.setValue(settings.k)
+        self._loading = False
+
+    def _changed(self, *_args) -> None:
+        if not self._loading:
+            self.changed.emit()
+
+    # -- in the measuring job (a background thread) --------------------------------------
+
+    def fetcher(self):
+        """A function for the background job: variables -> CaseContext. Searching happens
+        there, with a fresh cache (documents may have changed since the last preview)."""
+        settings, service, session_id = self.settings(), self.service, self.session_id
+
+        def fetch(variables: dict[str, str], template: str) -> CaseContext:
+            if service is None or not settings.active:
+                return fill_context(variables, settings)
+            return CaseRetriever(None, None, service, session_id=session_id).context_for(
+                settings, variables, template)
+        return fetch
+
+    def show_result(self, context: CaseContext | None, error: str = "") -> None:
+        """The line under the choice: what was retrieved for the selected case, or why not."""
+        if error:
+            self.status.setText(error)
+            self.status.setStyleSheet("color:#c62828")
+            return
+        self.status.setStyleSheet("color:#555")
+        settings = self.settings()
+        if context is None or not settings.active:
+            self.status.setText("No retrieval: {{ context }} is empty." if settings.mode == "none"
+                                else "Choose a document set.")
+        elif context.own:
+            self.status.setText("The selected case sets its own context: nothing retrieved.")
+        elif not context.query:
+            self.status.setText("The user template has no {{ context }}: nothing retrieved.")
+        else:
+            query = context.query if len(context.query) <= 60 else context.query[:59] + "…"
+            count = len(context.chunks)
+            self.status.setText(f"{count} chunk{'s' if count != 1 else ''} from "
+                                f"{settings.set_name} ({settings.mode}) for “{query}”")

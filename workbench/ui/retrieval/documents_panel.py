@@ -1,0 +1,442 @@
+"""The Documents tab: this session's and global document sets, their files and how each was
+cut into chunks, the set's embedding, and a search box to try queries.
+
+Every service call runs off the GUI thread: quick ones (listing, a document's text, a search)
+with ``run_in_background``, long ones (adding files, re-chunking, embedding) as a job in the
+``JobStrip`` with progress and Cancel. What an add skipped stays listed with its reasons until
+the next job, not in a banner that goes away.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.job_state import CANCELLED, FAILED, JobState
+from ...core.model_info import human_bytes
+from ...core.retrieval import DocumentSet, IndexReport, Retrieved, SourceDocument
+from ..banner import Banner
+from ..jobs import run_in_background
+from .chunk_view import CHUNK_COLOURS, OVERLAP_COLOUR, ChunkTextView
+from .embedding_row import EmbeddingRow
+from .job_strip import JobStrip
+from .path_dialogs import ask_folder, ask_open_paths, confirm
+from .search_box import SearchBox
+from .set_dialog import SetDialog
+
+DOCUMENT_COLUMNS = ["Title", "Path", "Size", "Chunks", "Updated"]
+LEGEND = (f'<span style="background:{CHUNK_COLOURS[0]}">&nbsp;chunk&nbsp;</span> '
+          f'<span style="background:{CHUNK_COLOURS[1]}">&nbsp;next chunk&nbsp;</span> '
+          f'<span style="background:{OVERLAP_COLOUR}">&nbsp;overlap&nbsp;</span>')
+
+
+class DocumentsPanel(QWidget):
+    def __init__(self, service, models=None,
+                 session_id: Callable[[], str | None] | None = None,
+                 parent: QWidget | None = None):
+        """``service``: a RetrievalService; ``models``: the ModelService (its library lists
+        the embedding models); ``session_id``: the session whose sets are shown."""
+        super().__init__(parent)
+        self.service = service
+        self.session_id = session_id or (lambda: None)
+        self.sets: list[DocumentSet] = []
+        self.documents: list[SourceDocument] = []
+        self.current: DocumentSet | None = None
+        self.set_dialog: SetDialog | None = None
+        self._pending_mark: int | None = None  # a hit's chunk, marked once its text is shown
+        self._build(models)
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _build(self, models) -> None:
+        self.banner = Banner()
+        self.set_list = QListWidget()
+        self.new_set_button = QPushButton("New set…")
+        self.remove_set_button = QPushButton("Remove set")
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(QLabel("<b>Document sets</b>"))
+        left_column.addWidget(self.set_list, 1)
+        set_buttons = QHBoxLayout()
+        set_buttons.addWidget(self.new_set_button)
+        set_buttons.addWidget(self.remove_set_button)
+        left_column.addLayout(set_buttons)
+
+        self.title = QLabel("")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.chunking_label = QLabel("")
+        self.change_chunking_button = QPushButton("Change chunking…")
+        self.embedding = EmbeddingRow(models.list_models if models is not None else None)
+        self.add_files_button = QPushButton("Add files…")
+        self.add_folder_button = QPushButton("Add folder…")
+        self.remove_document_button = QPushButton("Remove document")
+        self.strip = JobStrip()
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.skipped_label = QLabel("Skipped files:")
+        self.skipped = QListWidget()
+        self.skipped.setWordWrap(True)
+
+        self.table = QTableWidget(0, len(DOCUMENT_COLUMNS))
+        self.table.setHorizontalHeaderLabels(DOCUMENT_COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's both ends tell
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.chunk_header = QLabel(LEGEND)
+        self.chunk_header.setTextFormat(Qt.TextFormat.RichText)
+        self.chunk_view = ChunkTextView()
+        self.search = SearchBox()
+
+        chunking_row = QHBoxLayout()
+        chunking_row.addWidget(self.chunking_label, 1)
+        chunking_row.addWidget(self.change_chunking_button)
+        file_row = QHBoxLayout()
+        for button in (self.add_files_button, self.add_folder_button,
+                       self.remove_document_button):
+            file_row.addWidget(button)
+        file_row.addWidget(self.strip, 1)
+        file_row.addStretch(0)
+        chunks = QWidget()
+        chunks_column = QVBoxLayout(chunks)
+        chunks_column.setContentsMargins(0, 0, 0, 0)
+        chunks_column.addWidget(self.chunk_header)
+        chunks_column.addWidget(self.chunk_view, 1)
+        self.documents_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.documents_splitter.addWidget(self.table)
+        self.documents_splitter.addWidget(chunks)
+        self.documents_splitter.setSizes([520, 520])
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(self.documents_splitter)
+        self.right_splitter.addWidget(self.search)
+        self.right_splitter.setSizes([520, 300])
+        right = QWidget()
+        right_column = QVBoxLayout(right)
+        right_column.setContentsMargins(0, 0, 0, 0)
+        right_column.addWidget(self.title)
+        right_column.addLayout(chunking_row)
+        right_column.addWidget(self.embedding)
+        right_column.addLayout(file_row)
+        right_column.addWidget(self.summary)
+        right_column.addWidget(self.skipped_label)
+        right_column.addWidget(self.skipped)
+        right_column.addWidget(self.right_splitter, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 1200])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+
+        self.new_set_button.clicked.connect(self.ask_new_set)
+        self.remove_set_button.clicked.connect(self.remove_set)
+        self.set_list.currentRowChanged.connect(self._set_chosen)
+        self.change_chunking_button.clicked.connect(self.ask_chunking)
+        self.embedding.embed_requested.connect(self.embed)
+        self.add_files_button.clicked.connect(self.choose_files)
+        self.add_folder_button.clicked.connect(self.choose_folder)
+        self.remove_document_button.clicked.connect(self.remove_document)
+        self.table.itemSelectionChanged.connect(self._document_chosen)
+        self.search.search_requested.connect(self.run_search)
+        self.search.hit_chosen.connect(self.show_hit)
+        self.strip.ended.connect(self._job_ended)
+        self._show_report(None)
+        self._update_buttons()
+
+    def _run(self, fn, on_success, on_failure=None) -> None:
+        run_in_background(fn, self, on_success, on_failure or self._fail)
+
+    def _fail(self, message: str) -> None:
+        self.banner.show_message(message)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # Shown: the session may have changed since (sets are per session), and the model
+        # list is read the first time only.
+        super().showEvent(event)
+        self.embedding.list_models()
+        self.refresh_sets()
+
+    def session_changed(self) -> None:
+        """Another session was opened: its sets, now if the tab is in view, else when the
+        tab is shown."""
+        if self.isVisible():
+            self.refresh_sets()
+
+    # -- sets ------------------------------------------------------------------------------
+
+    def refresh_sets(self, select: str | None = None) -> None:
+        """``select``: a set's id to choose (else the current one stays chosen)."""
+        session = self.session_id()
+        chosen = select or (self.current.id if self.current else None)
+        # The session's own sets, then the global ones (the service's order).
+        self._run(lambda: self.service.sets(session), lambda sets: self._show_sets(sets, chosen))
+
+    def _show_sets(self, sets: list[DocumentSet], chosen: str | None) -> None:
+        self.sets = list(sets)
+        self.set_list.blockSignals(True)  # one _set_chosen below, not one per row
+        self.set_list.clear()
+        for doc_set in self.sets:
+            scope = "this session" if doc_set.session_id else "every session"
+            item = QListWidgetItem(doc_set.name if doc_set.session_id
+                                   else f"{doc_set.name}  (global)")
+            item.setToolTip(f"In {scope} · {doc_set.chunking.describe()}")
+            self.set_list.addItem(item)
+        ids = [s.id for s in self.sets]
+        row = ids.index(chosen) if chosen in ids else (0 if ids else -1)
+        self.set_list.setCurrentRow(row)
+        self.set_list.blockSignals(False)
+        self._set_chosen(row)
+
+    def _set_chosen(self, row: int) -> None:
+        previous = self.current.id if self.current else None
+        self.current = self.sets[row] if 0 <= row < len(self.sets) else None
+        doc_set = self.current
+        self.title.setText(f"<b>{html.escape(doc_set.name)}</b>" if doc_set else
+                           "<i>No document set: make one with New set…</i>")
+        self.chunking_label.setText(f"Chunking: {doc_set.chunking.describe()}"
+                                    if doc_set else "")
+        self.embedding.show_set(doc_set)
+        if doc_set is None or doc_set.id != previous:
+            # Another set: nothing of the one before stays on screen while its list loads.
+            self.documents = []
+            self.table.setRowCount(0)
+            self.chunk_view.clear_document()
+            self.search.clear_hits()
+        self._update_buttons()
+        self.refresh_documents()
+
+    def ask_new_set(self) -> None:
+        """The dialog is opened, not exec'd: the event loop (and a test) goes on while it is
+        up; its OK creates the set."""
+        dialog = self.set_dialog = SetDialog(self, has_session=self.session_id() is not None)
+        dialog.accepted.connect(lambda: self._create_set(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _create_set(self, dialog: SetDialog) -> None:
+        name, spec = dialog.name(), dialog.chunking()
+        session = self.session_id() if dialog.session_only.isChecked() else None
+        self.set_dialog = None
+        self._run(lambda: self.service.create_set(name, session_id=session, chunking=spec),
+                  lambda created: self.refresh_sets(select=created.id))
+
+    def remove_set(self) -> None:
+        doc_set = self.current
+        if doc_set is None or not confirm(
+                self, "Remove set", f"Remove the set {doc_set.name!r} with its documents, "
+                "chunks and vectors? The files on disk stay."):
+            return
+        self.current = None
+        self._run(lambda: self.service.remove_set(doc_set.id), lambda _: self.refresh_sets())
+
+    # -- documents -------------------------------------------------------------------------
+
+    def refresh_documents(self) -> None:
+        doc_set = self.current
+        if doc_set is None:
+            self._show_documents(None, [])
+            return
+        self._run(lambda: self.service.documents(doc_set.id),
+                  lambda documents: self._show_documents(doc_set, documents))
+
+    def _show_documents(self, doc_set: DocumentSet | None,
+                        documents: list[SourceDocument]) -> None:
+        if doc_set is not self.current:
+            return  # another set was chosen meanwhile
+        selected = self.selected_document()
+        self.documents = list(documents)
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.documents))
+        for row, document in enumerate(self.documents):
+            cells = [document.title, document.path, human_bytes(document.size),
+                     f"{document.chunks:,}", f"{document.updated_at:%Y-%m-%d %H:%M}"]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column in (2, 3):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+        self.table.clearSelection()
+        self.table.blockSignals(False)
+        if selected is None or not self.select_document(selected.id):
+            self.chunk_view.clear_document()
+        self._update_buttons()
+
+    def selected_document(self) -> SourceDocument | None:
+        rows = {item.row() for item in self.table.selectedItems()}
+        return self.documents[min(rows)] if rows and min(rows) < len(self.documents) else None
+
+    def select_document(self, document_id: str) -> bool:
+        for row, document in enumerate(self.documents):
+            if document.id == document_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def _document_chosen(self) -> None:
+        self._update_buttons()
+        document, doc_set = self.selected_document(), self.current
+        if document is None or doc_set is None:
+            return
+        self.load_chunks(doc_set, document)
+
+    def load_chunks(self, doc_set: DocumentSet, document: SourceDocument) -> None:
+        def fetch():
+            return (self.service.document_text(document.id),
+                    self.service.chunks(doc_set.id, document.id))
+
+        def shown(result) -> None:
+            if self.selected_document() is None or self.selected_document().id != document.id:
+                return  # the user moved on
+            text, chunks = result
+            marked, self._pending_mark = self._pending_mark, None
+            self.chunk_view.show_document(text, chunks, marked)
+            self.chunk_header.setText(
+                f"<b>{html.escape(document.title)}</b> · {len(chunks):,} chunks "
+                f"({doc_set.chunking.describe()}) &nbsp; {LEGEND}")
+
+        self._run(fetch, shown)
+
+    def remove_document(self) -> None:
+        document, doc_set = self.selected_document(), self.current
+        if document is None or doc_set is None:
+            return
+        self.chunk_view.clear_document()
+        self._run(lambda: self.service.remove_document(doc_set.id, document.id),
+                  lambda _: self.refresh_documents())
+
+    # -- long work: add, re-chunk, embed ----------------------------------------------------
+
+    def choose_files(self) -> None:
+        paths = ask_open_paths(self, "Add documents")
+        if paths:
+            self.add_paths([Path(p) for p in paths])
+
+    def choose_folder(self) -> None:
+        folder = ask_folder(self, "Add a folder of documents")
+        if folder:
+            self.add_paths([Path(folder)])
+
+    def add_paths(self, paths: list[Path]) -> None:
+        doc_set = self.current
+        if doc_set is None or self.strip.running:
+            return
+        self._start(f"Adding to {doc_set.name}",
+                    lambda job: self.service.add(doc_set.id, paths, job=job))
+
+    def ask_chunking(self) -> None:
+        doc_set = self.current
+        if doc_set is None:
+            return
+        dialog = self.set_dialog = SetDialog(self, chunking=doc_set.chunking, name_needed=False)
+        dialog.accepted.connect(lambda: self._rechunk(doc_set, dialog.chunking()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _rechunk(self, doc_set: DocumentSet, spec) -> None:
+        self.set_dialog = None
+        self._start(f"Re-chunking {doc_set.name}",
+                    lambda job: self.service.set_chunking(doc_set.id, spec, job=job))
+
+    def embed(self, model: str) -> None:
+        doc_set = self.current
+        if doc_set is None or self.strip.running:
+            return
+        self._start(f"Embedding {doc_set.name}",
+                    lambda job: self.service.reembed(doc_set.id, model, job=job))
+
+    def _start(self, title: str, work) -> None:
+        self.banner.hide()
+        self._show_report(None)
+        self.strip.start(title, work)
+        self._update_buttons()
+
+    def _job_ended(self, state: JobState) -> None:
+        report = state.outcome if isinstance(state.outcome, IndexReport) else None
+        if state.status == FAILED:
+            self._show_report(None)
+            self.summary.setStyleSheet("color:#611a15;")
+            self.summary.setText(f"{state.title} failed: {state.error}")
+        else:
+            self._show_report(report, state)
+        self._update_buttons()
+        self.refresh_sets()  # chunk counts, the embedding, the chunking may have changed
+
+    def _show_report(self, report: IndexReport | None, state: JobState | None = None) -> None:
+        self.summary.setStyleSheet("")
+        self.skipped.clear()
+        if state is None:
+            self.summary.setText("")
+        else:
+            done = "stopped; what was done is kept" if state.status == CANCELLED else "done"
+            self.summary.setText(f"{state.title} {done}"
+                                 + (f": {report.summary()}" if report else "."))
+        problems = report.skipped if report else []
+        for problem in problems:
+            item = QListWidgetItem(f"{Path(problem.path).name}: {problem.reason}")
+            item.setToolTip(str(problem))
+            self.skipped.addItem(item)
+        # As tall as its reasons (up to five lines), so the documents keep the room.
+        line = self.skipped.fontMetrics().height() + 6
+        self.skipped.setFixedHeight(min(5, max(1, len(problems))) * line + 6)
+        self.summary.setVisible(bool(self.summary.text()))
+        self.skipped_label.setVisible(bool(problems))
+        self.skipped.setVisible(bool(problems))
+
+    def _update_buttons(self) -> None:
+        has_set, busy = self.current is not None, self.strip.running
+        for button in (self.add_files_button, self.add_folder_button,
+                       self.change_chunking_button, self.embedding.embed_button):
+            button.setEnabled(has_set and not busy)
+        self.remove_set_button.setEnabled(has_set and not busy)
+        self.remove_document_button.setEnabled(
+            not busy and self.selected_document() is not None)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def run_search(self, query: str, mode: str, k: int) -> None:
+        doc_set = self.current
+        if doc_set is None:
+            self.search.show_problem("Choose a document set to search.")
+            return
+        self._run(lambda: self.service.search(doc_set.id, query, mode=mode, k=k),
+                  lambda hits: self.search.show_hits(hits, mode), self.search.show_problem)
+
+    def show_hit(self, hit: Retrieved) -> None:
+        """Show the hit's document with the hit's chunk marked and scrolled into view."""
+        selected = self.selected_document()
+        if selected is not None and selected.id == hit.document_id and self.chunk_view.chunks:
+            self.chunk_view.mark(hit.chunk_id)
+            return
+        self._pending_mark = hit.chunk_id
+        if not self.select_document(hit.document_id):
+            self._pending_mark = None
+            self.search.show_problem(f"{hit.source} is no longer in the set.")
