@@ -18,7 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Make quantized files of MODEL with llama.cpp's quantizer (from its F16 "
                     "form when MODEL is already quantized), measure each: file size, peak "
                     "memory, prompt and decode tokens/s, KL divergence from the reference "
-                    "and same-top-token %%, and with --suite the pass rate; then a report with "
+                    "and same-top-token share, and with --suite the pass rate; then a report with "
                     "a recommendation. Results are kept under the app's data folder.")
     parser.add_argument("model", metavar="MODEL",
                         help="a GGUF file or a library name (bundled: smollm2-135m-instruct)")
