@@ -120,16 +120,20 @@ LORA_KEYS = {"rank", "alpha", "dropout", "targets"}
 TRAINING_KEYS = {f.name for f in fields(TuneSettings)} - LORA_KEYS
 
 
+def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """A TOML file's table; an unreadable or invalid file raises ``error`` naming it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as problem:
+        raise error(f"Cannot read {path}: {problem.strerror or problem}.") from None
+    except tomllib.TOMLDecodeError as problem:
+        raise error(f"{path} is not valid TOML: {problem}.") from None
+
+
 def load_toml(path: str | Path) -> TuneConfig:
     """Read a tune config; relative data paths are taken from the file's folder."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise TuneConfigError(f"Cannot read {path}: {error.strerror or error}.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise TuneConfigError(f"{path} is not valid TOML: {error}.") from None
-    return from_toml_dict(raw, path.parent)
+    return from_toml_dict(read_toml(path, TuneConfigError), path.parent)
 
 
 def from_toml_dict(raw: dict[str, Any], folder: Path) -> TuneConfig:

@@ -6,13 +6,12 @@ Unknown keys are refused (a typo must not silently run with a default), as in th
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ...core.errors import WorkbenchError
-from ...tuning.config import PRESETS, TuneSettings
+from ...tuning.config import PRESETS, TuneSettings, read_toml
 
 ASSERTIONS = ("equals", "icontains", "starts-with")
 ADAPTER_K = ("largest", "each", "none")
@@ -122,13 +121,7 @@ class FewShotConfig:
 def load_toml(path: str | Path) -> FewShotConfig:
     """Read an experiment config; relative data paths are taken from the file's folder."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ExperimentConfigError(f"Cannot read {path}: {error.strerror or error}.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ExperimentConfigError(f"{path} is not valid TOML: {error}.") from None
-    return from_toml_dict(raw, path.parent)
+    return from_toml_dict(read_toml(path, ExperimentConfigError), path.parent)
 
 
 def from_toml_dict(raw: dict[str, Any], folder: Path) -> FewShotConfig:

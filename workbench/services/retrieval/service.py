@@ -73,20 +73,16 @@ class RetrievalService:
         """Cut every document of the set again, then embed the new chunks in its space."""
         check_spec(spec)
         doc_set = self.get_set(name, session_id)
-        job = job or JobState(f"re-chunking {doc_set.name}")
-        report = IndexReport()
-        try:
+
+        def work(job: JobState, report: IndexReport) -> None:
             model = self._model_path(doc_set, None)
             self.store.retrieval.set_chunking(doc_set.id, spec)
-            doc_set = self.store.retrieval.get_set(doc_set.id)
-            self.indexer.rechunk(doc_set, job, report, self.embedders.host(model))
-            if doc_set.embedding is not None and not job.cancelled:
-                self.indexer.embed(doc_set, model, job, report)
-        except BaseException as error:
-            job.fail(str(error), report)
-            raise
-        job.finish(report)
-        return report
+            rechunked = self.store.retrieval.get_set(doc_set.id)
+            self.indexer.rechunk(rechunked, job, report, self.embedders.host(model))
+            if rechunked.embedding is not None and not job.cancelled:
+                self.indexer.embed(rechunked, model, job, report)
+
+        return _as_job(job, f"re-chunking {doc_set.name}", work)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -95,18 +91,14 @@ class RetrievalService:
         """Add files and folders (see index.py); embed the new chunks when the set has an
         embedding model or ``embed_model`` names one (then the set moves to that model)."""
         doc_set = self.get_set(name, session_id)
-        job = job or JobState(f"adding to {doc_set.name}")
-        report = IndexReport()
-        try:
+
+        def work(job: JobState, report: IndexReport) -> None:
             model = self._model_path(doc_set, embed_model)  # a missing model fails first
             self.indexer.add(doc_set, list(paths), job, report, self.embedders.host(model))
             if (embed_model or doc_set.embedding) and not job.cancelled:
                 self.indexer.embed(doc_set, model, job, report)
-        except BaseException as error:
-            job.fail(str(error), report)
-            raise
-        job.finish(report)
-        return report
+
+        return _as_job(job, f"adding to {doc_set.name}", work)
 
     def remove_document(self, name: str, document_id: str, session_id: str | None = None) -> None:
         doc_set = self.get_set(name, session_id)
@@ -134,16 +126,12 @@ class RetrievalService:
         into it and the set switches once they are. Resumable: a second call embeds only the
         chunks still missing a vector."""
         doc_set = self.get_set(name, session_id)
-        job = job or JobState(f"embedding {doc_set.name}")
-        report = IndexReport()
-        try:
+
+        def work(job: JobState, report: IndexReport) -> None:
             path = self.embedders.resolve(model)  # before any work
             self.indexer.embed(doc_set, path, job, report)
-        except BaseException as error:
-            job.fail(str(error), report)
-            raise
-        job.finish(report)
-        return report
+
+        return _as_job(job, f"embedding {doc_set.name}", work)
 
     def _model_path(self, doc_set: DocumentSet, embed_model: str | None):
         """The model that embeds (and so tokenizes, for chunk sizes) the set's chunks."""
@@ -161,3 +149,17 @@ class RetrievalService:
         """Hits best first. ``score_floor`` drops hits scoring below it (in the mode's own
         score: BM25, cosine similarity, or the fused RRF score)."""
         return self.searcher.search(self.get_set(name, session_id), query, mode, k, score_floor)
+
+
+def _as_job(job: JobState | None, title: str, work) -> IndexReport:
+    """Run ``work(job, report)`` as the job (a new one when None): finished with the report,
+    or failed with the error and the report so far (what was done is kept)."""
+    job = job or JobState(title)
+    report = IndexReport()
+    try:
+        work(job, report)
+    except BaseException as error:
+        job.fail(str(error), report)
+        raise
+    job.finish(report)
+    return report

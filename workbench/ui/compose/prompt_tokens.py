@@ -15,7 +15,7 @@ import html
 from bisect import bisect_right
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QTextEdit,
-    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +39,7 @@ from ...services.context import (
     PromptTokens,
     prompt_tokens,
 )
+from ..hover_text import HoverTextEdit
 from ..jobs import BackgroundCall
 from ..model_controller import ModelController
 
@@ -85,7 +85,7 @@ def describe_token(token: PromptToken, position: int) -> str:
             f"{kind}{'the template' if token.part == TEMPLATE else PART_NAMES[token.part]}")
 
 
-class TokenText(QTextEdit):
+class TokenText(HoverTextEdit):
     """The tokens of one prompt, drawn as tinted runs; hover a token for its id."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -139,15 +139,6 @@ class TokenText(QTextEdit):
         index = self.token_index_at(point)
         return None if index is None else describe_token(self.tokens[index], index)
 
-    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.ToolTip:
-            text = self.tooltip_at(event.pos())
-            if text:
-                QToolTip.showText(event.globalPos(), text, self.viewport())
-            else:
-                QToolTip.hideText()
-            return True
-        return super().viewportEvent(event)
 
 
 def counts_legend(result: PromptTokens) -> str:

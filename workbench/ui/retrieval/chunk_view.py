@@ -14,11 +14,11 @@ import html
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QTextEdit, QToolTip
 
 from ...core.retrieval import ChunkView
+from ..hover_text import HoverTextEdit
 
 CHUNK_COLOURS = ("#cfe8fc", "#ffe3bd")  # alternating: a boundary shows between two chunks
 OVERLAP_COLOUR = "#cdb9ea"  # text in two chunks at once
@@ -66,7 +66,7 @@ def describe_chunk(chunk: ChunkView, total: int) -> str:
             f"characters {chunk.start:,}–{chunk.end:,}")
 
 
-class ChunkTextView(QTextEdit):
+class ChunkTextView(HoverTextEdit):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
@@ -170,12 +170,3 @@ class ChunkTextView(QTextEdit):
             lines.append("(overlap: this text is in both chunks)")
         return "\n".join(lines)
 
-    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.ToolTip:
-            text = self.tooltip_at(event.pos())
-            if text:
-                QToolTip.showText(event.globalPos(), text, self.viewport())
-            else:
-                QToolTip.hideText()
-            return True
-        return super().viewportEvent(event)
