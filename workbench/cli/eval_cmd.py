@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+from .shipped import shipped_or_path
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -104,17 +106,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def suite_path(text: str) -> Path:
-    """A file, else a suite shipped with the app (``redteam`` → workbench_resources'
-    redteam.yaml), so an installed wheel runs them without a checkout."""
-    path = Path(text)
-    if path.exists():
-        return path
-    try:
-        from workbench_resources import SUITES
-    except ImportError:
-        return path
-    shipped = SUITES / (text if text.endswith(".yaml") else f"{text}.yaml")
-    return shipped if shipped.is_file() else path
+    """A file, else a suite shipped with the app (``redteam``)."""
+    return shipped_or_path(text, "SUITES", ".yaml")
 
 
 def _config(args: argparse.Namespace) -> dict:

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from .shipped import shipped_or_path
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -36,16 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def config_path(text: str) -> Path:
     """A file, else the example shipped with the app (works from an installed wheel)."""
-    path = Path(text)
-    if path.exists():
-        return path
-    try:
-        from workbench_resources import EXAMPLES
-    except ImportError:
-        return path
-    name = text if text.endswith(".toml") else f"{text}.toml"
-    shipped = EXAMPLES / name
-    return shipped if shipped.is_file() else path
+    return shipped_or_path(text, "EXAMPLES", ".toml")
 
 
 def cmd_fewshot(args: argparse.Namespace) -> int:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import WorkbenchError
 from ..core.job_state import JobWatcher
 from ..core.paths import app_paths
+from .shipped import shipped_or_path
 
 if TYPE_CHECKING:  # the services import the store: only when a tune command runs
     from ..services.tuning import TuningService
@@ -103,16 +103,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def config_path(text: str) -> str:
-    """A file, else an example shipped with the app (``made-up-fact`` → workbench_resources'
-    examples/made-up-fact.toml), so an installed wheel runs it without a checkout."""
-    if Path(text).exists():
-        return text
-    try:
-        from workbench_resources import EXAMPLES
-    except ImportError:
-        return text
-    shipped = EXAMPLES / (text if text.endswith(".toml") else f"{text}.toml")
-    return str(shipped) if shipped.is_file() else text
+    """A file, else an example shipped with the app (``made-up-fact``)."""
+    return str(shipped_or_path(text, "EXAMPLES", ".toml"))
 
 
 def _plan(service: TuningService, path: str):
