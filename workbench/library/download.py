@@ -247,6 +247,9 @@ def _fetch(repo: str, part: _Part, meter: _Meter, token, endpoint: str) -> None:
                     f"({human_bytes(_size(part.partial))} of {human_bytes(part.size)} written "
                     "and kept): free some space and pull again to resume.") from None
             raise _interrupted(repo, part, error) from error
+        # The last chunk may land inside the ~0.1 s throttle: always report the finished
+        # download once, with its speed, before hashing starts.
+        meter.add(0, "downloading", force=True)
         _verify(part, meter)
         os.replace(part.partial, part.blob)
 
