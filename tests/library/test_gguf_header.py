@@ -237,7 +237,8 @@ def test_hostile_headers_fail_fast_with_a_clear_message(case, tmp_path):
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert elapsed < 0.5 and peak < 1_000_000  # nothing sized by the claim was allocated
+    assert peak < 1_000_000  # nothing sized by the claim was allocated
+    assert elapsed < 5.0  # generous (a loaded CI machine): reading 2**40 claimed bytes takes far longer
     message = str(caught.value)
     assert message.startswith(f"Cannot use model file {path}: its GGUF header ")
     assert reason in message and "\n" not in message
