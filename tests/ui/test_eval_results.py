@@ -23,6 +23,8 @@ from workbench.core.evaluation import (
     failed_output,
 )
 from workbench.core.ratings import Preference, Rating
+from workbench.core.retrieval import Retrieved
+from workbench.core.retrieval_scores import score_retrieval
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import SamplingSettings
 from workbench.services.evaluation.report import build_report
@@ -34,6 +36,10 @@ CONTAINS = Assertion("contains", value="Paris")
 SHORT = Assertion("max-length", value=40, metric="short answer")
 RUBRIC = Assertion("llm-rubric", value="Names the capital and nothing else.", provider="smol")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def hit(rank: int, source: str) -> Retrieved:
+    return Retrieved(rank, "d", f"/docs/{source}", source, 0, "text", 1.0, rank)
 
 
 def verdict(passes: tuple[bool, ...], rubric: float | None = None):
@@ -250,6 +256,26 @@ def test_a_single_run_explains_how_to_get_a_trend(view):
     assert view.trend_pages.currentWidget() is view.trend_empty
     assert "run the comparison again" in view.trend_empty.text()
     assert view.trend_plot.lines == {}
+
+
+def test_retrieval_scores_get_a_row_per_variant_and_no_box_without_retrieval(view):
+    report = build_report(LABELS, hand_made_results())
+    view.show_report(report, [])
+    assert not view.retrieval_box.isVisible()  # nothing retrieved: no empty table
+    rows = [("b", "Few-shot prompt", "b/case-0", ("handbook.md",),
+             [hit(1, "refunds.md"), hit(2, "handbook.md")]),
+            ("b", "Few-shot prompt", "b/case-1", ("refunds.md",),
+             [hit(1, "refunds.md"), hit(2, "security.md")]),
+            ("c", "Tuned adapter", "c/case-0", ("ferry.md",), [hit(1, "refunds.md")])]
+    scores = score_retrieval(LABELS, [(v, c, g, r) for v, _, c, g, r in rows])
+    view.show_report(replace(report, retrieval=scores), [])
+    assert view.retrieval_box.isVisible()
+    table = view.retrieval_table
+    shown = [[table.item(r, c).text() for c in range(table.columnCount())]
+             for r in range(table.rowCount())]
+    assert shown == [["Few-shot prompt", "2", "2", "1.00", "0.75"],
+                     ["Tuned adapter", "1", "1", "0.00", "0.00"]]
+    assert table.horizontalHeaderItem(3).text() == "Recall@k"
 
 
 def test_clear_shows_what_to_do(view):

@@ -9,24 +9,17 @@ while the tab is visible.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QGridLayout,
-    QGroupBox,
     QHeaderView,
     QLabel,
     QScrollArea,
-    QSizePolicy,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +31,18 @@ from ...services.evaluation.runner import report_for_run
 from ...services.sessions import Store
 from ..compare.run_history import local_time
 from ..jobs import BackgroundCall
+from .eval_widgets import (
+    DASH,
+    Sentences,
+    cell_item,
+    fit_rows,
+    note_label,
+    percent,
+    read_only_table,
+    span,
+    stacked_column,
+    titled_box,
+)
 
 PASS_COLUMNS = ["Variant", "Passed", "Pass rate", "95% interval", "Mean score", "Errors"]
 NO_RUN = ("No run to evaluate yet. Add assertions to the test cases, run a comparison on the "
@@ -45,113 +50,13 @@ NO_RUN = ("No run to evaluate yet. Add assertions to the test cases, run a compa
 NOT_EVALUATED = ("This run has no evaluated outputs. Add assertions to the test cases "
                  "(Assertions… in the cases table) or import a suite, then run the comparison "
                  "again or Re-check it.")
+RETRIEVAL_COLUMNS = ["Variant", "k", "Cases", "Recall@k", "MRR"]
 LOADING = "Computing the evaluation report…"
 NO_RANKING = "No pairwise judgements yet — use Blind compare or a select-best assertion."
 ONE_VARIANT = "Only one variant: add a second one to compare them."
 NO_TREND = ("The trend needs two evaluated runs of these test cases; run the comparison again "
             "(after changing the prompt or a variant) to see whether pass rates move.")
 NO_ASSERTIONS = "No assertion was checked (every output failed to generate)."
-DASH = "—"
-
-
-def percent(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}"
-
-
-def span(low: float, high: float) -> str:
-    return f"{low:.0%}–{high:.0%}"
-
-
-def _item(text: str, tooltip: str = "", align_right: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if tooltip:
-        item.setToolTip(tooltip)
-    if align_right:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
-
-
-def _table(columns: Sequence[str]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().setDefaultSectionSize(24)
-    return table
-
-
-def _note(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-class _Sentences(QTextBrowser):
-    """Paragraphs of plain text, one per pair of variants: as tall as they need up to
-    ``MOST_HEIGHT``, then scrolling (five variants make ten pairs)."""
-
-    MOST_HEIGHT = 220
-
-    def __init__(self):
-        super().__init__()
-        self.paragraphs: list[str] = []
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
-        self.viewport().setAutoFillBackground(False)
-
-    def show_paragraphs(self, paragraphs: list[str]) -> None:
-        self.paragraphs = list(paragraphs)
-        self.setHtml("".join(f"<p>{html.escape(text)}</p>" for text in self.paragraphs))
-        self.updateGeometry()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        document = self.document().clone()
-        document.setTextWidth(max(self.viewport().width(), 300))
-        height = int(document.size().height()) + 2 * self.frameWidth() + 4
-        return QSize(super().sizeHint().width(), min(height, self.MOST_HEIGHT))
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        return QSize(200, self.sizeHint().height())  # a short window scrolls the page instead
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self.updateGeometry()  # a new width wraps the text onto more or fewer lines
-
-
-def _box(title: str, *parts: QWidget) -> QGroupBox:
-    """A titled group of widgets stacked top to bottom."""
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    for part in parts:
-        layout.addWidget(part)
-    return box
-
-
-def _column(*widgets: QWidget) -> QWidget:
-    """Widgets stacked at the top; spare height stays below them, not inside the tables."""
-    column = QWidget()
-    layout = QVBoxLayout(column)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget)
-    layout.addStretch(1)
-    return column
-
-
-def fit_rows(table: QTableWidget, most: int = 8) -> None:
-    """Height for the header and up to ``most`` rows; more rows scroll inside the table."""
-    rows = min(table.rowCount(), most)
-    height = (table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
-              + sum(table.rowHeight(row) for row in range(rows)))
-    if table.rowCount() > most:
-        height += table.horizontalScrollBar().sizeHint().height()
-    table.setFixedHeight(height)
 
 
 def _plots():
@@ -172,7 +77,7 @@ class EvalResultsView(QWidget):
         super().__init__(parent)
         self.report: EvalReport | None = None
         self.numbered = False  # variants named by number under the charts (labels too alike)
-        self.message = _note(NO_RUN)
+        self.message = note_label(NO_RUN)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setMargin(40)
         self.pages = QStackedWidget()
@@ -183,10 +88,10 @@ class EvalResultsView(QWidget):
         layout.addWidget(self.pages)
 
     def _build_report_page(self) -> QWidget:
-        self.heading = _note()
+        self.heading = note_label()
         self.heading.setStyleSheet("font-weight: bold;")
 
-        self.pass_table = _table(PASS_COLUMNS)
+        self.pass_table = read_only_table(PASS_COLUMNS)
         self.pass_table.horizontalHeaderItem(5).setToolTip(
             "Outputs that failed to generate; they count as fails.")
         header = self.pass_table.horizontalHeader()
@@ -194,16 +99,21 @@ class EvalResultsView(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.pass_plot = _plots().IntervalPlot("pass rate", percent=True)
 
-        self.comparisons = _Sentences()
+        self.comparisons = Sentences()
 
-        self.assertion_table = _table([])
-        self.assertion_note = _note()
-        self.agreement = _note()
+        self.assertion_table = read_only_table([])
+        self.assertion_note = note_label()
+        self.retrieval_table = read_only_table(RETRIEVAL_COLUMNS)
+        self.retrieval_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.retrieval_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Stretch)
+        self.agreement = note_label()
         self.agreement.hide()
 
         self.ranking_plot = _plots().IntervalPlot("strength (0 = average)", baseline=0.0)
-        self.ranking_note = _note()
-        self.ranking_empty = _note(NO_RANKING)
+        self.ranking_note = note_label()
+        self.ranking_empty = note_label(NO_RANKING)
         self.ranking_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.ranking_pages = QStackedWidget()
         self.ranking_pages.addWidget(self.ranking_empty)
@@ -218,28 +128,32 @@ class EvalResultsView(QWidget):
         trend_column.setContentsMargins(0, 0, 0, 0)
         trend_column.addWidget(self.trend_legend)
         trend_column.addWidget(self.trend_plot, 1)
-        self.trend_empty = _note(NO_TREND)
+        self.trend_empty = note_label(NO_TREND)
         self.trend_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.trend_pages = QStackedWidget()
         self.trend_pages.addWidget(self.trend_empty)
         self.trend_pages.addWidget(trend_page)
 
         # Tables take the height of their rows; the charts share what is left.
-        left_top = _column(_box("Pass rate per variant", self.pass_table),
-                           _box("Paired comparisons (same cases and repeats)", self.comparisons))
-        left_middle = _column(_box("Pass rate per assertion", self.assertion_table,
-                                   self.assertion_note), self.agreement)
+        left_top = stacked_column(
+            titled_box("Pass rate per variant", self.pass_table),
+            titled_box("Paired comparisons (same cases and repeats)", self.comparisons))
+        self.retrieval_box = titled_box("Retrieval against the cases' gold sources",
+                                        self.retrieval_table)
+        left_middle = stacked_column(
+            titled_box("Pass rate per assertion", self.assertion_table, self.assertion_note),
+            self.retrieval_box, self.agreement)
         content = QWidget()
         grid = QGridLayout(content)
         grid.setContentsMargins(8, 8, 8, 8)
         grid.setVerticalSpacing(8)
         grid.addWidget(self.heading, 0, 0, 1, 2)
         grid.addWidget(left_top, 1, 0)
-        grid.addWidget(_box("Pass rate with its 95% interval", self.pass_plot), 1, 1)
+        grid.addWidget(titled_box("Pass rate with its 95% interval", self.pass_plot), 1, 1)
         grid.addWidget(left_middle, 2, 0)
-        grid.addWidget(_box("Ranking from pairwise judgements, best first",
-                            self.ranking_pages, self.ranking_note), 2, 1)
-        grid.addWidget(_box("Trend over this test set's evaluated runs", self.trend_pages),
+        grid.addWidget(titled_box("Ranking from pairwise judgements, best first",
+                                  self.ranking_pages, self.ranking_note), 2, 1)
+        grid.addWidget(titled_box("Trend over this test set's evaluated runs", self.trend_pages),
                        3, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
@@ -277,6 +191,7 @@ class EvalResultsView(QWidget):
         self._show_pass_rates(report, colors, names)
         self._show_comparisons(report)
         self._show_assertions(report, names)
+        self._show_retrieval(report)
         self._show_ranking(report, colors, names)
         self._show_agreement(report)
         self._show_trend(report, history, current_run_id)
@@ -313,11 +228,12 @@ class EvalResultsView(QWidget):
             score = DASH if v.mean_score is None else f"{v.mean_score:.2f}"
             interval = DASH if v.rate is None else span(v.interval.low, v.interval.high)
             name = f"{row + 1}. {v.label}" if self.numbered else v.label
-            cells = [_item(name, v.label), _item(f"{v.passed}/{v.total}", align_right=True),
-                     _item(percent(v.rate), align_right=True), _item(interval),
-                     _item(score, "mean of the outputs' weighted assertion scores (0..1)",
-                           align_right=True),
-                     _item(str(v.failures), align_right=True)]
+            cells = [cell_item(name, v.label),
+                     cell_item(f"{v.passed}/{v.total}", align_right=True),
+                     cell_item(percent(v.rate), align_right=True), cell_item(interval),
+                     cell_item(score, "mean of the outputs' weighted assertion scores (0..1)",
+                               align_right=True),
+                     cell_item(str(v.failures), align_right=True)]
             cells[0].setData(Qt.ItemDataRole.DecorationRole, _swatch(colors[v.variant_id]))
             for column, cell in enumerate(cells):
                 table.setItem(row, column, cell)
@@ -346,19 +262,42 @@ class EvalResultsView(QWidget):
         table.setRowCount(len(labels))
         column_of = {v.variant_id: i + 1 for i, v in enumerate(report.variants)}
         for row, label in enumerate(labels):
-            table.setItem(row, 0, _item(label))
+            table.setItem(row, 0, cell_item(label))
             for column in range(1, table.columnCount()):
-                table.setItem(row, column, _item(DASH, "not checked for this variant"))
+                table.setItem(row, column, cell_item(DASH, "not checked for this variant"))
         row_of = {label: row for row, label in enumerate(labels)}
         for found in report.assertions:
             rate = found.passed / found.total if found.total else None
-            table.setItem(row_of[found.label], column_of[found.variant_id], _item(
+            table.setItem(row_of[found.label], column_of[found.variant_id], cell_item(
                 f"{percent(rate)}  ({found.passed}/{found.total})",
                 f"95% interval {span(found.interval.low, found.interval.high)}",
                 align_right=True))
         fit_rows(table)
         self.assertion_note.setText("" if labels else NO_ASSERTIONS)
         self.assertion_note.setVisible(not labels)
+
+    def _show_retrieval(self, report: EvalReport) -> None:
+        """recall@k and MRR per variant that retrieved, when cases name gold sources; the box
+        is hidden for runs without retrieval."""
+        scores = report.retrieval
+        self.retrieval_box.setVisible(bool(scores))
+        table = self.retrieval_table
+        table.setRowCount(len(scores))
+        for row, score in enumerate(scores):
+            scored = score.recall is not None
+            cells = [cell_item(score.label),
+                     cell_item(str(score.k), "the variant's number of retrieved chunks",
+                               align_right=True),
+                     cell_item(str(score.cases), "cases naming gold sources", align_right=True),
+                     cell_item(f"{score.recall:.2f}" if scored else DASH,
+                               "share of a case's gold sources among its k chunks, averaged",
+                               align_right=True),
+                     cell_item(f"{score.mrr:.2f}" if scored else DASH,
+                               "mean of 1/rank of the first chunk from a gold source",
+                               align_right=True)]
+            for index, cell in enumerate(cells):
+                table.setItem(row, index, cell)
+        fit_rows(table)
 
     def _show_ranking(self, report: EvalReport, colors: dict[str, str],
                       names: dict[str, str]) -> None:
@@ -437,7 +376,8 @@ def load_evaluation(store: Store, run: Run) -> tuple[EvalReport | None, list[Eva
     else:
         history = [e for e in [store.evaluations.eval_run(run.id)] if e is not None]
     report = report_for_run(store, run.id)
-    if all(v.total == 0 for v in report.variants) and report.ranking is None:
+    if all(v.total == 0 for v in report.variants) and report.ranking is None \
+            and not report.retrieval:  # gold sources alone are worth a report
         return None, history
     return report, history
 
