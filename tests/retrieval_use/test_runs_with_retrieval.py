@@ -122,6 +122,22 @@ def test_recall_and_mrr_per_variant_from_gold_sources(ran):
     assert report.to_dict()["retrieval"][0]["mrr"] == score.mrr
 
 
+def test_the_evaluation_tab_shows_retrieval_scores_of_a_run_without_assertions(ran, qtbot):
+    from workbench.ui.evaluate.eval_results import EvalResultsView, load_evaluation
+
+    store, *_, run, _ = ran
+    report, _ = load_evaluation(store, store.runs.get(run.id))
+    assert report is not None  # no assertion was checked, but the gold sources were scored
+    view = EvalResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.show_report(report, [])
+    table = view.retrieval_table
+    assert view.retrieval_box.isVisible() and table.rowCount() == 1
+    assert [table.item(0, c).text() for c in range(table.columnCount())] == \
+        ["bm25", "2", "2", "1.00", f"{report.retrieval[0].mrr:.2f}"]
+
+
 def test_grounded_assertion_and_cell_grounding_read_the_recorded_chunks(ran):
     store, _, _, _, cases, run, recorder = ran
     case_set = CaseSet(cases.session_id, cases.name, cases.cases, id=cases.id,
