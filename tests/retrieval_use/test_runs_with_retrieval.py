@@ -18,10 +18,16 @@ from workbench.core.sampling import GREEDY
 from workbench.services.compare import RunService, VariantSpec
 from workbench.services.context import measure, prompt_tokens
 from workbench.services.evaluation.evaluator import Evaluator
-from workbench.services.evaluation.runner import report_for_run
+from workbench.services.evaluation.runner import EvaluatingListener, report_for_run
+from workbench.services.inspection import InspectionService
 from workbench.services.models import ModelService
 from workbench.services.retrieval.service import RetrievalService
-from workbench.services.retrieval_context import CaseRetriever, chunks_lookup, groundings
+from workbench.services.retrieval_context import (
+    CaseRetriever,
+    chunks_lookup,
+    groundings,
+    sent_variables,
+)
 from workbench.services.sessions import open_store
 from workbench.services.workspace import WorkspaceService
 
@@ -136,6 +142,31 @@ def test_the_evaluation_tab_shows_retrieval_scores_of_a_run_without_assertions(r
     assert view.retrieval_box.isVisible() and table.rowCount() == 1
     assert [table.item(0, c).text() for c in range(table.columnCount())] == \
         ["bm25", "2", "2", "1.00", f"{report.retrieval[0].mrr:.2f}"]
+
+
+def test_the_judge_the_likelihood_and_the_inspector_see_the_prompt_as_sent(ran):
+    store, models, _, version, cases, run, recorder = ran
+    inspection = InspectionService(store, models)
+    listener = EvaluatingListener(Evaluator(None, None, inspection), store, cases)
+    listener.versions = {v.id: version for v in run.variants}
+    listener.ready.set()
+    host = models.load(models.settings_for(str(models.resolve(None)), n_ctx=2048))
+    by_case = {c.id: c for c in cases.cases}
+    for output in recorder.outputs:
+        case = by_case[output.case_id]
+        found = store.retrieval.for_output(output.id)
+        chunks = found[1] if found else ()
+        variables = sent_variables(store, output, case.variables)
+        # The variables rebuild the prompt that was sent, to the token.
+        assert prompt_tokens(host, version, variables).total == output.prompt_tokens
+        shown = inspection.messages_for(output)[-1].content
+        question = listener.question(output, case)
+        assert question == shown and case.variables["question"] in question
+        assert all(c.text.strip() in question for c in chunks)
+        variant = inspection.variant_of(output)
+        scored = inspection.likelihood(variant, case, answer="The ferry.", output=output)
+        assert scored.prompt_tokens == output.prompt_tokens
+    assert any(store.retrieval.for_output(o.id) for o in recorder.outputs)
 
 
 def test_grounded_assertion_and_cell_grounding_read_the_recorded_chunks(ran):

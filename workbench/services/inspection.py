@@ -14,18 +14,19 @@ from dataclasses import replace
 from typing import Any
 
 from ..core.cases import TestCase
-from ..core.composition import build_messages
 from ..core.errors import WorkbenchError
 from ..core.generation import ScoreRequest
 from ..core.messages import ChatMessage
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
+from ..core.retrieved_context import compose
 from ..core.runs import Output, Variant
 from ..core.tokens import AnswerLikelihood, Divergence, TokenInfo, TokenTrace
 from ..plugins.manager import PluginManager
 from ..store import Store
 from .compare import VariantSpec
 from .models import ModelService
+from .retrieval_context import sent_variables
 
 DEFAULT_TOP_K = 5
 # Text that exercises a tokenizer (words, digits, punctuation, code, accents, CJK, emoji):
@@ -168,9 +169,12 @@ class InspectionService:
     # -- the likelihood of an expected answer ----------------------------------------------
 
     def likelihood(self, target: Variant | VariantSpec, case: TestCase, *,
-                   top_k: int = DEFAULT_TOP_K, answer: str | None = None) -> AnswerLikelihood:
+                   top_k: int = DEFAULT_TOP_K, answer: str | None = None,
+                   output: Output | None = None) -> AnswerLikelihood:
         """How likely the case's expected answer (or ``answer``) is under the variant's model
-        and prompt: each token's log-probability given the prompt and the tokens before it."""
+        and prompt: each token's log-probability given the prompt and the tokens before it.
+        ``output``: one of the variant's outputs of the case, whose prompt's retrieved context
+        (if any) the prompt gets too."""
         text = case.expected if answer is None else answer
         if not text:
             raise WorkbenchError("The case has no expected answer to score: fill in its "
@@ -183,7 +187,7 @@ class InspectionService:
             version, adapters = self.version(target.prompt_version_id), adapters_of(
                 target.adapter_path, target.adapter_scale)
             model = self.model_for(target)
-        return self._score(model, self.messages(version, case), text, top_k, adapters)
+        return self._score(model, self.messages(version, case, output), text, top_k, adapters)
 
     def score(self, variant: Variant, messages: list[ChatMessage], answer: str,
               top_k: int = DEFAULT_TOP_K) -> AnswerLikelihood:
@@ -241,16 +245,19 @@ class InspectionService:
             raise WorkbenchError(f"The test case of output {output.id} is not stored.")
         return found
 
-    def messages(self, version: PromptVersion, case: TestCase) -> list[ChatMessage]:
-        """The conversation the model saw, built as the comparison builds it."""
-        messages = build_messages(version, case.variables)
+    def messages(self, version: PromptVersion, case: TestCase,
+                 output: Output | None = None) -> list[ChatMessage]:
+        """The conversation the model saw, built as the comparison builds it (with the
+        retrieved context ``output``'s prompt held)."""
+        messages = compose(version, sent_variables(self.store, output, case.variables))
         if self.plugins is not None:
             messages = self.plugins.transform(messages)
         return list(messages)
 
     def messages_for(self, output: Output, variant: Variant | None = None) -> list[ChatMessage]:
         variant = variant or self.variant_of(output)
-        return self.messages(self.version(variant.prompt_version_id), self.case_of(output))
+        return self.messages(self.version(variant.prompt_version_id), self.case_of(output),
+                             output)
 
     def model_for(self, variant: Variant):
         """The variant's model, loaded with the settings it ran with (a model still loaded

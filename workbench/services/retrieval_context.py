@@ -100,6 +100,17 @@ def recorded(store: Store, output_id: str) -> tuple[RetrievalSettings, list[Retr
         return None
 
 
+def sent_variables(store: Store, output: Output | None,
+                   variables: dict[str, str]) -> dict[str, str]:
+    """A case's variables as ``output``'s prompt had them: ``context`` filled with the chunks
+    recorded for it, or empty when it retrieved nothing, exactly as the comparison filled it
+    (so a judge's question, a likelihood or the token inspector see the prompt that was
+    sent, not the case without its retrieved context)."""
+    found = recorded(store, output.id) if output is not None else None
+    settings, chunks = found if found is not None else (RetrievalSettings(), ())
+    return fill_context(variables, settings, chunks).variables
+
+
 def grounding_of(store: Store, output: Output) -> GroundingReport | None:
     """The grounding check of an output against the chunks its prompt contained; None when
     its prompt had no retrieved chunks (or it has no answer)."""

@@ -128,7 +128,7 @@ class Evaluator:
         if scored is None:
             try:
                 variant = self.inspection.variant_of(output)
-                scored = self.inspection.likelihood(variant, case)
+                scored = self.inspection.likelihood(variant, case, output=output)
             except WorkbenchError as error:
                 return unusable(assertion, f"the expected answer could not be scored: {error}")
             self._likelihoods[key] = scored

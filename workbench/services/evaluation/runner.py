@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ...core.cases import CaseSet, TestCase
-from ...core.composition import build_messages
 from ...core.errors import WorkbenchError
 from ...core.evaluation import AssertionResult, EvalResult, EvalRun, combine
 from ...core.job_state import JobState
 from ...core.ratings import Preference
+from ...core.retrieved_context import compose
 from ...core.runs import Output, Run, RunStatus
 from ...core.suites import Suite, SuiteError, SuiteProblem
 from ...plugins.manager import PluginManager
@@ -23,7 +23,7 @@ from ...store import Store
 from ..compare import RunService
 from ..inspection import InspectionService
 from ..models import ModelService
-from ..retrieval_context import chunks_lookup, retrieval_scores
+from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
 from .report import EvalReport, build_report
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
@@ -101,13 +101,15 @@ class EvaluatingListener:
             annotate(*args)
 
     def question(self, output: Output, case: TestCase) -> str:
-        """What the model was asked (the last user message), for a judge."""
+        """What the model was asked (the last user message, with the retrieved context
+        its prompt held), for a judge."""
         self.ready.wait(30)
         version = self.versions.get(output.variant_id)
         if version is None:
             return ""
         try:
-            return build_messages(version, case.variables)[-1].content
+            return compose(version, sent_variables(self.store, output, case.variables)
+                           )[-1].content
         except WorkbenchError:
             return ""
 

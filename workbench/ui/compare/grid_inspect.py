@@ -70,7 +70,9 @@ class GridInspect:
         variant = next(v for v in self.run.variants if v.id == variant_id)
         case = next(c for c in self.cases if c.id == case_id)
         spec, inspection = self.spec_for(variant), self.inspection
-        call = self._call(f"likelihood {cell.key}", lambda: inspection.likelihood(spec, case),
+        output = cell.output  # its prompt's retrieved context, if any, is scored with it
+        call = self._call(f"likelihood {cell.key}",
+                          lambda: inspection.likelihood(spec, case, output=output),
                           cell.show_likelihood)
         call.failed.connect(lambda message: cell.show_likelihood(
             f"The expected answer could not be scored: {message}"))
