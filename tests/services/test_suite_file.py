@@ -371,7 +371,7 @@ def test_every_unsupported_key_is_listed_with_its_line_in_one_error():
         "suite.yaml:8: prompts: not supported in a provider; supported there: id, label, config",
         "suite.yaml:11: logit_bias: not a sampling setting Prompt Workbench knows; supported in "
         "config: temperature, max_tokens, top_p, top_k, min_p, seed, stop, repeat_penalty, "
-        "frequency_penalty, presence_penalty",
+        "frequency_penalty, presence_penalty, retrieval",
         "suite.yaml:12: scenarios: not supported at the top level (write its combinations out "
         "as tests); supported there: description, prompts, providers, tests, defaultTest",
         "suite.yaml:17: transform: not supported in defaultTest.options (outputs are checked as "

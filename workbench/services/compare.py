@@ -141,6 +141,10 @@ class RunService:
         # The retrieval lab's service, shared by this service's runs (one embedding host).
         self._retrieval: list = [retrieval]
 
+    def retrieval_service(self):
+        """The retrieval lab's service this service's runs search with (made on first use)."""
+        return CaseRetriever(self.store, self.models, shared=self._retrieval).service
+
     def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
               specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "",
               repeats: int = 1, concurrency: int | None = None) -> RunHandle:

@@ -26,6 +26,7 @@ from ..models import ModelService
 from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
 from .report import EvalReport, build_report
+from .suite_retrieval import retrieval_of, retrieval_problems
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
 from .validation import assertion_problem
 
@@ -174,6 +175,9 @@ class EvalService:
             problem = self._model_problem(provider.id)
             if problem:
                 problems.append(SuiteProblem(suite.source, provider.line, "providers", problem))
+        if any(retrieval_of(p).active for p in providers):
+            problems.extend(retrieval_problems(self.runs.retrieval_service(), providers,
+                                               suite.source))
         if not suite.prompts:
             problems.append(SuiteProblem(suite.source, None, "prompts", "the suite has none"))
         if not suite.tests:

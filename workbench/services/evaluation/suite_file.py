@@ -44,6 +44,7 @@ from typing import Any
 
 from ...core.evaluation import ASSERTION_TYPES, Assertion
 from ...core.prompts import VARIABLE
+from ...core.retrieved_context import CONTEXT_VARIABLE
 from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuiteTest
 from .suite_prompts import PromptReading
 from .suite_writer import dump_suite, save_suite  # noqa: F401 - part of this module's API
@@ -167,6 +168,7 @@ class _SuiteParser(PromptReading):
         self.scorers, self.filters = scorers, filters
         self.tests: list[tuple[SuiteTest, str, SuiteReader]] = []  # with its name and its file
         self.reading: set[Path] = set()  # test files being read, to stop a file naming itself
+        self.retrieval_seen = False  # a provider's config names retrieval (fills {{context}})
 
     def suite(self, reader: SuiteReader, data: LinedMap) -> Suite:
         reader.unsupported(data, TOP_KEYS, "at the top level")
@@ -177,7 +179,8 @@ class _SuiteParser(PromptReading):
         default_vars, default_assertions, threshold, judge = self.default_test(
             reader, data.get("defaultTest"), data.line_of("defaultTest"))
         self.read_tests(reader, data.get("tests"), data.line_of("tests"))
-        self.check_variables(prompts, default_vars)
+        self.check_variables(prompts, default_vars,
+                             retrieved=self.retrieval_seen)
         return Suite(
             description=text_of(reader, data.get("description"), data.line_of("description"),
                               "description") or "",
@@ -371,10 +374,14 @@ class _SuiteParser(PromptReading):
         if problem:
             reader.problem(line, "assert", f"in {name}: {problem}")
 
-    def check_variables(self, prompts: list[SuitePrompt], default_vars: dict[str, str]) -> None:
-        """A test that gives no value for a prompt's {{variable}} is a typo, said up front."""
+    def check_variables(self, prompts: list[SuitePrompt], default_vars: dict[str, str],
+                        retrieved: bool = False) -> None:
+        """A test that gives no value for a prompt's {{variable}} is a typo, said up front
+        (``retrieved``: a provider's retrieval fills {{context}}; the others leave it empty)."""
         for test, name, reader in self.tests:
             given = {**default_vars, **test.vars}
+            if retrieved:
+                given.setdefault(CONTEXT_VARIABLE, "")
             for prompt in prompts:
                 missing = [v for v in dict.fromkeys(VARIABLE.findall(prompt.user_template))
                            if v not in given]

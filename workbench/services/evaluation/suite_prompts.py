@@ -7,6 +7,7 @@ from typing import Any
 
 from ...core.prompts import FewShotExample
 from ...core.suites import SuitePrompt, SuiteProvider
+from .suite_retrieval import read_retrieval
 from .suite_yaml import (
     FILE,
     LinedMap,
@@ -182,9 +183,15 @@ class PromptReading:
         config: dict[str, Any] = {}
         for key, value in node.items():
             kind, key_line = CONFIG_KINDS.get(key), node.line_of(key)
-            if kind is None:
+            if key == "retrieval":  # {{ context }} from a document set (suite_retrieval.py)
+                self.retrieval_seen = True  # even a wrong one: no noise about {{context}}
+                found = read_retrieval(reader, value, key_line)
+                if found is not None:
+                    config[key] = found
+            elif kind is None:
                 reader.problem(key_line, str(key), "not a sampling setting Prompt Workbench "
-                               f"knows; supported in config: {', '.join(CONFIG_KINDS)}")
+                               f"knows; supported in config: {', '.join(CONFIG_KINDS)}, "
+                               "retrieval")
             elif kind is list:
                 stops = [value] if isinstance(value, str) else value
                 if isinstance(stops, list) and all(isinstance(s, str) for s in stops):

@@ -23,6 +23,7 @@ from ...core.suites import (
 )
 from ...store import Store
 from ..compare import VariantSpec
+from .suite_retrieval import retrieval_config, retrieval_of
 
 SAMPLING_KEYS = {f.name for f in fields(SamplingSettings)}
 
@@ -90,22 +91,29 @@ def store_suite(store: Store, suite: Suite, *, name: str | None = None,
                            version=version.id, model=provider.id,
                            temperature=sampling_of(provider).temperature,
                            seed=sampling_of(provider).seed or 0,
-                           max_tokens=sampling_of(provider).max_tokens)
+                           max_tokens=sampling_of(provider).max_tokens,
+                           retrieval=retrieval_of(provider))
             for prompt, version in zip(suite.prompts, versions)
             for provider in suite.providers])
     return SuiteInSession(session, tuple(versions), case_set, stored)
 
 
 def spec_label(prompt: SuitePrompt, provider: SuiteProvider, prompts) -> str:
-    """A column's name: the model, and the prompt when the suite has several."""
-    return f"{prompt.label} · {provider.name}" if len(prompts) > 1 else provider.name
+    """A column's name: the model (with its retrieval, when it retrieves and has no label
+    of its own), and the prompt when the suite has several."""
+    name = provider.name
+    retrieval = retrieval_of(provider)
+    if not provider.label and retrieval.active:
+        name = f"{name} · {retrieval.mode} {retrieval.set_name}"
+    return f"{prompt.label} · {name}" if len(prompts) > 1 else name
 
 
 def variant_specs(suite: Suite, versions, providers: list[SuiteProvider],
                   n_ctx: int = 4096) -> list[VariantSpec]:
     """prompts × providers, prompt-major (the order promptfoo shows them)."""
     return [VariantSpec(label=spec_label(prompt, provider, suite.prompts), prompt_version=version,
-                        model=provider.id, sampling=sampling_of(provider), n_ctx=n_ctx)
+                        model=provider.id, sampling=sampling_of(provider), n_ctx=n_ctx,
+                        retrieval=retrieval_of(provider))
             for prompt, version in zip(suite.prompts, versions) for provider in providers]
 
 
@@ -124,6 +132,8 @@ def suite_from_session(store: Store, session_id: str, case_set: CaseSet,
         config = {"temperature": variant.temperature, "max_tokens": variant.max_tokens}
         if variant.seed >= 0:
             config["seed"] = variant.seed
+        if variant.retrieval.active:
+            config["retrieval"] = retrieval_config(variant.retrieval)
         provider = SuiteProvider(variant.model, variant.label, config)
         if provider not in providers:
             providers.append(provider)
