@@ -1,5 +1,6 @@
-"""Take docs/retrieval-composer.png from the real app on the real bundled model: a session with
-a small document set, the composer retrieving from it with BM25, and variants none vs BM25.
+"""Take docs/retrieval-composer.png and docs/retrieval-evaluation.png from the real app on the
+real bundled model: a session with a small document set, the composer retrieving from it with
+BM25, variants none vs BM25, and the Evaluation tab's recall@k / MRR from the gold sources.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots_retrieval.py
 """
@@ -19,7 +20,9 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tests.retrieval_use.corpus import SYSTEM, TEMPLATE, make_set  # noqa: E402
+from workbench.core.evaluation import Assertion  # noqa: E402
 from workbench.core.retrieval import RetrievalSettings  # noqa: E402
+from workbench.services.workspace import SetChecks  # noqa: E402
 from workbench.ui.app import create_main_window  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
@@ -43,6 +46,7 @@ def main() -> int:
     composer.template_edit.setPlainText(TEMPLATE)
     composer.set_cases([({"question": q, "context": "", "gold_sources": gold}, None)
                         for q, gold in CASES])
+    composer.cases.shared = SetChecks((Assertion("max-length", value=400),))
     composer.cases.table.selectRow(0)
     composer.retrieval.set_source(service, session_id)
     composer.retrieval.set_settings(BM25)
@@ -67,6 +71,14 @@ def main() -> int:
         budget = composer.budget
         window.grab().save(str(DOCS / "retrieval-composer.png"))
         print(f"saved; retrieved part {budget.retrieved} tokens of {budget.prompt}")
+        window.tabs.setCurrentWidget(window.eval_results)
+        QTimer.singleShot(4000, save_evaluation)
+
+    def save_evaluation() -> None:
+        view = window.eval_results
+        window.grab().save(str(DOCS / "retrieval-evaluation.png"))
+        shown = view.report.retrieval if view.report is not None else "no report"
+        print(f"saved the Evaluation tab; retrieval: {shown}")
         app.quit()
 
     window.splitter.setSizes([620, 380])  # room for the context bar under the preview
