@@ -42,3 +42,12 @@ def test_docs_commands(tmp_path, capsys):
     assert "embedding model 'missing-model' cannot be used" in capsys.readouterr().err
     assert main(["docs", "search", "nowhere", "x"]) == 1
     assert "No document set named 'nowhere' (known: 'city')" in capsys.readouterr().err
+
+
+def test_a_chunk_size_past_the_embedding_window_is_refused_before_any_work(tmp_path, capsys):
+    (tmp_path / "a.md").write_text("Some text.")
+    assert main(["docs", "add", "wide", str(tmp_path), "--size", "1024", "--no-embed"]) != 0
+    err = capsys.readouterr().err
+    assert "A chunk size of 1024 tokens is larger than the embedding window (512 tokens)" in err
+    assert main(["docs", "list"]) == 0
+    assert "wide" not in capsys.readouterr().out  # nothing was made

@@ -14,6 +14,9 @@ from .ids import new_id, utc_now
 CHUNK_STRATEGIES = ("tokens", "headings", "sentences", "paragraphs")
 RETRIEVAL_MODES = ("none", "bm25", "dense", "hybrid")
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
+# Tokens one text is embedded from (the embedding host's n_batch): a longer chunk would be
+# embedded from its start only, so chunks are at most this long.
+EMBEDDING_WINDOW = 512
 
 
 @dataclass(frozen=True)

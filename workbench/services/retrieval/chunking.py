@@ -19,7 +19,7 @@ from bisect import bisect_left, bisect_right
 from typing import Protocol
 
 from ...core.errors import WorkbenchError
-from ...core.retrieval import CHUNK_STRATEGIES, ChunkingSpec, ChunkView
+from ...core.retrieval import CHUNK_STRATEGIES, EMBEDDING_WINDOW, ChunkingSpec, ChunkView
 
 Span = tuple[int, int]  # [start, end) in characters
 
@@ -31,12 +31,19 @@ class Tokenizer(Protocol):
     def pieces(self, ids: list[int]) -> list[bytes]: ...
 
 
-def check_spec(spec: ChunkingSpec) -> ChunkingSpec:
+def check_spec(spec: ChunkingSpec, *, window: int | None = EMBEDDING_WINDOW) -> ChunkingSpec:
+    """``spec``, or WorkbenchError naming what is wrong with it. ``window``: the most tokens
+    a chunk may have (None: no limit, for chunking under a spec stored earlier)."""
     if spec.strategy not in CHUNK_STRATEGIES:
         raise WorkbenchError(f"Unknown chunking '{spec.strategy}': choose one of "
                              f"{', '.join(CHUNK_STRATEGIES)}.")
     if spec.size < 8:
         raise WorkbenchError(f"A chunk size of {spec.size} tokens is too small (8 at least).")
+    if window is not None and spec.size > window:
+        raise WorkbenchError(
+            f"A chunk size of {spec.size} tokens is larger than the embedding window "
+            f"({window} tokens): a dense search would see only its first {window} tokens. "
+            f"Choose {window} or less.")
     if not 0 <= spec.overlap < spec.size:
         raise WorkbenchError(f"The overlap ({spec.overlap} tokens) must be at least 0 and less "
                              f"than the chunk size ({spec.size}).")
@@ -83,7 +90,7 @@ def _aligned_spans(text: str, pieces: list[bytes]) -> list[Span]:
 
 class Chunker:
     def __init__(self, spec: ChunkingSpec, tokenizer: Tokenizer):
-        self.spec = check_spec(spec)
+        self.spec = check_spec(spec, window=None)
         self.tokenizer = tokenizer
 
     def chunk(self, document_id: str, text: str) -> list[ChunkView]:

@@ -12,14 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...core.errors import WorkbenchError
-from ...core.retrieval import EmbeddingSpace
+from ...core.retrieval import EMBEDDING_WINDOW, EmbeddingSpace
 from ...engine.host.client import ModelHost
 from ...library.hashing import file_sha256
 
 DEFAULT_MODEL = "bundled"
 BATCH_TEXTS = 32  # texts per host call: the unit of progress, cancel and storing
 # One llama_decode holds up to n_batch tokens of several texts (engine/host/embedding.py).
-LOAD = {"n_ctx": 512, "n_batch": 512, "n_ubatch": 512, "n_parallel": 1, "embedding": True}
+LOAD = {"n_ctx": EMBEDDING_WINDOW, "n_batch": EMBEDDING_WINDOW, "n_ubatch": EMBEDDING_WINDOW,
+        "n_parallel": 1, "embedding": True}
 
 
 class Embedders:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from ...core.retrieval import CHUNK_STRATEGIES, ChunkingSpec
+from ...core.retrieval import CHUNK_STRATEGIES, EMBEDDING_WINDOW, ChunkingSpec
 
 STRATEGY_NAMES = {
     "tokens": "Fixed size in the model's tokens",
@@ -40,7 +40,9 @@ class SetDialog(QDialog):
             self.strategy.addItem(STRATEGY_NAMES.get(strategy, strategy), strategy)
         self.strategy.setCurrentIndex(max(0, self.strategy.findData(chunking.strategy)))
         self.size = QSpinBox(suffix=" tokens")
-        self.size.setRange(16, 8192)
+        self.size.setRange(16, EMBEDDING_WINDOW)  # a longer chunk is embedded from its start only
+        self.size.setToolTip(f"At most {EMBEDDING_WINDOW} tokens: the text a chunk's embedding is "
+                             "made from")
         self.size.setValue(chunking.size)
         self.overlap = QSpinBox(suffix=" tokens")
         self.overlap.setRange(0, 4096)
