@@ -7,6 +7,7 @@ import shutil
 
 from tests.retrieval.conftest import CORPUS
 from workbench.cli.main import main
+from workbench.library.bundled import BUNDLED_NAME
 
 
 def test_docs_commands(tmp_path, capsys):
@@ -26,6 +27,7 @@ def test_docs_commands(tmp_path, capsys):
     out, _ = capsys.readouterr()
     assert out.startswith("city\t3 documents") and "paragraphs up to 64 tokens" in out
     assert "(576-d, mean)" in out
+    assert f"{BUNDLED_NAME} (576-d" in out  # the library's name of the model, not the GGUF's
     assert main(["docs", "list", "city"]) == 0
     assert capsys.readouterr().out.count("\n") == 3
 

@@ -8,6 +8,7 @@ offline with nothing to download (docs/retrieval.md says why, and what is better
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,8 +45,19 @@ class Embedders:
         """What vectors of this model are: its file's hash, dimension and pooling."""
         meta = self.host(path).metadata
         return EmbeddingSpace(model_path=str(path), model_sha256=file_sha256(path),
-                              model_name=meta.name, dim=int(meta.engine["n_embd"]),
+                              model_name=self._library_name(path) or meta.name,
+                              dim=int(meta.engine["n_embd"]),
                               pooling=str(meta.engine["pooling"]))
+
+    def _library_name(self, path: str | Path) -> str | None:
+        """The name the library lists the file under (what `-m`/`--model` take), rather than
+        the GGUF's own general.name."""
+        wanted = os.path.realpath(path)
+        try:
+            known = self.models.list_models()
+        except WorkbenchError:
+            return None
+        return next((m.name for m in known if os.path.realpath(m.path) == wanted), None)
 
     def check_unchanged(self, space: EmbeddingSpace) -> None:
         """The set's model file is still the one its vectors were made with."""
