@@ -299,6 +299,8 @@ def test_a_suite_gives_the_texts_and_each_files_pass_rate(lab):
         store.close()
     assert outcome.results["reference"]["source"] == "suite"
     assert outcome.results["reference"]["texts"] == 2
+    assert outcome.results["reference"]["template"] == "file"  # the GGUF's own chat template
+    assert "rendered through the model's chat template (file)" in outcome.report().to_markdown()
     expected = wilson(1, 2)
     for arm in outcome.arms:
         assert (arm["passed"], arm["total"]) == (1, 2), arm
@@ -306,3 +308,27 @@ def test_a_suite_gives_the_texts_and_each_files_pass_rate(lab):
         assert arm["pass_high"] == pytest.approx(expected.high)
     row = outcome.report().tables()[0].rows[1]
     assert row[HEADERS.index("Pass rate [95% CI]")].startswith("50% [")
+
+
+def test_suite_texts_are_read_as_the_model_receives_them(lab, bundled_model):
+    """Through the file's chat template with the generation prompt, then the expected answer;
+    the measuring child turns the template's markers into the model's control tokens."""
+    from llama_cpp import Llama
+
+    from workbench.services.experiments.quantlab_config import suite_texts
+    from workbench.services.experiments.quantlab_measure import chat_renderer
+
+    paths = lab[3]
+    suite = paths.data.parent / "tiny-chat.yaml"
+    suite.write_text(TINY_SUITE, encoding="utf-8")
+    models = ModelService(paths)
+    chat, where = chat_renderer(models, bundled_model)
+    first, second = suite_texts(str(suite), chat)
+    assert where == "file"
+    assert first.startswith("<|im_start|>system\n")
+    assert first.endswith("<|im_start|>user\nAnswer briefly. What is the capital of France?"
+                          "<|im_end|>\n<|im_start|>assistant\nParis.")
+    assert second.endswith("<|im_start|>assistant\n")  # no expected answer: the prompt only
+    vocab = Llama(str(bundled_model), vocab_only=True, verbose=False)
+    start = vocab.tokenize(b"<|im_start|>", add_bos=False, special=True)
+    assert len(start) == 1  # a control token, as the child tokenizes it

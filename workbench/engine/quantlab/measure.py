@@ -110,7 +110,9 @@ class Arm:
         return np.ctypeslib.as_array(pointer, shape=(len(tokens), self.n_vocab)).copy()
 
     def tokenize(self, text: str) -> list[int]:
-        return self.model.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+        # special=True: a suite text rendered through the chat template holds the template's
+        # markers (<|im_start|> …) as text; they must become the model's control tokens.
+        return self.model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
 
     def speed(self, pp: int, tg: int, repeats: int, seed: int) -> dict:
         rng = random.Random(seed)

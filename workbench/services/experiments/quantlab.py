@@ -36,6 +36,7 @@ from .quantlab_config import (
 from .quantlab_measure import (
     arm_label,
     arm_spec,
+    chat_renderer,
     pass_rate,
     reference_spec,
     run_measure,
@@ -282,10 +283,13 @@ class _Lab:
 
     def reference_pass(self, reference: dict) -> tuple[Path, dict]:
         self.progress("reference token distributions")
+        template_source = None
         if self.config.texts:
             texts, origin = list(self.config.texts), "given"
         elif self.config.suite:
-            texts, origin = suite_texts(self.config.suite), "suite"
+            chat, template_source = chat_renderer(self.service.models, reference["path"],
+                                                  self.source)
+            texts, origin = suite_texts(self.config.suite, chat), "suite"
         else:
             texts, origin = list(SAMPLE_TEXTS), "samples"
         if not texts:
@@ -297,7 +301,8 @@ class _Lab:
         label = arm_label(reference["type"], "", True)
         self.progress(f"measuring {label}")
         self.results["reference"] = {"path": reference["path"], "npz": str(npz),
-                                     "top_k": self.config.top_k, "source": origin}
+                                     "top_k": self.config.top_k, "source": origin,
+                                     "template": template_source}
         try:
             result = run_measure(spec, self.logs / "reference.log", self.service._set_child,
                                  lambda message: self.progress(f"{label}: {message}"))

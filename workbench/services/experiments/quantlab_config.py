@@ -90,13 +90,17 @@ def base_name(path: Path) -> str:
     return re.sub(rf"[.\-_](?:{types})$", "", stem, flags=re.IGNORECASE) or stem
 
 
-def suite_texts(path: str) -> list[str]:
+def suite_texts(path: str, chat=None) -> list[str]:
     """The suite's prompts with each test's variables, then the expected answer when the test
-    has one: what the model reads and what it should write."""
+    has one: what the model reads and what it should write. ``chat``: messages -> the text the
+    model receives (its chat template, with the generation prompt), so the divergence is read
+    on prompts as they are sent; None: the parts joined as plain text."""
     from ...core.composition import render_user_message
     from ..evaluation.suite_file import load_suite
 
     suite = load_suite(path)
+    if chat is not None:
+        return _chat_texts(suite, chat)
     texts = []
     for prompt in suite.prompts:
         for test in suite.effective_tests():
@@ -112,6 +116,23 @@ def suite_texts(path: str) -> list[str]:
             text = "\n\n".join(part for part in parts if part and part.strip())
             if text.strip():
                 texts.append(text)
+    return texts
+
+
+def _chat_texts(suite, chat) -> list[str]:
+    from ...core.composition import build_messages
+    from ...core.prompts import PromptVersion
+
+    texts = []
+    for prompt in suite.prompts:
+        version = PromptVersion("quantlab", system_prompt=prompt.system,
+                                examples=prompt.examples, user_template=prompt.user_template)
+        for test in suite.effective_tests():
+            try:
+                text = chat(build_messages(version, test.vars))
+            except WorkbenchError:
+                continue  # a test the prompt cannot be rendered for: the suite check says so
+            texts.append(text + (test.expected or ""))
     return texts
 
 

@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ...core.chat_template import render_chat, resolve_template
 from ...core.errors import WorkbenchError
 from ...core.job_state import JobState
 from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
+from ...library.gguf_header import read_header
 from .quantlab_config import QuantLabConfig, engine_settings
 
 Step = Callable[[LabChild], dict]
@@ -101,3 +103,21 @@ def pass_rate(evaluation, suite_path: str, model: Path, repeats: int, job: JobSt
 
 __all__ = ["ChildCancelled", "ChildFailed", "arm_label", "arm_spec", "pass_rate",
            "reference_spec", "run_measure", "write_spec"]
+
+
+def chat_renderer(models, reference: str | Path, source: str | Path | None = None):
+    """``(messages -> text, where the template came from)``: the reference file's chat
+    template (or the one the user chose for ``source``, the model the lab was started on), with
+    the generation prompt, so suite texts are read as the model receives them. Special tokens
+    stay text here; the measuring child parses them as the model's control tokens. The BOS is
+    left to the tokenizer (it adds one), so a template's ``bos_token`` renders empty."""
+    header = read_header(reference)
+    choice = None
+    try:
+        choice = models.template_choice(str(source or reference))
+    except WorkbenchError:
+        pass  # no settings for it: the file's own template
+    template, where = resolve_template(header.get("tokenizer.chat_template"),
+                                      str(header.get("general.architecture") or "unknown"),
+                                      choice)
+    return (lambda messages: render_chat(template, messages)), where
