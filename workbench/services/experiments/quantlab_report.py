@@ -176,8 +176,9 @@ def build_report(results: dict) -> ReportDocument:
         notes.append(
             f"KL divergence and same-top-token % are read over {reference.get('positions')} "
             f"token positions of {reference.get('texts')} texts ("
-            + {"suite": "the suite's prompts, rendered through the model's chat template "
-                        f"({reference.get('template') or 'file'}), and expected answers",
+            + {"suite": "the suite's prompts as the model receives them, in its chat "
+                        f"template [{reference.get('template') or 'file'}], and their expected "
+                        "answers",
                "given": "the texts given"}.get(reference.get("source"),
                                                "the built-in sample texts")
             + f"). The reference keeps its top {reference.get('top_k')} tokens per position "
