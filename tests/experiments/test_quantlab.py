@@ -310,6 +310,30 @@ def test_a_suite_gives_the_texts_and_each_files_pass_rate(lab):
     assert row[HEADERS.index("Pass rate [95% CI]")].startswith("50% [")
 
 
+def test_each_engine_setting_gets_its_own_pass_rate(lab):
+    """Engine settings change outputs, so each file × engine arm runs the suite itself, its
+    model loaded with that arm's settings."""
+    paths = lab[3]
+    suite = paths.data.parent / "tiny-engines.yaml"
+    suite.write_text(TINY_SUITE, encoding="utf-8")
+    store = open_store(paths)
+    models = ModelService(paths, store=store)
+    try:
+        outcome = QuantLabService(models, store, paths=paths).run(QuantLabConfig(
+            "smollm2-135m-instruct", quants=["Q8_0"], engines=["", "-fa off"],
+            suite=str(suite), repeats=1, pp=8, tg=2, threads=THREADS))
+        runs = {arm["label"]: store.runs.get(arm["eval_run"]) for arm in outcome.arms}
+    finally:
+        models.close()
+        store.close()
+    assert sorted(runs) == ["F16 (reference)", "F16 (reference) -fa off", "Q8_0", "Q8_0 -fa off"]
+    assert len({run.id for run in runs.values()}) == 4  # one suite run per arm
+    for label, run in runs.items():
+        flash = run.variants[0].engine_settings.get("flash_attn")
+        assert (flash == "off") == label.endswith("-fa off"), (label, flash)
+    assert all((arm["passed"], arm["total"]) == (1, 2) for arm in outcome.arms)
+
+
 def test_suite_texts_are_read_as_the_model_receives_them(lab, bundled_model):
     """Through the file's chat template with the generation prompt, then the expected answer;
     the measuring child turns the template's markers into the model's control tokens."""

@@ -261,15 +261,16 @@ class EvalService:
                   model_config: dict | None = None, repeats: int = 1,
                   concurrency: int | None = None, threshold: float | None = None,
                   listener=None, yaml_text: str = "",
-                  job: JobState | None = None) -> EvalOutcome:
+                  job: JobState | None = None, engine: dict | None = None) -> EvalOutcome:
         """Run the suite to the end (blocking; the GUI calls it from a background thread).
         ``job`` reports progress in cells ("N failed" as its message), takes a cancel, and
-        ends with the EvalOutcome."""
+        ends with the EvalOutcome. ``engine``: LoadSettings' engine fields for every variant
+        (flash_attn, cache_type_k, …; the quantization lab's engine arms)."""
         self.check(suite, models, model_config)
         providers = providers_for(suite, models, model_config)
         held = store_suite(self.store, replace(suite, providers=tuple(providers)),
                            yaml_text=yaml_text)
-        specs = variant_specs(suite, held.versions, providers)
+        specs = variant_specs(suite, held.versions, providers, engine=engine)
         job = job or JobState(f"evaluation of {held.stored.name}")
         try:
             outcome = self._run(held, specs, repeats=repeats, concurrency=concurrency,

@@ -109,11 +109,12 @@ def spec_label(prompt: SuitePrompt, provider: SuiteProvider, prompts) -> str:
 
 
 def variant_specs(suite: Suite, versions, providers: list[SuiteProvider],
-                  n_ctx: int = 4096) -> list[VariantSpec]:
-    """prompts × providers, prompt-major (the order promptfoo shows them)."""
+                  n_ctx: int = 4096, engine: dict | None = None) -> list[VariantSpec]:
+    """prompts × providers, prompt-major (the order promptfoo shows them); ``engine``: the
+    variants' engine settings (LoadSettings' names), llama.cpp's defaults when None."""
     return [VariantSpec(label=spec_label(prompt, provider, suite.prompts), prompt_version=version,
                         model=provider.id, sampling=sampling_of(provider), n_ctx=n_ctx,
-                        retrieval=retrieval_of(provider))
+                        retrieval=retrieval_of(provider), engine=dict(engine or {}))
             for prompt, version in zip(suite.prompts, versions) for provider in providers]
 
 

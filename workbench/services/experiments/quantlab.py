@@ -31,6 +31,7 @@ from .quantlab_config import (
     SAMPLE_TEXTS,
     QuantLabConfig,
     base_name,
+    engine_settings,
     suite_texts,
 )
 from .quantlab_measure import (
@@ -173,7 +174,8 @@ class _Lab:
         self.step = 0
         self.total = (1 + len(config.quants) + len(config.existing)
                       + (1 + len(config.quants) + len(config.existing)) * len(config.engines)
-                      + (len(config.quants) + len(config.existing) + 1 if config.suite else 0))
+                      + ((len(config.quants) + len(config.existing) + 1) * len(config.engines)
+                         if config.suite else 0))
         job.on_cancel(service._kill_child)
         (self.folder / "config.json").write_text(json.dumps(config.to_dict(), indent=2),
                                                   encoding="utf-8")
@@ -351,26 +353,31 @@ class _Lab:
         return {"status": "done", **result}
 
     def pass_rates(self, files: list[dict]) -> None:
-        rates: dict[str, dict] = {}
+        """The suite's pass rate of every measured arm: each file under each engine setting
+        (flash attention and the KV cache type change outputs too)."""
+        rates: dict[tuple[str, str], dict] = {}
         for file in files:
-            if self.job.cancelled:
-                break
-            measured = [a for a in self.results["arms"]
-                        if a["path"] == file["path"] and a["status"] == "done"]
-            if measured:
-                self.progress(f"suite on {file['type']}")
-                try:
-                    rates[file["path"]] = pass_rate(
-                        self.service._evaluation(), self.config.suite, Path(file["path"]),
-                        self.config.eval_repeats, self.job,
-                        lambda message, kind=file["type"]: self.progress(f"{kind}: {message}"))
-                except ChildCancelled:
+            for flags in self.config.engines:
+                if self.job.cancelled:
                     break
-                except WorkbenchError as error:
-                    rates[file["path"]] = {"pass_error": str(error)}
-            self.advance()
+                measured = [a for a in self.results["arms"] if a["path"] == file["path"]
+                            and a["engine"] == flags and a["status"] == "done"]
+                if measured:
+                    label = measured[0]["label"]
+                    self.progress(f"suite on {label}")
+                    try:
+                        rates[file["path"], flags] = pass_rate(
+                            self.service._evaluation(), self.config.suite, Path(file["path"]),
+                            self.config.eval_repeats, self.job,
+                            lambda message, label=label: self.progress(f"{label}: {message}"),
+                            engine=engine_settings(flags))
+                    except ChildCancelled:
+                        break
+                    except WorkbenchError as error:
+                        rates[file["path"], flags] = {"pass_error": str(error)}
+                self.advance()
         for arm in self.results["arms"]:
-            arm.update(rates.get(arm["path"], {}))
+            arm.update(rates.get((arm["path"], arm["engine"]), {}))
 
     def write(self) -> QuantLabOutcome:
         outcome = QuantLabOutcome(self.folder, self.results)

@@ -65,9 +65,10 @@ def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None]
 
 
 def pass_rate(evaluation, suite_path: str, model: Path, repeats: int, job: JobState,
-              on_message: Callable[[str], None]) -> dict:
+              on_message: Callable[[str], None], engine: dict | None = None) -> dict:
     """The evaluation lab's pass rate of one file on the suite, with its Wilson interval (the
-    suite's own sampling settings, with the file as the model)."""
+    suite's own sampling settings, with the file as the model, loaded with ``engine``'s
+    settings: flash_attn, cache_type_k/v)."""
     from ..evaluation.statistics import wilson
     from ..evaluation.suite_file import load_suite
 
@@ -87,7 +88,8 @@ def pass_rate(evaluation, suite_path: str, model: Path, repeats: int, job: JobSt
     except (OSError, UnicodeDecodeError):
         yaml_text = ""
     outcome = evaluation.run_suite(suite, models=[str(model)], model_config=config,
-                                   repeats=repeats, yaml_text=yaml_text, job=sub)
+                                   repeats=repeats, yaml_text=yaml_text, job=sub,
+                                   engine=engine)
     if job.cancelled:
         raise ChildCancelled("cancelled")
     # Every prompt of the suite is a variant of its own; the file's pass rate counts them all.
