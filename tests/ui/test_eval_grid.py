@@ -186,6 +186,30 @@ def test_import_suite_opens_its_session_and_export_writes_it_back(main_window, q
     assert suite.tests[0].description == "Spain's capital"
 
 
+def test_a_suites_retrieval_reaches_the_variants_table_and_is_exported_back(
+        main_window, qtbot, bundled_model, tmp_path, monkeypatch):
+    from workbench.core.retrieval import RetrievalSettings
+    from workbench.services.evaluation.suite_retrieval import retrieval_of
+
+    path = tmp_path / "with-docs.yaml"
+    path.write_text(SUITE.replace("MODEL", str(bundled_model)).replace(
+        "config: {temperature: 0, max_tokens: 8}",
+        "config: {temperature: 0, max_tokens: 8, retrieval: {set: atlas, mode: bm25, k: 2}}"),
+        encoding="utf-8")
+    monkeypatch.setattr(suite_actions, "ask_open_path", lambda *_: str(path))
+    before = main_window.workspace.session.id
+    main_window.menus.suites.import_action.trigger()
+    qtbot.waitUntil(lambda: main_window.workspace.session.id != before, timeout=10_000)
+    variants = main_window.compare.variants
+    assert variants.retrieval(0) == RetrievalSettings("atlas", "bm25", 2)
+    out = tmp_path / "exported.yaml"
+    monkeypatch.setattr(suite_actions, "ask_save_path", lambda *_: str(out))
+    main_window.menus.suites.export_action.trigger()
+    qtbot.waitUntil(out.exists, timeout=10_000)
+    [provider] = load_suite(out).providers
+    assert retrieval_of(provider) == RetrievalSettings("atlas", "bm25", 2)
+
+
 def test_a_broken_suite_shows_its_problems_line_by_line(main_window, qtbot, tmp_path: Path,
                                                        monkeypatch):
     path = tmp_path / "broken.yaml"
