@@ -1,6 +1,7 @@
-"""Take docs/retrieval-composer.png and docs/retrieval-evaluation.png from the real app on the
-real bundled model: a session with a small document set, the composer retrieving from it with
-BM25, variants none vs BM25, and the Evaluation tab's recall@k / MRR from the gold sources.
+"""Take docs/retrieval-composer.png, and docs/prompt-sent.png from the
+real app on the real bundled model: a session with a small document set, the composer
+retrieving from it with BM25, variants none vs BM25, the Evaluation tab's recall@k / MRR from
+the gold sources, and a BM25 cell's "Prompt sent…" with its retrieved chunks.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots_retrieval.py
 """
@@ -79,7 +80,19 @@ def main() -> int:
         window.grab().save(str(DOCS / "retrieval-evaluation.png"))
         shown = view.report.retrieval if view.report is not None else "no report"
         print(f"saved the Evaluation tab; retrieval: {shown}")
-        app.quit()
+        window.tabs.setCurrentIndex(0)
+        retrieved = window.compare.run.variants[1].id
+        cell = next(c for (variant_id, case_id), c in window.compare.cells.items()
+                    if variant_id == retrieved and case_id == window.compare.cases[0].id)
+        cell.prompt_action.trigger()
+        QTimer.singleShot(3000, save_prompt)
+
+    def save_prompt() -> None:
+        dialog = window.compare.prompt_dialog
+        dialog.tabs.setCurrentIndex(2)
+        dialog.chunk_table.selectRow(0)
+        QTimer.singleShot(500, lambda: (dialog.grab().save(str(DOCS / "prompt-sent.png")),
+                                        print("saved the Prompt sent dialog"), app.quit()))
 
     window.splitter.setSizes([620, 380])  # room for the context bar under the preview
     window.compare.results_splitter.setSizes([84, 240, 50])  # both variant rows in view

@@ -125,3 +125,29 @@ def test_variants_table_retrieval_column_and_one_grid_of_none_and_bm25(
         for key, cell in window.compare.cells.items()), timeout=10_000)
     cell = next(c for k, c in window.compare.cells.items() if k[0] == retrieved.id)
     assert cell.grounding.text().startswith("Grounding: ")
+    # ⋯ ▸ Prompt sent…: the messages, the model's rendering and the chunks, as recorded.
+    chunks = app_services.store.retrieval.for_output(cell.output.id)[1]
+    cell.prompt_action.trigger()
+    compare = window.compare
+    qtbot.waitUntil(lambda: getattr(compare, "prompt_dialog", None) is not None
+                    and compare.prompt_dialog.isVisible(), timeout=30_000)
+    dialog = compare.prompt_dialog
+    assert "from 'handbook' (bm25, k=2)" in dialog.heading.text()
+    assert f"{cell.output.prompt_tokens} prompt tokens" in dialog.heading.text()
+    table = dialog.chunk_table
+    assert table.rowCount() == len(chunks) >= 1
+    assert [table.item(r, 1).text() for r in range(table.rowCount())] == \
+        [f"{c.title} · {c.source.rsplit('/', 1)[-1]}" for c in chunks]
+    rendered = dialog.rendered.toPlainText()
+    assert "<|im_start|>user" in rendered and chunks[0].text.strip() in rendered
+    assert chunks[0].text.strip() in dialog.messages.toPlainText()
+    table.selectRow(0)
+    assert dialog.chunk_text.toPlainText().endswith(chunks[0].text)
+    dialog.close()
+    plain_cell = next(c for k, c in window.compare.cells.items() if k[0] == plain.id)
+    plain_cell.prompt_action.trigger()
+    qtbot.waitUntil(lambda: compare.prompt_dialog is not dialog
+                    and compare.prompt_dialog.isVisible(), timeout=30_000)
+    assert compare.prompt_dialog.heading.text().endswith("no retrieved context")
+    assert not compare.prompt_dialog.tabs.isTabEnabled(2)
+    compare.prompt_dialog.close()

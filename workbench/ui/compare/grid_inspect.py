@@ -8,8 +8,10 @@ from __future__ import annotations
 from ...core.runs import Output
 from ...core.tokens import TokenTrace
 from ...services.inspection import InspectionService
+from ...services.sent_prompt import sent_prompt
 from ..jobs import BackgroundCall
 from .output_cell import OutputCell
+from .prompt_dialog import PromptDialog
 
 
 class GridInspect:
@@ -31,6 +33,7 @@ class GridInspect:
         cell.branch_requested.connect(lambda position, token, c=cell:
                                       self.branch_from(c, position, token))
         cell.likelihood_requested.connect(lambda c=cell: self._likelihood_for(c))
+        cell.prompt_requested.connect(lambda c=cell: self._prompt_of(c))
         cell.layout_changed.connect(self._fit_timer.start)  # its row follows its height
 
     # -- tokens --------------------------------------------------------------------------
@@ -76,6 +79,26 @@ class GridInspect:
                           cell.show_likelihood)
         call.failed.connect(lambda message: cell.show_likelihood(
             f"The expected answer could not be scored: {message}"))
+
+    # -- the prompt an output was generated from -------------------------------------------
+
+    def _prompt_of(self, cell: OutputCell) -> None:
+        output = cell.output
+        if output is None:
+            return
+        inspection = self.inspection
+        case_number = next((n for n, case in enumerate(self.cases, 1)
+                            if case.id == output.case_id), None)
+        title = f"case {case_number}" if case_number else "output"
+        call = BackgroundCall(lambda: sent_prompt(inspection, output), self)
+        call.succeeded.connect(lambda prompt: self._show_prompt(prompt, title))
+        call.failed.connect(lambda message: self.banner.show_message(
+            f"The prompt of this output cannot be shown: {message}"))
+        call.start()
+
+    def _show_prompt(self, prompt, title: str) -> None:
+        self.prompt_dialog = PromptDialog(prompt, title, self)
+        self.prompt_dialog.show()
 
     # -- first divergence ----------------------------------------------------------------
 

@@ -41,6 +41,7 @@ class OutputCell(QFrame):
     trace_wanted = Signal()  # the Tokens view needs the shown output's trace (read it off-GUI)
     branch_requested = Signal(int, int)  # position, token id chosen in the token view
     likelihood_requested = Signal()
+    prompt_requested = Signal()  # ⋯ ▸ Prompt sent…
     layout_changed = Signal()  # the height it wants changed: the grid refits its row
 
     def __init__(self, parent=None):
@@ -132,6 +133,9 @@ class OutputCell(QFrame):
         self.likelihood_action = menu.addAction("Likelihood of expected")
         self.likelihood_action.setToolTip("How likely the model finds the case's expected "
                                           "answer: NLL, perplexity, least likely tokens")
+        self.prompt_action = menu.addAction("Prompt sent…")
+        self.prompt_action.setToolTip("The messages this output's prompt held, the text the "
+                                      "model read, and the chunks retrieval put in")
         self.more.setMenu(menu)
         for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick,
                        self.tokens_button, self.more):
@@ -143,6 +147,8 @@ class OutputCell(QFrame):
         self.rerun.clicked.connect(self.rerun_requested.emit)
         self.tokens_button.toggled.connect(self._on_tokens_toggled)
         self.likelihood_action.triggered.connect(self._on_likelihood)
+        self.prompt_action.triggered.connect(
+            lambda _checked=False: self.output is not None and self.prompt_requested.emit())
         self._set_rating_enabled(False)
 
     # -- streaming -----------------------------------------------------------------------
