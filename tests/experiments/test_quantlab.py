@@ -282,21 +282,30 @@ tests:
 """
 
 
-def test_a_suite_gives_the_texts_and_each_files_pass_rate(lab):
-    from workbench.services.evaluation.statistics import wilson
-
+def run_with_suite(lab, name: str, **config):
+    """A lab run on TINY_SUITE (Q8_0 against the reference): its outcome and each arm's
+    stored suite run, by label."""
     paths = lab[3]
-    suite = paths.data.parent / "tiny.yaml"
+    suite = paths.data.parent / name
     suite.write_text(TINY_SUITE, encoding="utf-8")
     store = open_store(paths)
     models = ModelService(paths, store=store)
     try:
         outcome = QuantLabService(models, store, paths=paths).run(QuantLabConfig(
             "smollm2-135m-instruct", quants=["Q8_0"], suite=str(suite), repeats=1, pp=8, tg=2,
-            threads=THREADS))
+            threads=THREADS, **config))
+        runs = {arm["label"]: store.runs.get(arm["eval_run"]) for arm in outcome.arms
+                if arm.get("eval_run")}
     finally:
         models.close()
         store.close()
+    return outcome, runs
+
+
+def test_a_suite_gives_the_texts_and_each_files_pass_rate(lab):
+    from workbench.services.evaluation.statistics import wilson
+
+    outcome, _ = run_with_suite(lab, "tiny.yaml")
     assert outcome.results["reference"]["source"] == "suite"
     assert outcome.results["reference"]["texts"] == 2
     assert outcome.results["reference"]["template"] == "file"  # the GGUF's own chat template
@@ -313,19 +322,7 @@ def test_a_suite_gives_the_texts_and_each_files_pass_rate(lab):
 def test_each_engine_setting_gets_its_own_pass_rate(lab):
     """Engine settings change outputs, so each file × engine arm runs the suite itself, its
     model loaded with that arm's settings."""
-    paths = lab[3]
-    suite = paths.data.parent / "tiny-engines.yaml"
-    suite.write_text(TINY_SUITE, encoding="utf-8")
-    store = open_store(paths)
-    models = ModelService(paths, store=store)
-    try:
-        outcome = QuantLabService(models, store, paths=paths).run(QuantLabConfig(
-            "smollm2-135m-instruct", quants=["Q8_0"], engines=["", "-fa off"],
-            suite=str(suite), repeats=1, pp=8, tg=2, threads=THREADS))
-        runs = {arm["label"]: store.runs.get(arm["eval_run"]) for arm in outcome.arms}
-    finally:
-        models.close()
-        store.close()
+    outcome, runs = run_with_suite(lab, "tiny-engines.yaml", engines=["", "-fa off"])
     assert sorted(runs) == ["F16 (reference)", "F16 (reference) -fa off", "Q8_0", "Q8_0 -fa off"]
     assert len({run.id for run in runs.values()}) == 4  # one suite run per arm
     for label, run in runs.items():

@@ -147,8 +147,7 @@ class OutputCell(QFrame):
         self.rerun.clicked.connect(self.rerun_requested.emit)
         self.tokens_button.toggled.connect(self._on_tokens_toggled)
         self.likelihood_action.triggered.connect(self._on_likelihood)
-        self.prompt_action.triggered.connect(
-            lambda _checked=False: self.output is not None and self.prompt_requested.emit())
+        self.prompt_action.triggered.connect(self._on_prompt)
         self._set_rating_enabled(False)
 
     # -- streaming -----------------------------------------------------------------------
@@ -398,6 +397,10 @@ class OutputCell(QFrame):
         self.branch_line.setText(line)
         self.branch_line.show()
         self.layout_changed.emit()
+
+    def _on_prompt(self, _checked: bool = False) -> None:
+        if self.output is not None:
+            self.prompt_requested.emit()
 
     def _on_likelihood(self) -> None:
         if self.output is None or not self.expected:
