@@ -16,9 +16,9 @@ os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="workbench-shots
 
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from shot_window import open_window  # noqa: E402  (docs/shot_window.py)
 
 from workbench.core.prompts import FewShotExample  # noqa: E402
-from workbench.ui.app import create_main_window  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 
@@ -44,10 +44,7 @@ def compose(window) -> None:
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    window, services = create_main_window()
-    window.resize(1600, 1000)
-    window.show()
-    window.start()
+    window, services = open_window()
     compose(window)
 
     def on_loaded(_meta) -> None:

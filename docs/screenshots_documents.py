@@ -15,9 +15,10 @@ from pathlib import Path
 os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="workbench-shots-"))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from shot_window import loaded_window, wait_until  # noqa: E402  (docs/shot_window.py)
 
 from workbench.core.retrieval import ChunkingSpec  # noqa: E402
-from workbench.ui.app import create_main_window, leave_now  # noqa: E402
+from workbench.ui.app import leave_now  # noqa: E402
 from workbench.ui.jobs import background_calls_in_flight  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
@@ -59,24 +60,10 @@ each time: water boiled twice has lost the air that carries the flavour.
 """
 
 
-def wait_until(app, condition, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the app did not get there in time")
-        app.processEvents()
-        time.sleep(0.02)
-
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    window, services = create_main_window()
-    window.resize(1600, 1000)
-    window.show()
-    loaded = []
-    window.models.loaded.connect(loaded.append)
-    window.start()
-    wait_until(app, lambda: loaded)
+    window, services = loaded_window(app)
     folder = Path(os.environ["WORKBENCH_HOME"]) / "tea-notes"
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in NOTES.items():

@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.retriev
 
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from shot_window import open_window  # noqa: E402  (docs/shot_window.py)
 
 from tests.retrieval_use.corpus import SYSTEM, TEMPLATE, make_set  # noqa: E402
 from workbench.core.evaluation import Assertion  # noqa: E402
 from workbench.core.retrieval import RetrievalSettings  # noqa: E402
 from workbench.services.workspace import SetChecks  # noqa: E402
-from workbench.ui.app import create_main_window  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 BM25 = RetrievalSettings("handbook", "bm25", 3)
@@ -35,10 +35,7 @@ CASES = [("What do the rules say about badges, refunds and the night shift?",
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    window, services = create_main_window()
-    window.resize(1600, 1000)
-    window.show()
-    window.start()
+    window, services = open_window()
     service = services.retrieval
     session_id = window.workspace.session.id
     make_set(service, Path(tempfile.mkdtemp(prefix="docs-")), session_id=session_id)

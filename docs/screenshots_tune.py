@@ -9,38 +9,24 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="workbench-shots-"))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from shot_window import loaded_window, wait_until  # noqa: E402  (docs/shot_window.py)
 
-from workbench.ui.app import create_main_window, leave_now  # noqa: E402
+from workbench.ui.app import leave_now  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 FACT_DATA = DOCS.parent / "resources" / "examples" / "made-up-fact.jsonl"
 
 
-def wait_until(app, condition, timeout_s: float = 600) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the app did not get there in time")
-        app.processEvents()
-        time.sleep(0.02)
-
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    window, services = create_main_window()
-    window.resize(1600, 1000)
-    window.show()
-    loaded = []
-    window.models.loaded.connect(loaded.append)
-    window.start()
-    wait_until(app, lambda: loaded)
+    window, services = loaded_window(app)
     data = Path(os.environ["WORKBENCH_HOME"]) / "zorblax.jsonl"  # + one malformed row
     data.write_text(FACT_DATA.read_text()
                     + '{"messages": [{"role": "user", "content": "unanswered"}]}\n')
