@@ -4,24 +4,12 @@ its plot, Save HTML writes it."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QTextDocument
 from workbench_resources import EXAMPLES
 
-from tests.ui.conftest import make_window
-from workbench.services.models import ModelService
-from workbench.services.sessions import open_store
+from tests.ui.conftest import app_services, make_window  # noqa: F401 - a fixture
 from workbench.ui import file_dialogs
-from workbench.ui.main_window import AppServices
-
-
-@pytest.fixture
-def app_services():
-    services = AppServices(models=ModelService(), store=open_store())
-    yield services
-    services.models.close()
-    services.store.close()
 
 
 def retype(qtbot, widget, text: str) -> None:

@@ -6,20 +6,14 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextDocument
 
-from tests.ui.conftest import make_window
-from workbench.services.models import ModelService
-from workbench.services.sessions import open_store
-from workbench.ui.main_window import AppServices
+from tests.ui.conftest import app_services, make_window  # noqa: F401 - a fixture
 
 
 @pytest.fixture
-def window(qtbot):
-    services = AppServices(models=ModelService(), store=open_store())
-    window = make_window(qtbot, services, wait_for_model=False)
+def window(qtbot, app_services):
+    window = make_window(qtbot, app_services, wait_for_model=False)
     yield window
     window.compare.stop()
-    services.models.close()
-    services.store.close()
 
 
 def _type(qtbot, spin, value: int) -> None:
