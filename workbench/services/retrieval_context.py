@@ -111,25 +111,22 @@ def sent_variables(store: Store, output: Output | None,
     return fill_context(variables, settings, chunks).variables
 
 
-def grounding_of(store: Store, output: Output) -> GroundingReport | None:
-    """The grounding check of an output against the chunks its prompt contained; None when
-    its prompt had no retrieved chunks (or it has no answer)."""
-    if not output.answered:
-        return None
-    found = recorded(store, output.id)
-    if found is None:
-        return None
-    return check_grounding(output.text, found[1])
+def recorded_many(store: Store, output_ids: list[str]
+                  ) -> dict[str, tuple[RetrievalSettings, list[Retrieved]]]:
+    """``recorded`` for many outputs in one read (those that retrieved nothing left out)."""
+    try:
+        return store.retrieval.for_outputs(output_ids)
+    except WorkbenchError:
+        return {}
 
 
 def groundings(store: Store, outputs: Iterable[Output]) -> dict[str, GroundingReport]:
-    """Output id -> its grounding report, for the outputs that had retrieved chunks."""
-    reports = {}
-    for output in outputs:
-        report = grounding_of(store, output)
-        if report is not None:
-            reports[output.id] = report
-    return reports
+    """Output id -> the grounding check of its answer against the chunks its prompt
+    contained, for the answered outputs that had retrieved chunks."""
+    answered = [output for output in outputs if output.answered]
+    found = recorded_many(store, [output.id for output in answered])
+    return {output.id: check_grounding(output.text, found[output.id][1])
+            for output in answered if output.id in found}
 
 
 def chunks_lookup(store: Store):
@@ -143,17 +140,17 @@ def chunks_lookup(store: Store):
 def retrieval_scores(store: Store, run, outputs: Sequence[Output]):
     """recall@k and MRR per variant of ``run``, from the chunks recorded with its outputs and
     the gold sources its cases name (empty when no case names any)."""
+    if not any(variant.retrieval.active for variant in run.variants):
+        return ()  # nothing retrieved, nothing to score (and nothing to read)
     case_set = store.case_sets.get(run.case_set_id) if run.case_set_id else None
     gold = {case.id: gold_sources(case.variables) for case in (case_set.cases if case_set
                                                                else ())}
     if not any(gold.values()):
         return ()
-    rows = []
-    for output in outputs:
-        names = gold.get(output.case_id or "")
-        found = recorded(store, output.id) if names else None
-        if found is not None:
-            rows.append((output.variant_id, output.case_id, names, found[1]))
+    with_gold = [output for output in outputs if gold.get(output.case_id or "")]
+    found = recorded_many(store, [output.id for output in with_gold])
+    rows = [(output.variant_id, output.case_id, gold[output.case_id], found[output.id][1])
+            for output in with_gold if output.id in found]
     return score_retrieval([(v.id, v.label or f"Variant {i}")
                             for i, v in enumerate(run.variants, 1)], rows,
                            {v.id: v.retrieval.k for v in run.variants if v.retrieval.active})
@@ -161,8 +158,5 @@ def retrieval_scores(store: Store, run, outputs: Sequence[Output]):
 
 def sets_for_session(service, session_id: str | None) -> list:
     """The document sets a session can use: its own, then the global ones (by name)."""
-    found: dict[str, object] = {}
-    for chosen in (session_id, None) if session_id else (None,):
-        for document_set in service.sets(chosen):
-            found.setdefault(document_set.id, document_set)
-    return sorted(found.values(), key=lambda s: (s.session_id is None, s.name.casefold()))
+    return sorted(service.sets(session_id),
+                  key=lambda s: (s.session_id is None, s.name.casefold()))

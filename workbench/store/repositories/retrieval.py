@@ -194,9 +194,18 @@ class RetrievalRepository:
                 row.settings, row.chunks = settings.to_dict(), chunks
 
     def for_output(self, output_id: str) -> tuple[RetrievalSettings, list[Retrieved]] | None:
+        return self.for_outputs([output_id]).get(output_id)
+
+    def for_outputs(self, output_ids: list[str]
+                    ) -> dict[str, tuple[RetrievalSettings, list[Retrieved]]]:
+        """What retrieval put into each of these outputs' prompts, in one query (outputs
+        whose prompt retrieved nothing are left out)."""
+        found: dict[str, tuple[RetrievalSettings, list[Retrieved]]] = {}
         with self.db.transaction() as s:
-            row = s.get(OutputRetrievalRow, output_id)
-            if row is None:
-                return None
-            return (RetrievalSettings.from_dict(row.settings),
-                    [Retrieved.from_dict(chunk) for chunk in row.chunks])
+            for start in range(0, len(output_ids), 500):  # SQLite's bound-variable limit
+                rows = s.scalars(select(OutputRetrievalRow).where(
+                    OutputRetrievalRow.output_id.in_(output_ids[start:start + 500])))
+                for row in rows:
+                    found[row.output_id] = (RetrievalSettings.from_dict(row.settings),
+                                            [Retrieved.from_dict(c) for c in row.chunks])
+        return found

@@ -15,8 +15,9 @@ class GridGrounding:
 
     def _ground_later(self, outputs: list[Output]) -> None:
         outputs = [o for o in outputs if o.answered]
-        if not outputs:
-            return
+        if not outputs or self.run is None or not any(
+                variant.retrieval.active for variant in self.run.variants):
+            return  # no variant retrieves: no prompt held chunks to ground against
         store, run = self.runs.store, self.run
         call = BackgroundCall(lambda: groundings(store, outputs), self)
         call.succeeded.connect(lambda reports: self._show_groundings(run, reports))
