@@ -33,15 +33,16 @@ from ...core.job_state import CANCELLED, FAILED, JobState
 from ...core.model_info import human_bytes
 from ...core.retrieval import DocumentSet, IndexReport, Retrieved, SourceDocument
 from ..banner import Banner
+from ..file_dialogs import ask_folder, ask_open_paths, confirm
 from ..jobs import run_in_background
 from .chunk_view import CHUNK_COLOURS, OVERLAP_COLOUR, ChunkTextView
 from .embedding_row import EmbeddingRow
 from .job_strip import JobStrip
-from .path_dialogs import ask_folder, ask_open_paths, confirm
 from .search_box import SearchBox
 from .set_dialog import SetDialog
 
 DOCUMENT_COLUMNS = ["Title", "Path", "Size", "Chunks", "Updated"]
+DOCUMENT_FILTER = "Documents (*.txt *.md *.markdown *.html *.htm *.pdf);;All files (*)"
 LEGEND = (f'<span style="background:{CHUNK_COLOURS[0]}">&nbsp;chunk&nbsp;</span> '
           f'<span style="background:{CHUNK_COLOURS[1]}">&nbsp;next chunk&nbsp;</span> '
           f'<span style="background:{OVERLAP_COLOUR}">&nbsp;overlap&nbsp;</span>')
@@ -336,7 +337,7 @@ class DocumentsPanel(QWidget):
     # -- long work: add, re-chunk, embed ----------------------------------------------------
 
     def choose_files(self) -> None:
-        paths = ask_open_paths(self, "Add documents")
+        paths = ask_open_paths(self, "Add documents", DOCUMENT_FILTER)
         if paths:
             self.add_paths([Path(p) for p in paths])
 
