@@ -34,7 +34,7 @@ class Lab:
         self.paths = AppPaths(root / "data", root / "config", root / "cache", root / "logs")
         self.store = Store.open(root / "lab.sqlite3")
         self.models = ModelService(self.paths, self.store)
-        self.service = RetrievalService(self.store, self.models, self.paths)
+        self.service = RetrievalService(self.store, self.models)
 
     def close(self) -> None:
         self.models.close()

@@ -130,6 +130,13 @@ def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
         raise error(f"{path} is not valid TOML: {problem}.") from None
 
 
+def local_path(folder: Path, value: str) -> str:
+    """A path in a config file, taken from the file's folder when it names a file there (else
+    as written: a library name, an absolute path, a shipped example)."""
+    candidate = folder / Path(value).expanduser()
+    return str(candidate.resolve()) if candidate.exists() else value
+
+
 def load_toml(path: str | Path) -> TuneConfig:
     """Read a tune config; relative data paths are taken from the file's folder."""
     path = Path(path)
@@ -148,10 +155,6 @@ def from_toml_dict(raw: dict[str, Any], folder: Path) -> TuneConfig:
     if not data:
         raise TuneConfigError("The tune config needs data: one or more JSONL, JSON or CSV files.")
 
-    def local(value: str) -> str:
-        candidate = folder / Path(value).expanduser()
-        return str(candidate.resolve()) if candidate.exists() else value
-
     overrides = {**raw.get("lora", {}), **raw.get("training", {})}
     if "targets" in overrides:
         overrides["targets"] = tuple(overrides["targets"])
@@ -161,9 +164,9 @@ def from_toml_dict(raw: dict[str, Any], folder: Path) -> TuneConfig:
     except TypeError as error:
         raise TuneConfigError(f"Invalid tune settings: {error}.") from None
     return TuneConfig(
-        base_model=local(str(raw["base_model"])),
-        data=tuple(local(str(d)) for d in data),
-        validation=local(str(raw["validation"])) if raw.get("validation") else None,
+        base_model=local_path(folder, str(raw["base_model"])),
+        data=tuple(local_path(folder, str(d)) for d in data),
+        validation=local_path(folder, str(raw["validation"])) if raw.get("validation") else None,
         name=str(raw.get("name", "")),
         preset=raw.get("preset", "quick"),
         settings=settings,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import WorkbenchError
-from ...tuning.config import PRESETS, TuneSettings, read_toml
+from ...tuning.config import PRESETS, TuneSettings, local_path, read_toml
 
 ASSERTIONS = ("equals", "icontains", "starts-with")
 ADAPTER_K = ("largest", "each", "none")
@@ -99,23 +99,7 @@ class FewShotConfig:
         return tuple(positive) if self.adapter_k == "each" else (positive[-1],)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["data"] = list(self.data)
-        data["ks"] = list(self.ks)
-        data["stop"] = list(self.stop)
-        data["training"]["targets"] = list(self.training.targets)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FewShotConfig:
-        values = dict(data)
-        training = dict(values.pop("training", {}) or {})
-        if "targets" in training:
-            training["targets"] = tuple(training["targets"])
-        values["data"] = tuple(values.get("data") or ())
-        values["ks"] = tuple(values.get("ks") or ())
-        values["stop"] = tuple(values.get("stop") or ())
-        return cls(training=replace(default_training(), **training), **values)
+        return asdict(self)  # JSON writes its tuples as lists (config.json)
 
 
 def load_toml(path: str | Path) -> FewShotConfig:
@@ -134,13 +118,9 @@ def from_toml_dict(raw: dict[str, Any], folder: Path) -> FewShotConfig:
     data = raw.get("data", [])
     data = [data] if isinstance(data, str) else list(data)
 
-    def local(value: str) -> str:
-        candidate = folder / Path(value).expanduser()
-        return str(candidate.resolve()) if candidate.exists() else value
-
     model = raw.get("model")
     if model is not None and (folder / str(model)).is_file():
-        model = local(str(model))
+        model = local_path(folder, str(model))
     ks = raw.get("k", [0, 2, 4, 8])
     ks = [ks] if isinstance(ks, int) else list(ks)
     training = dict(raw.get("training", {}))
@@ -149,7 +129,8 @@ def from_toml_dict(raw: dict[str, Any], folder: Path) -> FewShotConfig:
     sampling = raw.get("sampling", {})
     try:
         config = FewShotConfig(
-            model=None if model is None else str(model), data=tuple(local(str(d)) for d in data),
+            model=None if model is None else str(model),
+            data=tuple(local_path(folder, str(d)) for d in data),
             session_id=raw.get("session"), system=str(raw.get("system", "")),
             held_out=int(raw.get("held_out", 15)), ks=tuple(int(k) for k in ks),
             seed=int(raw.get("seed", 0)), repeats=int(raw.get("repeats", 2)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -197,13 +197,3 @@ def _title(text: str, path: Path) -> str:
             return line.lstrip("#").strip() or path.stem
     return path.stem
 
-
-def read_all(paths: list[str | Path]) -> Iterator[ReadFile | FileProblem]:
-    """Each file under ``paths`` read, or its problem (for callers without progress)."""
-    files, missing = walk(paths)
-    yield from missing
-    for path in files:
-        try:
-            yield read_file(path)
-        except Unreadable as reason:
-            yield FileProblem(str(path), str(reason))

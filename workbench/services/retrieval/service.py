@@ -27,10 +27,9 @@ DEFAULT_CHUNKING = ChunkingSpec()  # 256 model tokens, 32 overlap
 
 
 class RetrievalService:
-    def __init__(self, store, models, paths=None):
+    def __init__(self, store, models):
         self.store = store
         self.models = models  # services.models.ModelService: embedding hosts are its hosts
-        self.paths = paths
         self.embedders = Embedders(models)
         self.indexer = Indexer(store, self.embedders)
         self.searcher = Searcher(store, self.embedders)

@@ -70,13 +70,12 @@ class RetrievalRepository:
                                  created_at=document_set.created_at))
         return document_set
 
-    def sets(self, session_id: str | None = None, *, every: bool = False) -> list[DocumentSet]:
-        """The session's sets (``None``: the global ones), or ``every`` set, by name."""
+    def sets(self, session_id: str | None = None) -> list[DocumentSet]:
+        """The session's sets (``None``: the global ones), by name."""
         with self.db.transaction() as s:
-            query = select(DocumentSetRow).order_by(DocumentSetRow.name)
-            if not every:
-                query = query.where(DocumentSetRow.session_id.is_(None) if session_id is None
-                                    else DocumentSetRow.session_id == session_id)
+            query = select(DocumentSetRow).order_by(DocumentSetRow.name).where(
+                DocumentSetRow.session_id.is_(None) if session_id is None
+                else DocumentSetRow.session_id == session_id)
             return [self._to_set(s, row) for row in s.scalars(query)]
 
     def get_set(self, set_id: str) -> DocumentSet | None:
@@ -119,14 +118,6 @@ class RetrievalRepository:
             rows = s.scalars(select(DocumentRow).where(DocumentRow.set_id == set_id)
                              .order_by(DocumentRow.path))
             return [to_document(row, counts.get(row.id, 0)) for row in rows]
-
-    def document(self, document_id: str) -> SourceDocument:
-        with self.db.transaction() as s:
-            row = s.get(DocumentRow, document_id)
-            if row is None:
-                raise NotFoundError(f"No document with id {document_id}.")
-            count = s.scalar(select(func.count()).where(ChunkRow.document_id == document_id))
-            return to_document(row, count or 0)
 
     def document_text(self, document_id: str) -> str:
         with self.db.transaction() as s:
@@ -173,10 +164,6 @@ class RetrievalRepository:
                 query = query.where(ChunkRow.document_id == document_id)
             query = query.order_by(ChunkRow.document_id, ChunkRow.position)
             return [to_chunk(row) for row in s.scalars(query)]
-
-    def count_chunks(self, set_id: str) -> int:
-        with self.db.transaction() as s:
-            return s.scalar(select(func.count()).where(ChunkRow.set_id == set_id)) or 0
 
     # -- what an output's prompt contained -------------------------------------------------
 

@@ -15,11 +15,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, text
 
-from ...core.errors import NotFoundError
 from ...core.retrieval import EmbeddingSpace
 from ..database import Database
 from ..schema import ChunkEmbeddingRow, ChunkRow, DocumentRow, EmbeddingSpaceRow
-from .retrieval import to_space
 
 
 def vec_table(space_id: int) -> str:
@@ -54,13 +52,6 @@ class VectorRepository:
                            f"chunks BEGIN DELETE FROM {table} WHERE rowid = OLD.id; END"))
             return row.id
 
-    def space(self, space_id: int) -> EmbeddingSpace:
-        with self.db.transaction() as s:
-            space = to_space(s.get(EmbeddingSpaceRow, space_id))
-        if space is None:
-            raise NotFoundError(f"No embedding space with id {space_id}.")
-        return space
-
     # -- vectors -------------------------------------------------------------------------
 
     def missing(self, set_id: str, space_id: int) -> list[tuple[int, str]]:
@@ -83,13 +74,6 @@ class VectorRepository:
                        for chunk_id, vector in vectors])
             s.add_all(ChunkEmbeddingRow(chunk_id=chunk_id, space_id=space_id)
                       for chunk_id, _ in vectors)
-
-    def count(self, set_id: str, space_id: int) -> int:
-        with self.db.transaction() as s:
-            return s.execute(text(
-                "SELECT count(*) FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id "
-                "WHERE e.space_id = :space AND c.set_id = :set_id"),
-                {"space": space_id, "set_id": set_id}).scalar() or 0
 
     # -- search --------------------------------------------------------------------------
 
