@@ -57,7 +57,7 @@ _last_level = 0
 
 
 @llama_cpp.llama_log_callback
-def _log_to_stderr(level: int, text: bytes, user_data) -> None:
+def log_to_stderr(level: int, text: bytes, user_data) -> None:
     """llama.cpp's log, less its debug lines, into the host's log file (stderr): errors are
     read back from there to say why a load failed."""
     global _last_level
@@ -82,7 +82,7 @@ class LlamaRuntime:
         self._end_token_list: list[int] | None = None
         self._pieces: dict[int, bytes] = {}
         llama_cpp.llama_backend_init()
-        llama_cpp.llama_log_set(_log_to_stderr, ctypes.c_void_p(0))
+        llama_cpp.llama_log_set(log_to_stderr, ctypes.c_void_p(0))
         self._offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.n_gpu_layers
         if gpu_layers is None:

@@ -15,8 +15,6 @@ import sys
 from typing import Any, TextIO
 
 _channel: TextIO | None = None
-_LOG_DEBUG, _LOG_CONT = 1, 5
-_last_level = 0
 
 
 def open_channel() -> TextIO:
@@ -36,18 +34,10 @@ def send(event: str, **fields: Any) -> None:
 
 
 def quiet_llama_log() -> None:
-    """llama.cpp's log on stderr without its debug lines (the parent keeps the tail to say
-    why a step failed)."""
+    """llama.cpp's log on stderr without its debug lines, as the model host writes it (the
+    parent keeps the tail to say why a step failed)."""
     import llama_cpp
 
-    @llama_cpp.llama_log_callback
-    def _log(level: int, text: bytes, user_data) -> None:
-        global _last_level
-        if level != _LOG_CONT:
-            _last_level = level
-        if _last_level != _LOG_DEBUG:
-            sys.stderr.write(text.decode("utf-8", "replace"))
-            sys.stderr.flush()
+    from ..host.runtime import log_to_stderr
 
-    quiet_llama_log.callback = _log  # keep it alive while llama.cpp holds the pointer
-    llama_cpp.llama_log_set(_log, ctypes.c_void_p(0))
+    llama_cpp.llama_log_set(log_to_stderr, ctypes.c_void_p(0))

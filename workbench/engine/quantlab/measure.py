@@ -34,8 +34,6 @@ from .kld import DEFAULT_TOP_K, Reference, divergence, reference_from_logits, su
 
 ROWS = 64  # logits rows turned into float64 at once (a 500-token text is 200 MB as float64)
 N_BATCH = 512  # llama-cpp-python's default: the texts are evaluated as Llama would
-CACHE_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8,
-               "iq4_nl": 20, "bf16": 30}
 
 
 def _rss() -> int:
@@ -60,6 +58,8 @@ class Arm:
         import llama_cpp
         from llama_cpp import _internals
 
+        from ..host.runtime import CACHE_TYPES, FLASH_ATTN  # the model host's own tables
+
         self.llama = llama_cpp
         self.spec = spec
         engine = spec.get("engine") or {}
@@ -75,10 +75,7 @@ class Arm:
         params.n_batch = params.n_ubatch = N_BATCH
         threads = int(spec.get("threads") or 0) or max(1, min(8, _cpus()))
         params.n_threads = params.n_threads_batch = threads
-        flash = {"auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
-                 "on": llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
-                 "off": llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED}
-        params.flash_attn_type = flash[engine.get("flash_attn", "off")]
+        params.flash_attn_type = FLASH_ATTN[engine.get("flash_attn", "off")]
         params.type_k = CACHE_TYPES[engine.get("cache_type_k", "f16")]
         params.type_v = CACHE_TYPES[engine.get("cache_type_v", "f16")]
         self.context = _internals.LlamaContext(model=self.model, params=params, verbose=False)
