@@ -29,6 +29,7 @@ from .fewshot_config import FewShotConfig
 from .fewshot_control import control_result
 from .fewshot_report import build_document
 from .fewshot_training import AdapterResult, train_adapter
+from .folders import STAMP, new_experiment_folder
 from .report_doc import ReportDocument
 
 
@@ -80,13 +81,13 @@ class FewShotService:
     def _run(self, config: FewShotConfig, job: JobState) -> FewShotOutcome:
         started = time.monotonic()
         now = datetime.now(UTC)
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        stamp = now.strftime(STAMP)
         job.set_progress(0, 0, "reading the examples")
         examples = load_examples(self.tuning, config)
         split = split_examples(examples.pairs, held_out=config.held_out, ks=config.shot_ks,
                                seed=config.seed)
         model = str(self.models.resolve(config.model))
-        folder = _new_folder(self.tuning.paths.data / "experiments", f"{stamp}-few-shot")
+        folder = new_experiment_folder(self.tuning.paths, "few-shot", now)
         _write(folder / "config.json", {**config.to_dict(), "model_path": model,
                                         "system_used": examples.system})
         _write(folder / "split.json", {**split.to_dict(), "problems": [
@@ -256,15 +257,6 @@ def _paired(report, rows: list[dict]) -> dict[str, Any] | None:
         return None
     return {"best_prompt": prompt["label"], "best_adapter": adapter["label"],
             "sentence": found.sentence, "p_value": found.passes.p_value, "n": found.passes.n}
-
-
-def _new_folder(parent: Path, name: str) -> Path:
-    folder, number = parent / name, 1
-    while folder.exists():  # two experiments in one second: never mix their files
-        number += 1
-        folder = parent / f"{name}-{number}"
-    folder.mkdir(parents=True)
-    return folder
 
 
 def _write(path: Path, data: dict) -> None:

@@ -26,6 +26,7 @@ from ...core.paths import AppPaths, app_paths
 from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
 from ...library.gguf_metadata import read_gguf_info
 from ...library.system_memory import system_memory
+from .folders import new_experiment_folder
 from .quantlab_config import (
     HIGH_PRECISION,
     SAMPLE_TEXTS,
@@ -58,10 +59,6 @@ class QuantLabOutcome:
 
     def report(self) -> ReportDocument:
         return build_report(self.results)
-
-
-def experiments_folder(paths: AppPaths | None = None) -> Path:
-    return (paths or app_paths()).data / "experiments"
 
 
 def quantized_folder(paths: AppPaths | None = None) -> Path:
@@ -159,9 +156,7 @@ class _Lab:
     def __init__(self, service: QuantLabService, config: QuantLabConfig, source: Path,
                  job: JobState):
         self.service, self.config, self.source, self.job = service, config, source, job
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.folder = _unique(experiments_folder(service.paths) / f"{stamp}-quantlab")
-        self.folder.mkdir(parents=True)
+        self.folder = new_experiment_folder(service.paths, "quantlab", datetime.now(UTC))
         self.logs = self.folder / "logs"
         self.files_dir = quantized_folder(service.paths) / base_name(source)
         self.info = read_gguf_info(source)
@@ -395,11 +390,3 @@ def _machine() -> dict:
     return {"free_ram": memory.free_ram, "total_ram": memory.total_ram,
             "free_vram": memory.free_vram, "total_vram": memory.total_vram, "gpu": memory.gpu,
             "cpus": os.cpu_count(), "measured_at": time.time()}
-
-
-def _unique(path: Path) -> Path:
-    candidate, number = path, 1
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.name}-{number}")
-    return candidate
