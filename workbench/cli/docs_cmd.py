@@ -9,6 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
+
+from ..core.retrieval import CHUNK_STRATEGIES, SEARCH_MODES, ChunkingSpec
+
+DEFAULT_CHUNKING = ChunkingSpec()
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,13 +28,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("set", metavar="SET")
     add.add_argument("paths", metavar="PATH", nargs="+", help="files (txt, md, html, pdf) "
                      "or folders")
-    add.add_argument("--chunking", choices=("tokens", "headings", "sentences", "paragraphs"),
-                     help="how a new set cuts documents (default tokens); for an existing "
-                          "set, re-chunks it")
+    add.add_argument("--chunking", choices=CHUNK_STRATEGIES,
+                     help=f"how a new set cuts documents (default {DEFAULT_CHUNKING.strategy}); "
+                          "for an existing set, re-chunks it")
     add.add_argument("--size", type=int, metavar="N", help="chunk size in model tokens "
-                     "(default 256)")
+                     f"(default {DEFAULT_CHUNKING.size})")
     add.add_argument("--overlap", type=int, metavar="N", help="tokens shared by neighbouring "
-                     "chunks (default 32)")
+                     f"chunks (default {DEFAULT_CHUNKING.overlap})")
     add.add_argument("--embed-model", metavar="M", help="embed the chunks with this model "
                      "(library name or path; default: the set's model, else 'bundled', the "
                      "bundled model)")
@@ -45,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     search = verbs.add_parser("search", help="search a set")
     search.add_argument("set", metavar="SET")
     search.add_argument("query", metavar="QUERY")
-    search.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid")
+    search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
     search.add_argument("-k", type=int, default=5, metavar="N", help="hits (default 5)")
     search.add_argument("--score-floor", type=float, metavar="S", help="drop hits below S")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
@@ -102,22 +107,18 @@ def _print_report(report) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from ..core.retrieval import ChunkingSpec
-
     with _Service() as service:
-        known = {s.name for s in service.sets(args.session)}
         given = {k: v for k, v in (("strategy", args.chunking), ("size", args.size),
                                    ("overlap", args.overlap)) if v is not None}
-        if args.set not in known:
-            service.create_set(args.set, args.session, ChunkingSpec.from_dict(given))
-        elif given:
-            current = service.get_set(args.set, args.session).chunking.to_dict()
-            spec = ChunkingSpec.from_dict({**current, **given})
-            if spec != ChunkingSpec.from_dict(current):
-                service.set_chunking(args.set, spec, _job("re-chunking"), args.session)
+        # The session's own set of that name before a global one, as get_set picks.
+        doc_set = next((s for s in service.sets(args.session) if s.name == args.set), None)
+        if doc_set is None:
+            doc_set = service.create_set(args.set, args.session, replace(DEFAULT_CHUNKING, **given))
+        elif replace(doc_set.chunking, **given) != doc_set.chunking:
+            service.set_chunking(args.set, replace(doc_set.chunking, **given),
+                                 _job("re-chunking"), args.session)
         model = args.embed_model
-        if model is None and not args.no_embed and \
-                service.get_set(args.set, args.session).embedding is None:
+        if model is None and not args.no_embed and doc_set.embedding is None:
             model = "bundled"  # dense and hybrid search work out of the box
         report = service.add(args.set, args.paths, _job(f"adding to {args.set}"),
                              embed_model=model, session_id=args.session)

@@ -13,6 +13,7 @@ from .ids import new_id, utc_now
 
 CHUNK_STRATEGIES = ("tokens", "headings", "sentences", "paragraphs")
 RETRIEVAL_MODES = ("none", "bm25", "dense", "hybrid")
+SEARCH_MODES = RETRIEVAL_MODES[1:]  # what a search can be asked for
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 # Tokens one text is embedded from (the embedding host's n_batch): a longer chunk would be
 # embedded from its start only, so chunks are at most this long.
@@ -34,9 +35,10 @@ class ChunkingSpec:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> ChunkingSpec:
-        data = data or {}
-        return cls(strategy=str(data.get("strategy", "tokens")), size=int(data.get("size", 256)),
-                   overlap=int(data.get("overlap", 32)))
+        data, default = data or {}, cls()
+        return cls(strategy=str(data.get("strategy", default.strategy)),
+                   size=int(data.get("size", default.size)),
+                   overlap=int(data.get("overlap", default.overlap)))
 
     def describe(self) -> str:
         if self.strategy == "tokens":
@@ -142,10 +144,11 @@ class RetrievalSettings:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> RetrievalSettings:
-        data = data or {}
+        data, default = data or {}, cls()
         floor = data.get("score_floor")
-        return cls(set_name=str(data.get("set_name", "")), mode=str(data.get("mode", "none")),
-                   k=int(data.get("k", 4)), score_floor=None if floor is None else float(floor))
+        return cls(set_name=str(data.get("set_name", default.set_name)),
+                   mode=str(data.get("mode", default.mode)), k=int(data.get("k", default.k)),
+                   score_floor=None if floor is None else float(floor))
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 
 from ...core.errors import WorkbenchError
-from ...core.retrieval import DocumentSet, Retrieved, reciprocal_rank_fusion
+from ...core.retrieval import SEARCH_MODES, DocumentSet, Retrieved, reciprocal_rank_fusion
 
-SEARCH_MODES = ("bm25", "dense", "hybrid")
 WORD = re.compile(r"\w+", re.UNICODE)
 MIN_BM25 = 1e-4
 
