@@ -98,7 +98,7 @@ def test_outputs_record_what_search_returned_and_the_prompt_held_it(ran):
                                   session_id=cases.session_id)
         assert settings == BM25 and chunks == searched and 1 <= len(chunks) <= 2
         # The composer's measure of the same case, with the same chunks, is the sent prompt.
-        context = CaseRetriever(None, None, service, session_id=cases.session_id).context_for(
+        context = CaseRetriever(None, service, session_id=cases.session_id).context_for(
             BM25, case.variables, TEMPLATE)
         budget = measure(host, version, context.variables, 16, context)
         assert budget.prompt == output.prompt_tokens

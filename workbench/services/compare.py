@@ -139,11 +139,18 @@ class RunService:
         self.plugins = plugins
         self._expected: dict[str, str | None] = {}  # case id -> expected output, for scorers
         # The retrieval lab's service, shared by this service's runs (one embedding host).
-        self._retrieval: list = [retrieval]
+        self._retrieval = retrieval
+        self._retrieval_lock = threading.Lock()
 
     def retrieval_service(self):
-        """The retrieval lab's service this service's runs search with (made on first use)."""
-        return CaseRetriever(self.store, self.models, shared=self._retrieval).service
+        """The retrieval lab's service this service's runs search with (made on first use:
+        runs without retrieval never pay for it)."""
+        with self._retrieval_lock:
+            if self._retrieval is None:
+                from .retrieval.service import RetrievalService  # only when retrieval is used
+
+                self._retrieval = RetrievalService(self.store, self.models)
+            return self._retrieval
 
     def start(self, session_id: str, case_set_id: str | None, cases: Sequence[TestCase],
               specs: Sequence[VariantSpec], listener: RunListener, *, name: str = "",
@@ -216,8 +223,7 @@ class RunService:
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
                 final_status: bool = True, repeats: int = 1,
                 concurrency: int | None = None, branch: dict | None = None) -> RunHandle:
-        retriever = CaseRetriever(self.store, self.models, shared=self._retrieval,
-                                  session_id=run.session_id)
+        retriever = CaseRetriever(self.store, self.retrieval_service, session_id=run.session_id)
         handle = RunHandle(run, len(columns) * len(cases) * max(1, repeats), retriever)
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:

@@ -32,30 +32,20 @@ class CaseRetriever:
     variants with the same retrieval share it); searches are serialised, because the dense
     mode's embedding model answers one request at a time anyway."""
 
-    def __init__(self, store: Store | None, models=None, service=None,
-                 shared: list | None = None, session_id: str | None = None):
-        """``store`` may be None with a ``service`` (a preview records nothing); ``shared``: a
-        one-item list holding the service across runs (made by whichever needs it first);
-        ``session_id``: whose sets a name means (its own before the global ones)."""
+    def __init__(self, store: Store | None, service, session_id: str | None = None):
+        """``store`` may be None (a preview records nothing); ``service``: the retrieval lab's
+        RetrievalService, or a function that gives it (asked only when a case retrieves, so
+        runs without retrieval never make one); ``session_id``: whose sets a name means (its
+        own before the global ones)."""
         self.store = store
-        self.models = models
         self.session_id = session_id
-        self._shared = shared if shared is not None else [service]
-        if service is not None:
-            self._shared[0] = service
+        self._service = service
         self._cache: dict[tuple, list[Retrieved]] = {}
         self._lock = threading.Lock()
 
     @property
     def service(self):
-        """The retrieval lab's RetrievalService, made on first use (runs without retrieval
-        never pay for it)."""
-        with self._lock:
-            if self._shared[0] is None:
-                from .retrieval.service import RetrievalService  # only when retrieval is used
-
-                self._shared[0] = RetrievalService(self.store, self.models)
-            return self._shared[0]
+        return self._service() if callable(self._service) else self._service
 
     def search(self, settings: RetrievalSettings, query: str) -> list[Retrieved]:
         key = (settings.set_name, settings.mode, settings.k, settings.score_floor, query)

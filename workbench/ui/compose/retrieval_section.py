@@ -142,7 +142,7 @@ class RetrievalSection(QGroupBox):
         def fetch(variables: dict[str, str], template: str) -> CaseContext:
             if service is None or not settings.active:
                 return fill_context(variables, settings)
-            return CaseRetriever(None, None, service, session_id=session_id).context_for(
+            return CaseRetriever(None, service, session_id=session_id).context_for(
                 settings, variables, template)
         return fetch
 
