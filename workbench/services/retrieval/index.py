@@ -18,7 +18,7 @@ from ...core.job_state import JobState
 from ...core.retrieval import DocumentSet, FileProblem, IndexReport, SourceDocument
 from .chunking import Chunker
 from .embedder import Embedders
-from .readers import Unreadable, read_file, walk
+from .readers import Unreadable, load_file, parse_file, walk
 
 
 class Indexer:
@@ -43,21 +43,28 @@ class Indexer:
                 return
             seen.add(str(file))
             try:
-                read = read_file(file, lambda done, _size, b=base, f=file: job.set_progress(
-                    b + done, total, f"reading {f.name}"))
+                data, sha256 = load_file(file, lambda done, _size, b=base, f=file:
+                                         job.set_progress(b + done, total, f"reading {f.name}"))
             except Unreadable as reason:
                 report.skipped.append(FileProblem(str(file), str(reason)))
                 continue
             finally:
                 base += size
-            old = existing.get(read.path)
-            if old is not None and old.sha256 == read.sha256:
+            # Unchanged files and twins are told by their hash, before any text is extracted
+            # (a PDF's text layer takes long to read again).
+            old = existing.get(str(file))
+            if old is not None and old.sha256 == sha256:
                 report.unchanged += 1
                 continue
-            twin = hashes.get(read.sha256)
+            twin = hashes.get(sha256)
             if old is None and twin is not None:
-                report.skipped.append(FileProblem(read.path, f"the same content as {twin}, "
+                report.skipped.append(FileProblem(str(file), f"the same content as {twin}, "
                                                              "already in the set"))
+                continue
+            try:
+                read = parse_file(file, data, sha256)
+            except Unreadable as reason:
+                report.skipped.append(FileProblem(str(file), str(reason)))
                 continue
             now = utc_now()
             document = SourceDocument(

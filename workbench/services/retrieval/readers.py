@@ -168,6 +168,13 @@ def pdf_text(path: Path, data: bytes) -> str:
 
 def read_file(path: Path, progress: Progress | None = None) -> ReadFile:
     """A file's text, title and hash; raises Unreadable with the reason."""
+    data, sha256 = load_file(path, progress)
+    return parse_file(path, data, sha256)
+
+
+def load_file(path: Path, progress: Progress | None = None) -> tuple[bytes, str]:
+    """A readable kind of file's bytes and sha256 (Unreadable with the reason): enough to
+    tell an unchanged file before its text is extracted."""
     suffix = path.suffix.lower()
     if suffix not in KNOWN_SUFFIXES:
         raise Unreadable(f"unknown kind of file '{suffix or path.name}' (reads "
@@ -178,6 +185,12 @@ def read_file(path: Path, progress: Progress | None = None) -> ReadFile:
         raise Unreadable(f"cannot be read ({error.strerror})") from None
     if not data.strip():
         raise Unreadable("the file is empty")
+    return data, sha256
+
+
+def parse_file(path: Path, data: bytes, sha256: str) -> ReadFile:
+    """The text and title of a file's bytes (a PDF's text layer, HTML without its markup)."""
+    suffix = path.suffix.lower()
     title = ""
     if suffix in PDF_SUFFIXES:
         text = pdf_text(path, data)
