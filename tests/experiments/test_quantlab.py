@@ -336,6 +336,7 @@ def test_suite_texts_are_read_as_the_model_receives_them(lab, bundled_model):
     the measuring child turns the template's markers into the model's control tokens."""
     from llama_cpp import Llama
 
+    from workbench.services.evaluation.suite_file import load_suite
     from workbench.services.experiments.quantlab_config import suite_texts
     from workbench.services.experiments.quantlab_measure import chat_renderer
 
@@ -344,7 +345,7 @@ def test_suite_texts_are_read_as_the_model_receives_them(lab, bundled_model):
     suite.write_text(TINY_SUITE, encoding="utf-8")
     models = ModelService(paths)
     chat, where = chat_renderer(models, bundled_model)
-    first, second = suite_texts(str(suite), chat)
+    first, second = suite_texts(load_suite(suite), chat)
     assert where == "file"
     assert first.startswith("<|im_start|>system\n")
     assert first.endswith("<|im_start|>user\nAnswer briefly. What is the capital of France?"

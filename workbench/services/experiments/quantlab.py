@@ -101,12 +101,13 @@ class QuantLabService:
         try:
             config = config.normalised()
             config.check()
+            suite = None
             if config.suite:  # a bad suite is named before anything is quantized
                 from ..evaluation.suite_file import load_suite
 
-                load_suite(config.suite)
+                suite = load_suite(config.suite)
             source = self.models.resolve(config.model)
-            outcome = _Lab(self, config, source, job).run()
+            outcome = _Lab(self, config, source, job, suite).run()
         except BaseException as error:
             job.fail(str(error))
             raise
@@ -154,8 +155,10 @@ class _Lab:
     """One run: the steps in order, the results dict filled as they go."""
 
     def __init__(self, service: QuantLabService, config: QuantLabConfig, source: Path,
-                 job: JobState):
+                 job: JobState, suite=None):
         self.service, self.config, self.source, self.job = service, config, source, job
+        self.suite = suite  # read once: its texts, then each arm's pass rate
+        self.suite_yaml = _text_of(config.suite) if suite is not None else ""
         self.folder = new_experiment_folder(service.paths, "quantlab", datetime.now(UTC))
         self.logs = self.folder / "logs"
         self.files_dir = quantized_folder(service.paths) / base_name(source)
@@ -286,7 +289,7 @@ class _Lab:
         elif self.config.suite:
             chat, template_source = chat_renderer(self.service.models, reference["path"],
                                                   self.source)
-            texts, origin = suite_texts(self.config.suite, chat), "suite"
+            texts, origin = suite_texts(self.suite, chat), "suite"
         else:
             texts, origin = list(SAMPLE_TEXTS), "samples"
         if not texts:
@@ -362,7 +365,8 @@ class _Lab:
                     self.progress(f"suite on {label}")
                     try:
                         rates[file["path"], flags] = pass_rate(
-                            self.service._evaluation(), self.config.suite, Path(file["path"]),
+                            self.service._evaluation(), self.suite, self.suite_yaml,
+                            Path(file["path"]),
                             self.config.eval_repeats, self.job,
                             lambda message, label=label: self.progress(f"{label}: {message}"),
                             engine=engine_settings(flags))
@@ -383,6 +387,14 @@ class _Lab:
         document.write(self.folder / "report.md")
         self.progress("done" if not self.job.cancelled else "cancelled")
         return outcome
+
+
+def _text_of(path: str) -> str:
+    """The suite file's text, kept with the runs it makes ("" when it cannot be read again)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _machine() -> dict:

@@ -90,36 +90,11 @@ def base_name(path: Path) -> str:
     return re.sub(rf"[.\-_](?:{types})$", "", stem, flags=re.IGNORECASE) or stem
 
 
-def suite_texts(path: str, chat=None) -> list[str]:
-    """The suite's prompts with each test's variables, then the expected answer when the test
-    has one: what the model reads and what it should write. ``chat``: messages -> the text the
-    model receives (its chat template, with the generation prompt), so the divergence is read
-    on prompts as they are sent; None: the parts joined as plain text."""
-    from ...core.composition import render_user_message
-    from ..evaluation.suite_file import load_suite
-
-    suite = load_suite(path)
-    if chat is not None:
-        return _chat_texts(suite, chat)
-    texts = []
-    for prompt in suite.prompts:
-        for test in suite.effective_tests():
-            parts = [prompt.system] if prompt.system else []
-            for example in prompt.examples:
-                parts += [getattr(example, "input", ""), getattr(example, "output", "")]
-            try:
-                parts.append(render_user_message(prompt.user_template, test.vars))
-            except WorkbenchError:
-                continue
-            if test.expected:
-                parts.append(test.expected)
-            text = "\n\n".join(part for part in parts if part and part.strip())
-            if text.strip():
-                texts.append(text)
-    return texts
-
-
-def _chat_texts(suite, chat) -> list[str]:
+def suite_texts(suite, chat) -> list[str]:
+    """The suite's prompts with each test's variables, as the model receives them (``chat``:
+    messages -> the text of its chat template, with the generation prompt), each followed by
+    the test's expected answer when it has one: what the model reads and what it should write.
+    """
     from ...core.composition import build_messages
     from ...core.prompts import PromptVersion
 

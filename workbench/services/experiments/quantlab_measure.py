@@ -64,15 +64,13 @@ def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None]
     return result
 
 
-def pass_rate(evaluation, suite_path: str, model: Path, repeats: int, job: JobState,
+def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job: JobState,
               on_message: Callable[[str], None], engine: dict | None = None) -> dict:
-    """The evaluation lab's pass rate of one file on the suite, with its Wilson interval (the
-    suite's own sampling settings, with the file as the model, loaded with ``engine``'s
-    settings: flash_attn, cache_type_k/v)."""
+    """The evaluation lab's pass rate of one file on the suite (read once by the lab, with its
+    YAML text), with its Wilson interval (the suite's own sampling settings, with the file as
+    the model, loaded with ``engine``'s settings: flash_attn, cache_type_k/v)."""
     from ..evaluation.statistics import wilson
-    from ..evaluation.suite_file import load_suite
 
-    suite = load_suite(suite_path)
     config = dict(suite.providers[0].config) if suite.providers else {}
     sub = JobState(f"suite on {model.name}")
     job.on_cancel(sub.cancel)
@@ -83,10 +81,6 @@ def pass_rate(evaluation, suite_path: str, model: Path, repeats: int, job: JobSt
     from ...core.job_state import JobWatcher
 
     sub.watch(JobWatcher(on_progress=progress))
-    try:
-        yaml_text = Path(suite_path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        yaml_text = ""
     outcome = evaluation.run_suite(suite, models=[str(model)], model_config=config,
                                    repeats=repeats, yaml_text=yaml_text, job=sub,
                                    engine=engine)
