@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ...core.retrieved_context import source_name
 from ...services.sent_prompt import SentPrompt
+from ..evaluate.eval_widgets import DASH, cell_item
 
 CHUNK_COLUMNS = ["#", "Source", "Score", "BM25 rank", "Dense rank"]
 ROLE_COLORS = {"system": "#6a1b9a", "user": "#1565c0", "assistant": "#2e7d32"}
@@ -49,14 +49,6 @@ def heading(prompt: SentPrompt) -> str:
     count = len(prompt.chunks)
     return (f"{prompt.variant_label} · {tokens} · {count} chunk{'s' * (count != 1)} from "
             f"'{settings.set_name}' ({settings.mode}, k={settings.k})")
-
-
-def _item(text: str, align_right: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if align_right:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 class PromptDialog(QDialog):
@@ -86,11 +78,12 @@ class PromptDialog(QDialog):
         for row, chunk in enumerate(prompt.chunks):
             name = source_name(chunk)
             shown = f"{chunk.title} · {name}" if chunk.title and chunk.title != name else name
-            cells = [_item(str(row + 1), True), _item(shown),
-                     _item(f"{chunk.score:.3f}", True),
-                     _item("—" if chunk.bm25_rank is None else str(chunk.bm25_rank), True),
-                     _item("—" if chunk.dense_rank is None else str(chunk.dense_rank), True)]
-            cells[1].setToolTip(chunk.source)
+            cells = [cell_item(str(row + 1), align_right=True), cell_item(shown, chunk.source),
+                     cell_item(f"{chunk.score:.3f}", align_right=True),
+                     cell_item(DASH if chunk.bm25_rank is None else str(chunk.bm25_rank),
+                               align_right=True),
+                     cell_item(DASH if chunk.dense_rank is None else str(chunk.dense_rank),
+                               align_right=True)]
             for column, cell in enumerate(cells):
                 self.chunk_table.setItem(row, column, cell)
         self.chunk_text = QPlainTextEdit()
