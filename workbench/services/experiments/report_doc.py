@@ -51,9 +51,12 @@ class ReportDocument:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def to_html(self) -> str:
+    def to_html(self, image_src=None) -> str:
+        """A standalone page (PNGs embedded as data: URIs). ``image_src(number, figure)``: the
+        src to use instead (a viewer that shows figures as its own resources)."""
         parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_h(self.title)}"
                  f"</title><style>{_CSS}</style></head><body><h1>{_h(self.title)}</h1>"]
+        figures = 0
         for kind, block in self.blocks:
             if kind == "h2":
                 parts.append(f"<h2>{_h(block)}</h2>")
@@ -67,9 +70,12 @@ class ReportDocument:
                 parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead>"
                              f"<tbody>{body}</tbody></table>")
             elif kind == "figure":
-                data = base64.b64encode(block.png).decode("ascii")
-                parts.append(f"<figure><img alt='{_h(block.caption)}' "
-                             f"src='data:image/png;base64,{data}'>"
+                if image_src is None:
+                    src = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+                else:
+                    src = image_src(figures, block)
+                figures += 1
+                parts.append(f"<figure><img alt='{_h(block.caption)}' src='{src}'>"
                              f"<figcaption>{_h(block.caption)}</figcaption></figure>")
         parts.append("</body></html>")
         return "\n".join(parts)

@@ -12,8 +12,6 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -36,6 +34,7 @@ from ...services.experiments.fewshot_config import ASSERTIONS, FewShotConfig, de
 from ...services.experiments.fewshot_runner import FewShotService
 from .. import file_dialogs
 from ..jobs import JobBridge
+from .report_view import SAVE_FILTERS, report_text_document, save_report
 
 DATA_FILTER = "Examples (*.jsonl *.json *.csv);;All files (*)"
 
@@ -215,37 +214,17 @@ class FewShotDialog(QDialog):
         self.report.setPlainText(message)
 
     def show_report(self, document) -> None:
-        """The HTML with each embedded PNG swapped for a registered resource."""
-        text = document.to_html()
-        doc = self.report.document()
-        figures = [block for kind, block in document.blocks if kind == "figure"]
-        for number, figure in enumerate(figures):
-            url = QUrl(f"figure:{number}-{figure.name}.png")
-            doc.addResource(QTextDocument.ResourceType.ImageResource, url,
-                            QImage.fromData(figure.png, "PNG"))
-            text = re.sub(r"src='data:image/png;base64,[^']*'", f"src='{url.toString()}'",
-                          text, count=1)
-        # Qt's rich text knows no <figure>: as paragraphs the plot stays under its heading.
-        text = re.sub(r"<figure>(.*?)<figcaption>(.*?)</figcaption></figure>",
-                      r"<p>\1</p><p><i>\2</i></p>", text, flags=re.S)
-        self.report.setHtml(text)
+        """The report, its plots as the text document's image resources."""
+        text_document, _ = report_text_document(document, self.report)
+        self.report.setDocument(text_document)
 
     def _save(self, suffix: str) -> None:
         if self.outcome is None:
             return
-        kind = "HTML (*.html)" if suffix == ".html" else "Markdown (*.md)"
-        path = file_dialogs.ask_save_path(self, "Save the report",
-                                          f"few-shot-vs-lora{suffix}", kind)
-        if not path:
-            return
-        if not path.lower().endswith((".html", ".htm", ".md", ".markdown")):
-            path += suffix
-        try:
-            written = self.outcome.document.write(Path(path))
-        except OSError as error:
-            self._show_error(f"Cannot write {path}: {error.strerror or error}.")
-            return
-        self.step_label.setText(f"Saved {written}.")
+        path = file_dialogs.ask_save_path(self, "Save the report", f"few-shot-vs-lora{suffix}",
+                                          SAVE_FILTERS[suffix])
+        if path:
+            self.step_label.setText(save_report(self.outcome.document, path, suffix))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.job is not None and not self.job.done.is_set():

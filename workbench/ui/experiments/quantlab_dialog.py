@@ -7,11 +7,6 @@ a JobBridge brings its progress and end to the GUI thread. Cancel kills the runn
 
 from __future__ import annotations
 
-import base64
-import re
-
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,9 +29,9 @@ from ...services.experiments.quantlab import QuantLabOutcome, QuantLabService, l
 from ...services.experiments.quantlab_config import COMMON_TYPES, QuantLabConfig
 from ..file_dialogs import ask_open_path, ask_save_path
 from ..jobs import JobBridge, run_in_background
+from .report_view import SAVE_FILTERS, report_text_document, save_report
 
 DEFAULT_TICKED = ("Q8_0", "Q4_K_M")
-_DATA_IMAGE = re.compile(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'")
 
 
 class QuantLabDialog(QDialog):
@@ -216,33 +211,16 @@ class QuantLabDialog(QDialog):
         if outcome is None:
             return
 
-        def build():
-            document = outcome.report()
-            return document, document.to_html()
-
-        run_in_background(build, self, lambda built: self._show_report(outcome, *built),
+        run_in_background(outcome.report, self,
+                          lambda report: self._show_report(outcome, report),
                           lambda message: self.step_label.setText(message))
 
-    def _show_report(self, outcome: QuantLabOutcome, report, html: str) -> None:
+    def _show_report(self, outcome: QuantLabOutcome, report) -> None:
         if outcome is not self.outcome:
             return  # another lab was opened meanwhile
         self.document = report
-        document = QTextDocument(self.report_view)
-        # QTextDocument does not decode data: URIs; each PNG becomes a named resource.
-        images = []
-
-        def to_resource(match) -> str:
-            name = f"quantlab-figure-{len(images)}.png"
-            images.append((name, base64.b64decode(match.group(1))))
-            return f"src='{name}'"
-
-        html = _DATA_IMAGE.sub(to_resource, html)
-        for name, png in images:
-            document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name),
-                                 QImage.fromData(png, "PNG"))
-        document.setHtml(html)
+        document, self.figure_names = report_text_document(report, self.report_view)
         self.report_view.setDocument(document)
-        self.figure_names = [name for name, _ in images]
         self._running(self.job is not None and not self.job.done.is_set())
 
     def _save(self, kind: str) -> None:
@@ -250,17 +228,9 @@ class QuantLabDialog(QDialog):
             return
         suffix = ".html" if kind == "html" else ".md"
         path = ask_save_path(self, "Save the report", f"quantlab-report{suffix}",
-                             "HTML (*.html)" if kind == "html" else "Markdown (*.md)")
-        if not path:
-            return
-        if not path.endswith(suffix):
-            path += suffix
-        try:
-            written = self.document.write(path)
-        except OSError as error:
-            self.step_label.setText(f"Cannot save {path}: {error.strerror}")
-            return
-        self.step_label.setText(f"Saved {written}")
+                             SAVE_FILTERS[suffix])
+        if path:
+            self.step_label.setText(save_report(self.document, path, suffix))
 
     def _browse_suite(self) -> None:
         path = ask_open_path(self, "Suite file", "Suites (*.yaml *.yml)")
