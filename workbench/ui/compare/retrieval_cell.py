@@ -13,12 +13,17 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
 from ...core.retrieval import RetrievalSettings
-from ..compose.retrieval_section import MODES, NO_SET, describe
+from ..compose.retrieval_section import (
+    chosen_settings,
+    describe,
+    fill_set_combo,
+    k_spin,
+    mode_combo,
+)
 
 
 class RetrievalDialog(QDialog):
@@ -27,17 +32,9 @@ class RetrievalDialog(QDialog):
         self.setWindowTitle("Variant retrieval")
         form = QFormLayout(self)
         self.set_combo = QComboBox()
-        self.set_combo.addItem(NO_SET, "")
-        for name in sets:
-            self.set_combo.addItem(name, name)
-        if settings.set_name and self.set_combo.findData(settings.set_name) < 0:
-            self.set_combo.addItem(f"{settings.set_name} (missing)", settings.set_name)
-        self.set_combo.setCurrentIndex(max(0, self.set_combo.findData(settings.set_name)))
-        self.mode_combo = QComboBox()
-        for text, mode in MODES:
-            self.mode_combo.addItem(text, mode)
-        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(settings.mode)))
-        self.k_spin = QSpinBox(minimum=1, maximum=50, value=settings.k)
+        fill_set_combo(self.set_combo, sets, settings.set_name)
+        self.mode_combo = mode_combo(settings.mode)
+        self.k_spin = k_spin(settings.k)
         form.addRow("Document set", self.set_combo)
         form.addRow("Mode", self.mode_combo)
         form.addRow("k (chunks)", self.k_spin)
@@ -49,9 +46,7 @@ class RetrievalDialog(QDialog):
         self._floor = settings.score_floor
 
     def settings(self) -> RetrievalSettings:
-        return RetrievalSettings(set_name=self.set_combo.currentData() or "",
-                                 mode=self.mode_combo.currentData() or "none",
-                                 k=self.k_spin.value(), score_floor=self._floor)
+        return chosen_settings(self.set_combo, self.mode_combo, self.k_spin, self._floor)
 
 
 class RetrievalButton(QPushButton):

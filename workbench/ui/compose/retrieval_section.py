@@ -35,6 +35,38 @@ def describe(settings: RetrievalSettings) -> str:
     return f"{settings.mode} k={settings.k}{floor} · {settings.set_name}"
 
 
+# -- the three choices, shared with a variant's retrieval editor (ui/compare/retrieval_cell.py)
+
+def mode_combo(mode: str = "none") -> QComboBox:
+    combo = QComboBox()
+    for text, value in MODES:
+        combo.addItem(text, value)
+    combo.setCurrentIndex(max(0, combo.findData(mode)))
+    return combo
+
+
+def k_spin(k: int) -> QSpinBox:
+    return QSpinBox(minimum=1, maximum=50, value=k)
+
+
+def fill_set_combo(combo: QComboBox, names: list[str], chosen: str) -> None:
+    """No set, then the sets by name; a chosen set that is not among them stays, marked
+    missing (a variant saved with a set since removed)."""
+    combo.clear()
+    combo.addItem(NO_SET, "")
+    for name in names:
+        combo.addItem(name, name)
+    if chosen and combo.findData(chosen) < 0:
+        combo.addItem(f"{chosen} (missing)", chosen)
+    combo.setCurrentIndex(max(0, combo.findData(chosen)))
+
+
+def chosen_settings(sets: QComboBox, modes: QComboBox, k: QSpinBox,
+                    score_floor: float | None = None) -> RetrievalSettings:
+    return RetrievalSettings(set_name=sets.currentData() or "", mode=modes.currentData() or "none",
+                             k=k.value(), score_floor=score_floor)
+
+
 class RetrievalSection(QGroupBox):
     changed = Signal()  # the user chose another set, mode or k
     sets_listed = Signal(list)  # the set names, after each refresh
@@ -56,15 +88,13 @@ class RetrievalSection(QGroupBox):
                                   "chunks fill {{ context }} in the user template")
         row.addWidget(self.set_combo, 1)
         row.addWidget(QLabel("Mode"))
-        self.mode_combo = QComboBox()
+        self.mode_combo = mode_combo()
         self.mode_combo.setObjectName("retrieval-mode")
-        for text, mode in MODES:
-            self.mode_combo.addItem(text, mode)
         self.mode_combo.setToolTip("none: {{ context }} is empty · BM25: words (SQLite FTS5) · "
                                    "dense: embeddings · hybrid: both, fused by rank")
         row.addWidget(self.mode_combo)
         row.addWidget(QLabel("k"))
-        self.k_spin = QSpinBox(minimum=1, maximum=50, value=4)
+        self.k_spin = k_spin(RetrievalSettings().k)
         self.k_spin.setToolTip("How many chunks to retrieve per case")
         row.addWidget(self.k_spin)
         layout.addLayout(row)
@@ -100,24 +130,15 @@ class RetrievalSection(QGroupBox):
         call.start()
 
     def _show_sets(self, names: list[str]) -> None:
-        chosen = self.set_combo.currentData() or ""
         self._loading = True
-        self.set_combo.clear()
-        self.set_combo.addItem(NO_SET, "")
-        for name in names:
-            self.set_combo.addItem(name, name)
-        if chosen and self.set_combo.findData(chosen) < 0:
-            self.set_combo.addItem(f"{chosen} (missing)", chosen)
-        self.set_combo.setCurrentIndex(max(0, self.set_combo.findData(chosen)))
+        fill_set_combo(self.set_combo, names, self.set_combo.currentData() or "")
         self._loading = False
         self.sets_listed.emit(list(names))
 
     # -- the choice ----------------------------------------------------------------------
 
     def settings(self) -> RetrievalSettings:
-        return RetrievalSettings(set_name=self.set_combo.currentData() or "",
-                                 mode=self.mode_combo.currentData() or "none",
-                                 k=self.k_spin.value())
+        return chosen_settings(self.set_combo, self.mode_combo, self.k_spin)
 
     def set_settings(self, settings: RetrievalSettings) -> None:
         self._loading = True
@@ -140,7 +161,7 @@ class RetrievalSection(QGroupBox):
         settings, service, session_id = self.settings(), self.service, self.session_id
 
         def fetch(variables: dict[str, str], template: str) -> CaseContext:
-            if service is None or not settings.active:
+            if service is None:  # (an inactive choice is filled empty by context_for too)
                 return fill_context(variables, settings)
             return CaseRetriever(None, service, session_id=session_id).context_for(
                 settings, variables, template)
