@@ -18,14 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..host.distribution import log_normalizers, top_ids
+
 DEFAULT_TOP_K = 32
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Rows of logits → rows of log-probabilities (float64)."""
+    """Rows of logits → rows of log-probabilities (float64; the model host's normaliser)."""
     values = np.asarray(logits, dtype=np.float64)
-    shifted = values - values.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return values - log_normalizers(values)[..., None]
 
 
 def _log_tail(logprobs: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -84,11 +85,7 @@ class Reference:
 def reference_from_logits(logits: np.ndarray, top_k: int = DEFAULT_TOP_K) -> Reference:
     """One text's logits (positions × vocabulary) → its top-K summary."""
     logprobs = log_softmax(logits)
-    k = min(top_k, logprobs.shape[1])
-    # argpartition finds the K largest in linear time; only those K are then sorted.
-    part = np.argpartition(-logprobs, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(logprobs, part, axis=1), axis=1, kind="stable")
-    ids = np.take_along_axis(part, order, axis=1)
+    ids = top_ids(logprobs, top_k)  # the host's top-k: best first, ties by lower id
     top = np.take_along_axis(logprobs, ids, axis=1)
     return Reference(ids.astype(np.int32), top, _log_tail(logprobs, ids),
                      np.array([logprobs.shape[0]], dtype=np.int64))
