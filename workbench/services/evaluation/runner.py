@@ -283,23 +283,34 @@ class EvalService:
 
     def _run(self, held: SuiteInSession, specs, *, repeats, concurrency, threshold,
              listener, job: JobState) -> EvalOutcome:
-        case_set = held.case_set
-        total = len(case_set.cases) * len(specs) * max(1, repeats)
+        total = len(held.case_set.cases) * len(specs) * max(1, repeats)
 
         def progress(done: int, cells: int, failed: int) -> None:
             job.set_progress(done, cells, f"{failed} failed" if failed else "")
 
-        evaluating = self.watch(case_set, listener, total, progress)
-        handle = self.runs.start(held.session.id, case_set.id, case_set.cases, specs,
+        handle, evaluating, report = self.run_held(
+            held, specs, repeats=repeats, concurrency=concurrency, threshold=threshold,
+            listener=listener, progress=progress, total=total, job=job)
+        run = self.store.runs.get(handle.run.id)
+        return EvalOutcome(run, held.session.id, report, evaluating.errors, run.status)
+
+    def run_held(self, held: SuiteInSession, specs, *, repeats: int = 1,
+                 concurrency: int | None = None, threshold: float | None = None,
+                 listener=None, progress: Progress | None = None, total: int = 0,
+                 job: JobState | None = None):
+        """Generate ``specs`` over a stored suite's cases, each output checked as it arrives,
+        then judged and summarised (blocking). ``job`` takes a cancel. Returns the run's
+        handle, the evaluating listener (outputs, verdicts) and the report."""
+        evaluating = self.watch(held.case_set, listener, total, progress)
+        handle = self.runs.start(held.session.id, held.case_set.id, held.case_set.cases, specs,
                                  evaluating, name=held.stored.name, repeats=repeats,
                                  concurrency=concurrency)
         self.started(evaluating, handle, specs, repeats=repeats, suite_id=held.stored.id,
                      threshold=threshold)
-        job.on_cancel(handle.cancel)
+        if job is not None:
+            job.on_cancel(handle.cancel)
         handle.wait()
-        report = self.finish(evaluating, handle.run.id)
-        run = self.store.runs.get(handle.run.id)
-        return EvalOutcome(run, held.session.id, report, evaluating.errors, run.status)
+        return handle, evaluating, self.finish(evaluating, handle.run.id)
 
     def _select_best(self, case_set: CaseSet, evaluating: EvaluatingListener) -> None:
         """select-best: every two variants' outputs for the same case and repeat compared by

@@ -159,14 +159,8 @@ class FewShotService:
                                  f"evaluating: {before + done}/{total} answers{extra}")
 
             progress(0, total, 0)
-            listener = service.watch(held.case_set, None, total, progress)
-            handle = service.runs.start(held.session.id, held.case_set.id, cases, chosen,
-                                        listener, name=held.stored.name, repeats=times[key])
-            service.started(listener, handle, chosen, repeats=times[key],
-                            suite_id=held.stored.id)
-            job.on_cancel(handle.cancel)
-            handle.wait()
-            service.finish(listener, handle.run.id)
+            handle, listener, _ = service.run_held(held, chosen, repeats=times[key],
+                                                   progress=progress, total=total, job=job)
             for index, variant in zip(indices, handle.run.variants):
                 variants[index] = variant
             outputs.update(listener.outputs)
