@@ -143,9 +143,9 @@ class QuantLabService:
 
         library = LibraryService(self.paths, self.store)
         try:
-            for known in library.known():  # a file an earlier lab made: hashed already
-                if os.path.abspath(known.path) == str(path) and known.entry_id is not None:
-                    return known.name
+            for entry in library.store.catalog.models():  # made by an earlier lab: hashed
+                if os.path.abspath(entry.path) == str(path):
+                    return entry.name
             return library.add_file(path, source="quantlab", extra=extra).name
         finally:
             library.close()
