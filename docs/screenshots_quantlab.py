@@ -19,7 +19,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from workbench.services.experiments.quantlab import experiments_folder, load_results  # noqa: E402
+from workbench.services.experiments.folders import experiments_folder  # noqa: E402
+from workbench.services.experiments.quantlab import load_results  # noqa: E402
 from workbench.ui.app import create_main_window  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
