@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -189,21 +191,67 @@ class ImportResult:
         return sum(self.added.values())
 
 
-def read_export(file: Path) -> dict[str, Any]:
-    file = Path(file)
+# What an import reads at most: the JSON itself, and how much larger than the compressed
+# file it may grow (deflate reaches about 1000:1 on repeated bytes; an export's JSON compresses
+# about 5-20:1). Both are checked while the file is decompressed, a block at a time, so a gzip
+# bomb is refused after a few megabytes are read instead of after it has filled the memory.
+MAX_JSON_BYTES = 2 << 30
+MAX_RATIO = 200
+RATIO_FROM = 64 << 20  # the ratio is judged once this much JSON has come out
+READ_BLOCK = 1 << 20
+
+
+def _mib(count: int) -> str:
+    return f"{count / (1 << 30):.0f} GiB" if count >= 1 << 30 else f"{count / (1 << 20):.0f} MiB"
+
+
+def _read_json_bytes(file: Path, *, limit: int = MAX_JSON_BYTES) -> bytes | bytearray:
+    """The file's JSON bytes, decompressed when it is gzip: read a block at a time and refused
+    past ``limit`` bytes or past MAX_RATIO times the compressed bytes read so far. Only the
+    decompressed bytes are kept (the compressed ones stream through)."""
     try:
-        raw = file.read_bytes()
+        with open(file, "rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if not compressed:
+                size = os.fstat(raw.fileno()).st_size
+                if size > limit:
+                    raise ExportFormatError(
+                        f"{file} is too large to import: {_mib(size)} of JSON, and the import "
+                        f"reads at most {_mib(limit)}.")
+                return raw.read()
+            data = bytearray()
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                while block := stream.read(READ_BLOCK):
+                    data += block
+                    if len(data) > limit:
+                        raise ExportFormatError(
+                            f"{file} is too large to import: it decompresses to more than "
+                            f"{_mib(limit)} of JSON, the import's cap.")
+                    if len(data) > RATIO_FROM and len(data) > MAX_RATIO * raw.tell():
+                        raise ExportFormatError(
+                            f"{file} is refused: it decompresses to more than {MAX_RATIO} "
+                            f"times its compressed size ({_mib(len(data))} out of "
+                            f"{raw.tell() / 1024:.0f} KiB read), as a gzip bomb does; the "
+                            f"import's cap is {MAX_RATIO}:1 past the first "
+                            f"{_mib(RATIO_FROM)}, and {_mib(limit)} of JSON in all.")
+            return data
     except OSError as error:
-        raise ExportFormatError(f"Cannot read {file}: {error.strerror}.") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError):
+        if isinstance(error, gzip.BadGzipFile) or error.strerror is None:
             raise ExportFormatError(f"{file} is a damaged gzip file.") from None
+        raise ExportFormatError(f"Cannot read {file}: {error.strerror}.") from None
+    except (EOFError, zlib.error):
+        raise ExportFormatError(f"{file} is a damaged gzip file.") from None
+
+
+def read_export(file: Path, *, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    file = Path(file)
+    raw = _read_json_bytes(file, limit=limit)
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ExportFormatError(f"{file} is not a Prompt Workbench export (it is not JSON).") from None
+    del raw
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ExportFormatError(f"{file} is not a Prompt Workbench export (no '{FORMAT}' marker).")
     version = document.get("format_version")
