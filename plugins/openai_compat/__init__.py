@@ -12,10 +12,11 @@ from workbench.plugins import hookimpl
 from workbench.plugins.contributions import Backend
 
 from .client import OpenAIModel
+from .probe import reference_problem
 
 __version__ = "1.0"
 
 
 @hookimpl
 def register_backends(register):
-    register(Backend("openai", OpenAIModel.from_reference))
+    register(Backend("openai", OpenAIModel.from_reference, check=reference_problem))

@@ -76,6 +76,8 @@ class SuiteTest:
     threshold: float | None = None
     expected: str | None = None  # the reference answer (rouge-l, levenshtein, likelihood)
     line: int | None = None
+    # the file it was written in when not the suite's own (a file:// tests file), for messages
+    source: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Suite:
     default_threshold: float | None = None
     judge: str | None = None  # defaultTest.options.provider: the judge of model-graded checks
     source: str = "the suite"
+    # where ``judge`` was written (file, line), for messages; not part of what the suite is
+    judge_at: tuple[str, int | None] | None = field(default=None, compare=False)
 
     def effective_tests(self) -> tuple[SuiteTest, ...]:
         """Each test with the defaults merged in, as it runs."""
@@ -99,7 +103,7 @@ class Suite:
                 description=test.description, vars={**self.default_vars, **test.vars},
                 assertions=self.default_assertions + test.assertions,
                 threshold=test.threshold if test.threshold is not None else self.default_threshold,
-                expected=test.expected, line=test.line))
+                expected=test.expected, line=test.line, source=test.source))
         return tuple(merged)
 
 

@@ -11,11 +11,15 @@ from typing import Any
 class Backend:
     """``open(reference)``: a model named ``scheme+reference`` (a remote server, say).
     ``load(settings, logs_dir)``: a local engine — an unstarted model for ``LoadSettings``
-    (its ``start()`` loads it); the ``llamacpp`` backend's runs every local GGUF file."""
+    (its ``start()`` loads it); the ``llamacpp`` backend's runs every local GGUF file.
+    ``check(reference, timeout_s)``: what stops ``reference`` from being used, in one sentence,
+    or None when it can be — asked within ``timeout_s`` by a suite's preflight, before
+    anything is generated (without it, a bad reference is found when it is opened)."""
 
     scheme: str
     open: Callable[[str], Any]
     load: Callable[[Any, Any], Any] | None = None
+    check: Callable[[str, float], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,24 @@ class ModelService:
             self._remote[reference] = model
         return model
 
+    def remote_problem(self, reference: str, timeout_s: float = 3.0) -> str | None:
+        """What stops a ``scheme+…`` model from being used, asked of its backend within
+        ``timeout_s`` (``Backend.check``; a suite's preflight), or None when it can be used —
+        or when its backend has no check (then it is found when the model is opened)."""
+        scheme, _, rest = reference.partition("+")
+        backend = self._backends.get(scheme) if rest else None
+        if backend is None:
+            return f"no plugin serves '{scheme}+' models ({reference})"
+        check = getattr(backend, "check", None)
+        if check is None:
+            return None
+        try:
+            problem = check(rest, timeout_s)
+        except Exception as error:  # noqa: BLE001 - plugin code: report, never crash
+            return (f"the '{scheme}' backend could not check {rest}: "
+                    f"{type(error).__name__}: {error}")
+        return None if problem is None else str(problem)
+
     def load(self, settings: LoadSettings) -> ModelHost:
         """The host for these settings, started (blocking). Loaded models are shared."""
         try:

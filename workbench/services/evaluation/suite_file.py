@@ -79,20 +79,39 @@ def load_suite(path: str | Path, *, scorers: set[str] | None = None,
 
     ``scorers``/``filters``: names plugins registered, to check python and flagged assertions
     (None: not checked)."""
+    suite, problems = read_suite(path, scorers=scorers, filters=filters)
+    if problems or suite is None:
+        raise SuiteError(problems)
+    return suite
+
+
+def read_suite(path: str | Path, *, scorers: set[str] | None = None,
+               filters: set[str] | None = None) -> tuple[Suite | None, list[SuiteProblem]]:
+    """The suite at ``path`` as far as it could be read, and every problem found on the way
+    (in reading order), without raising: the preflight goes on checking what could be read,
+    so a file's problems and its models', judges' and templates' come in one list. The suite
+    is None when the file is not a suite at all (unreadable, not YAML, not a mapping)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "it is not UTF-8 text"
-        raise SuiteError(SuiteProblem(str(path), None, "file", f"cannot read it: {reason}")) \
-            from None
-    return parse_suite(text, str(path), base_dir=path.parent, scorers=scorers, filters=filters)
+        return None, [SuiteProblem(str(path), None, "file", f"cannot read it: {reason}")]
+    return _parse(text, str(path), path.parent, scorers, filters)
 
 
 def parse_suite(text: str, source: str = "the suite", *, base_dir: str | Path | None = None,
                 scorers: set[str] | None = None, filters: set[str] | None = None) -> Suite:
     """The suite in ``text`` (``source`` names it in messages; ``file://`` references are
     read relative to ``base_dir``, by default the working folder)."""
+    suite, problems = _parse(text, source, base_dir, scorers, filters)
+    if problems or suite is None:
+        raise SuiteError(problems)
+    return suite
+
+
+def _parse(text: str, source: str, base_dir: str | Path | None, scorers: set[str] | None,
+           filters: set[str] | None) -> tuple[Suite | None, list[SuiteProblem]]:
     reader = SuiteReader(source, Path(base_dir) if base_dir is not None else Path.cwd(), [])
     data = reader.load_yaml(text)
     suite = None
@@ -101,9 +120,7 @@ def parse_suite(text: str, source: str = "the suite", *, base_dir: str | Path | 
     elif data is not NOT_YAML:
         reader.problem(None, "suite", "the file must be a mapping with prompts, providers and "
                                       "tests (promptfoo's layout)")
-    if reader.problems or suite is None:
-        raise SuiteError(_in_reading_order(reader.problems))
-    return suite
+    return suite, _in_reading_order(reader.problems)
 
 
 def _in_reading_order(problems: list[SuiteProblem]) -> list[SuiteProblem]:
@@ -176,7 +193,7 @@ class _SuiteParser(PromptReading):
         if not prompts and "prompts" not in data:
             reader.problem(None, "prompts", "the suite needs at least one prompt")
         providers = self.providers(reader, data.get("providers"), data.line_of("providers"))
-        default_vars, default_assertions, threshold, judge = self.default_test(
+        default_vars, default_assertions, threshold, judge, judge_at = self.default_test(
             reader, data.get("defaultTest"), data.line_of("defaultTest"))
         self.read_tests(reader, data.get("tests"), data.line_of("tests"))
         self.check_variables(prompts, default_vars,
@@ -187,7 +204,7 @@ class _SuiteParser(PromptReading):
             prompts=tuple(prompts), providers=tuple(providers),
             tests=tuple(test for test, _, _ in self.tests), default_assertions=default_assertions,
             default_vars=default_vars, default_threshold=threshold, judge=judge,
-            source=reader.source)
+            source=reader.source, judge_at=judge_at)
 
     # tests
 
@@ -243,7 +260,7 @@ class _SuiteParser(PromptReading):
             assertions=self.assertions(reader, node.get("assert"), node.line_of("assert"), name),
             threshold=threshold_of(reader, node, name),
             expected=text_of(reader, node.get("expected"), node.line_of("expected"), "expected"),
-            line=node.line)
+            line=node.line, source=reader.source)
         self.tests.append((test, name, reader))
 
     def csv_tests(self, reader: SuiteReader, text: str, delimiter: str) -> None:
@@ -284,32 +301,33 @@ class _SuiteParser(PromptReading):
             variables = {key: value for key, value in row.items() if not key.startswith("__")}
             self.tests.append((SuiteTest(description=description, vars=variables,
                                          assertions=tuple(assertions), threshold=threshold,
-                                         line=line), name, reader))
+                                         line=line, source=reader.source), name, reader))
 
     def default_test(self, reader: SuiteReader, node: Any, line: int | None):
-        """defaultTest's vars, assertions, threshold and judge."""
+        """defaultTest's vars, assertions, threshold, judge and where the judge is named."""
         if isinstance(node, str) and node.startswith(FILE):
             loaded = reader.load(node, line, "defaultTest")
             node, reader, line = (loaded[0], loaded[1], 1) if loaded else (None, reader, line)
         if node is None:
-            return {}, (), None, None
+            return {}, (), None, None, None
         if not isinstance(node, LinedMap):
             reader.problem(line, "defaultTest", "must be a mapping (vars, assert, threshold, "
                                                 "options)")
-            return {}, (), None, None
+            return {}, (), None, None, None
         reader.unsupported(node, DEFAULT_TEST_KEYS, "in defaultTest")
-        judge = None
+        judge = judge_at = None
         options = node.get("options")
         if isinstance(options, LinedMap):
             reader.unsupported(options, ("provider",), "in defaultTest.options")
             judge = provider_reference(reader, options.get("provider"),
                                         options.line_of("provider"))
+            judge_at = (reader.source, options.line_of("provider"))
         elif options is not None:
             reader.problem(node.line_of("options"), "options", "must be a mapping (provider)")
         return (self.vars(reader, node.get("vars"), node.line_of("vars"), "defaultTest"),
                 self.assertions(reader, node.get("assert"), node.line_of("assert"),
                                 "defaultTest"),
-                threshold_of(reader, node, "defaultTest"), judge)
+                threshold_of(reader, node, "defaultTest"), judge, judge_at)
 
     def vars(self, reader: SuiteReader, node: Any, line: int | None, name: str) -> dict[str, str]:
         if node is None:

@@ -1,8 +1,10 @@
 """File ▸ Import suite… / Export suite…: promptfoo-style YAML suites in and out of sessions.
 
-Import reads the file (every problem at once, one line each, shown in a message box), stores it
-as a new session and switches the window to it; Export writes the open session — its prompt
-versions, its variants' models and sampling, its cases with their assertions — as a suite.
+Import reads the file and runs the evaluation lab's preflight on it (every problem at once —
+the file's, its models', judges' and templates' — one line each, shown in a message box), and
+only then stores it as a new session and switches the window to it; Export writes the open
+session — its prompt versions, its variants' models and sampling, its cases with their
+assertions — as a suite.
 File dialogs go through module-level functions so a test can answer them.
 """
 
@@ -15,7 +17,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from ...core.session_variants import CURRENT_VERSION
-from ...services.evaluation.suite_file import load_suite, save_suite
+from ...services.evaluation.preflight import check_file, preflight_for
+from ...services.evaluation.suite_file import save_suite
 from ...services.evaluation.suite_session import store_suite, suite_from_session
 from ..file_dialogs import ask_open_path, ask_save_path
 from ..jobs import run_in_background
@@ -41,14 +44,11 @@ class SuiteActions(QObject):
         path = path or ask_open_path(self.window, "Import an evaluation suite", SUITE_FILTER)
         if not path:
             return
-        store, plugins = self.window.services.store, self.window.services.plugins
+        store, evaluation = self.window.services.store, self.window.services.evaluation
 
         def work():
-            scorers = filters = None
-            if plugins is not None:  # python/flagged assertions name what plugins registered
-                scorers = {s.name for _, s in plugins.contributions("register_scorers")}
-                filters = {f.name for _, f in plugins.contributions("register_output_filters")}
-            suite = load_suite(path, scorers=scorers, filters=filters)
+            # the models come later in the window when the suite names none
+            suite = check_file(path, preflight_for(evaluation), need_models=False)
             text = Path(path).read_text(encoding="utf-8-sig")
             return store_suite(store, suite, yaml_text=text)
 
