@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import queue
@@ -12,7 +13,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import IncompleteAnswer, WorkbenchError
 from workbench.core.generation import (
     DoneEvent,
     GenerationEvent,
@@ -179,7 +180,8 @@ class RemoteStream:
     def _read(self) -> Iterator[GenerationEvent]:
         start = time.perf_counter()
         first = last = None
-        finish = "length"
+        finish = None  # the server's finish_reason; None until it says the answer is over
+        ended = False  # the server's "data: [DONE]" arrived
         lines: queue.Queue = queue.Queue()
         if not self._cancel.is_set():
             self._response = self.model._request(self.path, self.body)
@@ -189,15 +191,18 @@ class RemoteStream:
                 line = lines.get(timeout=0.1)
             except queue.Empty:
                 continue
-            if line is None:
+            if line is None or line is _DONE:
+                ended = line is _DONE
                 break
             if isinstance(line, Exception):
-                raise RemoteError(f"The stream from {self.model.base_url} broke: {line}")
-            chunk = json.loads(line)
-            choice = (chunk.get("choices") or [{}])[0]
+                raise IncompleteAnswer(
+                    f"The stream from {self.model.base_url} broke after "
+                    f"{len(self.pieces)} chunk(s): {_transport_reason(line)}",
+                    "".join(self.pieces))
+            choice = self._choice(line)
             piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
             if choice.get("finish_reason"):
-                finish = "stop" if choice["finish_reason"] == "stop" else "length"
+                finish = "length" if choice["finish_reason"] == "length" else "stop"
             if piece:
                 last = time.perf_counter()
                 first = first or last
@@ -205,6 +210,13 @@ class RemoteStream:
                 yield TokenEvent(piece, -1)
         if self._cancel.is_set():
             finish = "cancelled"
+        elif finish is None and not ended:
+            # The connection closed before the server said the answer was over: whatever
+            # arrived is a fragment, not an answer (an empty one would pass "does not contain").
+            raise IncompleteAnswer(
+                f"The stream from {self.model.base_url} ended after {len(self.pieces)} "
+                "chunk(s) without its end (no finish_reason and no [DONE]): the server "
+                "stopped or the connection was cut.", "".join(self.pieces))
         count = len(self.pieces)
         end = time.perf_counter()
         span = (last - first) if (first and last and count > 1) else 0.0
@@ -212,10 +224,30 @@ class RemoteStream:
             prompt_tokens=0, completion_tokens=count, cached_prompt_tokens=0,
             time_to_first_token_s=(first - start) if first else end - start,
             tokens_per_second=(count - 1) / span if span else 0.0, total_s=end - start,
-            finish_reason=finish))
+            finish_reason=finish or "stop"))
         yield self.done
 
+    def _choice(self, line: str) -> dict:
+        """The first choice of one SSE chunk; a chunk that is not JSON, or an error object in
+        place of a chunk (vLLM and llama-server report a failure mid-stream that way), ends
+        the answer as incomplete."""
+        try:
+            chunk = json.loads(line)
+        except ValueError:
+            raise IncompleteAnswer(
+                f"The stream from {self.model.base_url} sent a chunk that is not JSON: "
+                f"{line[:120]!r}", "".join(self.pieces)) from None
+        if not isinstance(chunk, dict):
+            chunk = {}
+        if chunk.get("error"):
+            raise IncompleteAnswer(
+                f"{self.model.base_url} reported an error mid-answer: "
+                f"{_message(json.dumps(chunk))}", "".join(self.pieces))
+        choice = (chunk.get("choices") or [{}])[0]
+        return choice if isinstance(choice, dict) else {}
+
     def _pump(self, response, lines: queue.Queue) -> None:
+        end = None
         try:
             for raw in response:
                 line = raw.decode("utf-8", "replace").strip()
@@ -223,18 +255,29 @@ class RemoteStream:
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    end = _DONE
                     break
                 lines.put(data)
         except Exception as error:  # noqa: BLE001 - closed by cancel, or the network
             if not self._cancel.is_set():
                 lines.put(error)
         finally:
-            lines.put(None)
+            lines.put(end)
 
     def result(self) -> GenerationResult:
         for _ in self:
             pass
         return GenerationResult(self.done.text, (), self.done.stats)
+
+
+_DONE = object()  # the pump saw "data: [DONE]"
+
+
+def _transport_reason(error: Exception) -> str:
+    """http.client's IncompleteRead prints the bytes it got; name what happened instead."""
+    if isinstance(error, http.client.IncompleteRead):
+        return "the connection closed in the middle of a chunk (IncompleteRead)"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _message(detail: str) -> str:

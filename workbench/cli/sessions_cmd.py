@@ -46,13 +46,19 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     service = _service()
     try:
         summaries = service.summaries()
+        unfinished = service.unfinished_runs()
     finally:
         service.close()
     if args.json:
         print(json.dumps([{"id": s.session.id, "name": s.session.name,
                            "updated_at": s.session.updated_at.isoformat(),
                            "prompt_versions": s.prompt_versions, "runs": s.runs,
-                           "outputs": s.outputs} for s in summaries], indent=2))
+                           "outputs": s.outputs,
+                           "unfinished_runs": [
+                               {"id": run.id, "status": run.status.value,
+                                "cells_done": progress.done, "cells": progress.total}
+                               for run, progress in unfinished.get(s.session.id, [])]}
+                          for s in summaries], indent=2))
         return 0
     if not summaries:
         print("No sessions yet.")
@@ -62,6 +68,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         print(f"{s.session.id[:8]}  {s.session.name:<{width}}  "
               f"{s.session.updated_at:%Y-%m-%d %H:%M}  {s.prompt_versions} versions, "
               f"{s.runs} runs, {s.outputs} outputs")
+        for run, progress in unfinished.get(s.session.id, []):
+            print(f"    run {run.id[:8]} {run.status.value} ({progress}): "
+                  f"workbench eval --resume {run.id[:8]}, or Resume in the app")
     return 0
 
 

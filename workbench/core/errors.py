@@ -36,6 +36,20 @@ class ModelProcessDied(WorkbenchError):
         super().__init__(message)
 
 
+class IncompleteAnswer(WorkbenchError):
+    """A generation that ended before the model finished its answer: a stream cut off before
+    its end marker, a connection lost mid-answer. ``partial_text`` keeps what arrived.
+
+    The backend contract: a stream either ends with a DoneEvent (the model finished: stop,
+    length, or the user's cancel) or raises this (or any WorkbenchError). A stream that just
+    stops without a DoneEvent is treated the same way: the cell fails, never passes.
+    """
+
+    def __init__(self, message: str, partial_text: str = ""):
+        self.partial_text = partial_text
+        super().__init__(message)
+
+
 class HostRequestError(WorkbenchError):
     """The model host refused or failed one request; the host itself is still alive.
 

@@ -23,6 +23,9 @@ class RunStatus(str, Enum):
     DONE = "done"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    # Stored as running, but the process that ran it is gone (killed, crashed, power cut):
+    # its finished cells are kept, and a resume generates only the missing ones.
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,15 @@ class Run:
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=utc_now)
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """One cell of a run: a variant's answer to a case, for one repeat."""
+
+    variant_id: str
+    case_id: str
+    repeat: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,13 @@ class Output:
     def cancelled(self) -> bool:
         """Stopped by the user (partial text, if any) or never started because of the stop."""
         return self.finish_reason == CANCELLED_FINISH
+
+    @property
+    def cell(self) -> CellKey | None:
+        """The cell this output fills; None for a branch (an exploration, not a sample)."""
+        if self.branch_of is not None or self.case_id is None:
+            return None
+        return CellKey(self.variant_id, self.case_id, self.repeat)
 
     @property
     def answered(self) -> bool:

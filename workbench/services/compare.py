@@ -16,21 +16,43 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ..core.cases import TestCase
-from ..core.errors import WorkbenchError
+from ..core.errors import IncompleteAnswer, WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.job_state import CANCELLED, DONE, FAILED, JobState
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
 from ..core.retrieval import RetrievalSettings
 from ..core.retrieved_context import compose
-from ..core.runs import CANCELLED_FINISH, Output, Run, RunStatus, Variant
+from ..core.runs import CANCELLED_FINISH, CellKey, Output, Run, RunStatus, Variant
 from ..core.sampling import SamplingSettings
 from ..core.tokens import TokenInfo, TokenTrace
 from ..library.hashing import file_sha256
 from ..plugins.manager import PluginManager
 from ..store import Store
+from . import run_lease
 from .models import ModelService
 from .retrieval_context import CaseRetriever
+
+
+def _cells(group, cases: Sequence[TestCase], repeats: int,
+           only: set[CellKey] | None = None) -> list[tuple]:
+    """The (variant, spec, case, repeat) cells of columns that share a model, case by case (a
+    row of the grid fills before the next); ``only``: just these."""
+    cells = []
+    for case in cases:
+        for repeat in range(repeats):
+            for variant, spec, _ in group:
+                if only is None or CellKey(variant.id, case.id, repeat) in only:
+                    cells.append((variant, spec, case, repeat))
+    return cells
+
+
+def _stream_text(stream) -> str:
+    """What a stream had produced so far (a plugin's stream may not keep its text)."""
+    try:
+        return str(getattr(stream, "text", "") or "")
+    except Exception:  # noqa: BLE001 - a broken stream must not hide the failure itself
+        return ""
 
 
 @dataclass(frozen=True)
@@ -164,9 +186,47 @@ class RunService:
                             status=RunStatus.RUNNING)
         variants = tuple(self._variant(run_id_holder.id, spec, load, position)
                          for position, (spec, load) in enumerate(zip(specs, settings)))
-        run = self.store.runs.add(replace(run_id_holder, variants=variants))
+        # The lease first: a run stored as running is never seen without its process.
+        run_lease.hold(self.store.db.path, run_id_holder.id)
+        try:
+            run = self.store.runs.add(replace(run_id_holder, variants=variants))
+        except BaseException:
+            run_lease.release(self.store.db.path, run_id_holder.id)
+            raise
         return self._launch(run, list(zip(variants, specs, settings)), list(cases), listener,
                             repeats=max(1, repeats), concurrency=concurrency)
+
+    def resume(self, run: Run, specs: Sequence[VariantSpec], cases: Sequence[TestCase],
+               missing: Sequence[CellKey], listener: RunListener, *, repeats: int = 1,
+               concurrency: int | None = None) -> RunHandle:
+        """Generate only ``missing`` cells of a stored run (interrupted, or stopped), into the
+        same run with the same settings and seeds, as if it had never stopped. ``specs``:
+        the run's variants as specs, in order (run_state.spec_for). Stopped cells' outputs
+        are replaced."""
+        run_lease.hold(self.store.db.path, run.id)
+        try:
+            missing = set(missing)
+            self.store.runs.remove_cancelled(run.id, missing)
+            answered = {variant_id for variant_id, cells in self._answered_cells(run).items()
+                        if cells}
+            self.store.runs.set_status(run.id, RunStatus.RUNNING)
+            resolved: dict = {}
+            settings = [self._load_settings(spec, resolved) for spec in specs]
+        except BaseException:
+            run_lease.release(self.store.db.path, run.id)
+            raise
+        return self._launch(replace(run, status=RunStatus.RUNNING),
+                            list(zip(run.variants, specs, settings)), list(cases), listener,
+                            repeats=max(1, repeats), concurrency=concurrency, only=missing,
+                            answered_before=answered)
+
+    def _answered_cells(self, run: Run) -> dict[str, int]:
+        """Variant id -> how many of its cells hold an answer."""
+        counts: dict[str, int] = defaultdict(int)
+        for cell, finish in self.store.runs.filled_cells(run.id).items():
+            if finish not in (CANCELLED_FINISH, "error"):
+                counts[cell.variant_id] += 1
+        return counts
 
     def rerun_cell(self, run: Run, variant: Variant, spec: VariantSpec, case: TestCase,
                    listener: RunListener) -> RunHandle:
@@ -222,28 +282,32 @@ class RunService:
 
     def _launch(self, run: Run, columns, cases: list[TestCase], listener: RunListener,
                 final_status: bool = True, repeats: int = 1,
-                concurrency: int | None = None, branch: dict | None = None) -> RunHandle:
+                concurrency: int | None = None, branch: dict | None = None,
+                only: set[CellKey] | None = None,
+                answered_before: set[str] = frozenset()) -> RunHandle:
+        """``only``: generate just these cells (a resume); ``answered_before``: variants that
+        already hold answers (a resume: such a column has not failed whatever happens now)."""
         retriever = CaseRetriever(self.store, self.retrieval_service, session_id=run.session_id)
-        handle = RunHandle(run, len(columns) * len(cases) * max(1, repeats), retriever)
+        total = (len(columns) * len(cases) * max(1, repeats)) if only is None else len(only)
+        handle = RunHandle(run, total, retriever)
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
             self.plugins.emit("run_will_start", run=run)
         groups: dict[LoadSettings | str, list] = defaultdict(list)
         for column in columns:
             groups[column[2]].append(column)
-        failures: list[bool] = []
+        failures: list[str] = []  # ids of columns that produced no answer
 
         def work(load, group) -> None:
             try:
                 failed = self._run_group(handle, load, group, cases, listener, repeats,
-                                         concurrency, branch)
+                                         concurrency, branch, only)
             except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
-                for variant, spec, _ in group:
-                    for case in cases:
-                        self._fail(listener, self._base(variant, spec), case,
-                                   f"Unexpected error: {type(error).__name__}: {error}", "")
-                failed = len(group)
-            failures.extend([True] * failed)
+                for variant, spec, case, repeat in _cells(group, cases, repeats, only):
+                    self._fail(listener, {**self._base(variant, spec), "repeat": repeat}, case,
+                               f"Unexpected error: {type(error).__name__}: {error}", "")
+                failed = {variant.id for variant, _, _ in group}
+            failures.extend(failed - answered_before)
 
         threads = [threading.Thread(target=work, args=item, daemon=True, name="compare")
                    for item in groups.items()]
@@ -261,6 +325,8 @@ class RunService:
                     self.store.runs.set_status(run.id, status)
                 except WorkbenchError:
                     pass  # the outputs are saved; a status that failed to save is not worth a crash
+                finally:
+                    run_lease.release(self.store.db.path, run.id)
             handle.finish(status, status=JOB_STATUS[status])
             listener.run_finished(run.id, status)
 
@@ -269,20 +335,23 @@ class RunService:
 
     def _run_group(self, handle: RunHandle, load, group, cases: list[TestCase],
                    listener: RunListener, repeats: int = 1,
-                   concurrency: int | None = None, branch: dict | None = None) -> int:
-        """Generate every cell of the columns that share one model; return how many columns
-        produced nothing. ``branch``: the branch_of and forced_tokens of a branch's output."""
+                   concurrency: int | None = None, branch: dict | None = None,
+                   only: set[CellKey] | None = None) -> set[str]:
+        """Generate every cell of the columns that share one model (``only`` those cells,
+        when given); return the ids of the columns that produced no answer. ``branch``: the
+        branch_of and forced_tokens of a branch's output."""
+        cells = _cells(group, cases, repeats, only)
         local = isinstance(load, LoadSettings)
         bases = {variant.id: {**self._base(variant, spec), **(branch or {})}
                  for variant, spec, _ in group}
         try:
             model = self.models.load(load) if local else self.models.open_remote(load)
         except WorkbenchError as error:
-            for variant, _, _ in group:
-                for case in cases:
-                    self._fail(listener, bases[variant.id], case, str(error), "")
-            handle._cell_done(len(group) * len(cases) * repeats)
-            return len(group)
+            for variant, _, case, repeat in cells:
+                self._fail(listener, {**bases[variant.id], "repeat": repeat}, case, str(error),
+                           "")
+            handle._cell_done(len(cells))
+            return {variant.id for variant, _, _ in group}
         provenance = {"model_sha256": self._sha(load.path) if local else None,
                       "chat_template": model.metadata.chat_template}
         engine = getattr(model.metadata, "engine", None) or {}
@@ -294,11 +363,6 @@ class RunService:
                     # Where the chat template came from: the file, a llama.cpp built-in, yours.
                     "chat_template_source": getattr(model.metadata, "chat_template_source",
                                                     "file")}
-        cells = []
-        for case in cases:  # case by case: a row of the grid fills before the next
-            for repeat in range(repeats):
-                for variant, spec, _ in group:
-                    cells.append((variant, spec, case, repeat))
         succeeded: set[str] = set()
         pending = iter(cells)
         lock = threading.Lock()
@@ -328,7 +392,7 @@ class RunService:
             thread.start()
         for thread in workers:
             thread.join()
-        return sum(1 for variant, _, _ in group if variant.id not in succeeded)
+        return {variant.id for variant, _, _ in group if variant.id not in succeeded}
 
     def _run_cell(self, handle: RunHandle, model, variant: Variant, spec: VariantSpec,
                   case: TestCase, base: dict, listener: RunListener, repeat: int = 0) -> bool:
@@ -359,13 +423,18 @@ class RunService:
             return False
         handle._track(stream)
         listener.cell_started(variant.id, case.id)
+        tokens = 0  # token events seen: a partial answer records how far it got
         try:
             for event in stream:
                 if isinstance(event, TokenEvent):
+                    tokens += 1
                     collector.add(event)
                     if event.text:
                         listener.cell_token(variant.id, case.id, event.text)
                 elif isinstance(event, DoneEvent):
+                    if event.stats.finish_reason == "error":
+                        raise IncompleteAnswer("The model's backend ended the answer with an "
+                                               "error.", event.text)
                     fields = {**base, "sampling": sampling.with_(seed=stream.seed)}
                     self._save(listener, Output(
                         **fields, case_id=case.id, text=event.text,
@@ -377,14 +446,21 @@ class RunService:
                         total_s=event.stats.total_s, token_trace=collector.trace()),
                         lambda output_id: handle.retriever.record(output_id, context))
                     return True
+            # A stream that stops without saying it finished is a fragment, whatever the
+            # backend (a plugin's included): never stored as an answer.
+            raise IncompleteAnswer("The model's stream ended without finishing the answer.",
+                                   _stream_text(stream))
         except WorkbenchError as error:
-            partial = getattr(error, "partial_text", "") or stream.text
+            partial = getattr(error, "partial_text", "") or _stream_text(stream)
             # A host that ignored the stop is killed: that ends the cell as cancelled, not failed.
             finish = CANCELLED_FINISH if handle.cancelled else "error"
-            self._fail(listener, base, case, str(error), partial, finish=finish)
+            self._fail(listener, base, case, str(error), partial, finish=finish,
+                       token_count=tokens, seed=getattr(stream, "seed", None))
         except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
             self._fail(listener, base, case,
-                       f"Unexpected error: {type(error).__name__}: {error}", stream.text)
+                       f"Unexpected error: {type(error).__name__}: {error}",
+                       _stream_text(stream), token_count=tokens,
+                       seed=getattr(stream, "seed", None))
         return False
 
     @staticmethod
@@ -395,9 +471,10 @@ class RunService:
                     adapter_scale=spec.adapter_scale if spec.adapter_path else None,
                     engine_settings=dict(variant.engine_settings))
 
-    def _fail(self, listener, base, case, message: str, partial: str, finish: str = "error"):
+    def _fail(self, listener, base, case, message: str, partial: str, finish: str = "error",
+              token_count: int = 0, seed: int | None = None):
         self._save(listener, Output(**base, case_id=case.id, text=partial, finish_reason=finish,
-                                    error=message))
+                                    error=message, token_count=token_count, seed=seed))
 
     def _save(self, listener: RunListener, output: Output, record=None) -> None:
         """``record(output_id)``: keep what retrieval put into its prompt, before listeners

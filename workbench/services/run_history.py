@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from ..core.cases import TestCase
 from ..core.errors import NotFoundError
 from ..core.ratings import Preference, Rating
-from ..core.runs import Output, Run
+from ..core.runs import CellKey, Output, Run, Variant
 from ..plugins.manager import PluginManager
 from ..store import Store
+from . import run_state
+from .compare import VariantSpec
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,25 @@ class RunHistoryService:
         self.store, self.plugins = store, plugins
 
     def runs(self, session_id: str) -> list[Run]:
-        """The session's runs, newest first."""
+        """The session's runs, newest first (a run whose process is gone is interrupted)."""
+        run_state.find_interrupted(self.store)
         return self.store.runs.listing(session_id)
+
+    def status_texts(self, runs: list[Run]) -> dict[str, str]:
+        """Run id -> its status as the run list says it: 'interrupted (12 of 31 cells)'."""
+        return {run.id: run_state.describe(self.store, run) for run in runs}
+
+    def resumable(self, run: Run) -> bool:
+        return run.status in run_state.RESUMABLE
+
+    def missing_cells(self, run: Run) -> list[CellKey]:
+        return run_state.missing_cells(self.store, run)
+
+    def repeats(self, run: Run) -> int:
+        return run_state.run_repeats(self.store, run)
+
+    def spec_for(self, variant: Variant) -> VariantSpec:
+        return run_state.spec_for(self.store, variant)
 
     def open(self, run_id: str, cases: list[TestCase] | None = None) -> StoredRun:
         """One run with everything the grid shows. ``cases`` defaults to the run's case set

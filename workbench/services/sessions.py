@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.paths import AppPaths, app_paths
+from ..core.runs import Run
 from ..core.search import SearchHit
 from ..core.sessions import SessionSummary
 from ..store import Store  # the window passes it on (ui imports only services)
 from ..store.exchange import ImportResult, export_session, import_session
+from . import run_state
+from .run_state import CellProgress
 
 
 def open_store(paths: AppPaths | None = None) -> Store:
@@ -27,6 +30,15 @@ class SessionService:
 
     def summaries(self) -> list[SessionSummary]:
         return self.store.sessions.summaries()
+
+    def unfinished_runs(self) -> dict[str, list[tuple[Run, CellProgress]]]:
+        """Session id -> its interrupted or stopped runs with how far each got (a run whose
+        process is gone is found interrupted here)."""
+        found: dict[str, list[tuple[Run, CellProgress]]] = {}
+        for run in run_state.resumable_runs(self.store):
+            found.setdefault(run.session_id, []).append((run, run_state.progress(self.store,
+                                                                                  run)))
+        return found
 
     def export(self, id_or_name: str, file: Path) -> dict[str, int]:
         session = self.store.sessions.find(id_or_name)

@@ -21,11 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.engine_flags import ENGINE_SHORT
 from ..core.errors import WorkbenchError
 from ..core.model_info import human_bytes
 from ..core.prompts import PromptVersion
-from ..core.runs import Variant
 from ..services.compare import RunService, VariantSpec
 from ..services.evaluation.runner import EvalService
 from ..services.library import LibraryService
@@ -139,7 +137,7 @@ class MainWindow(PluginsMenu, QMainWindow):
                 {s for _, i in plugins.contributions("register_importers") for s in i.suffixes}))
         self.compare = ComparePanel(self.services.runs, self.workspace_service,
                                     self.services.evaluation)
-        self.compare.spec_for = self.spec_for
+        self.compare.spec_for = self.compare.history.spec_for
         self.compare.case_set_for = self.save_cases  # Re-check uses the table as it is now
         self.composer.cases.checks_edited.connect(lambda: self.save_cases())
         self.composer.cases.judge_choices = lambda: [
@@ -439,16 +437,6 @@ class MainWindow(PluginsMenu, QMainWindow):
             self.compare.start(self.workspace.session.id, case_set.id, cases, specs)
         except WorkbenchError as error:
             self.compare.banner.show_message(str(error))
-
-    def spec_for(self, variant: Variant) -> VariantSpec:
-        version = self.workspace_service.store.prompts.version(variant.prompt_version_id)
-        stored = variant.engine_settings
-        return VariantSpec(variant.label, version, variant.model_path, variant.sampling,
-                           n_ctx=stored.get("n_ctx", 4096),
-                           n_gpu_layers=stored.get("n_gpu_layers"),
-                           adapter_path=variant.adapter_path, adapter_scale=variant.adapter_scale,
-                           engine={k: stored[k] for k in ENGINE_SHORT if k in stored},
-                           retrieval=variant.retrieval)
 
     # -- status --------------------------------------------------------------------------
 

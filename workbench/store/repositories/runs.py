@@ -6,12 +6,12 @@ import struct
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ...core.errors import NotFoundError, StoreError
 from ...core.ids import utc_now
 from ...core.retrieval import RetrievalSettings
-from ...core.runs import Output, Run, RunStatus, Variant
+from ...core.runs import CANCELLED_FINISH, CellKey, Output, Run, RunStatus, Variant
 from ...core.sampling import SamplingSettings
 from ...core.tokens import TokenTrace
 from ..database import Database
@@ -111,6 +111,44 @@ class RunRepository:
             row.status = status.value
             if status in (RunStatus.DONE, RunStatus.CANCELLED, RunStatus.FAILED):
                 row.finished_at = utc_now()
+
+    def ids_with_status(self, status: RunStatus) -> list[str]:
+        with self.db.transaction() as s:
+            return list(s.scalars(select(RunRow.id).where(RunRow.status == status.value)))
+
+    def ids_starting_with(self, prefix: str) -> list[str]:
+        with self.db.transaction() as s:
+            return list(s.scalars(select(RunRow.id).where(RunRow.id.startswith(prefix,
+                                                                                autoescape=True))
+                                  .limit(10)))
+
+    def filled_cells(self, run_id: str) -> dict[CellKey, str]:
+        """Each cell that has an output (branches left out) -> its latest finish reason, read
+        without the outputs' texts: enough to count a run's progress or find what a resume
+        must still generate."""
+        with self.db.transaction() as s:
+            rows = s.execute(select(OutputRow.variant_id, OutputRow.case_id, OutputRow.repeat,
+                                    OutputRow.finish_reason)
+                             .where(OutputRow.run_id == run_id, OutputRow.branch_of.is_(None),
+                                    OutputRow.case_id.is_not(None))
+                             .order_by(OutputRow.created_at))
+            return {CellKey(variant, case, repeat): finish
+                    for variant, case, repeat, finish in rows}
+
+    def remove_cancelled(self, run_id: str, cells: set[CellKey]) -> int:
+        """Delete the stopped (cancelled) outputs of ``cells``, before a resume generates them
+        again; their ratings, traces and verdicts go with them. Returns how many."""
+        with self.db.transaction() as s:
+            rows = s.execute(select(OutputRow.id, OutputRow.variant_id, OutputRow.case_id,
+                                    OutputRow.repeat)
+                             .where(OutputRow.run_id == run_id,
+                                    OutputRow.finish_reason == CANCELLED_FINISH,
+                                    OutputRow.branch_of.is_(None))).all()
+            doomed = [row.id for row in rows
+                      if CellKey(row.variant_id, row.case_id, row.repeat) in cells]
+            for start in range(0, len(doomed), 500):
+                s.execute(delete(OutputRow).where(OutputRow.id.in_(doomed[start:start + 500])))
+            return len(doomed)
 
     def add_output(self, output: Output) -> Output:
         """Save one output as soon as it is complete (its own transaction)."""

@@ -40,6 +40,7 @@ from .grid_grounding import GridGrounding
 from .grid_inspect import GridInspect
 from .grid_judging import GridJudging
 from .grid_labels import case_header, case_tooltip, run_line
+from .grid_resume import GridResume
 from .output_cell import OutputCell
 from .run_history import RunList, local_time
 from .summary_table import SummaryTable
@@ -80,7 +81,7 @@ class RunBridge(QObject):
         self.evaluated.emit(result)
 
 
-class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, QWidget):
+class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResume, QWidget):
     run_finished = Signal(object)  # RunStatus
     output_ready = Signal(object)  # Output (for output filters)
     checks_done = Signal(str)  # run id: its verdicts are final (after the run, or a Re-check)
@@ -145,7 +146,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, QWidget)
         buttons.addWidget(self.run_button)
         buttons.addWidget(QLabel("Repeats"))
         for button in (self.repeats_spin, self.recheck_button, self.stop_button,
-                       self.diff_button, self.blind_button):
+                       self._build_resume_button(), self.diff_button, self.blind_button):
             buttons.addWidget(button)
         buttons.addWidget(self.state, 1)
         self.run_list = RunList()  # beside the buttons: every pixel of height goes to results
@@ -262,7 +263,9 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, QWidget)
             self.run_list.set_runs([], None)
             return
         case_ids = {o.case_id for o in outputs}
-        shown = [c for c in cases if c.id in case_ids] or cases
+        # An unfinished run shows every case: its missing cells are what Resume fills.
+        shown = cases if self.history.resumable(run) else (
+            [c for c in cases if c.id in case_ids] or cases)
         self._lay_out(run, shown)
         latest_score = {r.output_id: r.score for r in sorted(ratings, key=lambda r: r.created_at)}
         for output in sorted(outputs, key=lambda o: o.created_at):
@@ -309,10 +312,20 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, QWidget)
         if self.run is None:
             return
         session_id, history = self.run.session_id, self.history
-        self._call("runs", lambda: history.runs(session_id), self._on_runs_listed)
 
-    def _on_runs_listed(self, runs: list) -> None:
-        self.run_list.set_runs(runs, self.run.id if self.run else None)
+        def listed():
+            runs = history.runs(session_id)
+            return runs, history.status_texts(runs)
+
+        self._call("runs", listed, self._on_runs_listed)
+
+    def _on_runs_listed(self, listed: tuple) -> None:
+        runs, statuses = listed
+        self.run_list.set_runs(runs, self.run.id if self.run else None, statuses)
+        current = next((run for run in runs if self.run and run.id == self.run.id), None)
+        if current is not None and not self.running:
+            self.run = current  # found interrupted since it was shown
+            self._show_resume()
         self.run_list.setEnabled(bool(runs) and not self.running)
 
     def open_stored(self, run_id: str) -> None:
@@ -482,6 +495,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, QWidget)
                                        and self.evaluation is not None)
         self.stop_button.setEnabled(running)
         self.run_list.setEnabled(not running and bool(self.run_list.runs))
+        self._show_resume()
 
     @property
     def running(self) -> bool:

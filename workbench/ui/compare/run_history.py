@@ -17,10 +17,11 @@ def local_time(moment: datetime) -> datetime:
     return moment.astimezone()
 
 
-def describe_run(run: Run) -> str:
+def describe_run(run: Run, status: str | None = None) -> str:
+    """``status``: the status as the services say it ('interrupted (12 of 31 cells)')."""
     labels = ", ".join(v.label or f"variant {i + 1}" for i, v in enumerate(run.variants))
     return f"{local_time(run.created_at):%Y-%m-%d %H:%M:%S} · {labels or 'no variants'} · " \
-           f"{run.status.value}"
+           f"{status or run.status.value}"
 
 
 class RunList(QWidget):
@@ -41,13 +42,14 @@ class RunList(QWidget):
         layout.addWidget(self.combo, 1)
         self.combo.activated.connect(self._on_activated)
 
-    def set_runs(self, runs: list[Run], current_id: str | None) -> None:
+    def set_runs(self, runs: list[Run], current_id: str | None,
+                 statuses: dict[str, str] | None = None) -> None:
         """Fill the list without announcing a choice: the grid already shows ``current_id``."""
         self.runs = list(runs)
         self.combo.blockSignals(True)
         self.combo.clear()
         for run in self.runs:
-            self.combo.addItem(describe_run(run), run.id)
+            self.combo.addItem(describe_run(run, (statuses or {}).get(run.id)), run.id)
         index = self.combo.findData(current_id) if current_id else -1
         self.combo.setCurrentIndex(index if index >= 0 else 0 if self.runs else -1)
         self.combo.blockSignals(False)
