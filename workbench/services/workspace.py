@@ -13,6 +13,7 @@ from ..core.runs import Output, Run
 from ..core.session_variants import CURRENT_VERSION, DEFAULT_VARIANTS, SessionVariant
 from ..core.sessions import Draft, Session
 from ..store import Store
+from . import run_state
 
 COMPOSER_DRAFT = "composer"
 MAIN_PROMPT = "main"
@@ -89,6 +90,7 @@ class WorkspaceService:
         self.store.sessions.delete(session_id)
 
     def open(self, session_id: str) -> Workspace:
+        run_state.find_interrupted(self.store)  # the latest run says so if its process died
         with self.store.transaction():
             session = self.store.sessions.get(session_id)
             prompts = self.store.prompts.prompts(session_id)

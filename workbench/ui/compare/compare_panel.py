@@ -264,8 +264,8 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
             return
         case_ids = {o.case_id for o in outputs}
         # An unfinished run shows every case: its missing cells are what Resume fills.
-        shown = cases if self.history.resumable(run) else (
-            [c for c in cases if c.id in case_ids] or cases)
+        finished = run.status in (RunStatus.DONE, RunStatus.FAILED)
+        shown = [c for c in cases if c.id in case_ids] or cases if finished else cases
         self._lay_out(run, shown)
         latest_score = {r.output_id: r.score for r in sorted(ratings, key=lambda r: r.created_at)}
         for output in sorted(outputs, key=lambda o: o.created_at):
@@ -323,9 +323,11 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         runs, statuses = listed
         self.run_list.set_runs(runs, self.run.id if self.run else None, statuses)
         current = next((run for run in runs if self.run and run.id == self.run.id), None)
-        if current is not None and not self.running:
+        if current is not None and not self.running and current.status != self.run.status:
             self.run = current  # found interrupted since it was shown
-            self._show_resume()
+            self.state.setText(f"{run_line(current.status, list(self.cells), self.outputs)} "
+                               f"(started {local_time(current.created_at):%Y-%m-%d %H:%M})")
+        self._show_resume()
         self.run_list.setEnabled(bool(runs) and not self.running)
 
     def open_stored(self, run_id: str) -> None:
