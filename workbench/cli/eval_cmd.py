@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,8 +24,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Run a suite: every prompt × model over every test, check the assertions, "
                     "print pass rates with 95%% intervals and paired comparisons. Exit 0 when "
                     "it passes, 100 when below the threshold, 1 on errors.")
-    parser.add_argument("suite", metavar="SUITE.yaml",
+    parser.add_argument("suite", metavar="SUITE.yaml", nargs="?",
                         help="a suite file, or the name of a shipped one: redteam, example-suite")
+    parser.add_argument("--resume", nargs="?", const="", metavar="RUN",
+                        help="finish an interrupted (or stopped) run: only its missing cells, "
+                             "same run, same settings and seeds. RUN: its id or the first "
+                             "characters of it; without RUN, the latest such run of SUITE.yaml "
+                             "(or of any suite)")
     parser.add_argument("-m", "--model", action="append", dest="models", metavar="MODEL",
                         help="a variant's model (repeatable): used when the suite names no "
                              "providers, or instead of them")
@@ -57,42 +63,62 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
     from ..core.job_state import JobState, JobWatcher
     from ..services.compare import RunService
+    from ..services.evaluation.preflight import check_file, preflight_for
     from ..services.evaluation.runner import EvalService
-    from ..services.evaluation.suite_file import load_suite
     from ..services.models import ModelService
     from ..services.plugins import start_plugins
     from ..services.sessions import open_store
 
     if args.repeat < 1:
         raise WorkbenchError(f"--repeat must be 1 or more, not {args.repeat}.")
-    path = suite_path(args.suite)
-    suite = load_suite(path)
+    _resume_suite_argument(args)
+    if args.suite is None and args.resume is None:
+        raise WorkbenchError("Name a suite file (workbench eval SUITE.yaml), or --resume a run.")
+    path = suite_path(args.suite) if args.suite else None
+    # A results file from an earlier run must not be left looking like this run's.
+    for stale in (args.json_file, args.junit_file):
+        if stale:
+            Path(stale).unlink(missing_ok=True)
     store = open_store()
     models = ModelService(store=store)
     plugins = start_plugins(models, safe_mode=args.safe_mode)
     service = EvalService(store, models, RunService(store, models, plugins), plugins)
     progress = ProgressLine()
-    job = JobState(f"eval {path.name}")
+    job = JobState(f"eval {path.name if path else 'resume'}")
     job.watch(JobWatcher(on_progress=progress))
     try:
-        outcome = service.run_suite(suite, models=args.models, model_config=_config(args),
-                                    repeats=args.repeat,
-                                    concurrency=args.concurrency, threshold=args.threshold,
-                                    yaml_text=_text(path), job=job)
+        if args.resume is not None:
+            run = _run_to_resume(store, args.resume, path)
+            print(f"Resuming run {run.id[:8]} ({_progress_text(store, run)} done).",
+                  file=sys.stderr)
+            outcome = service.resume(run.id, concurrency=args.concurrency, job=job)
+            name = _suite_name(store, run) or (path.stem if path else "suite")
+            threshold = _threshold(store, run, args.threshold)
+        else:
+            # every problem of the suite at once, file:line each, before anything is stored
+            suite = check_file(path, preflight_for(service), models=args.models,
+                               model_config=_config(args))
+            _note_interrupted(store, path)
+            outcome = service.run_suite(suite, models=args.models, model_config=_config(args),
+                                        repeats=args.repeat, concurrency=args.concurrency,
+                                        threshold=args.threshold, yaml_text=_text(path),
+                                        job=job)
+            name, threshold = path.stem, args.threshold
         progress.finish()
-        code = outcome.exit_code(args.threshold)
+        code = outcome.exit_code(threshold)
         for line in outcome.report.lines():
             print(line)
         print(f"Stored as session '{store.sessions.get(outcome.session_id).name}' "
               f"(run {outcome.run.id[:8]}).")
         if args.json_file:
-            Path(args.json_file).write_text(json.dumps(
-                {"suite": str(path), "run_id": outcome.run.id, "session_id": outcome.session_id,
-                 "exit_code": code, "threshold": args.threshold, "repeats": args.repeat,
+            write_atomically(Path(args.json_file), json.dumps(
+                {"suite": str(path) if path else name, "run_id": outcome.run.id,
+                 "session_id": outcome.session_id, "exit_code": code, "threshold": threshold,
+                 "repeats": store.evaluations.eval_run(outcome.run.id).repeats,
                  "errors": outcome.errors, "report": outcome.report.to_dict(),
                  "results": _results(store, outcome.run)}, indent=2, ensure_ascii=False))
         if args.junit_file:
-            write_junit(Path(args.junit_file), store, outcome.run, suite_name=path.stem)
+            write_junit(Path(args.junit_file), store, outcome.run, suite_name=name)
         if code == 1 and outcome.errors:
             print(f"workbench: error: {outcome.errors} cell(s) failed to generate "
                   "(their errors are in the results)", file=sys.stderr)
@@ -103,6 +129,73 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         models.close()
         store.close()
+
+
+def _resume_suite_argument(args: argparse.Namespace) -> None:
+    """``--resume suite.yaml`` means the latest interrupted run of that suite."""
+    value = args.resume
+    if value and args.suite is None and (value.endswith((".yaml", ".yml"))
+                                         or Path(value).is_file()):
+        args.suite, args.resume = value, ""
+
+
+def _run_to_resume(store, prefix: str, path: Path | None):
+    from ..core.errors import WorkbenchError
+    from ..services import run_state
+
+    if prefix:
+        return run_state.find_run(store, prefix)
+    runs = run_state.resumable_runs(store, str(path) if path else None)
+    if not runs:
+        where = f" of {path}" if path else ""
+        raise WorkbenchError(f"No interrupted or stopped run{where} to resume.")
+    return runs[0]
+
+
+def _note_interrupted(store, path: Path) -> None:
+    """Say when this suite has a run that could be finished instead of started again."""
+    from ..services import run_state
+
+    for run in run_state.resumable_runs(store, str(path))[:1]:
+        print(f"workbench: note: run {run.id[:8]} of this suite was {run.status.value} at "
+              f"{_progress_text(store, run)}; `workbench eval --resume {run.id[:8]}` finishes "
+              "it instead of starting over.", file=sys.stderr)
+
+
+def _progress_text(store, run) -> str:
+    from ..services import run_state
+
+    return str(run_state.progress(store, run))
+
+
+def _suite_name(store, run) -> str | None:
+    eval_run = store.evaluations.eval_run(run.id)
+    if eval_run is None or eval_run.suite_id is None:
+        return None
+    stored = store.evaluations.suite(eval_run.suite_id)
+    return Path(stored.source_path).stem if stored.source_path else stored.name
+
+
+def _threshold(store, run, given: float | None) -> float | None:
+    """--threshold if given, else the one the run was started with."""
+    if given is not None:
+        return given
+    eval_run = store.evaluations.eval_run(run.id)
+    return eval_run.threshold if eval_run is not None else None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename it over: a reader sees the old
+    file or the new one, never half of one (os.replace is atomic on one file system)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def suite_path(text: str) -> Path:
@@ -187,4 +280,6 @@ def write_junit(path: Path, store, run, suite_name: str) -> None:
                 ElementTree.SubElement(element, "error", message=result.verdict.error[:500])
             elif not result.passed:
                 ElementTree.SubElement(element, "failure", message=result.verdict.reason[:500])
-    ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    ElementTree.indent(root)
+    write_atomically(path, ElementTree.tostring(root, encoding="unicode",
+                                                xml_declaration=True))

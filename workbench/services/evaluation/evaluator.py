@@ -4,7 +4,6 @@ combined. Used for every output the grid or `workbench eval` produces, as it arr
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import WorkbenchError
@@ -46,17 +45,6 @@ class JudgePool:
         judge = Judge(model)
         with self._lock:
             return self._judges.setdefault(reference, judge)
-
-    def check(self, references: Iterable[str]) -> None:
-        """Fail up front, before any generation, when a judge cannot be found."""
-        for reference in sorted(set(references)):
-            if self.models.is_remote(reference):
-                continue  # opened (and its server asked) when the first judgement is due
-            try:
-                self.models.resolve(reference)
-            except WorkbenchError as error:
-                raise WorkbenchError(
-                    f"The judge model '{reference}' cannot be used: {error}") from None
 
 
 def judge_of(assertion: Assertion, case_set: CaseSet) -> str | None:

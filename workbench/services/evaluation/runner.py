@@ -17,18 +17,18 @@ from ...core.job_state import JobState
 from ...core.ratings import Preference
 from ...core.retrieved_context import compose
 from ...core.runs import Output, Run, RunStatus
-from ...core.suites import Suite, SuiteError, SuiteProblem
+from ...core.suites import Suite
 from ...plugins.manager import PluginManager
 from ...store import Store
+from .. import run_state
 from ..compare import RunService
 from ..inspection import InspectionService
 from ..models import ModelService
 from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
+from .preflight import preflight_for
 from .report import EvalReport, build_report
-from .suite_retrieval import retrieval_of, retrieval_problems
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
-from .validation import assertion_problem
 
 Progress = Callable[[int, int, int], None]  # cells done, cells in all, cells failed
 
@@ -146,57 +146,10 @@ class EvalService:
 
     def check(self, suite: Suite, models: list[str] | None = None,
               model_config: dict | None = None) -> None:
-        """Every reason the suite cannot run, at once: assertions (with the plugins' scorer
-        and filter names), the variants' models, the judges."""
-        providers = providers_for(suite, models, model_config)
-        scorers = filters = None
-        if self.plugins is not None:
-            scorers = {s.name for _, s in self.plugins.contributions("register_scorers")}
-            filters = {f.name for _, f in self.plugins.contributions("register_output_filters")}
-        problems = []
-        judges = set()
-        for number, test in enumerate(suite.effective_tests(), 1):
-            where = test.description or f"test {number}"
-            for assertion in test.assertions:
-                problem = assertion_problem(assertion, scorers=scorers, filters=filters)
-                if problem:
-                    problems.append(SuiteProblem(suite.source, assertion.line or test.line,
-                                                 f"tests: {where}", problem))
-                if assertion.model_graded:
-                    judge = assertion.provider or suite.judge
-                    if judge is None:
-                        problems.append(SuiteProblem(
-                            suite.source, assertion.line or test.line, f"tests: {where}",
-                            f"{assertion.name} needs a judge model: set its provider or "
-                            "defaultTest.options.provider"))
-                    else:
-                        judges.add(judge)
-        for provider in providers:
-            problem = self._model_problem(provider.id)
-            if problem:
-                problems.append(SuiteProblem(suite.source, provider.line, "providers", problem))
-        if any(retrieval_of(p).active for p in providers):
-            problems.extend(retrieval_problems(self.runs.retrieval_service(), providers,
-                                               suite.source))
-        if not suite.prompts:
-            problems.append(SuiteProblem(suite.source, None, "prompts", "the suite has none"))
-        if not suite.tests:
-            problems.append(SuiteProblem(suite.source, None, "tests", "the suite has none"))
-        if problems:
-            raise SuiteError(problems)
-        self.judges.check(judges)
-
-    def _model_problem(self, reference: str) -> str | None:
-        if "+" in reference.split("://", 1)[0] and "://" in reference:
-            if not self.models.is_remote(reference):
-                scheme = reference.split("+", 1)[0]
-                return f"no plugin serves '{scheme}+' models ({reference})"
-            return None
-        try:
-            self.models.resolve(reference)
-        except WorkbenchError as error:
-            return str(error)
-        return None
+        """Every reason the suite cannot run, at once, with file and line (the preflight:
+        assertions with the plugins' names, the variants' models and the judges resolved —
+        remote servers asked —, retrieval sets, every prompt rendered for every case)."""
+        preflight_for(self).check(suite, models, model_config)
 
     # -- the grid's runs: the same checks, on whatever the user runs ---------------------------
 
@@ -291,8 +244,78 @@ class EvalService:
         handle, evaluating, report = self.run_held(
             held, specs, repeats=repeats, concurrency=concurrency, threshold=threshold,
             listener=listener, progress=progress, total=total, job=job)
-        run = self.store.runs.get(handle.run.id)
-        return EvalOutcome(run, held.session.id, report, evaluating.errors, run.status)
+        return self._outcome(handle.run.id, report)
+
+    def _outcome(self, run_id: str, report: EvalReport) -> EvalOutcome:
+        run = self.store.runs.get(run_id)
+        errors = sum(1 for finish in self.store.runs.filled_cells(run_id).values()
+                     if finish == "error")
+        return EvalOutcome(run, run.session_id, report, errors, run.status)
+
+    # -- an interrupted run, finished ------------------------------------------------------
+
+    def resume(self, run_id: str, *, concurrency: int | None = None, listener=None,
+               job: JobState | None = None) -> EvalOutcome:
+        """Finish an interrupted (or stopped) evaluated run: only its missing cells, in the
+        same run, with its variants' stored settings and seeds; outputs stored before the stop
+        but never checked are checked now; then judged and reported over the whole run, as if
+        it had never stopped (blocking)."""
+        run_state.find_interrupted(self.store)
+        run = self.store.runs.get(run_id)
+        if run.status not in run_state.RESUMABLE:
+            raise WorkbenchError(f"Run {run_id[:8]} is {run.status.value}: only an interrupted "
+                                 "or stopped run can be resumed.")
+        eval_run = self.store.evaluations.eval_run(run_id)
+        repeats = eval_run.repeats if eval_run is not None else 1
+        case_set = self.store.case_sets.get(run.case_set_id)
+        cases = list(case_set.cases)
+        specs = [run_state.spec_for(self.store, variant) for variant in run.variants]
+        missing = run_state.missing_cells(self.store, run, cases, repeats)
+        total = len(run_state.all_cells(run, cases, repeats))
+        job = job or JobState(f"evaluation of {run.name}")
+        before = total - len(missing)
+
+        def progress(done: int, cells: int, failed: int) -> None:
+            job.set_progress(before + done, total, f"{failed} failed" if failed else "")
+
+        evaluating = self.watch(case_set, listener, len(missing), progress)
+        try:
+            self.resumed(evaluating, run, specs, repeats=repeats)
+            job.set_progress(before, total, "")
+            handle = self.runs.resume(run, specs, cases, missing, evaluating, repeats=repeats,
+                                      concurrency=concurrency)
+            job.on_cancel(handle.cancel)
+            handle.wait()
+            outcome = self._outcome(run_id, self.finish(evaluating, run_id))
+        except BaseException as error:
+            job.fail(str(error))
+            raise
+        job.finish(outcome)
+        return outcome
+
+    def resumed(self, evaluating: EvaluatingListener, run: Run, specs, *,
+                repeats: int = 1) -> None:
+        """``started`` for a run that goes on (``RunService.resume``): the listener knows the
+        outputs stored before the stop (select-best and the report see the whole run) and
+        checks those whose verdict was never stored."""
+        evaluating.versions = {variant.id: spec.prompt_version
+                               for variant, spec in zip(run.variants, specs)}
+        evaluating.ready.set()
+        self._adopt_stored(evaluating, run.id)
+        if self.store.evaluations.eval_run(run.id) is None:
+            self.store.evaluations.add_eval_run(EvalRun(run.id, None, max(1, repeats)))
+
+    def _adopt_stored(self, evaluating: EvaluatingListener, run_id: str) -> None:
+        """The outputs a run stored before it stopped, with their verdicts; an output whose
+        verdict was not stored yet (the process died between the two) is checked now."""
+        results = {result.output_id: result for result in self.store.evaluations.results(run_id)}
+        for output in self.store.runs.outputs(run_id):
+            if output.cancelled or output.cell is None:
+                continue
+            evaluating.outputs[output.id] = output
+            result = results.get(output.id) or evaluating._evaluate(output)
+            if result is not None:
+                evaluating.results[output.id] = result
 
     def run_held(self, held: SuiteInSession, specs, *, repeats: int = 1,
                  concurrency: int | None = None, threshold: float | None = None,
