@@ -1,8 +1,10 @@
 """Render a model's chat template (a Jinja2 string), sandboxed, and choose which one to use.
 
-Templates come from downloaded files, so they are untrusted: jinja2's immutable sandbox keeps
-them from touching Python objects. The helpers mirror what Hugging Face's tokenizer exposes
-to templates (``raise_exception``, ``strftime_now``) so real-world templates render unchanged.
+Templates come from downloaded files, so they are untrusted: the bounded sandbox
+(template_sandbox.py, the one user templates render in too) keeps them from touching Python
+objects and from asking for more memory or time than a prompt needs. The helpers mirror what
+Hugging Face's tokenizer exposes to templates (``raise_exception``, ``strftime_now``) so
+real-world templates render unchanged.
 
 A file without a template gets llama.cpp's built-in one for its architecture where llama.cpp
 has one (``BUILTIN_TEMPLATES`` are Jinja equivalents of a few of llama.cpp's named templates,
@@ -13,15 +15,17 @@ The user may pick a named template or paste their own per model.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from jinja2 import TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import WorkbenchError
+from .errors import WorkbenchError, sentence
 from .messages import ChatMessage
+from .template_limits import TemplateLimitError, check_text
+from .template_sandbox import BoundedSandbox
 
 # Used when a model carries no template of its own: ChatML, the most common layout.
 CHATML_TEMPLATE = (
@@ -106,7 +110,7 @@ class TemplateChoice:
             return cls(name=data["name"])
         if isinstance(data.get("jinja"), str):
             return cls(jinja=data["jinja"])
-        raise ChatTemplateError(f"Not a template choice: {data!r}")
+        raise ChatTemplateError(f"Not a template choice: {data!r}.")
 
 
 def builtin_template(name: str) -> str:
@@ -165,27 +169,32 @@ def check_template(source: str) -> None:
 
 
 def _raise_exception(message: str):
-    raise ChatTemplateError(f"The chat template refused the messages: {message}")
+    raise ChatTemplateError(sentence(f"The chat template refused the messages: {message}"))
 
 
 def _strftime_now(fmt: str) -> str:
+    # A directive's width pads it ('%9999999Y'): refused like any other too long string.
+    widths = sum(int(digits) for digits in re.findall(r"%[-_0^#]*(\d{1,9})", str(fmt)))
+    check_text("'strftime_now()'", len(str(fmt)) + widths, exact=False)
     return datetime.datetime.now().strftime(fmt)
+
+
+_ENV = BoundedSandbox(trim_blocks=True, lstrip_blocks=True,
+                      extensions=["jinja2.ext.loopcontrols"])
+_ENV.globals["raise_exception"] = _raise_exception
+_ENV.globals["strftime_now"] = _strftime_now
 
 
 @lru_cache(maxsize=32)
 def _compile(source: str):
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
-    )
-    env.globals["raise_exception"] = _raise_exception
-    env.globals["strftime_now"] = _strftime_now
     try:
-        return env.from_string(source)
+        return _ENV.from_string(source)
     except TemplateSyntaxError as error:
-        raise ChatTemplateError(f"The chat template is not valid Jinja2: line {error.lineno}: "
-                                f"{error.message}") from None
+        raise ChatTemplateError(sentence(f"The chat template is not valid Jinja2: line "
+                                         f"{error.lineno}: {error.message}")) from None
     except TemplateError as error:
-        raise ChatTemplateError(f"The chat template is not valid Jinja2: {error}") from None
+        raise ChatTemplateError(sentence(f"The chat template is not valid Jinja2: {error}")) \
+            from None
 
 
 def render_chat(
@@ -207,5 +216,8 @@ def render_chat(
         )
     except ChatTemplateError:
         raise
+    except TemplateLimitError as error:
+        raise ChatTemplateError(sentence(f"The chat template was refused: {error}")) from None
     except Exception as error:  # a template bug must never take the caller down
-        raise ChatTemplateError(f"The chat template failed to render: {error}") from None
+        raise ChatTemplateError(sentence(f"The chat template failed to render: {error}")) \
+            from None

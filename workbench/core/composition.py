@@ -11,18 +11,19 @@ from collections.abc import Collection
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import WorkbenchError
+from .errors import WorkbenchError, sentence
 from .messages import ChatMessage
 from .prompts import FewShotExample, PromptVersion
+from .template_limits import TemplateLimitError
+from .template_sandbox import BoundedSandbox
 
 
 class CompositionError(WorkbenchError):
     """The prompt cannot be built for this case; the message says what to fix."""
 
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+_ENV = BoundedSandbox(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 @lru_cache(maxsize=256)
@@ -30,8 +31,8 @@ def _template(source: str):
     try:
         return _ENV.from_string(source)
     except TemplateSyntaxError as error:
-        raise CompositionError(f"The user template has a syntax error on line {error.lineno}: "
-                               f"{error.message}.") from None
+        raise CompositionError(sentence(f"The user template has a syntax error on line "
+                                        f"{error.lineno}: {error.message}")) from None
 
 
 def template_variables(source: str) -> list[str]:
@@ -58,11 +59,14 @@ def _render(template: str, variables: dict[str, str]) -> str:
     try:
         return _template(template).render(**variables)
     except UndefinedError as error:
-        raise CompositionError(f"The template refers to something undefined: {error}.") from None
+        raise CompositionError(sentence(f"The template refers to something undefined: "
+                                        f"{error}")) from None
+    except TemplateLimitError as error:
+        raise CompositionError(sentence(f"The user template was refused: {error}")) from None
     except CompositionError:
         raise
     except Exception as error:  # noqa: BLE001 - a template bug must not escape as a crash
-        raise CompositionError(f"The template failed to render: {error}.") from None
+        raise CompositionError(sentence(f"The template failed to render: {error}")) from None
 
 
 def render_user_message(template: str, variables: dict[str, str],

@@ -7,6 +7,13 @@ class WorkbenchError(Exception):
     """Base class: ``str(error)`` is a complete, user-facing sentence."""
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop: for a message that quotes another error,
+    whose text may or may not end in one (jinja2's often do)."""
+    text = text.rstrip().rstrip(".")
+    return text if text.endswith(("?", "!")) else text + "."
+
+
 class ModelFileError(WorkbenchError):
     """A model file cannot be used: it names the file and the reason."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.errors import WorkbenchError
+from ..core.errors import WorkbenchError, sentence
 from ..core.messages import ChatMessage
 from ..core.retrieval import RetrievalSettings, Retrieved
 from ..core.runs import Output
@@ -44,7 +44,7 @@ def sent_prompt(inspection: InspectionService, output: Output) -> SentPrompt:
         else:
             rendered = render(list(messages))
     except WorkbenchError as error:
-        note = f"The template could not be rendered: {error}"
+        note = sentence(f"The template could not be rendered: {error}")
     found = recorded(inspection.store, output.id)
     settings, chunks = found if found is not None else (None, ())
     return SentPrompt(variant.label or "variant", messages, rendered, note,
