@@ -14,7 +14,7 @@ from tests.retrieval.conftest import CORPUS
 from workbench.core.errors import WorkbenchError
 from workbench.core.job_state import CANCELLED, JobState, JobWatcher
 from workbench.core.retrieval import ChunkingSpec
-from workbench.services.retrieval.readers import BLOCK, read_file
+from workbench.services.retrieval.readers import BLOCK, FileText, fingerprint
 
 
 def text_pdf(line: str) -> bytes:
@@ -126,10 +126,15 @@ def test_a_huge_file_is_read_in_blocks_with_progress(tmp_path):
     path = tmp_path / "huge.txt"
     path.write_text("The brume rolls in from the bay. " * 100_000)  # 3.3 MB
     seen = []
-    read = read_file(path, lambda done, size: seen.append((done, size)))
+    found = fingerprint(path, lambda done, size: seen.append((done, size)))
     size = path.stat().st_size
     assert len(seen) == -(-size // BLOCK) >= 3 and seen[-1] == (size, size)
-    assert read.size == size and read.text.startswith("The brume")
+    assert found.size == size
+    seen.clear()
+    parts = list(FileText(found, lambda done, size: seen.append((done, size))))
+    assert len(parts) >= 3 and max(map(len, parts)) <= BLOCK  # a part at a time
+    assert len(seen) == -(-size // BLOCK) and seen[-1] == (size, size)
+    assert "".join(parts) == path.read_text()
 
 
 def test_cancel_between_files_keeps_what_was_done_and_a_second_add_completes(lab, tmp_path):

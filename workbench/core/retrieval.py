@@ -171,12 +171,15 @@ class IndexReport:
     chunks: int = 0
     embedded: int = 0
     skipped: list[FileProblem] = field(default_factory=list)
+    notices: list[FileProblem] = field(default_factory=list)  # files added, with a warning
 
     def summary(self) -> str:
         text = (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.removed} removed; {self.chunks} chunks, {self.embedded} embedded")
         if self.skipped:
             text += f"; {len(self.skipped)} skipped"
+        if self.notices:
+            text += f"; {len(self.notices)} with notices"
         return text
 
 

@@ -13,6 +13,9 @@ Format 3 (schema revision 0005) adds the token inspector: the table ``output_tra
 trace's packed bytes, base64 like any binary column) and, on outputs, the output each was
 branched from and its forced tokens. Format 1 and 2 files still import: their outputs have no
 trace and are no branch.
+
+A document's text, kept in parts since schema revision 0007 (``document_parts``), is exported
+whole in its ``text`` column as format 4 has it, and imported there.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from .revisions import head_revision
 from .schema import (
     CaseSetRow,
     ChunkRow,
+    DocumentPartRow,
     DocumentRow,
     DocumentSetRow,
     EvalResultRow,
@@ -91,8 +95,9 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
     take("preferences", PreferenceRow, PreferenceRow.output_a_id.in_(output_ids))
     take("output_retrievals", OutputRetrievalRow, OutputRetrievalRow.output_id.in_(output_ids))
     document_sets = take("document_sets", DocumentSetRow, DocumentSetRow.session_id == session_id)
-    documents = take("documents", DocumentRow,
-                     DocumentRow.set_id.in_([d.id for d in document_sets]))
+    documents = take("documents", DocumentRow,  # not a draft (an add still storing it)
+                     DocumentRow.set_id.in_([d.id for d in document_sets])
+                     & (DocumentRow.sha256 != ""))
     chunks = take("chunks", ChunkRow, ChunkRow.document_id.in_([d.id for d in documents]))
     chunks.sort(key=lambda c: (c.document_id, c.position))
     take("session_variants", SessionVariantRow, SessionVariantRow.session_id == session_id)
@@ -166,6 +171,11 @@ def export_session(db: Database, session_id: str, file: Path) -> dict[str, int]:
             "exported_at": utc_now().isoformat(), "session_id": session_id,
             "tables": {name: [_to_record(r) for r in found] for name, found in rows.items()},
         }
+        for record in document["tables"]["documents"]:
+            if not record["text"]:  # kept in parts since revision 0007: exported whole
+                record["text"] = "".join(s.scalars(
+                    select(DocumentPartRow.text).where(DocumentPartRow.document_id == record["id"])
+                    .order_by(DocumentPartRow.position)))
     data = json.dumps(document, ensure_ascii=False, indent=1).encode()
     file = Path(file)
     temporary = file.with_name(file.name + ".partial")

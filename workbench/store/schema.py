@@ -386,3 +386,18 @@ class OutputRetrievalRow(Base):
     output_id: Mapped[str] = mapped_column(_fk("outputs.id"), primary_key=True)
     settings: Mapped[dict[str, Any]]
     chunks: Mapped[list[Any]]
+
+
+# -- revision 0007 ------------------------------------------------------------------------
+
+class DocumentPartRow(Base):
+    """A document's text a part at a time (about a megabyte each, ``start`` its first
+    character's offset in the whole text), so that storing or reading a large document never
+    holds all of it. Documents stored before revision 0007 keep their text in
+    ``documents.text`` and have no parts; later ones have an empty ``documents.text``."""
+
+    __tablename__ = "document_parts"
+    document_id: Mapped[str] = mapped_column(_fk("documents.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)

@@ -55,6 +55,13 @@ def token_spans(tokenizer: Tokenizer, text: str) -> list[Span]:
     ids = tokenizer.tokenize(text, add_special=False, parse_special=False)
     pieces = tokenizer.pieces(ids) if ids else []
     data = text.encode("utf-8")
+    if len(data) == len(text) and b"".join(pieces) == data:
+        # ASCII: a byte offset is a character offset.
+        spans, offset = [], 0
+        for piece in pieces:
+            spans.append((offset, offset + len(piece)))
+            offset += len(piece)
+        return spans
     if b"".join(pieces) == data:
         # Byte offset -> character offset; a token that ends inside a character (byte-level
         # BPE splits some) ends at that character's start, the next one takes it whole.
@@ -107,7 +114,7 @@ class Chunker:
             ranges = self._pack(units, pack=True)
         chunks = []
         for start, end in ranges:
-            start, end = _trim(text, start, end)
+            start, end = trim(text, start, end)
             if end > start:
                 chunks.append(ChunkView(id=0, document_id=document_id, position=len(chunks),
                                         text=text[start:end], start=start, end=end,
@@ -163,7 +170,7 @@ class Chunker:
         return ranges
 
 
-def _trim(text: str, start: int, end: int) -> Span:
+def trim(text: str, start: int, end: int) -> Span:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

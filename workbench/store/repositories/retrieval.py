@@ -7,11 +7,12 @@ vectors (a trigger per space, made with its ``vec0`` table, removes them with th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 
 from ...core.errors import NotFoundError
+from ...core.ids import new_id
 from ...core.retrieval import (
     ChunkingSpec,
     ChunkView,
@@ -24,12 +25,16 @@ from ...core.retrieval import (
 from ..database import Database
 from ..schema import (
     ChunkRow,
+    DocumentPartRow,
     DocumentRow,
     DocumentSetRow,
     EmbeddingSpaceRow,
     OutputRetrievalRow,
     OutputRow,
 )
+
+DRAFT = ""  # the sha256 of a document still being stored (see start_draft)
+PART_CHARS = 1 << 20  # characters in a part of a document's text given whole (save_document)
 
 
 def to_space(row: EmbeddingSpaceRow | None) -> EmbeddingSpace | None:
@@ -111,43 +116,123 @@ class RetrievalRepository:
     # -- documents -----------------------------------------------------------------------
 
     def documents(self, set_id: str) -> list[SourceDocument]:
+        """The set's documents by path (drafts, whose sha256 is still empty, left out)."""
         with self.db.transaction() as s:
             counts = dict(s.execute(
                 select(ChunkRow.document_id, func.count()).where(ChunkRow.set_id == set_id)
                 .group_by(ChunkRow.document_id)).all())
-            rows = s.scalars(select(DocumentRow).where(DocumentRow.set_id == set_id)
+            rows = s.scalars(select(DocumentRow).where(DocumentRow.set_id == set_id,
+                                                       DocumentRow.sha256 != DRAFT)
                              .order_by(DocumentRow.path))
             return [to_document(row, counts.get(row.id, 0)) for row in rows]
 
     def document_text(self, document_id: str) -> str:
+        return "".join(self.document_parts(document_id))
+
+    def document_parts(self, document_id: str) -> Iterator[str]:
+        """A document's text a part at a time (each read in a transaction of its own), or the
+        whole text of a document stored before its text was kept in parts."""
         with self.db.transaction() as s:
             text = s.scalar(select(DocumentRow.text).where(DocumentRow.id == document_id))
         if text is None:
             raise NotFoundError(f"No document with id {document_id}.")
-        return text
+        if text:
+            yield text
+            return
+        position = 0
+        while True:
+            with self.db.transaction() as s:
+                part = s.scalar(select(DocumentPartRow.text).where(
+                    DocumentPartRow.document_id == document_id,
+                    DocumentPartRow.position == position))
+            if part is None:
+                return
+            yield part
+            position += 1
 
     def save_document(self, document: SourceDocument, text: str,
                       chunks: Sequence[ChunkView]) -> list[int]:
-        """Store a document and its chunks (their ids are given by the database and returned),
-        replacing the chunks it had: their FTS rows and vectors go with them (triggers)."""
+        """Store a document and its chunks in one transaction (their ids are given by the
+        database and returned), replacing the chunks it had: their FTS rows and vectors go
+        with them (triggers)."""
+        with self.db.transaction() as s:
+            draft = self.start_draft(document)
+            parts = [(i, start, text[start:start + PART_CHARS])
+                     for i, start in enumerate(range(0, len(text), PART_CHARS))]
+            self.add_to_draft(draft, parts, chunks)
+            self.finish_draft(draft, document)
+            return list(s.scalars(select(ChunkRow.id).where(ChunkRow.document_id == document.id)
+                                  .order_by(ChunkRow.position)))
+
+    # -- a document stored a batch at a time ----------------------------------------------
+    # A draft is a documents row whose sha256 is empty. Its parts and chunks are written a
+    # batch at a time, each batch a transaction of its own; its chunks carry the draft's id
+    # as their set, so no search, listing or count sees them. ``finish_draft`` makes it the
+    # document in one transaction (the old version's chunks, vectors and text go then), so a
+    # search sees the old version or the new one, never half of one. A draft left behind by
+    # a process that was killed is removed by ``drop_drafts`` (the next add of the set), and
+    # the file is then stored again from the start.
+
+    def start_draft(self, document: SourceDocument) -> str:
+        draft = new_id()
+        with self.db.transaction() as s:
+            s.add(DocumentRow(id=draft, set_id=document.set_id, path=document.path, title="",
+                              sha256=DRAFT, size=document.size, text="",
+                              added_at=document.added_at, updated_at=document.updated_at))
+        return draft
+
+    def add_to_draft(self, draft: str, parts: Sequence[tuple[int, int, str]],
+                     chunks: Sequence[ChunkView]) -> None:
+        """A batch of the draft's text parts (position, start, text) and chunks."""
+        with self.db.transaction() as s:
+            if parts:
+                s.execute(insert(DocumentPartRow), [
+                    {"document_id": draft, "position": position, "start": start, "text": text}
+                    for position, start, text in parts])
+            if chunks:
+                s.execute(insert(ChunkRow), [
+                    {"document_id": draft, "set_id": draft, "position": c.position,
+                     "text": c.text, "start": c.start, "end": c.end, "tokens": c.tokens}
+                    for c in chunks])
+
+    def finish_draft(self, draft: str, document: SourceDocument, *,
+                     keep_text: bool = False) -> None:
+        """The draft becomes ``document`` (added, or replacing the version stored under its
+        id). ``keep_text``: the draft has chunks only (re-chunking), the text stays."""
         with self.db.transaction() as s:
             row = s.get(DocumentRow, document.id)
             if row is None:
                 s.add(DocumentRow(id=document.id, set_id=document.set_id, path=document.path,
                                   title=document.title, sha256=document.sha256,
-                                  size=document.size, text=text, added_at=document.added_at,
+                                  size=document.size, text="", added_at=document.added_at,
                                   updated_at=document.updated_at))
+                s.flush()
             else:
+                # Chunks first, explicitly: their delete triggers keep FTS5 and vec0 in step.
                 s.execute(delete(ChunkRow).where(ChunkRow.document_id == document.id))
                 row.title, row.sha256, row.size = document.title, document.sha256, document.size
-                row.text, row.updated_at = text, document.updated_at
-            s.flush()
-            rows = [ChunkRow(document_id=document.id, set_id=document.set_id,
-                             position=c.position, text=c.text, start=c.start, end=c.end,
-                             tokens=c.tokens) for c in chunks]
-            s.add_all(rows)
-            s.flush()
-            return [r.id for r in rows]
+                row.updated_at = document.updated_at
+                if not keep_text:
+                    s.execute(delete(DocumentPartRow)
+                              .where(DocumentPartRow.document_id == document.id))
+                    row.text = ""
+            s.execute(update(ChunkRow).where(ChunkRow.document_id == draft)
+                      .values(document_id=document.id, set_id=document.set_id))
+            s.execute(update(DocumentPartRow).where(DocumentPartRow.document_id == draft)
+                      .values(document_id=document.id))
+            s.execute(delete(DocumentRow).where(DocumentRow.id == draft))
+
+    def discard_draft(self, draft: str) -> None:
+        self.remove_document(draft)
+
+    def drop_drafts(self, set_id: str) -> int:
+        """Remove the drafts a stopped process left in the set; how many there were."""
+        with self.db.transaction() as s:
+            drafts = list(s.scalars(select(DocumentRow.id).where(
+                DocumentRow.set_id == set_id, DocumentRow.sha256 == DRAFT)))
+            for draft in drafts:
+                self.remove_document(draft)
+            return len(drafts)
 
     def remove_document(self, document_id: str) -> None:
         with self.db.transaction() as s:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from ...core.retrieval import EmbeddingSpace
 from ..database import Database
@@ -54,14 +54,23 @@ class VectorRepository:
 
     # -- vectors -------------------------------------------------------------------------
 
-    def missing(self, set_id: str, space_id: int) -> list[tuple[int, str]]:
-        """(chunk id, text) of the set's chunks with no vector in the space yet, in order."""
+    def missing(self, set_id: str, space_id: int, *, after: int = 0,
+                limit: int | None = None) -> list[tuple[int, str]]:
+        """(chunk id, text) of the set's chunks with no vector in the space yet, in order: those
+        after chunk id ``after``, at most ``limit`` (a page: embedding never holds them all)."""
         with self.db.transaction() as s:
             done = select(ChunkEmbeddingRow.chunk_id).where(ChunkEmbeddingRow.space_id == space_id)
             rows = s.execute(select(ChunkRow.id, ChunkRow.text)
-                             .where(ChunkRow.set_id == set_id, ChunkRow.id.not_in(done))
-                             .order_by(ChunkRow.id))
+                             .where(ChunkRow.set_id == set_id, ChunkRow.id > after,
+                                    ChunkRow.id.not_in(done))
+                             .order_by(ChunkRow.id).limit(limit))
             return [(row.id, row.text) for row in rows]
+
+    def missing_count(self, set_id: str, space_id: int) -> int:
+        with self.db.transaction() as s:
+            done = select(ChunkEmbeddingRow.chunk_id).where(ChunkEmbeddingRow.space_id == space_id)
+            return s.scalar(select(func.count()).select_from(ChunkRow)
+                            .where(ChunkRow.set_id == set_id, ChunkRow.id.not_in(done))) or 0
 
     def add(self, space_id: int, set_id: str, vectors: Sequence[tuple[int, bytes]]) -> None:
         """Store float32 vectors (one transaction: a batch is in whole or not at all)."""
