@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from pathlib import Path
 
 import pytest
 from pypdf import PdfWriter
@@ -13,7 +14,7 @@ from pypdf import PdfWriter
 from tests.retrieval.conftest import CORPUS
 from workbench.core.errors import WorkbenchError
 from workbench.core.job_state import CANCELLED, JobState, JobWatcher
-from workbench.core.retrieval import ChunkingSpec
+from workbench.core.retrieval import ChunkingSpec, ChunkView, SourceDocument
 from workbench.services.retrieval.readers import BLOCK, FileText, fingerprint
 
 
@@ -166,3 +167,116 @@ def test_sets_are_found_by_name_and_an_unknown_one_is_named(lab):
         lab.service.create_set("bad", chunking=ChunkingSpec("tokens", 64, 64))
     lab.service.remove_set("named")
     assert "named" not in [s.name for s in lab.service.sets()]
+
+
+def damaged_pdf(line: str) -> bytes:
+    """A PDF whose startxref points past its xref table: pypdf warns, rebuilds and reads it."""
+    data = text_pdf(line)
+    xref = data.index(b"xref")
+    return data.replace(b"startxref\n%d" % xref, b"startxref\n%d" % (xref + 7))
+
+
+def wrecked_pdf(line: str) -> bytes:
+    """A PDF whose catalog's xref offset is off by two: pypdf warns, then cannot read it."""
+    data = text_pdf(line)
+    xref = data.index(b"xref")
+    first = data.index(b"n \n", xref) - 17  # the first object's ten-digit offset
+    offset = int(data[first:first + 10])
+    return data[:first] + b"%010d" % (offset + 2) + data[first + 10:]
+
+
+def test_what_pypdf_says_of_a_damaged_pdf_is_the_files_notice_not_stderr(lab, tmp_path, capfd):
+    (tmp_path / "shifted.pdf").write_bytes(damaged_pdf("The tram Owl runs at night."))
+    (tmp_path / "wrecked.pdf").write_bytes(wrecked_pdf("The ferry Heron sails at noon."))
+    capfd.readouterr()
+    lab.service.create_set("damaged")
+    report = lab.service.add("damaged", [tmp_path])
+    assert report.added == 1 and "1 with notices" in report.summary()
+    assert [(Path(n.path).name, n.reason) for n in report.notices] == [
+        ("shifted.pdf", "pypdf: incorrect startxref pointer(3); parsing for Object Streams")]
+    (skipped,) = report.skipped
+    assert Path(skipped.path).name == "wrecked.pdf"
+    assert skipped.reason.startswith("a broken PDF (PdfStreamError: Invalid hexadecimal")
+    assert skipped.reason.endswith("; pypdf: Ignoring wrong pointing object 1 0 (offset 11); "
+                                   "Object 1 0 found")
+    document = lab.service.documents("damaged")[0]
+    assert "Owl runs at night" in lab.service.document_text(document.id)
+    err = capfd.readouterr().err
+    assert "startxref" not in err and "wrong pointing" not in err  # nothing leaked
+
+
+def test_pypdf_outside_a_read_still_reaches_the_log(caplog):
+    """The capture is for the thread reading a PDF; pypdf used elsewhere logs as before
+    (through the root logger's handlers)."""
+    from pypdf import PdfReader
+
+    from workbench.services.retrieval import readers
+
+    readers._listen_to_pypdf()
+    PdfReader(io.BytesIO(damaged_pdf("Elsewhere.")))
+    assert "incorrect startxref pointer(3)" in caplog.messages
+
+
+def test_a_symbolic_link_loop_is_named_as_one(lab, tmp_path):
+    folder = tmp_path / "links"
+    folder.mkdir()
+    (folder / "real.md").write_text("# Tide\nThe tide turns at six.")
+    (folder / "self.md").symlink_to(folder / "self.md")
+    (folder / "ping.md").symlink_to(folder / "pong.md")
+    (folder / "pong.md").symlink_to(folder / "ping.md")
+    (folder / "gone.md").symlink_to(folder / "nowhere.md")
+    lab.service.create_set("links")
+    report = lab.service.add("links", [folder, folder / "self.md"])
+    loop = ("a symbolic link loop (following its links comes back to where it started, never "
+            "to a file)")
+    assert sorted((Path(p.path).name, p.reason) for p in report.skipped) == [
+        ("gone.md", f"a broken symbolic link (to {folder / 'nowhere.md'}, which does not exist)"),
+        ("ping.md", loop), ("pong.md", loop), ("self.md", loop), ("self.md", loop)]
+    assert report.added == 1
+
+
+def test_a_file_unreadable_far_in_keeps_the_version_stored_before(lab, tmp_path):
+    """Its text is stored a part at a time into a draft: a byte that is not UTF-8 two parts
+    in drops the draft, and the version added before is still the document, whole."""
+    path = tmp_path / "log.txt"
+    body = "The harbour bell rings at dawn; the quay opens at six.\n" * 42_000  # 2.3 MB
+    path.write_text(body)
+    lab.service.create_set("long", chunking=ChunkingSpec("tokens", 128, 16))
+    assert lab.service.add("long", [path]).added == 1
+    (before,) = lab.service.documents("long")
+    chunks = lab.service.chunks("long", before.id)
+    path.write_bytes(body.encode() + b"\xff and more")
+    report = lab.service.add("long", [path])
+    assert [p.reason for p in report.skipped] == [
+        f"not UTF-8 text (undecodable byte 0xff at offset {len(body)}); save it as UTF-8"]
+    assert lab.service.documents("long") == [before]
+    assert lab.service.chunks("long", before.id) == chunks
+    assert lab.service.document_text(before.id) == body
+    with lab.store.db.engine.connect() as connection:
+        assert connection.exec_driver_sql(
+            "SELECT count(*) FROM documents WHERE sha256 = ''").scalar() == 0
+        assert connection.exec_driver_sql(
+            "SELECT count(*) FROM chunks WHERE document_id = ?", (before.id,)).scalar() \
+            == len(chunks)
+
+
+def test_a_draft_left_by_a_killed_add_is_invisible_and_the_next_add_stores_the_file(lab,
+                                                                                    tmp_path):
+    lab.service.create_set("killed")
+    set_id = lab.service.get_set("killed").id
+    path = tmp_path / "quay.md"
+    path.write_text("# Quay\nThe quay floods at seven when the tide is high.")
+    # What a process killed while adding the file leaves: a draft with a part and a chunk.
+    draft = lab.store.retrieval.start_draft(
+        SourceDocument(set_id, str(path.resolve()), "", "", 52))
+    lab.store.retrieval.add_to_draft(draft, [(0, 0, "# Quay\nThe quay")],
+                                     [ChunkView(0, draft, 0, "The quay", 7, 15, 2)])
+    assert lab.service.documents("killed") == []
+    assert lab.store.vectors.bm25(set_id, '"quay"', 5) == []  # no search sees a draft
+    report = lab.service.add("killed", [path])
+    assert report.added == 1
+    (document,) = lab.service.documents("killed")
+    assert document.title == "Quay" and document.chunks == 1
+    assert len(lab.store.vectors.bm25(set_id, '"quay"', 5)) == 1
+    with pytest.raises(Exception, match="No document with id"):
+        lab.service.document_text(draft)

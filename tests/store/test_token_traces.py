@@ -17,8 +17,8 @@ from workbench.core.runs import Output
 from workbench.core.tokens import Alternative, TokenInfo, TokenTrace
 from workbench.store import Store
 from workbench.store.exchange import FORMAT_VERSION, export_session, import_session
-from workbench.store.schema import OutputRow, OutputTraceRow
 from workbench.store.revisions import head_revision
+from workbench.store.schema import OutputRow, OutputTraceRow
 
 # "Le 🦘 est là" as a tokenizer might split it: the kangaroo's four bytes over two tokens, an
 # accented letter, a forced token, a position without a captured log-probability.

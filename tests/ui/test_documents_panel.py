@@ -161,6 +161,24 @@ def test_new_set_add_files_then_a_document_shows_its_chunks(qtbot, panel, monkey
         "# Tea handbook", "## Brewing green tea", "## Storing tea"]
 
 
+def test_a_damaged_pdf_is_listed_as_added_with_what_pypdf_said(qtbot, panel, monkeypatch,
+                                                                 tmp_path):
+    from tests.retrieval.test_files import damaged_pdf
+
+    new_set(qtbot, panel, "papers")
+    (tmp_path / "shifted.pdf").write_bytes(damaged_pdf("The tram Owl runs at night."))
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    state = add_files(qtbot, panel, monkeypatch, [tmp_path / "shifted.pdf",
+                                                  tmp_path / "empty.txt"])
+    assert state.status == "done", state.error
+    assert "1 added" in panel.summary.text() and "1 with notices" in panel.summary.text()
+    lines = [panel.skipped.item(i).text() for i in range(panel.skipped.count())]
+    assert lines == ["empty.txt: the file is empty",
+                     "shifted.pdf (added): pypdf: incorrect startxref pointer(3); parsing for "
+                     "Object Streams"]
+    assert panel.skipped_label.text() == "Skipped files and notices:"
+
+
 def test_bm25_search_lists_hits_and_a_hit_opens_its_chunk(qtbot, panel, monkeypatch,
                                                           tmp_path):
     new_set(qtbot, panel, "household")

@@ -1,7 +1,8 @@
 """``workbench docs``: document sets for retrieval — add files, list, search, re-embed.
 
 Sets made here are global (usable from every session) unless ``--session`` names one.
-Progress goes to stderr, results to stdout; skipped files are listed with their reasons.
+Progress goes to stderr, results to stdout; skipped files are listed with their reasons, and
+files added with a warning (pypdf's, for a damaged PDF it could still read) with it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ def _job(title: str):
 def _print_report(report) -> int:
     for problem in report.skipped:
         print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    for notice in report.notices:  # added, with what its reader warned of (a damaged PDF)
+        print(f"notice {notice.path}: {notice.reason}", file=sys.stderr)
     print(report.summary())
     return 0
 

@@ -153,7 +153,8 @@ class RetrievalSettings:
 
 @dataclass(frozen=True)
 class FileProblem:
-    """A file that was skipped, and why, in words a user can act on."""
+    """A file that was skipped, and why, in words a user can act on (or, as an index report's
+    notice, a file that was added and what its reader warned of)."""
 
     path: str
     reason: str

@@ -4,7 +4,8 @@ cut into chunks, the set's embedding, and a search box to try queries.
 Every service call runs off the GUI thread: quick ones (listing, a document's text, a search)
 with ``run_in_background``, long ones (adding files, re-chunking, embedding) as a job in the
 ``JobStrip`` with progress and Cancel. What an add skipped stays listed with its reasons until
-the next job, not in a banner that goes away.
+the next job, not in a banner that goes away, and so do the files it added with a notice (what
+pypdf warned of in a damaged PDF it could still read).
 """
 
 from __future__ import annotations
@@ -401,10 +402,18 @@ class DocumentsPanel(QWidget):
             self.summary.setText(f"{state.title} {done}"
                                  + (f": {report.summary()}" if report else "."))
         problems = report.skipped if report else []
+        notices = report.notices if report else []
         for problem in problems:
             item = QListWidgetItem(f"{Path(problem.path).name}: {problem.reason}")
             item.setToolTip(str(problem))
             self.skipped.addItem(item)
+        for notice in notices:  # added, with what its reader warned of
+            item = QListWidgetItem(f"{Path(notice.path).name} (added): {notice.reason}")
+            item.setToolTip(str(notice))
+            self.skipped.addItem(item)
+        self.skipped_label.setText("Skipped files and notices:" if notices and problems
+                                   else "Added with notices:" if notices else "Skipped files:")
+        problems = problems + notices
         # As tall as its reasons (up to five lines), so the documents keep the room.
         line = self.skipped.fontMetrics().height() + 6
         self.skipped.setFixedHeight(min(5, max(1, len(problems))) * line + 6)
