@@ -144,6 +144,12 @@ class RunHandle(JobState):
         if self.cancelled:
             stream.cancel()
 
+    def _untrack(self, stream) -> None:
+        """A finished cell's stream: nothing left to cancel (and a long run must not keep
+        every stream it made)."""
+        with self._streams_lock:
+            self._streams.discard(stream)
+
     def _cell_done(self, count: int = 1) -> None:
         with self._streams_lock:
             self._finished_cells += count
@@ -461,6 +467,8 @@ class RunService:
                        f"Unexpected error: {type(error).__name__}: {error}",
                        _stream_text(stream), token_count=tokens,
                        seed=getattr(stream, "seed", None))
+        finally:
+            handle._untrack(stream)
         return False
 
     @staticmethod
