@@ -96,3 +96,36 @@ def test_the_stream_keeps_only_a_window_of_the_text(tokenizer):
     # Never more than a part and a window of text, nor the tokens of more than that.
     assert max(h[0] for h in held) < BLOCK // 4 + 2 * chunk_stream.WINDOW
     assert max(h[1] for h in held) < BLOCK // 4 + 2 * chunk_stream.WINDOW
+
+
+def test_re_chunking_reads_the_stored_text_a_part_at_a_time(lab, tokenizer, tmp_path):
+    path = tmp_path / "long.md"
+    path.write_text(document(BLOCK + 200_000, seed=3), encoding="utf-8")
+    lab.service.create_set("rechunked", chunking=ChunkingSpec("tokens", 128, 16))
+    lab.service.add("rechunked", [path])
+    (stored,) = lab.service.documents("rechunked")
+    text = lab.service.document_text(stored.id)  # \r\n read as \n
+    with lab.store.db.engine.connect() as connection:
+        assert connection.exec_driver_sql(
+            "SELECT count(*) FROM document_parts WHERE document_id = ?", (stored.id,)
+        ).scalar() == 2
+    spec = ChunkingSpec("paragraphs", 200, 0)
+    report = lab.service.set_chunking("rechunked", spec)
+    assert (report.updated, report.chunks) == (1, len(lab.service.chunks("rechunked")))
+
+    def cuts(chunks):
+        return [(c.position, c.text, c.start, c.end, c.tokens) for c in chunks]
+
+    assert cuts(lab.service.chunks("rechunked", stored.id)) == cuts(
+        Chunker(spec, tokenizer).chunk(stored.id, text))
+    assert lab.service.document_text(stored.id) == text
+    # A document stored before revision 0007 has its text in documents.text, and no parts.
+    with lab.store.db.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM document_parts WHERE document_id = ?",
+                                   (stored.id,))
+        connection.exec_driver_sql("UPDATE documents SET text = ? WHERE id = ?",
+                                   (text, stored.id))
+    spec = ChunkingSpec("sentences", 64, 0)
+    lab.service.set_chunking("rechunked", spec)
+    assert cuts(lab.service.chunks("rechunked", stored.id)) == cuts(
+        Chunker(spec, tokenizer).chunk(stored.id, text))

@@ -168,15 +168,16 @@ class FileText:
 
 
 def _joined(parts: Iterator[str], size: int = BLOCK) -> Iterator[str]:
-    """Small parts (an HTML line, a PDF page) joined into parts of about ``size`` characters."""
+    """Small parts (HTML lines, PDF pages) joined into parts of up to ``size`` characters (a
+    larger one, a decoded block, stays as it is)."""
     held: list[str] = []
     count = 0
     for part in parts:
-        held.append(part)
-        count += len(part)
-        if count >= size:
+        if held and count + len(part) > size:
             yield "".join(held)
             held, count = [], 0
+        held.append(part)
+        count += len(part)
     if held:
         yield "".join(held)
 
