@@ -61,6 +61,9 @@ class Text:
     def end(self) -> int:
         return self.base + len(self.text)
 
+    def add(self, part: str) -> None:
+        self.text += part
+
     def get(self, start: int, end: int) -> str:
         return self.text[start - self.base:end - self.base]
 
@@ -416,7 +419,7 @@ class ChunkStream:
         return self.tokens.forced
 
     def feed(self, part: str) -> list[ChunkView]:
-        self.text.text += part
+        self.text.add(part)
         return self._advance()
 
     def finish(self) -> list[ChunkView]:
@@ -529,10 +532,10 @@ class ChunkStream:
             points.append(self.current[0])
         if self.queue:
             points.append(self.queue[0][0])
-        if self.split is not None:
+        if self.split is not None:  # the next window's first character on
+            loaded = self.split.begin - self.tokens.first < len(self.tokens.starts)
             points.append(self.split.start if self.split.first
-                          else self.tokens.start_of(self.split.begin)
-                          if self.split.begin - self.tokens.first < len(self.tokens.starts)
+                          else self.tokens.start_of(self.split.begin) if loaded
                           else self.tokens.safe)
         elif self.units is not None and self.units.open_start is not None:
             points.append(self.units.open_start)

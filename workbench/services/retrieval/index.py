@@ -104,19 +104,21 @@ class Indexer:
             added_at=old.added_at if old else now, updated_at=now)
         text = FileText(found, progress)
         chunks = self._store_draft(document, text, ChunkStream(doc_set.chunking, tokenizer,
-                                                               document.id), store_text=True)
+                                                               document.id))
         return chunks, text.notices
 
-    def _store_draft(self, document: SourceDocument, parts: Iterable[str], stream: ChunkStream,
-                     *, store_text: bool) -> int:
-        """Chunk ``parts`` into a draft of ``document``, each part stored (when
-        ``store_text``) with the chunks it completed; then the draft becomes the document
-        (its ``title`` taken from ``parts`` if it has one). The number of chunks."""
+    def _store_draft(self, document: SourceDocument, source: FileText | Iterable[str],
+                     stream: ChunkStream) -> int:
+        """Chunk the text of ``source`` into a draft of ``document``, a part at a time, each
+        part stored with the chunks it completed; then the draft becomes the document. A
+        file's text is stored and its title taken once it is read; a stored text (re-chunking)
+        stays. The number of chunks."""
         retrieval = self.store.retrieval
+        store_text = isinstance(source, FileText)
         draft = retrieval.start_draft(document)
         count = offset = 0
         try:
-            for position, part in enumerate(parts):
+            for position, part in enumerate(source):
                 chunks = stream.feed(part)
                 retrieval.add_to_draft(draft, [(position, offset, part)] if store_text else [],
                                        chunks)
@@ -127,8 +129,9 @@ class Indexer:
         except BaseException:
             retrieval.discard_draft(draft)
             raise
-        title = getattr(parts, "title", None) or document.title
-        retrieval.finish_draft(draft, replace(document, title=title), keep_text=not store_text)
+        if store_text:
+            document = replace(document, title=source.title)
+        retrieval.finish_draft(draft, document, keep_text=not store_text)
         return count + len(chunks)
 
     def _drop_gone(self, paths: list, existing: dict[str, SourceDocument], seen: set[str],
@@ -154,7 +157,7 @@ class Indexer:
             stream = ChunkStream(doc_set.chunking, tokenizer, document.id)
             report.chunks += self._store_draft(
                 replace(document, updated_at=utc_now()),
-                self.store.retrieval.document_parts(document.id), stream, store_text=False)
+                self.store.retrieval.document_parts(document.id), stream)
             report.updated += 1
 
     # -- vectors -------------------------------------------------------------------------
