@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +38,8 @@ from .grid_checks import MAX_REPEATS, GridChecks
 from .grid_grounding import GridGrounding
 from .grid_inspect import GridInspect
 from .grid_judging import GridJudging
-from .grid_labels import case_header, case_tooltip, run_line
+from .grid_labels import run_line
+from .grid_pages import GridPages
 from .grid_resume import GridResume
 from .output_cell import OutputCell
 from .run_history import RunList, local_time
@@ -81,7 +81,8 @@ class RunBridge(QObject):
         self.evaluated.emit(result)
 
 
-class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResume, QWidget):
+class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResume, GridPages,
+                   QWidget):
     run_finished = Signal(object)  # RunStatus
     output_ready = Signal(object)  # Output (for output filters)
     checks_done = Signal(str)  # run id: its verdicts are final (after the run, or a Re-check)
@@ -113,6 +114,10 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         # Row heights follow the text; streaming tokens refit at most every 150 ms.
         self._fit_timer = QTimer(self, singleShot=True, interval=150)
         self._fit_timer.timeout.connect(self.fit_rows)
+        # The summary and the pass line count every output: while thousands stream in, they
+        # are recounted at most four times a second, not once per output.
+        self._figures_timer = QTimer(self, singleShot=True, interval=250)
+        self._figures_timer.timeout.connect(self.refresh_figures)
         self.bridge = RunBridge(self)
         self.bridge.started.connect(self._on_started)
         self.bridge.token.connect(self._on_token)
@@ -149,6 +154,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
                        self._build_resume_button(), self.diff_button, self.blind_button):
             buttons.addWidget(button)
         buttons.addWidget(self.state, 1)
+        buttons.addWidget(self._build_page_bar())
         self.run_list = RunList()  # beside the buttons: every pixel of height goes to results
         self.run_list.setEnabled(False)
         buttons.addWidget(self.run_list, 1)
@@ -191,42 +197,12 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
     # -- grid ----------------------------------------------------------------------------
 
     def _lay_out(self, run: Run, cases: list[TestCase]) -> None:
-        """One cell per variant × case. A grid of the same shape keeps its cells (cleared):
-        building and deleting a dozen cells stalled the window for 13–35 ms at each Run."""
+        """The run's cases, from the first page (the same page when it is the run shown)."""
+        if self.run is None or self.run.id != run.id:
+            self.page = 0
         self.run, self.cases = run, list(cases)
-        self.cells.clear()
-        self.grid.clearSelection()
-        rows, columns = len(cases), len(run.variants)
-        reuse = (self.grid.rowCount() == rows and self.grid.columnCount() == columns
-                 and all(isinstance(self.grid.cellWidget(r, c), OutputCell)
-                         for r in range(rows) for c in range(columns)))
-        if not reuse:
-            self.grid.clear()
-            self.grid.setColumnCount(columns)
-            self.grid.setRowCount(rows)
-        self.grid.setHorizontalHeaderLabels([v.label or f"Variant {i + 1}"
-                                             for i, v in enumerate(run.variants)])
-        for row, case in enumerate(cases):
-            item = QTableWidgetItem(case_header(case, row + 1))
-            item.setToolTip(case_tooltip(case, row + 1))
-            self.grid.setVerticalHeaderItem(row, item)
-            for column, variant in enumerate(run.variants):
-                cell = self.grid.cellWidget(row, column) if reuse else self._new_cell(row, column)
-                if reuse:
-                    cell.clear()
-                cell.key = (variant.id, case.id)
-                cell.set_expected(case.expected)
-                self.cells[cell.key] = cell
-        self.fit_rows()
-
-    def _new_cell(self, row: int, column: int) -> OutputCell:
-        cell = OutputCell()
-        cell.rated.connect(self._on_rated)
-        cell.rerun_requested.connect(lambda c=cell: self.rerun_cell(*c.key))
-        self._inspect_cell(cell)
-        self.grid.setItem(row, column, QTableWidgetItem())  # selectable for Diff
-        self.grid.setCellWidget(row, column, cell)
-        return cell
+        self.page = min(self.page, self.page_count() - 1)
+        self._lay_out_page()
 
     def fit_rows(self) -> None:
         """Each row as tall as its tallest cell wants (text up to a cap) and its case label."""
@@ -267,24 +243,19 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         finished = run.status in (RunStatus.DONE, RunStatus.FAILED)
         shown = [c for c in cases if c.id in case_ids] or cases if finished else cases
         self._lay_out(run, shown)
-        latest_score = {r.output_id: r.score for r in sorted(ratings, key=lambda r: r.created_at)}
         for output in sorted(outputs, key=lambda o: o.created_at):
             key = (output.variant_id, output.case_id)
             self.repeat_outputs.setdefault(key, {})[output.repeat] = output
-            if output.repeat:
-                continue  # a cell shows its first repeat; the others are counted under it
-            self.outputs[key] = output
-            if key in self.cells:
-                self.cells[key].show_output(output, latest_score.get(output.id))
-        for key in self.cells:
-            self._show_repeats(key)
+            if not output.repeat:  # a cell shows its first repeat; the others under it
+                self.outputs[key] = output
+        self._fill_cells()
         self._verdicts_later(run)
         self._ground_later(list(self.outputs.values()))
         if flags is None or scores is None:
-            self._annotate_later(run, shown)
+            self._annotate_later(run, self.page_cases())
         else:
             self._show_annotations(flags, scores)
-        self.state.setText(f"{run_line(run.status, list(self.cells), self.outputs)} "
+        self.state.setText(f"{run_line(run.status, self.all_keys(), self.outputs)} "
                            f"(started {local_time(run.created_at):%Y-%m-%d %H:%M})")
         self.refresh_summary()
         self.fit_rows()
@@ -325,7 +296,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         current = next((run for run in runs if self.run and run.id == self.run.id), None)
         if current is not None and not self.running and current.status != self.run.status:
             self.run = current  # found interrupted since it was shown
-            self.state.setText(f"{run_line(current.status, list(self.cells), self.outputs)} "
+            self.state.setText(f"{run_line(current.status, self.all_keys(), self.outputs)} "
                                f"(started {local_time(current.created_at):%Y-%m-%d %H:%M})")
         self._show_resume()
         self.run_list.setEnabled(bool(runs) and not self.running)
@@ -399,6 +370,15 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         self.refresh_runs()
         return handle
 
+    def figures_later(self) -> None:
+        if not self._figures_timer.isActive():
+            self._figures_timer.start()
+
+    def refresh_figures(self) -> None:
+        self._figures_timer.stop()
+        self.refresh_summary()
+        self.refresh_pass_line()
+
     def stop(self) -> None:
         for handle in self._handles:
             handle.cancel()
@@ -461,7 +441,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
             self.output_ready.emit(output)
             self._ground_later([output])
         self._show_repeats(key)
-        self.refresh_summary()
+        self.figures_later()
         self._fit_timer.start()
 
     def _on_annotated(self, variant_id: str, case_id: str, flags: list, scores: dict) -> None:
@@ -481,7 +461,8 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
             if status is RunStatus.CANCELLED:
                 for cell in self.cells.values():
                     cell.show_cancelled()  # queued cells the stop reached before any output
-            self.state.setText(run_line(status, list(self.cells), self.outputs))
+            self.state.setText(run_line(status, self.all_keys(), self.outputs))
+            self.refresh_figures()
             self.fit_rows()
             self.refresh_runs()  # its status changed
         listener = self._listeners.pop(run_id, None)

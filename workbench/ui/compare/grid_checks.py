@@ -51,7 +51,7 @@ class GridChecks:
         if cell is not None and cell.output is not None and cell.output.id == result.output_id:
             cell.show_verdict(result.verdict)
         self._show_repeats(key)
-        self.refresh_pass_line()
+        self.figures_later()
         self._fit_timer.start()
 
     def _show_repeats(self, key: tuple[str, str]) -> None:
