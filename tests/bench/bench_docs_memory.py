@@ -31,7 +31,7 @@ WORDS = ("tram ferry harbour lantern festival reservoir library permit market bi
          "council clinic school bridge river meadow orchid quay bell tower tide brume").split()
 
 
-def write_document(path: Path, megabytes: int, seed: int = 5) -> None:
+def write_document(path: Path, megabytes: float, seed: int = 5) -> None:
     """Markdown of ``megabytes`` MB: a pool of paragraphs drawn again and again, each numbered
     (so no two are the same text), a heading every 40 paragraphs."""
     rng = random.Random(seed)
@@ -104,7 +104,7 @@ def run_add(path: Path, home: Path, *, embed: bool, source: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="30,300", help="file sizes in MB, BM25 only")
-    parser.add_argument("--embed", type=int, default=0, metavar="MB",
+    parser.add_argument("--embed", type=float, default=0, metavar="MB",
                         help="also add a file of this size with embeddings (0: none)")
     parser.add_argument("--source", type=Path, default=ROOT, help="the checkout to run")
     parser.add_argument("--work", type=Path, help="where files and homes go (default: a "
@@ -112,18 +112,18 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-docs-"))
     work.mkdir(parents=True, exist_ok=True)
-    runs = [(int(s), False) for s in args.sizes.split(",") if s] + (
+    runs = [(float(s), False) for s in args.sizes.split(",") if s] + (
         [(args.embed, True)] if args.embed else [])
     print(f"source {args.source}; files in {work}", flush=True)
     print(f"{'file':>8} {'embed':>6} {'seconds':>8} {'CLI peak':>10} {'host peak':>10}  summary",
           flush=True)
     for megabytes, embed in runs:
-        file = work / f"doc{megabytes}mb.md"
+        file = work / f"doc{megabytes:g}mb.md"
         if not file.exists():
             write_document(file, megabytes)
-        home = work / f"home-{megabytes}-{'embed' if embed else 'bm25'}-{time.time_ns()}"
+        home = work / f"home-{megabytes:g}-{'embed' if embed else 'bm25'}-{time.time_ns()}"
         found = run_add(file, home, embed=embed, source=args.source)
-        print(f"{megabytes:>6}MB {'yes' if embed else 'no':>6} {found['seconds']:>8.1f} "
+        print(f"{megabytes:>6g}MB {'yes' if embed else 'no':>6} {found['seconds']:>8.1f} "
               f"{found['cli_mb']:>8.0f}MB {found['host_mb']:>8.0f}MB  "
               f"{'exit ' + str(found['code']) + ': ' if found['code'] else ''}"
               f"{found['summary']}", flush=True)
