@@ -49,6 +49,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="write the full results as JSON")
     parser.add_argument("--junit", dest="junit_file", metavar="FILE",
                         help="write JUnit XML (one test case per case × repeat × variant)")
+    parser.add_argument("--output", dest="output_file", metavar="FILE",
+                        help="write the results in promptfoo's layout (promptfoo eval -o "
+                             "FILE.json), which promptfoo import/view/share open")
     parser.set_defaults(func=cmd_eval)
 
 
@@ -76,7 +79,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise WorkbenchError("Name a suite file (workbench eval SUITE.yaml), or --resume a run.")
     path = suite_path(args.suite) if args.suite else None
     # A results file from an earlier run must not be left looking like this run's.
-    for stale in (args.json_file, args.junit_file):
+    for stale in (args.json_file, args.junit_file, args.output_file):
         if stale:
             Path(stale).unlink(missing_ok=True)
     store = open_store()
@@ -119,6 +122,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
                  "results": _results(store, outcome.run)}, indent=2, ensure_ascii=False))
         if args.junit_file:
             write_junit(Path(args.junit_file), store, outcome.run, suite_name=name)
+        if args.output_file:
+            from ..services.evaluation.promptfoo_results import promptfoo_json
+            write_atomically(Path(args.output_file), promptfoo_json(store, outcome.run, code))
         if code == 1 and outcome.errors:
             print(f"workbench: error: {outcome.errors} cell(s) failed to generate "
                   "(their errors are in the results)", file=sys.stderr)

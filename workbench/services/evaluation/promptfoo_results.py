@@ -1,0 +1,305 @@
+"""A stored eval run in promptfoo's results layout (``workbench eval --output results.json``), the
+file ``promptfoo eval -o results.json`` writes, so ``promptfoo import`` (then ``promptfoo view``,
+``promptfoo share``, ``promptfoo show``) opens a Workbench run.
+
+The layout is promptfoo's ``OutputFile`` (src/types: ``evalId``, ``results`` an
+``EvaluateSummaryV3`` — ``version: 3``, ``timestamp``, ``prompts``, ``results``, ``stats`` —
+``config``, ``shareableUrl``, ``metadata``, ``vars``, ``runtimeOptions``), read from promptfoo
+0.123.1 and checked against it by ``tests/conformance/run.py`` (``promptfoo import`` accepts the
+file and ``promptfoo export`` gives the same rows back). What follows promptfoo's own rules:
+
+- a column (``prompts[i]``, ``results[].promptIdx``) is a provider × prompt, provider-major
+  (promptfoo's order; the app's variants are prompt-major);
+- ``testIdx`` counts tests × repeats, a test's repeats in a row;
+- ``promptId`` is the sha256 of the prompt's label, as promptfoo's ``generateIdFromPrompt``;
+- ``failureReason`` is 0 (passed), 1 (an assertion failed), 2 (the output failed to generate),
+  and ``error`` carries the failing reason either way, as promptfoo writes it.
+
+Prompt Workbench's own facts (the repeat, the seed, the variant's label, the run) are kept under
+each result's ``metadata.workbench`` and the file's ``metadata.workbench``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from ...core.errors import WorkbenchError
+from ...core.evaluation import AssertionResult, EvalResult
+from ...core.retrieved_context import compose
+from ...core.runs import Output, Run
+from ...store import Store
+from ..retrieval_context import sent_variables
+
+VERSION = 3  # EvaluateSummaryV3
+PASSED, ASSERT, ERROR = 0, 1, 2  # promptfoo's ResultFailureReason
+SECRET_KEYS = {"apikey", "api_key", "authorization", "password", "token"}
+
+
+def promptfoo_results(store: Store, run: Run, *, exit_code: int | None = None) -> dict[str, Any]:
+    """The run as promptfoo's ``OutputFile`` (a dict ready for ``json.dumps``)."""
+    eval_run = store.evaluations.eval_run(run.id)
+    stored = (store.evaluations.suite(eval_run.suite_id)
+              if eval_run is not None and eval_run.suite_id else None)
+    config = _config(stored.yaml_text if stored else "", run)
+    cases = sorted(store.case_sets.get(run.case_set_id).cases, key=lambda c: c.position)
+    positions = {case.id: number for number, case in enumerate(cases)}
+    repeats = eval_run.repeats if eval_run is not None else 1
+    outputs = {output.id: output for output in store.runs.outputs(run.id)}
+    columns = _columns(store, run, config)
+    rows = []
+    for result in store.evaluations.results(run.id):
+        output, column = outputs.get(result.output_id), columns.get(result.variant_id)
+        case = cases[positions[result.case_id]] if result.case_id in positions else None
+        if output is None or column is None or case is None:
+            continue
+        test_idx = positions[case.id] * repeats + result.repeat
+        rows.append(_row(store, result, output, case, column, test_idx))
+    rows.sort(key=lambda row: (row["testIdx"], row["promptIdx"]))
+    created = _utc(run.created_at)
+    prompts = [_completed_prompt(column, [r for r in rows if r["promptIdx"] == column["index"]])
+               for column in sorted(columns.values(), key=lambda c: c["index"])]
+    variables = list(dict.fromkeys(name for row in rows for name in row["vars"]))
+    return {
+        "evalId": f"eval-{run.id.replace('-', '')[:3]}-{created[:19]}",
+        "results": {"version": VERSION, "timestamp": created, "prompts": prompts,
+                    "results": rows, "stats": _stats(rows, run)},
+        "config": config,
+        "shareableUrl": None,
+        "metadata": {"exportedAt": _utc(datetime.now(UTC)), "evaluationCreatedAt": created,
+                     "platform": platform.system().lower(), "arch": platform.machine(),
+                     "workbench": {"version": _app_version(), "run_id": run.id,
+                                   "exit_code": exit_code, "repeats": repeats}},
+        "vars": variables,
+        "runtimeOptions": {"repeat": repeats, "cache": False, "eventSource": "workbench"},
+    }
+
+
+def promptfoo_json(store: Store, run: Run, exit_code: int | None = None) -> str:
+    """``promptfoo_results`` as the text of a results file."""
+    return json.dumps(promptfoo_results(store, run, exit_code=exit_code), indent=2,
+                      ensure_ascii=False, default=str)
+
+
+# -- the parts -----------------------------------------------------------------------------
+
+def _columns(store: Store, run: Run, config: dict) -> dict[str, dict[str, Any]]:
+    """Variant id -> its column: promptfoo's index (provider-major), the prompt, the provider.
+    The app's variants are prompt-major: prompt i, provider j is variant i * providers + j."""
+    variants = sorted(run.variants, key=lambda v: v.position)
+    version_ids = list(dict.fromkeys(v.prompt_version_id for v in variants))
+    per_prompt = max(1, len(variants) // max(1, len(version_ids)))
+    prompt_labels = _prompt_labels(config, len(version_ids))
+    providers = config.get("providers") if isinstance(config.get("providers"), list) else []
+    columns = {}
+    for variant in variants:
+        prompt_idx = version_ids.index(variant.prompt_version_id)
+        provider_idx = variant.position - prompt_idx * per_prompt
+        written = (providers[provider_idx] if len(providers) == per_prompt
+                   and 0 <= provider_idx < len(providers) else None)
+        ident, label = _provider_names(written, variant.model_path, variant.label)
+        try:
+            version = store.prompts.version(variant.prompt_version_id)
+        except WorkbenchError:
+            version = None
+        template = version.user_template if version is not None else ""
+        prompt_label = prompt_labels[prompt_idx] if prompt_idx < len(prompt_labels) else template
+        columns[variant.id] = {
+            "index": provider_idx * len(version_ids) + prompt_idx, "version": version,
+            "template": template, "label": prompt_label, "provider_id": ident,
+            "provider_label": label, "variant": variant.label,
+            "prompt_id": hashlib.sha256(prompt_label.encode()).hexdigest()}
+    return columns
+
+
+def _prompt_labels(config: dict, count: int) -> list[str]:
+    """promptfoo's prompt labels: a text is its own label, an object its label (or id, or
+    raw), a map {text: label} its values; a chat or file its reference."""
+    written = config.get("prompts")
+    if isinstance(written, str):
+        written = [written]
+    if isinstance(written, dict):
+        return [str(label if label is not None else raw) for raw, label in written.items()]
+    if not isinstance(written, list) or len(written) != count:
+        return []
+    labels = []
+    for item in written:
+        if isinstance(item, dict):
+            labels.append(str(item.get("label") or item.get("id") or _text(item.get("raw"))))
+        else:
+            labels.append(_text(item))
+    return labels
+
+
+def _provider_names(written: Any, model_path: str, variant_label: str) -> tuple[str, str]:
+    if isinstance(written, str):
+        return written, ""
+    if isinstance(written, dict) and len(written) == 1 and "id" not in written:
+        return str(next(iter(written))), ""  # promptfoo's {model: {config…}}
+    if isinstance(written, dict):
+        return str(written.get("id") or model_path), str(written.get("label") or "")
+    return model_path, variant_label if variant_label != model_path else ""
+
+
+def _row(store: Store, result: EvalResult, output: Output, case, column: dict,
+         test_idx: int) -> dict[str, Any]:
+    verdict = result.verdict
+    latency_ms = round((output.total_s or 0.0) * 1000)
+    usage = _usage(output)
+    failure = ERROR if verdict.error else (PASSED if verdict.passed else ASSERT)
+    components = [_component(r) for r in verdict.results]
+    grading = None if verdict.error else {
+        "pass": verdict.passed, "score": verdict.score,
+        "reason": "All assertions passed" if verdict.passed else verdict.reason,
+        "namedScores": _named_scores(verdict.results), "tokensUsed": _usage(None),
+        "componentResults": components}
+    test_case: dict[str, Any] = {"description": case.description, "vars": dict(case.variables),
+                                 "assert": [a.to_dict() for a in case.assertions],
+                                 "options": {}, "metadata": {}}
+    if case.threshold is not None:
+        test_case["threshold"] = case.threshold
+    if not case.description:
+        del test_case["description"]
+    response = None if output.error else {
+        "output": output.text, "tokenUsage": usage, "cached": False, "latencyMs": latency_ms,
+        "finishReason": output.finish_reason or "stop"}
+    row: dict[str, Any] = {
+        "cost": 0, "error": verdict.error or (None if verdict.passed else verdict.reason),
+        "gradingResult": grading, "id": result.id, "latencyMs": latency_ms,
+        "namedScores": _named_scores(verdict.results),
+        "prompt": {"raw": _rendered(store, column, output, case), "label": column["label"],
+                   "config": {}},
+        "promptId": column["prompt_id"], "promptIdx": column["index"],
+        "provider": {"id": column["provider_id"], "label": column["provider_label"]},
+        "response": response, "score": verdict.score, "success": verdict.passed,
+        "testCase": test_case, "testIdx": test_idx, "tokenUsage": usage,
+        "vars": dict(case.variables), "failureReason": failure,
+        "metadata": {"workbench": {"repeat": result.repeat, "seed": output.seed,
+                                   "variant": column["variant"], "output_id": output.id,
+                                   "case_id": case.id}}}
+    if case.description:
+        row["description"] = case.description
+    if response is None:
+        del row["response"]
+    return row
+
+
+def _component(result: AssertionResult) -> dict[str, Any]:
+    return {"pass": result.passed, "score": result.score,
+            "reason": result.reason or ("Assertion passed" if result.passed
+                                        else "Assertion failed"),
+            "assertion": result.assertion.to_dict()}
+
+
+def _named_scores(results) -> dict[str, float]:
+    return {r.assertion.metric: r.score for r in results if r.assertion.metric}
+
+
+def _rendered(store: Store, column: dict, output: Output, case) -> str:
+    """The prompt as sent: the user message's text, or the chat as JSON (promptfoo's raw)."""
+    version = column["version"]
+    if version is None:
+        return column["template"]
+    try:
+        messages = compose(version, sent_variables(store, output, dict(case.variables)))
+    except WorkbenchError:
+        return column["template"]
+    if len(messages) == 1:
+        return messages[0].content
+    return json.dumps([m.to_dict() for m in messages], ensure_ascii=False)
+
+
+def _usage(output: Output | None) -> dict[str, int]:
+    prompt = output.prompt_tokens if output is not None else 0
+    completion = output.token_count if output is not None else 0
+    return {"total": prompt + completion, "prompt": prompt, "completion": completion,
+            "cached": 0, "numRequests": 1 if output is not None else 0}
+
+
+def _completed_prompt(column: dict, rows: list[dict]) -> dict[str, Any]:
+    """promptfoo's CompletedPrompt: a column with its metrics."""
+    usage = _usage(None)
+    for row in rows:
+        for key in ("total", "prompt", "completion", "numRequests"):
+            usage[key] += row["tokenUsage"][key]
+    named: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for row in rows:
+        for name, score in row["namedScores"].items():
+            named[name] = named.get(name, 0.0) + score
+            counts[name] = counts.get(name, 0) + 1
+    components = [c for row in rows for c in (row["gradingResult"] or {}).get(
+        "componentResults", [])]
+    return {
+        "id": column["prompt_id"], "raw": column["template"], "label": column["label"],
+        "provider": column["provider_label"] or column["provider_id"],
+        "metrics": {
+            "score": sum(row["score"] for row in rows),
+            "testPassCount": sum(1 for row in rows if row["failureReason"] == PASSED),
+            "testFailCount": sum(1 for row in rows if row["failureReason"] == ASSERT),
+            "testErrorCount": sum(1 for row in rows if row["failureReason"] == ERROR),
+            "assertPassCount": sum(1 for c in components if c["pass"]),
+            "assertFailCount": sum(1 for c in components if not c["pass"]),
+            "totalLatencyMs": sum(row["latencyMs"] for row in rows),
+            "tokenUsage": usage, "namedScores": named, "namedScoresCount": counts,
+            "cost": 0}}
+
+
+def _stats(rows: list[dict], run: Run) -> dict[str, Any]:
+    usage = _usage(None)
+    for row in rows:
+        for key in ("total", "prompt", "completion", "numRequests"):
+            usage[key] += row["tokenUsage"][key]
+    stats: dict[str, Any] = {
+        "successes": sum(1 for row in rows if row["failureReason"] == PASSED),
+        "failures": sum(1 for row in rows if row["failureReason"] == ASSERT),
+        "errors": sum(1 for row in rows if row["failureReason"] == ERROR),
+        "tokenUsage": usage}
+    if run.finished_at is not None:
+        stats["durationMs"] = max(0, round(
+            (run.finished_at - run.created_at).total_seconds() * 1000))
+    return stats
+
+
+def _config(yaml_text: str, run: Run) -> dict[str, Any]:
+    """The suite as written (promptfoo's ``config``), secrets redacted as promptfoo does."""
+    try:
+        data = yaml.safe_load(yaml_text) if yaml_text else None
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        data = {"description": run.name}
+    return _redacted(json.loads(json.dumps(data, default=str)))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: "[REDACTED]" if str(key).lower() in SECRET_KEYS and item else
+                _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{moment.astimezone(UTC).microsecond // 1000:03d}Z"
+
+
+def _app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("prompt-workbench")
+    except PackageNotFoundError:
+        return "unknown"
