@@ -142,6 +142,21 @@ class OpenAIModel:
     def generate_many(self, requests: Sequence[GenerationRequest]) -> list[RemoteStream]:
         return [self.generate(r) for r in requests]
 
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Each text's embedding from the server's ``/embeddings`` (the ``similar``
+        assertion), in the order given."""
+        with self._request("/embeddings", {"model": self.model, "input": list(texts)}) as reply:
+            try:
+                data = sorted(json.load(reply)["data"], key=lambda item: item.get("index", 0))
+                vectors = [[float(x) for x in item["embedding"]] for item in data]
+            except (ValueError, KeyError, TypeError) as error:
+                raise RemoteError(f"{self.base_url}/embeddings answered without embeddings "
+                                  f"({type(error).__name__}: {error}).") from None
+        if len(vectors) != len(texts):
+            raise RemoteError(f"{self.base_url}/embeddings gave {len(vectors)} embeddings for "
+                              f"{len(texts)} texts.")
+        return vectors
+
     def close(self) -> None:
         pass
 

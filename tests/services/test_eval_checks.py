@@ -4,12 +4,19 @@ python and flagged assertions run through real plugins."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from rapidfuzz.distance import LCSseq, Levenshtein
 
-from workbench.core.evaluation import ASSERTION_TYPES, MODEL_GRADED, Assertion, combine
+from workbench.core.evaluation import (
+    ASSERTION_TYPES,
+    EVALUATED,
+    MODEL_GRADED,
+    Assertion,
+    combine,
+)
 from workbench.core.paths import app_paths
 from workbench.core.retrieval import Retrieved
 from workbench.plugins.discovery import REPO_PLUGINS
@@ -19,6 +26,16 @@ from workbench.services.evaluation.refusal import REFUSAL_PATTERNS, is_refusal
 
 SCHEMA = {"type": "object", "required": ["name", "age"],
           "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}}}
+WEATHER = [{"type": "function", "function": {
+    "name": "get_weather", "parameters": {
+        "type": "object", "required": ["city"],
+        "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}}}}}]
+
+
+def tool_call(name: str, arguments: str) -> str:
+    return json.dumps([{"id": "call_1", "type": "function",
+                        "function": {"name": name, "arguments": arguments}}])
+
 
 # (assertion, a context it passes on, a context it fails on, the failing reason)
 CASES = [
@@ -65,15 +82,24 @@ CASES = [
      CheckContext('"Shifts start at 23:00 sharp" [1]', retrieved=lambda: [
          Retrieved(1, "d", "/h.md", "h.md", 0, "Shifts start at 22:00 sharp.", 1.0, 1)]),
      "1 quote: 1 fabricated — fabricated: “Shifts start at 23:00 sharp”"),
+    (Assertion("contains-json", SCHEMA),
+     CheckContext('Here you go: {"name": "Ada", "age": 36} — and {"x": 1}.'),
+     CheckContext('{"name": "Ada"} and {"age": 3}'),
+     "2 JSON objects, none matches the JSON Schema: 'age' is a required property"),
+    (Assertion("is-valid-openai-tools-call", WEATHER),
+     CheckContext(tool_call("get_weather", '{"city": "Oslo", "unit": "c"}')),
+     CheckContext(tool_call("get_weather", '{"city": "Oslo", "unit": "k"}')),
+     "the call of 'get_weather' does not match its parameters: 'k' is not one of ['c', 'f']"),
 ]
 
 
 def test_every_deterministic_type_has_a_checker_and_a_case_here():
-    # likelihood scores the expected answer with the variant's model: the Evaluator checks it
-    # (tests/services/test_inspection.py), not a checker of the output's text.
-    deterministic = set(ASSERTION_TYPES) - MODEL_GRADED - {"likelihood"}
+    # likelihood, perplexity, similar and assert-set need a model or other assertions: the
+    # Evaluator checks them (tests/services/test_inspection.py, test_eval_promptfoo_types.py),
+    # not a checker of the output's text. cost is a no-op (test_eval_promptfoo_types.py).
+    deterministic = set(ASSERTION_TYPES) - MODEL_GRADED - EVALUATED
     assert set(CHECKERS) == deterministic
-    covered = {a.type for a, *_ in CASES} | {"python", "flagged"}
+    covered = {a.type for a, *_ in CASES} | {"python", "flagged", "cost"}
     assert covered == deterministic
 
 
@@ -123,8 +149,14 @@ def test_weights_decide_the_case_score_and_weight_zero_is_only_reported():
     assert verdict.score == pytest.approx(3 / 4)
     assert not verdict.passed  # without a threshold every weighted assertion must pass
     assert verdict.reason == "contains: does not contain 'Lyon'"
+    # weight 0: recorded as passed (promptfoo forces it), what it found kept as its reason
+    metric = verdict.results[2]
+    assert metric.passed and metric.score == 0.0 and metric.reason == "31 characters > 5"
     assert combine(results, threshold=0.75).passed
     assert not combine(results, threshold=0.8).passed
+    assert not combine(results, threshold=0).passed  # promptfoo: 0 is no threshold
+    only_metrics = combine([results[2]])
+    assert only_metrics.passed and only_metrics.score == 0.0  # promptfoo's 0 / 0 → 0
 
 
 def test_long_values_are_cut_in_reasons():

@@ -444,7 +444,8 @@ def test_a_variable_no_test_gives_is_named_before_anything_runs():
             vars: {txet: bread}
         """)
     assert found == ["suite.yaml:7: vars: test \"typo\" gives no value for {{text}}, used by "
-                     "prompt 'Translate {{text}} into {{language}}'"]
+                     "prompt 'Translate {{text}} into {{language}}' (promptfoo renders it "
+                     "empty; an empty one is written \"\")"]
 
 
 def test_wrong_types_and_repeated_keys_are_named():

@@ -66,6 +66,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
     from ..core.job_state import JobState, JobWatcher
     from ..services.compare import RunService
+    from ..services.evaluation.differences import promptfoo_notes
     from ..services.evaluation.preflight import check_file, preflight_for
     from ..services.evaluation.runner import EvalService
     from ..services.models import ModelService
@@ -102,6 +103,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             suite = check_file(path, preflight_for(service), models=args.models,
                                model_config=_config(args))
             _note_interrupted(store, path)
+            for note in promptfoo_notes(suite):  # deliberate differences, said once
+                print(f"workbench: note: {note}", file=sys.stderr)
             outcome = service.run_suite(suite, models=args.models, model_config=_config(args),
                                         repeats=args.repeat, concurrency=args.concurrency,
                                         threshold=args.threshold, yaml_text=_text(path),

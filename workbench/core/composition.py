@@ -1,8 +1,11 @@
 """From a prompt version and one test case to the chat messages the model receives.
 
 The user template is Jinja2 in the sandbox with strict undefined variables: ``{{ word }}``
-works as users expect, filters and conditionals work too, and a missing variable is an error
-that names it instead of silently rendering an empty string.
+works as users expect, filters and conditionals work too, and a variable the case does not
+define is an error that names it instead of silently rendering an empty string. A variable the
+case defines as empty renders empty, as promptfoo renders ``vars: {extra: ""}``: undefined is
+not empty. (The cases table has no way to say "empty on purpose": its empty cells are left out
+of a case's variables, so they count as not defined — services/workspace.py.)
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ def missing_variables(template: str, variables: dict[str, str]) -> list[str]:
     return [name for name in template_variables(template) if not variables.get(name)]
 
 
+def undefined_variables(template: str, variables: dict[str, str]) -> list[str]:
+    """Template variables this row does not define (an empty value is defined)."""
+    return [name for name in template_variables(template) if name not in variables]
+
+
 def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{name}'" for name in names)
 
@@ -71,12 +79,13 @@ def _render(template: str, variables: dict[str, str]) -> str:
 
 def render_user_message(template: str, variables: dict[str, str],
                         allow_empty: Collection[str] = ()) -> str:
-    """``allow_empty``: variables meant to be empty (a variant without retrieval: context)."""
-    missing = [n for n in missing_variables(template, variables) if n not in allow_empty]
+    """``allow_empty``: kept for callers that name variables meant to be empty (a variant
+    without retrieval: context); an empty value renders empty whatever its name."""
+    missing = [n for n in undefined_variables(template, variables) if n not in allow_empty]
     if missing:
         raise CompositionError(f"The template uses {_quoted(missing)}, which this test case "
-                               "leaves empty or does not define. Fill it in or remove it from "
-                               "the template.")
+                               "does not define. Give it a value (an empty one renders empty) "
+                               "or remove it from the template.")
     return _render(template, variables)
 
 

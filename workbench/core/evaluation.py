@@ -42,8 +42,26 @@ ASSERTION_TYPES: dict[str, str] = {
                   "model and prompt (token inspector)",
     "llm-rubric": "the rubric a judge model grades the output against",
     "select-best": "the criterion a judge compares every variant's output by (pairwise)",
+    "assert-set": "nothing: its own assert list, scored as one (weighted mean; with a "
+                  "threshold of its own it passes when the mean reaches it)",
+    "contains-json": "optional: a JSON Schema one JSON object in the output must satisfy",
+    "is-valid-openai-tools-call": "optional: the tools (OpenAI's {type: function, function: "
+                                  "{name, parameters}}) each call in the output must match",
+    "similar": "a text (or a list: any one) the output must mean; threshold = lowest cosine "
+               "similarity of their embeddings (default 0.75); provider = embedding model",
+    "similar:cosine": "as similar",
+    "similar:dot": "as similar, by the dot product of the embeddings",
+    "similar:euclidean": "as similar; threshold = greatest euclidean distance",
+    "perplexity": "threshold = highest perplexity of the output's own tokens under its model",
+    "perplexity-score": "threshold = lowest 1/(1 + perplexity) of the output's own tokens",
+    "cost": "threshold = most cost; local models cost nothing: passes, with a note",
 }
 MODEL_GRADED = frozenset({"llm-rubric", "select-best"})
+# Checked by the evaluator, not from the output's text alone: they need the output's model
+# (likelihood, perplexity), an embedding model (similar) or other assertions (assert-set).
+EVALUATED = frozenset({"likelihood", "perplexity", "perplexity-score", "similar",
+                       "similar:cosine", "similar:dot", "similar:euclidean", "assert-set"})
+ASSERT_SET = "assert-set"
 # Types whose score is a measurement compared with ``threshold`` (the rest pass or fail).
 THRESHOLD_DEFAULTS: dict[str, float] = {"rouge-l": 0.5, "levenshtein": 5, "python": 0.5,
                                         "llm-rubric": 0.5}
@@ -63,6 +81,7 @@ class Assertion:
     provider: str | None = None  # the judge model of a model-graded assertion
     metric: str | None = None  # the name it is reported under (default: its type)
     line: int | None = None  # where it was written in a suite file, for messages
+    assertions: tuple[Assertion, ...] = ()  # an assert-set's own (promptfoo's ``assert``)
 
     @classmethod
     def parse(cls, type_name: str, **fields: Any) -> Assertion:
@@ -96,6 +115,8 @@ class Assertion:
             data["provider"] = self.provider
         if self.metric:
             data["metric"] = self.metric
+        if self.type == ASSERT_SET:
+            data["assert"] = [a.to_dict() for a in self.assertions]
         return data
 
     @classmethod
@@ -104,7 +125,8 @@ class Assertion:
             str(data["type"]), value=data.get("value"),
             weight=float(data.get("weight", 1.0)),
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
-            provider=data.get("provider"), metric=data.get("metric"))
+            provider=data.get("provider"), metric=data.get("metric"),
+            assertions=tuple(cls.from_dict(a) for a in data.get("assert") or ()))
 
 
 @dataclass(frozen=True)
@@ -116,15 +138,20 @@ class AssertionResult:
     passed: bool
     score: float
     reason: str = ""
+    children: tuple[AssertionResult, ...] = ()  # an assert-set's assertions, each found
 
     def to_dict(self) -> dict[str, Any]:
-        return {"assertion": self.assertion.to_dict(), "passed": self.passed,
+        data = {"assertion": self.assertion.to_dict(), "passed": self.passed,
                 "score": self.score, "reason": self.reason}
+        if self.children:
+            data["children"] = [child.to_dict() for child in self.children]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssertionResult:
         return cls(Assertion.from_dict(data["assertion"]), bool(data["passed"]),
-                   float(data["score"]), str(data.get("reason", "")))
+                   float(data["score"]), str(data.get("reason", "")),
+                   tuple(cls.from_dict(c) for c in data.get("children") or ()))
 
 
 @dataclass(frozen=True)
@@ -142,7 +169,7 @@ class CaseVerdict:
         if self.error:
             return self.error
         for result in self.results:
-            if not result.passed and result.assertion.weight > 0:
+            if not result.passed:
                 return f"{result.assertion.label}: {result.reason}".strip(": ")
         return ""
 
@@ -159,15 +186,29 @@ class CaseVerdict:
 
 def combine(results: tuple[AssertionResult, ...] | list[AssertionResult],
             threshold: float | None = None) -> CaseVerdict:
-    """promptfoo's rule: the score is the weighted mean of the assertions' scores; with a
-    ``threshold`` the case passes when the score reaches it, without one when every weighted
-    assertion passes. No assertions: passes with score 1 (nothing was asked)."""
-    results = tuple(results)
-    counted = [r for r in results if r.assertion.weight > 0]
-    total = sum(r.assertion.weight for r in counted)
-    score = (sum(r.assertion.weight * r.score for r in counted) / total) if total else 1.0
-    passed = score >= threshold if threshold is not None else all(r.passed for r in counted)
+    """promptfoo's rule (``AssertionsResult``): the score is the weighted mean of the
+    assertions' scores; with a ``threshold`` the case passes when the score reaches it, without
+    one when every assertion passes. An assertion of weight 0 is a metric: it passes whatever
+    it found (promptfoo forces it to), keeps what it found as its reason, and counts nothing
+    towards the score — except an assert-set, which promptfoo does not force: one of weight 0
+    that fails still fails the case. A threshold of 0 is no threshold (as promptfoo reads it).
+    No assertions: passes with score 1 (nothing was asked); only weight-0 ones: score 0."""
+    results = tuple(weighed(r) for r in results)
+    total = sum(r.assertion.weight for r in results)
+    if total:
+        score = sum(r.assertion.weight * r.score for r in results) / total
+    else:
+        score = 0.0 if results else 1.0
+    passed = score >= threshold if threshold else all(r.passed for r in results)
     return CaseVerdict(passed=passed, score=score, results=results)
+
+
+def weighed(result: AssertionResult) -> AssertionResult:
+    """promptfoo's ``weight: 0``: the assertion passes (an assert-set is not forced)."""
+    if result.assertion.weight == 0 and not result.passed and result.assertion.type != ASSERT_SET:
+        return AssertionResult(result.assertion, True, result.score, result.reason,
+                               result.children)
+    return result
 
 
 def failed_output(error: str) -> CaseVerdict:

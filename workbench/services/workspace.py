@@ -153,14 +153,17 @@ class WorkspaceService:
         """Store the table's rows as the set's cases. ``checks``: each row's assertions,
         threshold and description (None: each row keeps what the case at its place had, so
         a caller that only knows values loses no assertions); ``defaults``: the set's own
-        assertions and judge (None: kept)."""
+        assertions and judge (None: kept). An empty cell is a value not given, not an empty
+        text: it is left out of the case's variables, so a run names it instead of sending
+        the prompt without it (a suite's ``vars: {x: ""}`` is a value: suite_session)."""
         existing = list(case_set.cases)
         cases = []
         for index, (variables, expected) in enumerate(rows):
             old = existing[index] if index < len(existing) else None
             kept = checks[index] if checks is not None and index < len(checks) else (
                 CaseChecks.of(old) if old is not None and checks is None else CaseChecks())
-            case = TestCase(case_set.id, dict(variables), expected or None,
+            given = {name: value for name, value in variables.items() if value != ""}
+            case = TestCase(case_set.id, given, expected or None,
                             assertions=tuple(kept.assertions), threshold=kept.threshold,
                             description=kept.description)
             cases.append(replace(case, id=old.id) if old is not None else case)

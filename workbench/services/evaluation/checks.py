@@ -29,13 +29,17 @@ from jsonschema.validators import validator_for
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from ...core.evaluation import (
+    EVALUATED,
     MODEL_GRADED,
     THRESHOLD_DEFAULTS,
     Assertion,
     AssertionResult,
 )
 from ...plugins.manager import PluginManager
+from .cost import cost_finding
 from .grounded import ChunksOf, grounded_finding
+from .json_checks import contains_json
+from .openai_tools import tools_call
 from .refusal import refusal_phrase
 
 REASON_CHARS = 120  # a reason is one short line in a grid cell's tooltip
@@ -66,6 +70,7 @@ class Finding:
     score: float
     found: str
     usable: bool = True
+    noop: bool = False  # nothing to check here (cost): passes in both forms, saying why
 
 
 def check(assertion: Assertion, context: CheckContext) -> AssertionResult:
@@ -74,15 +79,17 @@ def check(assertion: Assertion, context: CheckContext) -> AssertionResult:
     if checker is None:
         if assertion.type in MODEL_GRADED:
             finding = _unusable(f"{assertion.type} is model-graded: a judge grades it")
-        elif assertion.type == "likelihood":
-            finding = _unusable("likelihood is scored by the evaluator, under the output's "
-                                "own model and prompt")
+        elif assertion.type in EVALUATED:
+            finding = _unusable(f"{assertion.type} is checked by the evaluator (it needs the "
+                                "output's model, an embedding model or other assertions)")
         else:
             finding = _unusable(f"unknown assertion type '{assertion.name}'")
     else:
         finding = checker(assertion, context)
     if not finding.usable:
         return AssertionResult(assertion, False, 0.0, _cut(finding.found))
+    if finding.noop:
+        return AssertionResult(assertion, True, 1.0, _cut(finding.found))
     passed = finding.passed != assertion.negate
     score = _clamp(1.0 - finding.score if assertion.negate else finding.score)
     return AssertionResult(assertion, passed, score, "" if passed else _cut(finding.found))
@@ -321,6 +328,9 @@ CHECKERS: dict[str, Callable[[Assertion, CheckContext], Finding]] = {
     "flagged": _flagged,
     "is-refusal": _is_refusal,
     "grounded": _grounded,
+    "contains-json": lambda a, c: Finding(*contains_json(a.value, c.text)),  # json_checks.py
+    "is-valid-openai-tools-call": lambda a, c: Finding(*tools_call(a.value, c.text)),
+    "cost": lambda a, c: Finding(*cost_finding(a)),  # cost.py: a no-op for local models
 }
 
 

@@ -7,14 +7,24 @@ import threading
 
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import WorkbenchError
-from ...core.evaluation import Assertion, AssertionResult, CaseVerdict, combine, failed_output
+from ...core.evaluation import (
+    ASSERT_SET,
+    Assertion,
+    AssertionResult,
+    CaseVerdict,
+    combine,
+    failed_output,
+)
 from ...core.runs import Output
 from ...core.tokens import AnswerLikelihood
 from ...plugins.manager import PluginManager
 from ..inspection import InspectionService
 from ..models import ModelService
+from .assert_set import set_result
 from .checks import CheckContext, check
 from .judge import Judge, rubric_result
+from .perplexity import PERPLEXITY_TYPES, perplexity_result
+from .similar import SIMILAR_TYPES, Similarity
 
 JUDGE_CONTEXT = 4096
 
@@ -62,6 +72,10 @@ class Evaluator:
         self.inspection = inspection
         # One score per variant and case: repeats and re-checks share it.
         self._likelihoods: dict[tuple[str, str, str], AnswerLikelihood] = {}
+        # ``similar``: embedding models opened once, the values' vectors kept (similar.py)
+        models = inspection.models if inspection is not None else getattr(judges, "models",
+                                                                           None)
+        self.similarity = Similarity(models)
 
     def verdict(self, output: Output, case: TestCase, case_set: CaseSet,
                 question: str = "") -> CaseVerdict | None:
@@ -86,6 +100,13 @@ class Evaluator:
              case_set: CaseSet, question: str, output: Output) -> AssertionResult:
         if assertion.type == "likelihood":
             return self._likelihood(assertion, output, case)
+        if assertion.type == ASSERT_SET:  # assert_set.py: its own, run here, as one
+            return set_result(assertion, lambda child: self._one(
+                child, context, case, case_set, question, output))
+        if assertion.type in PERPLEXITY_TYPES:  # perplexity.py
+            return perplexity_result(assertion, output, self.inspection)
+        if assertion.type in SIMILAR_TYPES:  # similar.py
+            return self.similarity.result(assertion, context.text)
         if not assertion.model_graded:
             return check(assertion, context)
         reference = judge_of(assertion, case_set)

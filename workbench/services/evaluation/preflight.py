@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.composition import missing_variables
+from ...core.composition import undefined_variables
 from ...core.errors import WorkbenchError
 from ...core.evaluation import Assertion
 from ...core.prompts import VARIABLE, PromptVersion
@@ -37,6 +37,7 @@ from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuitePr
 from ...plugins.manager import PluginManager
 from ..models import ModelService
 from ..retrieval_context import CaseRetriever
+from .assert_set import flat
 from .suite_file import read_suite
 from .suite_retrieval import retrieval_of, retrieval_problems
 from .suite_session import providers_for
@@ -127,13 +128,13 @@ class Preflight:
         for number, test in enumerate(suite.tests, 1):
             if test.expected not in (None, ""):
                 continue
-            for assertion in test.assertions:
+            for assertion in flat(test.assertions):
                 problem = _reference_problem(assertion)
                 if problem:
                     problems.append(SuiteProblem(test.source or suite.source, assertion.line,
                                                  "assert",
                                                  f"in {_test_name(test, number)}: {problem}"))
-        for assertion in suite.default_assertions:
+        for assertion in flat(suite.default_assertions):
             problem = _reference_problem(assertion)
             lacking = [number for number, test in enumerate(suite.tests, 1)
                        if test.expected in (None, "")]
@@ -269,14 +270,15 @@ def _render_failure(retriever: CaseRetriever, retrieval: RetrievalSettings,
 
 
 def _unfilled(template: str, variables: dict[str, str]) -> str | None:
-    """``'topic' is undefined``, ``'a', 'b' are empty``: the variables a template uses that
-    the case does not fill (``compose`` refuses them), or None."""
-    used = [name for name in missing_variables(template, variables) if name != CONTEXT_VARIABLE]
-    undefined = [name for name in used if name not in variables]
-    empty = [name for name in used if name in variables]
-    parts = [f"{', '.join(repr(n) for n in names)} {'is' if len(names) == 1 else 'are'} {word}"
-             for names, word in ((undefined, "undefined"), (empty, "empty")) if names]
-    return "; ".join(parts) or None
+    """``'topic' is undefined``, ``'a', 'b' are undefined``: the variables a template uses
+    that the case does not define (``compose`` refuses them; an empty value renders empty, as
+    in promptfoo, which renders an undefined one empty too), or None."""
+    undefined = [name for name in undefined_variables(template, variables)
+                 if name != CONTEXT_VARIABLE]
+    if not undefined:
+        return None
+    return (f"{', '.join(repr(n) for n in undefined)} "
+            f"{'is' if len(undefined) == 1 else 'are'} undefined")
 
 
 def _named_by_reader(prompt: SuitePrompt, test: SuiteTest, retrieval: bool) -> bool:
@@ -320,9 +322,11 @@ def _test_name(test: SuiteTest, number: int) -> str:
 
 
 def _assertion_groups(suite: Suite):
-    yield "defaultTest", suite.source, suite.default_assertions
+    """Where assertions are written, with them (an assert-set's own after it)."""
+    yield "defaultTest", suite.source, tuple(flat(suite.default_assertions))
     for number, test in enumerate(suite.tests, 1):
-        yield _test_name(test, number), test.source or suite.source, test.assertions
+        yield (_test_name(test, number), test.source or suite.source,
+               tuple(flat(test.assertions)))
 
 
 def _reference_problem(assertion: Assertion) -> str | None:

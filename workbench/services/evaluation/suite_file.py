@@ -7,16 +7,20 @@ What is read (promptfoo's names; ``file://`` paths are relative to the suite fil
   ``{prompt: label}``; chats, a list of ``{role, content}`` (inline YAML, a JSON string, or a
   ``file://….json``/``.yaml``): a leading system message is the system prompt, user/assistant
   pairs before the last user message are few-shot examples, the last user message is the user
-  template. ``file://….txt``/``.md`` is read as the prompt's text.
+  template. ``file://….md`` is read as the prompt's text; ``file://….txt`` as promptfoo
+  reads it: split at lines that are ``---``, each part trimmed, one prompt per part.
 - ``providers``: a model reference (library name, GGUF path, ``openai+http://…``), or
   ``{id, label, config}``; ``config`` keys are SamplingSettings' names (``CONFIG_KINDS``).
 - ``tests``: a list (an item may be a ``file://`` reference), or ``file://tests.yaml``/``.csv``.
   In a CSV every column is a variable except ``__expected`` (also ``__expected2``, …: one
   assertion each in promptfoo's shorthand, ``contains: Paris``, ``not-icontains: x``,
-  ``rouge-l(0.6): text``, a bare text meaning ``equals``), ``__description`` and ``__threshold``.
+  ``rouge-l(0.6): text``, a bare text meaning ``equals``; without a ``(threshold)``
+  ``levenshtein``, ``similar``, ``latency``, ``perplexity``, ``perplexity-score`` and ``cost``
+  get promptfoo's, ``CSV_THRESHOLDS``), ``__description`` and ``__threshold``.
 - a test: ``description``, ``vars``, ``assert``, ``threshold`` and ``expected``.
 - ``defaultTest``: ``vars``, ``assert``, ``threshold``, ``options.provider`` (the judge).
-- an assertion: ``type``, ``value``, ``weight``, ``threshold``, ``provider``, ``metric``.
+- an assertion: ``type``, ``value``, ``weight``, ``threshold``, ``provider``, ``metric``;
+  an ``assert-set``: ``assert`` (its own list), ``weight``, ``threshold``, ``metric``.
 
 A key this app does not implement is an error, not a warning: promptfoo has many (``scenarios``,
 ``env``, ``transform``, per-test ``provider`` …) and a user must never believe one did something.
@@ -42,10 +46,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ...core.evaluation import ASSERTION_TYPES, Assertion
+from ...core.evaluation import ASSERT_SET, ASSERTION_TYPES, Assertion
 from ...core.prompts import VARIABLE
 from ...core.retrieved_context import CONTEXT_VARIABLE
 from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuiteTest
+from .assert_set import read_set
 from .suite_prompts import PromptReading
 from .suite_writer import dump_suite, save_suite  # noqa: F401 - part of this module's API
 from .suite_yaml import (
@@ -72,6 +77,11 @@ EXPECTED_COLUMN = re.compile(r"__expected\d*")
 # promptfoo's assertion shorthand (CSV ``__expected``): ``[not-]type[(threshold)][: value]``.
 SHORTHAND = re.compile(r"(not-)?([a-z][a-z-]*)(?:\((\d+(?:\.\d+)?)\))?(?::[ \t]?(.*))?", re.S)
 CODE_PREFIXES = ("fn:", "eval:", "javascript:")
+# promptfoo's threshold for a shorthand that gives none (src/csv.ts: 0.8 for similar, 0.75 for
+# the rest, even where 0.75 means "exactly": levenshtein, latency in milliseconds; its list
+# has starts-with too, which reads no threshold).
+CSV_THRESHOLDS = {"similar": 0.8, "levenshtein": 0.75, "latency": 0.75, "perplexity": 0.75,
+                  "perplexity-score": 0.75, "cost": 0.75}
 
 def load_suite(path: str | Path, *, scorers: set[str] | None = None,
                filters: set[str] | None = None) -> Suite:
@@ -157,7 +167,7 @@ def assertion_from_string(text: str, line: int | None = None) -> Assertion:
     negate, kind, threshold, raw = match.groups()
     return Assertion(kind, value=_shorthand_value(kind, raw.strip() if raw else None),
                      negate=bool(negate), line=line,
-                     threshold=float(threshold) if threshold else None)
+                     threshold=float(threshold) if threshold else CSV_THRESHOLDS.get(kind))
 
 
 def _shorthand_value(kind: str, raw: str | None) -> Any:
@@ -167,7 +177,7 @@ def _shorthand_value(kind: str, raw: str | None) -> Any:
         return [part.strip() for part in raw.split(",") if part.strip()]
     if kind in NUMBER_TYPES and raw.isdigit():
         return int(raw)
-    if kind == "is-json":
+    if kind in ("is-json", "contains-json"):
         try:
             return json.loads(raw)
         except ValueError:
@@ -367,6 +377,11 @@ class _SuiteParser(PromptReading):
                 reader.problem(item_line, "assert", f"in {name}: an assertion is a mapping "
                                                     "with a type (and usually a value)")
                 continue
+            if item["type"] == ASSERT_SET:  # assert_set.py
+                assertion = read_set(self.assertions, reader, item, item_line, name)
+                self.check_assertion(reader, assertion, item_line, name)
+                assertions.append(assertion)
+                continue
             reader.unsupported(item, ASSERT_KEYS, "in an assertion")
             weight = item.get("weight", 1.0)
             if not is_number(weight):
@@ -406,5 +421,7 @@ class _SuiteParser(PromptReading):
                 if missing:
                     names = ", ".join("{{" + v + "}}" for v in missing)
                     reader.problem(test.line, "vars", f"{name} gives no value for {names}, "
-                                                      f"used by prompt '{short(prompt.label)}'")
+                                                      f"used by prompt '{short(prompt.label)}' "
+                                                      "(promptfoo renders it empty; an empty "
+                                                      "one is written \"\")")
 

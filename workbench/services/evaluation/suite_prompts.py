@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,21 @@ CONFIG_KINDS: dict[str, type] = {
 }
 
 
+def text_file_prompts(text: str, delimiter: str = "---") -> list[str]:
+    """A ``.txt`` prompt file as promptfoo reads it (src/prompts/processors/text.ts): split at
+    lines that are the delimiter, each part trimmed of surrounding whitespace, empty parts
+    left out."""
+    parts, lines = [], []
+    for line in [*re.split(r"\r?\n", text), delimiter]:
+        if line.strip() == delimiter:
+            if "\n".join(lines).strip():
+                parts.append("\n".join(lines).strip())
+            lines = []
+        else:
+            lines.append(line)
+    return parts
+
+
 class PromptReading:
     """Prompts (texts, chats, files) and providers (model references with sampling config)."""
 
@@ -39,10 +55,10 @@ class PromptReading:
         if isinstance(node, str):
             node, lines = [node], [line]
         elif isinstance(node, LinedMap):  # promptfoo's {prompt: label} form
-            found = (self.prompt_text(reader, str(raw), str(raw if label is None else label),
-                                      node.line_of(raw), "prompts")
-                     for raw, label in node.items())
-            return [prompt for prompt in found if prompt is not None]
+            return [prompt for raw, label in node.items()
+                    for prompt in self.prompt_texts(reader, str(raw),
+                                                    str(raw if label is None else label),
+                                                    node.line_of(raw), "prompts")]
         elif isinstance(node, LinedSeq):
             lines = node.item_lines
         else:
@@ -50,6 +66,9 @@ class PromptReading:
             return []
         prompts = []
         for number, (item, item_line) in enumerate(zip(node, lines), 1):
+            if isinstance(item, str):  # a text file may hold several
+                prompts += self.prompt_texts(reader, item, item, item_line, "prompts")
+                continue
             prompt = self.prompt(reader, item, item_line, f"prompt {number}")
             if prompt is not None:
                 prompts.append(prompt)
@@ -98,7 +117,35 @@ class PromptReading:
                                       f"{suffix} (prompt functions are not supported)")
             return None
         found = reader.read(text, line, key)
-        return None if found is None else self.prompt_from_text(found[1], found[0], label, line)
+        if found is None:
+            return None
+        if suffix == ".txt":  # trimmed, as promptfoo reads it
+            parts = text_file_prompts(found[0])
+            if len(parts) > 1:
+                reader.problem(line, key, f"{text} holds {len(parts)} prompts (parts between "
+                                          "--- lines): name it directly under prompts for "
+                                          "one prompt each")
+                return None
+            found = ((parts or [""])[0], found[1])
+        return self.prompt_from_text(found[1], found[0], label, line)
+
+    def prompt_texts(self, reader: SuiteReader, text: str, label: str, line: int | None,
+                     key: str) -> list[SuitePrompt]:
+        """``prompt_text``, except that a ``file://….txt`` holding several prompts (parts
+        between ``---`` lines, as promptfoo splits it) gives one prompt per part, labelled
+        ``file://….txt: 1``, ``: 2`` …"""
+        if text.startswith(FILE) and Path(text).suffix.lower() == ".txt":
+            found = reader.read(text, line, key)
+            if found is None:
+                return []
+            parts = text_file_prompts(found[0])
+            if len(parts) > 1:
+                return [prompt for number, part in enumerate(parts, 1)
+                        for prompt in [self.prompt_from_text(
+                            found[1], part, f"{label}: {number}", line)]
+                        if prompt is not None]
+        prompt = self.prompt_text(reader, text, label, line, key)
+        return [] if prompt is None else [prompt]
 
     def prompt_from_text(self, reader: SuiteReader, text: str, label: str,
                          line: int | None) -> SuitePrompt | None:

@@ -9,12 +9,24 @@ from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
 from ...core.evaluation import ASSERTION_TYPES, MODEL_GRADED, Assertion
+from .assert_set import set_problem
+from .cost import cost_problem
+from .json_checks import schema_problem
+from .openai_tools import tools_problem
+from .perplexity import perplexity_problem
+from .similar import SIMILAR_TYPES, similar_problem
 
 LIST_TYPES = {"contains-any", "contains-all", "icontains-any", "icontains-all"}
 TEXT_TYPES = {"equals", "contains", "icontains", "starts-with", "regex", "llm-rubric",
               "select-best"}
 NUMBER_TYPES = {"min-length", "max-length", "max-tokens"}
 THRESHOLD_TYPES = {"latency", "tokens-per-second"}
+# promptfoo's types that came with issue 24, each checked by its own module
+OWN_PROBLEMS = {"assert-set": set_problem, "cost": cost_problem,
+                "contains-json": lambda a: schema_problem(a.value),
+                "is-valid-openai-tools-call": lambda a: tools_problem(a.value),
+                "perplexity": perplexity_problem, "perplexity-score": perplexity_problem,
+                **dict.fromkeys(SIMILAR_TYPES, similar_problem)}
 
 
 def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
@@ -74,6 +86,8 @@ def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
     if kind in MODEL_GRADED and assertion.threshold is not None and not (
             0 <= assertion.threshold <= 1):
         return f"{assertion.name}: threshold is a score from 0 to 1"
+    if kind in OWN_PROBLEMS:
+        return OWN_PROBLEMS[kind](assertion)
     return None
 
 
