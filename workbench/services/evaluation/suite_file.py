@@ -143,7 +143,7 @@ def _in_reading_order(problems: list[SuiteProblem]) -> list[SuiteProblem]:
 def without_lines(suite: Suite) -> Suite:
     """The suite with every line number cleared: what two readings of equal content share."""
     def bare(assertions: tuple[Assertion, ...]) -> tuple[Assertion, ...]:
-        return tuple(replace(a, line=None) for a in assertions)
+        return tuple(replace(a, line=None, assertions=bare(a.assertions)) for a in assertions)
     return replace(
         suite, prompts=tuple(replace(p, line=None) for p in suite.prompts),
         providers=tuple(replace(p, line=None) for p in suite.providers),
