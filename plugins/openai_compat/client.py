@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import queue
 import threading
 import time
@@ -25,7 +24,15 @@ from workbench.core.generation import (
 )
 from workbench.core.messages import ChatMessage
 from workbench.core.model_info import ModelMetadata, SpecialTokens
+from workbench.core.sampling import SamplingSettings
 from workbench.core.tokens import AnswerLikelihood
+
+from .reference import Reference
+
+# SamplingSettings' names a server is sent under the same name (llama.cpp's and vLLM's servers
+# read top_k, min_p, repeat_penalty and repeat_last_n too; others ignore them).
+WIRE_SETTINGS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
+                 "frequency_penalty", "presence_penalty", "max_tokens", "stop", "seed")
 
 
 class RemoteError(WorkbenchError):
@@ -35,21 +42,33 @@ class RemoteError(WorkbenchError):
 class OpenAIModel:
     """The TextModel protocol over HTTP."""
 
+    SCHEME = "openai"
+    APIS = ("chat", "completion")  # ?api=: which endpoint every request goes to
+    KEY_ENV = "OPENAI_API_KEY"  # where the key is found when the reference does not say
+    MODELS_PATH = "/models"  # lists the served models
+
     def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None,
-                 timeout_s: float = 60.0):
+                 timeout_s: float = 60.0, api: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
         self.timeout_s = timeout_s
+        self.api = api  # None: chat for a chat prompt, completion for a raw one
         self.metadata: ModelMetadata | None = None
 
     @classmethod
+    def unstarted(cls, reference: str, timeout_s: float = 60.0) -> OpenAIModel:
+        """The model a reference (the text after ``openai+``) names, not yet asked anything;
+        RemoteError when the reference cannot be used as written."""
+        found = Reference.parse(reference, cls.KEY_ENV)
+        problem = found.problem(cls.APIS)
+        if problem:
+            raise RemoteError(f"{problem}.")
+        return cls(found.base, found.model, found.api_key, timeout_s, found.api)
+
+    @classmethod
     def from_reference(cls, reference: str) -> OpenAIModel:
-        parts = urllib.parse.urlsplit(reference)
-        query = dict(urllib.parse.parse_qsl(parts.query))
-        base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        key = os.environ.get(query.get("key_env", "OPENAI_API_KEY"))
-        model = cls(base, query.get("model"), key)
+        model = cls.unstarted(reference)
         model.start()
         return model
 
@@ -73,8 +92,12 @@ class OpenAIModel:
             raise RemoteError(f"Cannot reach {self.base_url}: {reason}.") from None
 
     def list_models(self) -> list[str]:
-        with self._request("/models") as response:
+        with self._request(self.MODELS_PATH) as response:
             return [m["id"] for m in json.load(response).get("data", [])]
+
+    def _served(self, names: list[str]) -> str | None:
+        """The name the server knows the asked-for model by, or None."""
+        return self.model if self.model in names else None
 
     # -- TextModel -----------------------------------------------------------------------
 
@@ -89,11 +112,12 @@ class OpenAIModel:
                 raise RemoteError(f"{self.base_url} serves {len(names)} models; name one with "
                                   f"?model=NAME (it serves: {', '.join(names)}).")
             self.model = names[0]
-        elif self.model not in names:
+        elif self._served(names) is None:
             raise RemoteError(f"{self.base_url} has no model '{self.model}' "
                               f"(it serves: {', '.join(names)}).")
         self.metadata = ModelMetadata(
-            path=f"openai+{self.base_url}?{urllib.parse.urlencode({'model': self.model})}",
+            path=f"{self.SCHEME}+{self.base_url}?"
+                 f"{urllib.parse.urlencode({'model': self.model})}",
             name=self.model,
             architecture="remote", parameter_count=0, quantization="", file_size=0,
             context_length=0, n_ctx=0, n_layers=0, vocab_size=0, chat_template=None,
@@ -119,24 +143,19 @@ class OpenAIModel:
                           "(it has no log-probabilities of given text); score with a local model.")
 
     def generate(self, request: GenerationRequest) -> RemoteStream:
+        """One streamed request: the model, the prompt, the settings the variant gives
+        (``sampling.sent``) and its request keys as written (``sampling.extra``)."""
         sampling = request.sampling
-        body = {"model": self.model, "stream": True, "max_tokens": sampling.max_tokens,
-                "temperature": max(0.0, sampling.temperature), "top_p": sampling.top_p,
-                # llama.cpp's and vLLM's servers read these too; others ignore them.
-                "top_k": 1 if sampling.greedy else sampling.top_k, "min_p": sampling.min_p,
-                "repeat_penalty": sampling.repeat_penalty}
-        if sampling.stop:
-            body["stop"] = list(sampling.stop)
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed
-        if sampling.grammar:
-            body["grammar"] = sampling.grammar  # GBNF: llama-server and llama_cpp.server read it
-        if request.messages:
-            body["messages"] = [m.to_dict() for m in request.messages]
+        body = {"model": self.model, **sampling_fields(sampling)}
+        if self.api == "chat" or (self.api is None and request.messages):
+            body["messages"] = [m.to_dict() for m in request.messages] or \
+                [{"role": "user", "content": request.prompt}]
             path = "/chat/completions"
         else:
-            body["prompt"] = request.prompt
+            body["prompt"] = prompt_text(request, self.base_url)
             path = "/completions"
+        body.update(sampling.extra_body)
+        body["stream"] = True  # the reader below takes server-sent events
         return RemoteStream(self, path, body)
 
     def generate_many(self, requests: Sequence[GenerationRequest]) -> list[RemoteStream]:
@@ -161,15 +180,53 @@ class OpenAIModel:
         pass
 
 
+def sampling_fields(sampling: SamplingSettings) -> dict:
+    """The settings a server is sent: those the variant gives, as given; with ``sent`` None
+    (a run stored before it was kept, ``workbench generate``), every one as it always was."""
+    if sampling.sent is None:
+        fields = {"max_tokens": sampling.max_tokens,
+                  "temperature": max(0.0, sampling.temperature), "top_p": sampling.top_p,
+                  "top_k": 1 if sampling.greedy else sampling.top_k, "min_p": sampling.min_p,
+                  "repeat_penalty": sampling.repeat_penalty}
+        if sampling.stop:
+            fields["stop"] = list(sampling.stop)
+        if sampling.seed is not None:
+            fields["seed"] = sampling.seed
+    else:
+        fields = {}
+        for name in sampling.sent:
+            value = getattr(sampling, name, None) if name in WIRE_SETTINGS else None
+            if value is not None:
+                fields[name] = list(value) if name == "stop" else value
+    if sampling.grammar:
+        fields["grammar"] = sampling.grammar  # GBNF: llama-server and llama_cpp.server read it
+    return fields
+
+
+def prompt_text(request: GenerationRequest, base_url: str) -> str:
+    """The one text a completion endpoint takes: a raw prompt, or a chat of one user
+    message."""
+    if request.prompt is not None:
+        return request.prompt
+    messages = list(request.messages)
+    if len(messages) == 1 and messages[0].role == "user":
+        return messages[0].content
+    raise RemoteError(f"{base_url} is asked through its completion API, which takes one "
+                      "text, and this prompt is a chat (a system message or examples): use "
+                      "the chat API (openai:chat:MODEL, or ?api=chat).")
+
+
 class RemoteStream:
     """Streams one completion; started lazily on first iteration so queued ones wait their turn."""
 
-    def __init__(self, model: OpenAIModel, path: str, body: dict):
+    END = "no finish_reason and no [DONE]"  # how a complete answer ends, said when it did not
+
+    def __init__(self, model: OpenAIModel, path: str, body: dict, seed: int | None = None):
         self.model, self.path, self.body = model, path, body
         self.pieces: list[str] = []
         self.token_ids: list[int] = []
         self.done: DoneEvent | None = None
-        self.seed = body.get("seed")
+        self.seed = seed if seed is not None else body.get("seed")
         self._cancel = threading.Event()
         self._response = None
         self._events: Iterator[GenerationEvent] | None = None
@@ -214,10 +271,8 @@ class RemoteStream:
                     f"The stream from {self.model.base_url} broke after "
                     f"{len(self.pieces)} chunk(s): {_transport_reason(line)}",
                     "".join(self.pieces))
-            choice = self._choice(line)
-            piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
-            if choice.get("finish_reason"):
-                finish = "length" if choice["finish_reason"] == "length" else "stop"
+            piece, said = self._event(line)
+            finish = said or finish
             if piece:
                 last = time.perf_counter()
                 first = first or last
@@ -230,8 +285,8 @@ class RemoteStream:
             # arrived is a fragment, not an answer (an empty one would pass "does not contain").
             raise IncompleteAnswer(
                 f"The stream from {self.model.base_url} ended after {len(self.pieces)} "
-                "chunk(s) without its end (no finish_reason and no [DONE]): the server "
-                "stopped or the connection was cut.", "".join(self.pieces))
+                f"chunk(s) without its end ({self.END}): the server stopped or the "
+                "connection was cut.", "".join(self.pieces))
         count = len(self.pieces)
         end = time.perf_counter()
         span = (last - first) if (first and last and count > 1) else 0.0
@@ -242,10 +297,19 @@ class RemoteStream:
             finish_reason=finish or "stop"))
         yield self.done
 
-    def _choice(self, line: str) -> dict:
-        """The first choice of one SSE chunk; a chunk that is not JSON, or an error object in
-        place of a chunk (vLLM and llama-server report a failure mid-stream that way), ends
-        the answer as incomplete."""
+    def _event(self, line: str) -> tuple[str, str | None]:
+        """One SSE chunk's text and, when it ends the answer, why ("stop" or "length")."""
+        choice = (self._chunk(line).get("choices") or [{}])[0]
+        if not isinstance(choice, dict):
+            return "", None
+        piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+        reason = choice.get("finish_reason")
+        return piece, ("length" if reason == "length" else "stop") if reason else None
+
+    def _chunk(self, line: str) -> dict:
+        """One chunk as JSON; a chunk that is not JSON, or an error object in place of a
+        chunk (vLLM, llama-server and Ollama report a failure mid-stream that way), ends the
+        answer as incomplete."""
         try:
             chunk = json.loads(line)
         except ValueError:
@@ -253,23 +317,29 @@ class RemoteStream:
                 f"The stream from {self.model.base_url} sent a chunk that is not JSON: "
                 f"{line[:120]!r}", "".join(self.pieces)) from None
         if not isinstance(chunk, dict):
-            chunk = {}
+            return {}
         if chunk.get("error"):
             raise IncompleteAnswer(
                 f"{self.model.base_url} reported an error mid-answer: "
                 f"{_message(json.dumps(chunk))}", "".join(self.pieces))
-        choice = (chunk.get("choices") or [{}])[0]
-        return choice if isinstance(choice, dict) else {}
+        return chunk
+
+    @staticmethod
+    def _data(line: str):
+        """A line's data: the JSON text, ``_DONE`` for the end marker, None for no data."""
+        if not line.startswith("data:"):
+            return None
+        data = line[5:].strip()
+        return _DONE if data == "[DONE]" else data
 
     def _pump(self, response, lines: queue.Queue) -> None:
         end = None
         try:
             for raw in response:
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
+                data = self._data(raw.decode("utf-8", "replace").strip())
+                if data is None:
                     continue
-                data = line[5:].strip()
-                if data == "[DONE]":
+                if data is _DONE:
                     end = _DONE
                     break
                 lines.put(data)

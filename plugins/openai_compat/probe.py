@@ -1,40 +1,42 @@
-"""Is an ``openai+…`` reference usable? Asked once with a short timeout by a suite's preflight
-(``Backend.check``), so a server that is down is named before anything is generated instead of
-failing every cell it was given."""
+"""Is an ``openai+…`` (or ``ollama+…``) reference usable? Asked once with a short timeout by a
+suite's preflight (``Backend.check``), so a server that is down is named before anything is
+generated instead of failing every cell it was given."""
 
 from __future__ import annotations
 
-import os
 import urllib.error
-import urllib.parse
 
 from .client import OpenAIModel, RemoteError
+from .ollama import OllamaModel
 
 
-def reference_problem(reference: str, timeout_s: float = 3.0) -> str | None:
+def reference_problem(reference: str, timeout_s: float = 3.0,
+                      kind: type[OpenAIModel] = OpenAIModel) -> str | None:
     """One sentence on what stops ``reference`` (``http://host/v1?model=NAME``, the text after
-    ``openai+``) from being used, or None when its server answers ``GET /models`` within
-    ``timeout_s`` and serves the model."""
-    parts = urllib.parse.urlsplit(reference)
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"'{reference}' is not an http:// or https:// address"
-    model = OpenAIModel(base, query.get("model"), os.environ.get(query.get("key_env",
-                                                                           "OPENAI_API_KEY")),
-                        timeout_s=timeout_s)
+    ``openai+``) from being used, or None when its server lists its models within
+    ``timeout_s`` (``GET /models``; Ollama: ``GET /api/tags``) and serves the model."""
     try:
-        model.start()  # lists /models and checks that the named (or only) model is served
+        model = kind.unstarted(reference, timeout_s)
+    except RemoteError as error:
+        return str(error).rstrip(".")
+    try:
+        model.start()  # lists the models and checks that the named (or only) one is served
     except RemoteError as error:
         cause = error.__cause__ or error.__context__
         return _unreachable(model.base_url, cause, timeout_s) or str(error).rstrip(".")
     except OSError as error:  # the answer timed out or broke while it was read
         return _unreachable(model.base_url, error, timeout_s) or (
-            f"{model.base_url}/models did not answer: {error}")
+            f"{model.base_url}{kind.MODELS_PATH} did not answer: {error}")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        return (f"{model.base_url}/models did not answer as an OpenAI-compatible server does "
+        server = "an Ollama" if kind is OllamaModel else "an OpenAI-compatible"
+        return (f"{model.base_url}{kind.MODELS_PATH} did not answer as {server} server does "
                 f"({type(error).__name__}: {error})")
     return None
+
+
+def ollama_problem(reference: str, timeout_s: float = 3.0) -> str | None:
+    """``reference_problem`` for an ``ollama+…`` reference."""
+    return reference_problem(reference, timeout_s, OllamaModel)
 
 
 def _unreachable(base: str, cause: BaseException | None, timeout_s: float) -> str | None:

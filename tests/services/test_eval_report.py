@@ -55,9 +55,9 @@ def test_counts_per_variant_and_per_assertion():
     report = build_report([SHORT, LONG], all_results())
     short, long = report.variants
     # Short passes c1×2, c2/0, c4/1; the failed generation counts as a fail
-    assert (short.label, short.passed, short.total, short.failures) == ("Short prompt", 4, 10, 1)
+    assert (short.label, short.passed, short.total, short.errors) == ("Short prompt", 4, 10, 1)
     assert short.rate == 0.4
-    assert (long.passed, long.total, long.failures, long.rate) == (8, 9, 0, 8 / 9)
+    assert (long.passed, long.total, long.errors, long.rate) == (8, 9, 0, 8 / 9)
     # a score is the mean of contains (1/0) and the rubric score
     assert short.mean_score == pytest.approx(
         ((1 + 0.9) * 2 + (1 + 0.8) + (0 + 0.2) * 5 + 0 + (1 + 0.7)) / 2 / 10)
@@ -171,6 +171,8 @@ def test_json_and_terminal_lines():
     assert plain(data), "to_dict must hold plain JSON types only, no numpy scalars"
     assert json.loads(json.dumps(data)) == data
     assert data["variants"][1]["passed"] == 8
+    # generation errors (JUnit's errors=), also under their old name for older readers
+    assert data["variants"][0]["errors"] == data["variants"][0]["failures"] == 1
     assert data["ranking"]["items"][0]["label"] == "Long prompt"
     assert data["comparisons"][0]["passes"]["b_only"] == 4
     assert report.summary() == {
@@ -179,7 +181,7 @@ def test_json_and_terminal_lines():
 
     lines = report.lines()
     assert lines[0].split() == ["variant", "passed", "rate", "95%", "interval", "score",
-                                "failures"]
+                                "errors"]
     assert lines[1].split()[:5] == ["Short", "prompt", "4/10", "40%", "[17%,"]
     assert lines[2].split()[:4] == ["Long", "prompt", "8/9", "89%"]
     assert lines[3].startswith("Long prompt passes 4 more of 9 outputs than Short prompt")

@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "eval", help="run an evaluation suite (promptfoo's YAML layout) and report pass rates",
         description="Run a suite: every prompt × model over every test, check the assertions, "
-                    "print pass rates with 95%% intervals and paired comparisons. Exit 0 when "
+                    "print pass rates with 95% intervals and paired comparisons. Exit 0 when "
                     "it passes, 100 when below the threshold, 1 on errors.")
     parser.add_argument("suite", metavar="SUITE.yaml", nargs="?",
                         help="a suite file, or the name of a shipped one: redteam, example-suite")
@@ -69,6 +69,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..services.evaluation.differences import promptfoo_notes
     from ..services.evaluation.preflight import check_file, preflight_for
     from ..services.evaluation.runner import EvalService
+    from ..services.evaluation.suite_providers import provider_notes
+    from ..services.evaluation.suite_session import providers_for
     from ..services.models import ModelService
     from ..services.plugins import start_plugins
     from ..services.sessions import open_store
@@ -103,6 +105,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             suite = check_file(path, preflight_for(service), models=args.models,
                                model_config=_config(args))
             _note_interrupted(store, path)
+            for note in provider_notes(suite, providers_for(suite, args.models, _config(args))):
+                print(f"workbench: note: {note}", file=sys.stderr)  # promptfoo ids: once
             for note in promptfoo_notes(suite):  # deliberate differences, said once
                 print(f"workbench: note: {note}", file=sys.stderr)
             outcome = service.run_suite(suite, models=args.models, model_config=_config(args),

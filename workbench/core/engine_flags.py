@@ -123,7 +123,7 @@ def format_engine_flags(engine: dict[str, Any]) -> str:
 def parse_sampling_flags(text: str, base: SamplingSettings = DEFAULTS) -> SamplingSettings:
     values = _parse(text, SAMPLING_FLAGS, "Sampling settings")
     try:
-        return base.with_(**values)
+        return base.with_sent(**values)  # a server is sent what the flags set, too
     except (TypeError, ValueError) as error:
         raise SettingsError(f"Sampling settings: {error}") from None
 

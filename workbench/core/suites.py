@@ -62,6 +62,9 @@ class SuiteProvider:
     label: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
+    # What the run says once about how it reaches this provider (a promptfoo id: where it
+    # goes, what it does differently from promptfoo), e.g. ``workbench eval``'s notes.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def name(self) -> str:

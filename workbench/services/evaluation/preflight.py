@@ -39,6 +39,7 @@ from ..models import ModelService
 from ..retrieval_context import CaseRetriever
 from .assert_set import flat
 from .suite_file import read_suite
+from .suite_providers import completion_problems, unknown_id_hint, with_hint
 from .suite_retrieval import retrieval_of, retrieval_problems
 from .suite_session import providers_for
 from .suite_yaml import short
@@ -97,6 +98,7 @@ class Preflight:
                 found += error.problems
         found += self.assertion_problems(suite)
         found += self.model_problems(suite, providers, from_options=bool(models))
+        found += completion_problems(suite, providers)
         if self.retrieval is not None and any(retrieval_of(p).active for p in providers):
             found += retrieval_problems(self.retrieval(), providers, suite.source)
         found += render_problems(suite, providers, parsed=bool(known))
@@ -155,7 +157,7 @@ class Preflight:
         answers = self._answers(references)
         problems = []
         for provider in providers:
-            problem = answers.get(provider.id)
+            problem = with_hint(provider, answers.get(provider.id))
             if problem:
                 key = "-m" if from_options else "providers"
                 problems.append(SuiteProblem(suite.source, provider.line, key, problem))
@@ -200,8 +202,8 @@ class Preflight:
     def _local_problem(self, reference: str) -> str | None:
         try:
             self.models.resolve(reference)
-        except WorkbenchError as error:
-            return str(error)
+        except WorkbenchError as error:  # "vendor:model" gets the provider ids a suite can use
+            return f"{str(error).rstrip()}{unknown_id_hint(reference)}"
         return None
 
 

@@ -48,12 +48,16 @@ class VariantSummary:
     rate: float | None  # None when nothing was evaluated
     interval: Interval
     mean_score: float | None
-    failures: int  # outputs that failed to generate
+    # outputs that failed to generate (a dead server, a cut-off stream): JUnit's errors, not
+    # its failures (cases that ran and did not pass); once called "failures"
+    errors: int
 
     def to_dict(self) -> dict[str, Any]:
+        """``failures`` repeats ``errors`` under its old name, for readers of older reports."""
         return {"variant_id": self.variant_id, "label": self.label, "passed": self.passed,
                 "total": self.total, "rate": self.rate, "interval": self.interval.to_dict(),
-                "mean_score": self.mean_score, "failures": self.failures}
+                "mean_score": self.mean_score, "errors": self.errors,
+                "failures": self.errors}
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,13 @@ class EvalReport:
         the judge's agreement."""
         width = max([len("variant"), *(len(v.label) for v in self.variants)])
         out = [f"{'variant':<{width}}  {'passed':>9}  {'rate':>5}  {'95% interval':<12}  "
-               f"{'score':>5}  failures"]
+               f"{'score':>5}  errors"]
         for v in self.variants:
             rate = "-" if v.rate is None else f"{v.rate:.0%}"
             interval = f"[{v.interval.low:.0%}, {v.interval.high:.0%}]"
             score = "-" if v.mean_score is None else f"{v.mean_score:.2f}"
             out.append(f"{v.label:<{width}}  {f'{v.passed}/{v.total}':>9}  {rate:>5}  "
-                       f"{interval:<12}  {score:>5}  {v.failures}")
+                       f"{interval:<12}  {score:>5}  {v.errors}")
         out.extend(f"{c.sentence}. {c.score_sentence}." for c in self.comparisons)
         if self.ranking is not None:
             ranked = ", ".join(

@@ -8,13 +8,13 @@ from typing import Any
 
 from ...core.prompts import FewShotExample
 from ...core.suites import SuitePrompt, SuiteProvider
+from .suite_providers import read_config_entry, read_provider
 from .suite_retrieval import read_retrieval
 from .suite_yaml import (
     FILE,
     LinedMap,
     LinedSeq,
     SuiteReader,
-    is_number,
     json_chat,
     text_of,
     unlined,
@@ -23,12 +23,6 @@ from .suite_yaml import (
 PROMPT_KEYS = ("id", "label", "raw")
 PROVIDER_KEYS = ("id", "label", "config")
 MESSAGE_KEYS = ("role", "content")
-# The sampling settings a provider's ``config`` may set (SamplingSettings' names) and their kind.
-CONFIG_KINDS: dict[str, type] = {
-    "temperature": float, "max_tokens": int, "top_p": float, "top_k": int, "min_p": float,
-    "seed": int, "stop": list, "repeat_penalty": float, "frequency_penalty": float,
-    "presence_penalty": float,
-}
 
 
 def text_file_prompts(text: str, delimiter: str = "---") -> list[str]:
@@ -203,7 +197,7 @@ class PromptReading:
 
     def provider(self, reader: SuiteReader, item: Any, line: int | None) -> SuiteProvider | None:
         if isinstance(item, str) and item.strip():
-            return SuiteProvider(id=item, line=line)
+            return read_provider(reader, SuiteProvider(id=item, line=line), None)
         if not isinstance(item, LinedMap):
             reader.problem(line, "providers", "a provider is a model reference or "
                                               "{id, label, config}")
@@ -218,10 +212,16 @@ class PromptReading:
             reader.problem(line, "providers", "a provider object needs an id (the model)")
             return None
         label = text_of(reader, item.get("label"), item.line_of("label"), "label") or ""
-        config = self.config(reader, item.get("config"), item.line_of("config"))
-        return SuiteProvider(id=ident, label=label, config=config, line=line)
+        node = item.get("config")
+        config = self.config(reader, node, item.line_of("config"), ident)
+        # promptfoo's openai:/ollama: ids become backend references here (suite_providers.py)
+        return read_provider(reader, SuiteProvider(id=ident, label=label, config=config,
+                                                   line=line), node)
 
-    def config(self, reader: SuiteReader, node: Any, line: int | None) -> dict[str, Any]:
+    def config(self, reader: SuiteReader, node: Any, line: int | None,
+               ident: str = "") -> dict[str, Any]:
+        """Sampling settings, and for a server its connection and request keys
+        (suite_providers.read_config_entry says which)."""
         if node is None:
             return {}
         if not isinstance(node, LinedMap):
@@ -229,27 +229,13 @@ class PromptReading:
             return {}
         config: dict[str, Any] = {}
         for key, value in node.items():
-            kind, key_line = CONFIG_KINDS.get(key), node.line_of(key)
+            key_line = node.line_of(key)
             if key == "retrieval":  # {{ context }} from a document set (suite_retrieval.py)
                 self.retrieval_seen = True  # even a wrong one: no noise about {{context}}
                 found = read_retrieval(reader, value, key_line)
                 if found is not None:
                     config[key] = found
-            elif kind is None:
-                reader.problem(key_line, str(key), "not a sampling setting Prompt Workbench "
-                               f"knows; supported in config: {', '.join(CONFIG_KINDS)}, "
-                               "retrieval")
-            elif kind is list:
-                stops = [value] if isinstance(value, str) else value
-                if isinstance(stops, list) and all(isinstance(s, str) for s in stops):
-                    config[key] = list(stops)
-                else:
-                    reader.problem(key_line, key, "takes a text or a list of texts")
-            elif kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
-                reader.problem(key_line, key, f"takes a whole number, not {value!r}")
-            elif not is_number(value):
-                reader.problem(key_line, key, f"takes a number, not {value!r}")
             else:
-                config[key] = value
+                read_config_entry(reader, ident, key, value, key_line, config)
         return config
 

@@ -4,7 +4,7 @@ in the app like any comparison; and a session the user built in the app exports 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...core.cases import CaseSet, TestCase
@@ -23,9 +23,10 @@ from ...core.suites import (
 )
 from ...store import Store
 from ..compare import VariantSpec
+from .suite_providers import CONFIG_KINDS, is_remote, request_keys, resolve_provider
 from .suite_retrieval import retrieval_config, retrieval_of
 
-SAMPLING_KEYS = {f.name for f in fields(SamplingSettings)}
+SAMPLING_KEYS = set(CONFIG_KINDS)  # the settings a provider's config gives
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,17 @@ class SuiteInSession:
 def providers_for(suite: Suite, models: list[str] | None,
                   config: dict | None = None) -> list[SuiteProvider]:
     """``-m`` gives the variants when the suite names none, or replaces them (``config``:
-    their sampling, e.g. max_tokens)."""
+    their sampling, e.g. max_tokens); a promptfoo id there is read as in a suite."""
     if models:
-        return [SuiteProvider(model, config=dict(config or {})) for model in models]
+        problems: list[SuiteProblem] = []
+        providers = [resolve_provider(SuiteProvider(model, config=dict(config or {})),
+                                      lambda _key, message, model=model: problems.append(
+                                          SuiteProblem(suite.source, None, "-m",
+                                                       f"{model}: {message}")))
+                     for model in models]
+        if problems:
+            raise SuiteError(problems)
+        return [provider for provider in providers if provider is not None]
     if not suite.providers:
         raise SuiteError(SuiteProblem(suite.source, None, "providers",
                                       "the suite names no model: give one or more with -m"))
@@ -49,10 +58,15 @@ def providers_for(suite: Suite, models: list[str] | None,
 
 
 def sampling_of(provider: SuiteProvider) -> SamplingSettings:
+    """The provider's settings: for a server, those its config gives are what it is sent
+    (``sent``), with its request keys (``extra``); a local model uses every setting, the
+    others at llama.cpp's defaults."""
     config = {key: value for key, value in provider.config.items() if key in SAMPLING_KEYS}
     if "stop" in config and isinstance(config["stop"], str):
         config["stop"] = [config["stop"]]
-    return SamplingSettings.from_dict(config)
+    if not is_remote(provider.id):
+        return SamplingSettings.from_dict(config)
+    return SamplingSettings.given(config, request_keys(provider.config))
 
 
 def store_suite(store: Store, suite: Suite, *, name: str | None = None,

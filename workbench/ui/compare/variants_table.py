@@ -21,6 +21,7 @@ from ...core.prompts import PromptVersion
 from ...core.retrieval import RetrievalSettings
 from ...core.sampling import SamplingSettings
 from ...core.session_variants import CURRENT_VERSION, SessionVariant
+from ...services.evaluation.suite_providers import is_remote
 from .retrieval_cell import RetrievalButton
 
 CURRENT = CURRENT_VERSION
@@ -208,9 +209,14 @@ class VariantsTable(QWidget):
     def sampling(self, row: int) -> SamplingSettings:
         """The row's sampler settings (SettingsError names a bad flag)."""
         seed = self.table.cellWidget(row, 6).value()
-        base = SamplingSettings(temperature=self.table.cellWidget(row, 5).value(),
-                                seed=None if seed < 0 else seed,
-                                max_tokens=self.table.cellWidget(row, 7).value())
+        values = {"temperature": self.table.cellWidget(row, 5).value(),
+                  "max_tokens": self.table.cellWidget(row, 7).value()}
+        if seed >= 0:
+            values["seed"] = seed
+        # a server is sent what the row sets (its own defaults apply to the rest); a local
+        # model uses every setting either way
+        base = SamplingSettings.given(values) if is_remote(self.model_choice(row) or "") else \
+            SamplingSettings(**values)
         return parse_sampling_flags(self.table.cellWidget(row, SAMPLING_COLUMN).text(), base)
 
     def engine(self, row: int) -> dict:

@@ -233,7 +233,7 @@ class EvalResultsView(QWidget):
                      cell_item(percent(v.rate), align_right=True), cell_item(interval),
                      cell_item(score, "mean of the outputs' weighted assertion scores (0..1)",
                                align_right=True),
-                     cell_item(str(v.failures), align_right=True)]
+                     cell_item(str(v.errors), align_right=True)]
             cells[0].setData(Qt.ItemDataRole.DecorationRole, _swatch(colors[v.variant_id]))
             for column, cell in enumerate(cells):
                 table.setItem(row, column, cell)
