@@ -2,7 +2,8 @@
 adapter on the same held-out cases, with a report (HTML or Markdown) and the results as JSON.
 
 Progress goes to stderr; the summary (or ``--json``: the results) to stdout. The experiment's
-folder under the app's data folder keeps config, split, results and both reports.
+folder under the app's data folder keeps config, split, results and both reports; with
+``--resume [FOLDER]`` an interrupted (or stopped) experiment goes on from its last finished step.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Split an example set (seeded, no leakage), evaluate zero-shot, k-shot "
                     "prompts and LoRA adapters trained on the same examples on the held-out "
                     "cases, and write a report with pass rates, intervals and a paired test.")
-    fewshot.add_argument("config", metavar="CONFIG.toml",
+    fewshot.add_argument("config", metavar="CONFIG.toml", nargs="?",
                          help="an experiment config, or the shipped example's name "
                               "(few-shot-vs-lora)")
+    fewshot.add_argument("--resume", nargs="?", const="", metavar="FOLDER",
+                         help="finish an interrupted (or stopped) experiment instead: its "
+                              "folder under the data folder's experiments/, by default the "
+                              "newest one; the steps it finished are not done again")
     fewshot.add_argument("--out", metavar="FILE",
                          help="also write the report here (.html, or .md with its PNGs beside)")
     fewshot.add_argument("--json", action="store_true", dest="as_json",
@@ -42,9 +47,11 @@ def config_path(text: str) -> Path:
 
 
 def cmd_fewshot(args: argparse.Namespace) -> int:
+    from ..core.errors import WorkbenchError
     from ..core.job_state import JobState, JobWatcher
     from ..services.compare import RunService
     from ..services.evaluation.runner import EvalService
+    from ..services.experiments import experiment_state
     from ..services.experiments.fewshot_config import load_toml
     from ..services.experiments.fewshot_runner import FewShotService
     from ..services.models import ModelService
@@ -52,16 +59,30 @@ def cmd_fewshot(args: argparse.Namespace) -> int:
     from ..services.sessions import open_store
     from ..services.tuning import TuningService
 
-    config = load_toml(config_path(args.config))
+    if args.config is not None and args.resume == "" and Path(args.config).is_dir():
+        args.config, args.resume = None, args.config  # experiment FOLDER --resume
+    if (args.config is None) == (args.resume is None):
+        raise WorkbenchError("Give an experiment config (CONFIG.toml) or --resume [FOLDER] "
+                             "to finish an interrupted experiment: one of the two.")
+    config = load_toml(config_path(args.config)) if args.config else None
     store = open_store()
     models = ModelService(store=store)
     plugins = start_plugins(models, safe_mode=args.safe_mode)
     evaluation = EvalService(store, models, RunService(store, models, plugins), plugins)
-    service = FewShotService(TuningService(store, models, plugins=plugins), evaluation)
-    job = JobState(f"experiment {config.name}")
+    tuning = TuningService(store, models, plugins=plugins)
+    service = FewShotService(tuning, evaluation)
+    job = JobState(f"experiment {config.name if config else 'resume'}")
     job.watch(JobWatcher(on_progress=StepLine()))
     try:
-        outcome = service.run(config, job)
+        if config is None:
+            state = experiment_state.to_resume(tuning.paths, "few-shot", args.resume)
+            print(f"Resuming {state}.", file=sys.stderr)
+            outcome = service.resume(state.folder, job)
+        else:
+            for state in experiment_state.resumable(tuning.paths, "few-shot")[:1]:
+                print(f"workbench: note: {state}; `workbench experiment few-shot-vs-lora "
+                      f"--resume {state.folder}` finishes it instead.", file=sys.stderr)
+            outcome = service.run(config, job)
     except KeyboardInterrupt:
         job.cancel()  # kills a running trainer and stops generating
         raise

@@ -101,6 +101,21 @@ class FewShotConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # JSON writes its tuples as lists (config.json)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FewShotConfig:
+        """The config as ``to_dict`` kept it (config.json; other keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        for key in ("data", "ks", "stop"):
+            if key in values:
+                values[key] = tuple(values[key])
+        training = {key: value for key, value in dict(values.get("training") or {}).items()
+                    if key in {f.name for f in fields(TuneSettings)}}
+        if "targets" in training:
+            training["targets"] = tuple(training["targets"])
+        values["training"] = replace(default_training(), **training)
+        return cls(**values)
+
 
 def load_toml(path: str | Path) -> FewShotConfig:
     """Read an experiment config; relative data paths are taken from the file's folder."""

@@ -3,14 +3,14 @@ same held-out cases → results and a report, kept in the app's data folder
 (``experiments/<UTC timestamp>-few-shot/``) and, as an evaluation run, in the session database.
 
 The GUI and ``workbench experiment few-shot-vs-lora`` call only ``FewShotService``; the work is
-one JobState (progress with the current step as its message, cancel, the outcome).
+one JobState (progress with the current step as its message, cancel, the outcome). Each step is
+marked in the folder's progress file as it finishes, so an interrupted experiment resumes
+(``FewShotService.resume``, fewshot_resume.py) without doing a finished step again.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,16 +20,30 @@ from typing import Any
 from ...core.experiment_split import Split, split_examples
 from ...core.job_state import JobState, JobWatcher
 from ...core.runs import Output
+from .. import run_state
 from ..evaluation.report import build_report
 from ..evaluation.runner import EvalService
 from ..evaluation.suite_session import store_suite
 from ..tuning import TuningService
+from . import eval_step, experiment_state
+from .eval_step import MarkRunStarted, finish_run
 from .fewshot_arms import Arm, load_examples, plan_adapters, plan_arms, suite_for, variant_specs
 from .fewshot_config import FewShotConfig
 from .fewshot_control import control_result
 from .fewshot_report import build_document
+from .fewshot_resume import (
+    Recorded,
+    group_run,
+    mark_adapter,
+    mark_suite,
+    read_folder,
+    stored_outputs,
+    stored_suite,
+    trained_adapter,
+)
 from .fewshot_training import AdapterResult, train_adapter
 from .folders import STAMP, new_experiment_folder
+from .progress_file import ProgressFile, write_json
 from .report_doc import ReportDocument
 
 
@@ -52,13 +66,22 @@ class FewShotService:
 
     def start(self, config: FewShotConfig, watcher: JobWatcher | None = None) -> JobState:
         """Run in a background thread; the job's outcome is the FewShotOutcome."""
-        job = JobState(f"experiment: {config.name}")
+        return self._in_thread(config.name, watcher, lambda job: self.run(config, job))
+
+    def start_resume(self, folder: Path | str | None = None,
+                     watcher: JobWatcher | None = None) -> JobState:
+        """``resume`` in a background thread; the job's outcome is the FewShotOutcome."""
+        return self._in_thread("resume", watcher, lambda job: self.resume(folder, job))
+
+    @staticmethod
+    def _in_thread(name: str, watcher: JobWatcher | None, call) -> JobState:
+        job = JobState(f"experiment: {name}")
         if watcher is not None:
             job.watch(watcher)
 
         def work() -> None:
             try:
-                self.run(config, job)
+                call(job)
             except BaseException:  # noqa: BLE001 - already told through the job
                 pass
 
@@ -68,8 +91,22 @@ class FewShotService:
     def run(self, config: FewShotConfig, job: JobState | None = None) -> FewShotOutcome:
         """Blocking. Bad input (too few examples, a bad config) raises before anything runs."""
         job = job or JobState(f"experiment: {config.name}")
+        return self._as_job(job, lambda: self._fresh(config.validate(), job))
+
+    def resume(self, folder: Path | str | None = None,
+               job: JobState | None = None) -> FewShotOutcome:
+        """Finish an interrupted (or stopped) experiment in its folder — the newest of them
+        when ``folder`` is None — skipping every step it finished: the suite it stored, the
+        adapters it trained (or that failed), the evaluation runs that are done; an
+        evaluation run left half-way is finished in place. The same report as an
+        uninterrupted run (same split, seeds and settings). Blocking."""
+        job = job or JobState("experiment: resume")
+        return self._as_job(job, lambda: self._resumed(folder, job))
+
+    @staticmethod
+    def _as_job(job: JobState, work) -> FewShotOutcome:
         try:
-            outcome = self._run(config.validate(), job)
+            outcome = work()
         except BaseException as error:
             job.fail(str(error))
             raise
@@ -78,8 +115,7 @@ class FewShotService:
 
     # -- the steps ------------------------------------------------------------------------
 
-    def _run(self, config: FewShotConfig, job: JobState) -> FewShotOutcome:
-        started = time.monotonic()
+    def _fresh(self, config: FewShotConfig, job: JobState) -> FewShotOutcome:
         now = datetime.now(UTC)
         stamp = now.strftime(STAMP)
         job.set_progress(0, 0, "reading the examples")
@@ -88,38 +124,75 @@ class FewShotService:
                                seed=config.seed)
         model = str(self.models.resolve(config.model))
         folder = new_experiment_folder(self.tuning.paths, "few-shot", now)
-        _write(folder / "config.json", {**config.to_dict(), "model_path": model,
-                                        "system_used": examples.system})
-        _write(folder / "split.json", {**split.to_dict(), "problems": [
-            str(p) for p in examples.problems]})
-        adapters = plan_adapters(config, split)
-        arms = plan_arms(config, split, adapters)
-        held = store_suite(self.store, suite_for(config, split, examples.system, model),
-                           name=f"{config.name} {stamp}")
-        versions = dict(zip(config.shot_ks, held.versions))
+        experiment_state.hold(folder)
+        try:
+            progress = ProgressFile.create(folder, "few-shot", started_at=now.isoformat(),
+                                           stamp=stamp)
+            write_json(folder / "config.json", {**config.to_dict(), "model_path": model,
+                                                "system_used": examples.system})
+            write_json(folder / "split.json", {**split.to_dict(), "problems": [
+                str(p) for p in examples.problems]})
+            recorded = Recorded(config, examples.system, model, split, now, stamp)
+            return self._steps(recorded, progress, job)
+        finally:
+            experiment_state.release(folder)
 
-        trained: list[AdapterResult] = []
-        for plan in adapters:
-            result = train_adapter(self.tuning, config, plan, base=model,
-                                   system=examples.system, session_id=held.session.id, job=job,
-                                   tag=stamp)
-            trained.append(result)
-            job.add_partial(("adapter", result))
-        paths = {r.key: r.adapter_path for r in trained if r.adapter_path}
-        specs = variant_specs(config, arms, versions, model, paths)
-        ran = [arm for arm in arms if not arm.adapter or arm.adapter in paths]
-        evaluation = self._evaluate(held, specs, ran, config.repeats, job) if specs and \
-            not job.cancelled else None
-        results = self._results(config, split, examples.system, model, folder, held, arms,
-                                ran, trained, evaluation, job.cancelled,
-                                now, time.monotonic() - started)
-        _write(folder / "results.json", results)
+    def _resumed(self, folder: Path | str | None, job: JobState) -> FewShotOutcome:
+        state = experiment_state.to_resume(self.tuning.paths, "few-shot", folder)
+        experiment_state.hold(state.folder)
+        try:
+            progress = ProgressFile.load(state.folder)
+            recorded = read_folder(state.folder, progress)
+            progress.resumed()
+            job.set_progress(0, 0, f"resuming {state.folder.name}")
+            return self._steps(recorded, progress, job)
+        finally:
+            experiment_state.release(state.folder)
+
+    def _steps(self, recorded: Recorded, progress: ProgressFile,
+               job: JobState) -> FewShotOutcome:
+        config, split, model = recorded.config, recorded.split, recorded.model
+        system, folder = recorded.system, progress.folder
+        try:
+            adapters = plan_adapters(config, split)
+            arms = plan_arms(config, split, adapters)
+            held = stored_suite(self.store, progress)
+            if held is None:
+                held = store_suite(self.store, suite_for(config, split, system, model),
+                                   name=f"{config.name} {recorded.stamp}")
+                mark_suite(progress, held)
+            versions = dict(zip(config.shot_ks, held.versions))
+
+            trained: list[AdapterResult] = []
+            for plan in adapters:
+                result = trained_adapter(progress, plan)
+                if result is None:
+                    result = train_adapter(self.tuning, config, plan, base=model, system=system,
+                                           session_id=held.session.id, job=job,
+                                           tag=recorded.stamp)
+                    mark_adapter(progress, result)
+                trained.append(result)
+                job.add_partial(("adapter", result))
+            paths = {r.key: r.adapter_path for r in trained if r.adapter_path}
+            specs = variant_specs(config, arms, versions, model, paths)
+            ran = [arm for arm in arms if not arm.adapter or arm.adapter in paths]
+            evaluation = self._evaluate(held, specs, ran, config.repeats, job, progress) \
+                if specs and not job.cancelled else None
+            results = self._results(config, split, system, model, folder, held, arms,
+                                    ran, trained, evaluation, job.cancelled,
+                                    recorded.started, progress.elapsed())
+        except Exception as error:
+            progress.update(status="failed", error=str(error))
+            raise
         document = build_document(results)
         document.write(folder / "report.html")
         document.write(folder / "report.md")
+        write_json(folder / "results.json", results)  # last: the experiment has ended
+        progress.update(status=results["status"])
         return FewShotOutcome(folder, results, document, split)
 
-    def _evaluate(self, held, specs, arms: list[Arm], repeats: int, job: JobState):
+    def _evaluate(self, held, specs, arms: list[Arm], repeats: int, job: JobState,
+                  progress: ProgressFile):
         """Every arm on the same cases and seeds, one evaluation run per adapter state.
 
         The engine never mixes adapter states in one batch or cache: arms interleaved in one run
@@ -129,8 +202,11 @@ class FewShotService:
 
         The control's base runs first, before any adapter was ever applied, and the adapter at
         scale 0 runs last, after every adapter run: an engine that left an adapter attached
-        would fail it. Both are greedy, so they run once (repeats would repeat the tokens)."""
-        service = self.evaluation
+        would fail it. Both are greedy, so they run once (repeats would repeat the tokens).
+
+        Each run is a step: marked started (with its id) at its first output and done at its
+        end; a resume takes a done run as it is and finishes a started one in place. What the
+        report needs is read back from the store, the same way for every run."""
         cases = held.case_set.cases
         groups: dict[tuple | str | None, list[int]] = {}
         for index, (spec, arm) in enumerate(zip(specs, arms)):
@@ -143,8 +219,6 @@ class FewShotService:
         times = {key: 1 if key in order else repeats for key in keys}
         total = sum(len(cases) * len(groups[key]) * times[key] for key in keys)
         variants: list = [None] * len(specs)
-        outputs: dict[str, Output] = {}
-        results: list = []
         run_ids: list[str] = []
         before = 0
         for key in keys:
@@ -153,23 +227,41 @@ class FewShotService:
                 break
             chosen = [specs[i] for i in indices]
 
-            def progress(done: int, _cells: int, failed: int, before=before) -> None:
+            def progress_at(done: int, _cells: int, failed: int = 0, before=before) -> None:
                 extra = f", {failed} failed" if failed else ""
                 job.set_progress(before + done, total,
                                  f"evaluating: {before + done}/{total} answers{extra}")
 
-            progress(0, total, 0)
-            handle, listener, _ = service.run_held(held, chosen, repeats=times[key],
-                                                   progress=progress, total=total, job=job)
-            for index, variant in zip(indices, handle.run.variants):
+            progress_at(0, total)
+            run_id = self._group(held, chosen, "+".join(arms[i].key for i in indices),
+                                 times[key], job, progress, progress_at)
+            for index, variant in zip(indices, self.store.runs.get(run_id).variants):
                 variants[index] = variant
-            outputs.update(listener.outputs)
-            results += list(listener.results.values())
-            run_ids.append(handle.run.id)
+            run_ids.append(run_id)
             before += len(cases) * len(chosen) * times[key]
+        outputs, results = stored_outputs(self.store, run_ids, [
+            v.id for v, arm in zip(variants, arms) if v is not None and arm.kind == "control"])
         report = build_report([(v.id, v.label) for v in variants if v is not None], results,
                               seed=0)
         return run_ids, variants, report, outputs
+
+    def _group(self, held, specs, key: str, repeats: int, job: JobState,
+               progress: ProgressFile, progress_at) -> str:
+        """One adapter state's run: taken as it is, finished, or run; returns its id."""
+        run = group_run(self.store, progress, key, held.session.id, [s.label for s in specs])
+        if run is not None and run.status in run_state.RESUMABLE:
+            progress.mark("eval", key, state="started", run_id=run.id)
+            finish_run(self.evaluation, run.id, job, progress_at)
+        elif run is None:
+            marker = MarkRunStarted(progress, "eval", key)
+            handle, _, _ = self.evaluation.run_held(held, specs, repeats=repeats,
+                                                    listener=marker, progress=progress_at,
+                                                    total=0, job=job)
+            run = handle.run
+        status = eval_step.run_status(self.store, run.id)
+        if status is not None and status not in run_state.RESUMABLE:
+            progress.mark("eval", key, state="done", run_id=run.id)
+        return run.id
 
     def _results(self, config, split, system, model, folder, held, arms: list[Arm],
                  ran: list[Arm], trained: list[AdapterResult], evaluation, cancelled: bool,
@@ -251,7 +343,3 @@ def _paired(report, rows: list[dict]) -> dict[str, Any] | None:
         return None
     return {"best_prompt": prompt["label"], "best_adapter": adapter["label"],
             "sentence": found.sentence, "p_value": found.passes.p_value, "n": found.passes.n}
-
-
-def _write(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
