@@ -1,7 +1,8 @@
 """``workbench quantlab MODEL --quants Q8_0,Q4_K_M,…``: which quantization should this machine
 run? Makes the files with llama.cpp's quantizer, measures each (size, memory, speed, KL
 divergence from the reference, pass rate with ``--suite``) and writes a report
-(docs/quantlab.md)."""
+(docs/quantlab.md). ``--resume [FOLDER]`` finishes an interrupted lab from its last finished
+step."""
 
 from __future__ import annotations
 
@@ -20,8 +21,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "memory, prompt and decode tokens/s, KL divergence from the reference "
                     "and same-top-token share, and with --suite the pass rate; then a report with "
                     "a recommendation. Results are kept under the app's data folder.")
-    parser.add_argument("model", metavar="MODEL",
+    parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="a GGUF file or a library name (bundled: smollm2-135m-instruct)")
+    parser.add_argument("--resume", nargs="?", const="", metavar="FOLDER",
+                        help="finish an interrupted (or stopped) lab with its own settings: "
+                             "its folder under the data folder's experiments/, by default the "
+                             "newest; files still as recorded and arms already measured are "
+                             "kept")
     parser.add_argument("--quants", default="Q8_0,Q4_K_M", metavar="TYPES",
                         help="comma-separated llama.cpp types (default Q8_0,Q4_K_M)")
     parser.add_argument("--existing", action="append", default=[], metavar="FILE",
@@ -54,10 +60,22 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_quantlab(args: argparse.Namespace) -> int:
+    from ..core.errors import WorkbenchError
     from ..services.experiments.quantlab import load_results
 
+    if args.model and args.resume == "" and Path(args.model).is_dir():
+        args.model, args.resume = None, args.model  # quantlab FOLDER --resume
     if args.reopen:
+        if not args.model:
+            raise WorkbenchError("--reopen needs the stored lab's folder (MODEL).")
         outcome = load_results(Path(args.model))
+    elif args.resume is not None:
+        if args.model:
+            raise WorkbenchError("--resume takes the lab's settings from its folder: give "
+                                 "the folder (--resume FOLDER), not MODEL.")
+        outcome = _run(args, resume=True)
+    elif not args.model:
+        raise WorkbenchError("Name the MODEL to quantize, or --resume an interrupted lab.")
     else:
         outcome = _run(args)
     if args.out:
@@ -91,22 +109,26 @@ def _texts(path: str | None) -> list[str]:
     return [part.strip() for part in text.split("\n\n") if part.strip()]
 
 
-def _run(args: argparse.Namespace):
+def _run(args: argparse.Namespace, resume: bool = False):
     from ..core.job_state import JobState, JobWatcher
+    from ..services.experiments import experiment_state
     from ..services.experiments.quantlab import QuantLabService
     from ..services.experiments.quantlab_config import QuantLabConfig
     from ..services.models import ModelService
     from ..services.plugins import start_plugins
     from ..services.sessions import open_store
 
-    config = QuantLabConfig(
+    config = None if resume else QuantLabConfig(
         model=args.model, quants=[q.strip() for q in args.quants.split(",") if q.strip()],
         existing=args.existing, engines=args.engine or [""], suite=args.suite,
         texts=_texts(args.texts),
         repeats=args.repeats, pp=args.pp, tg=args.tg, top_k=args.top_k, threads=args.threads)
+    interrupted = (experiment_state.to_resume(None, "quantlab", args.resume or None)
+                   if resume else None)
     store = open_store()
     models = ModelService(store=store)
-    plugins = start_plugins(models, safe_mode=args.safe_mode) if args.suite else None
+    # a resumed lab may have a suite to finish (its settings are in its folder)
+    plugins = start_plugins(models, safe_mode=args.safe_mode) if resume or args.suite else None
     service = QuantLabService(models, store, plugins=plugins)
     job = JobState("quantization lab")
     started = time.monotonic()
@@ -125,6 +147,9 @@ def _run(args: argparse.Namespace):
 
     job.watch(JobWatcher(on_progress=progress))
     try:
+        if interrupted is not None:
+            print(f"Resuming {interrupted}.", file=sys.stderr)
+            return service.resume(interrupted.folder, job)
         return service.run(config, job)
     except KeyboardInterrupt:
         job.cancel()

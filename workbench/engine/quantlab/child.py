@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ...core.errors import WorkbenchError
 from ..process import describe_exit, read_log_tail
+from .child_io import PARENT_ENV
 
 
 class ChildFailed(WorkbenchError):
@@ -42,7 +43,7 @@ class LabChild:
 
     def run(self, on_progress: Callable[[dict], None] | None = None) -> dict:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())}
         with open(self.log_path, "ab") as log, self._lock:
             if self.killed.is_set():
                 raise ChildCancelled("cancelled")

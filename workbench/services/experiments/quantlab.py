@@ -8,6 +8,8 @@ suite) the evaluation lab's pass rate. One JobState carries it all: progress per
 as a partial result, cancel kills the running child; a failed arm is marked and the others go
 on. The experiment is kept in ``experiments/<UTC time>-quantlab/`` under the app's data folder
 (config.json, results.json, report.html, report.md): results.json alone reopens the report.
+Each step is marked in the folder's progress.json as it ends, so an interrupted lab resumes
+(``QuantLabService.resume``) without making or measuring again what it had (quantlab_resume.py).
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ from ...core.paths import AppPaths, app_paths
 from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
 from ...library.gguf_metadata import read_gguf_info
 from ...library.system_memory import system_memory
+from . import experiment_state
+from . import quantlab_resume as steps
+from .eval_step import MarkRunStarted
 from .folders import new_experiment_folder
+from .progress_file import ProgressFile, read_json, write_json
 from .quantlab_config import (
     HIGH_PRECISION,
     SAMPLE_TEXTS,
     QuantLabConfig,
     base_name,
+    checked,
     engine_settings,
     suite_texts,
 )
@@ -95,19 +102,50 @@ class QuantLabService:
                          daemon=True).start()
         return job
 
+    def start_resume(self, folder: Path | str | None = None,
+                     job: JobState | None = None) -> JobState:
+        """``resume`` on a thread of its own; the job ends with a QuantLabOutcome."""
+        job = job or JobState("quantization lab")
+        threading.Thread(target=self.resume, args=(folder, job), name="quantlab",
+                         daemon=True).start()
+        return job
+
     def run(self, config: QuantLabConfig, job: JobState | None = None) -> QuantLabOutcome:
         """Blocking. Bad settings raise WorkbenchError (and fail the job) before anything runs."""
         job = job or JobState("quantization lab")
         try:
-            config = config.normalised()
-            config.check()
-            suite = None
-            if config.suite:  # a bad suite is named before anything is quantized
-                from ..evaluation.suite_file import load_suite
-
-                suite = load_suite(config.suite)
+            config, suite = checked(config)
             source = self.models.resolve(config.model)
             outcome = _Lab(self, config, source, job, suite).run()
+        except BaseException as error:
+            job.fail(str(error))
+            raise
+        job.finish(outcome)
+        return outcome
+
+    def resume(self, folder: Path | str | None = None,
+               job: JobState | None = None) -> QuantLabOutcome:
+        """Finish an interrupted (or stopped) lab in its folder — the newest when ``folder`` is
+        None — with its stored settings: files still as recorded (size and SHA-256), the
+        reference pass, arms measured and pass rates found are kept; an evaluation run left
+        half-way is finished in place; the rest runs as a fresh lab would. Blocking."""
+        job = job or JobState("quantization lab")
+        try:
+            state = experiment_state.to_resume(self.paths, "quantlab", folder)
+            experiment_state.hold(state.folder)
+            try:
+                progress = ProgressFile.load(state.folder)
+                config, suite = checked(QuantLabConfig.from_dict(
+                    read_json(state.folder / "config.json")))
+                source = Path(progress.header.get("source") or "")
+                if not source.is_file():
+                    source = self.models.resolve(config.model)
+                progress.resumed()
+                lab = _Lab(self, config, source, job, suite, progress)
+            except BaseException:
+                experiment_state.release(state.folder)
+                raise
+            outcome = lab.run()
         except BaseException as error:
             job.fail(str(error))
             raise
@@ -155,18 +193,32 @@ class _Lab:
     """One run: the steps in order, the results dict filled as they go."""
 
     def __init__(self, service: QuantLabService, config: QuantLabConfig, source: Path,
-                 job: JobState, suite=None):
+                 job: JobState, suite=None, journal: ProgressFile | None = None):
+        """``journal``: the progress of the lab to resume (its folder's lease held); None:
+        a new lab in a new folder."""
         self.service, self.config, self.source, self.job = service, config, source, job
         self.suite = suite  # read once: its texts, then each arm's pass rate
         self.suite_yaml = _text_of(config.suite) if suite is not None else ""
-        self.folder = new_experiment_folder(service.paths, "quantlab", datetime.now(UTC))
+        self.info = read_gguf_info(source)
+        if journal is None:
+            now = datetime.now(UTC)
+            folder = new_experiment_folder(service.paths, "quantlab", now)
+            experiment_state.hold(folder)
+            try:
+                journal = ProgressFile.create(folder, "quantlab", started_at=now.isoformat(),
+                                              source=str(source))
+                write_json(folder / "config.json", config.to_dict())
+            except BaseException:
+                experiment_state.release(folder)
+                raise
+        self.journal = journal  # the steps done, in progress.json
+        self.folder = journal.folder
         self.logs = self.folder / "logs"
         self.files_dir = quantized_folder(service.paths) / base_name(source)
-        self.info = read_gguf_info(source)
         self.results: dict = {
             "title": f"Quantization lab: {base_name(source)}", "model": base_name(source),
             "source": str(source), "source_type": self.info.quantization,
-            "config": config.to_dict(), "started": datetime.now(UTC).isoformat(),
+            "config": config.to_dict(), "started": journal.header["started_at"],
             "machine": _machine(), "arms": [], "files": [], "status": "running",
         }
         self.step = 0
@@ -175,8 +227,6 @@ class _Lab:
                       + ((len(config.quants) + len(config.existing) + 1) * len(config.engines)
                          if config.suite else 0))
         job.on_cancel(service._kill_child)
-        (self.folder / "config.json").write_text(json.dumps(config.to_dict(), indent=2),
-                                                  encoding="utf-8")
 
     # -- progress ----------------------------------------------------------------------------
 
@@ -189,6 +239,16 @@ class _Lab:
     # -- the steps -----------------------------------------------------------------------------
 
     def run(self) -> QuantLabOutcome:
+        """The steps, then the results; the folder's lease is given back however it ends."""
+        try:
+            return self._steps()
+        except Exception as error:
+            self.journal.update(status="failed", error=str(error))
+            raise
+        finally:
+            experiment_state.release(self.folder)
+
+    def _steps(self) -> QuantLabOutcome:
         files: list[dict] = []
         npz, own = None, {}
         try:
@@ -217,7 +277,7 @@ class _Lab:
             reference = {"type": kind, "path": str(self.source), "origin": "given"}
             note = f"The reference is {self.source.name} itself ({kind})."
         else:
-            reference = self.make("F16", self.source, requantize=True)
+            reference = self.file_step("F16", self.source, requantize=True)
             if reference.get("error"):
                 raise WorkbenchError(f"Cannot write the F16 reference of {self.source.name}: "
                                      f"{reference['error']}")
@@ -234,7 +294,7 @@ class _Lab:
             if quant == reference["type"]:
                 self.advance()
                 continue
-            files.append(self.make(quant, Path(reference["path"])))
+            files.append(self.file_step(quant, Path(reference["path"])))
             self.advance()
         for path in self.config.existing:
             file = Path(os.path.abspath(Path(path).expanduser()))
@@ -247,6 +307,14 @@ class _Lab:
             self.advance()
         self.results["files"] = files
         return files
+
+    def file_step(self, quant: str, source: Path, requantize: bool = False) -> dict:
+        """A file made by this lab before it was interrupted, as recorded; else ``make``."""
+        kept = steps.kept_file(self.journal, quant)
+        if kept is not None:
+            self.progress(f"keeping {Path(kept['path']).name}")
+            return kept
+        return steps.mark_file(self.journal, quant, self.make(quant, source, requantize))
 
     def make(self, quant: str, source: Path, requantize: bool = False) -> dict:
         target = self.files_dir / f"{base_name(self.source)}-{quant}.gguf"
@@ -282,6 +350,10 @@ class _Lab:
         return entry
 
     def reference_pass(self, reference: dict) -> tuple[Path, dict]:
+        kept = steps.kept_reference(self.journal)
+        if kept is not None:
+            self.results["reference"] = kept[0]
+            return Path(kept[0]["npz"]), kept[1]
         self.progress("reference token distributions")
         template_source = None
         if self.config.texts:
@@ -313,7 +385,9 @@ class _Lab:
                                          positions=result.get("positions"))
         result.pop("model", None)
         result.pop("reference", None)
-        return npz, {"status": "done", **result}
+        own = {"status": "done", **result}
+        steps.mark_reference(self.journal, self.results["reference"], own)
+        return npz, own
 
     def measure_arms(self, files: list[dict], npz: Path | None, own: dict) -> None:
         """Every file × engine setting; the reference with default settings was measured in
@@ -323,7 +397,10 @@ class _Lab:
                 arm = {"label": arm_label(file["type"], flags, file.get("reference", False)),
                        "type": file["type"], "engine": flags, "path": file["path"],
                        "reference": bool(file.get("reference")), "origin": file["origin"]}
-                if file.get("error"):
+                kept = self.journal.get("arm", steps.arm_key(arm))
+                if kept is not None:
+                    arm.update(kept)  # measured before the lab was interrupted
+                elif file.get("error"):
                     arm.update(status="failed", error=file["error"])
                 elif arm["reference"] and not flags and own:
                     arm.update(own)
@@ -331,6 +408,8 @@ class _Lab:
                     arm.update(status="cancelled")
                 else:
                     arm.update(self.measure(arm, npz))
+                if kept is None:
+                    steps.mark_arm(self.journal, arm)
                 self.results["arms"].append(arm)
                 self.job.add_partial(dict(arm))
                 self.advance()
@@ -360,7 +439,11 @@ class _Lab:
                     break
                 measured = [a for a in self.results["arms"] if a["path"] == file["path"]
                             and a["engine"] == flags and a["status"] == "done"]
-                if measured:
+                key = steps.arm_key({"path": file["path"], "engine": flags})
+                kept = self.journal.get("pass_rate", key) or {}
+                if measured and kept.get("state") == "done":
+                    rates[file["path"], flags] = kept["rates"]
+                elif measured:
                     label = measured[0]["label"]
                     self.progress(f"suite on {label}")
                     try:
@@ -369,22 +452,25 @@ class _Lab:
                             Path(file["path"]),
                             self.config.eval_repeats, self.job,
                             lambda message, label=label: self.progress(f"{label}: {message}"),
-                            engine=engine_settings(flags))
+                            engine=engine_settings(flags), run_id=kept.get("run_id"),
+                            listener=MarkRunStarted(self.journal, "pass_rate", key))
                     except ChildCancelled:
                         break
                     except WorkbenchError as error:
                         rates[file["path"], flags] = {"pass_error": str(error)}
+                    self.journal.mark("pass_rate", key, state="done",
+                                      rates=rates[file["path"], flags])
                 self.advance()
         for arm in self.results["arms"]:
             arm.update(rates.get((arm["path"], arm["engine"]), {}))
 
     def write(self) -> QuantLabOutcome:
         outcome = QuantLabOutcome(self.folder, self.results)
-        (self.folder / "results.json").write_text(json.dumps(self.results, indent=2),
-                                                   encoding="utf-8")
         document = outcome.report()
         document.write(self.folder / "report.html")
         document.write(self.folder / "report.md")
+        write_json(self.folder / "results.json", self.results)  # last: the lab has ended
+        self.journal.update(status=self.results["status"])
         self.progress("done" if not self.job.cancelled else "cancelled")
         return outcome
 

@@ -75,6 +75,19 @@ class QuantLabConfig:
         return cls(**known)
 
 
+def checked(config: QuantLabConfig):
+    """(the config normalised, its suite read): every bad setting and a bad suite named
+    before anything is quantized."""
+    config = config.normalised()
+    config.check()
+    suite = None
+    if config.suite:
+        from ..evaluation.suite_file import load_suite
+
+        suite = load_suite(config.suite)
+    return config, suite
+
+
 def engine_settings(flags: str) -> dict:
     """Flags → the child's engine dict (LoadSettings' names)."""
     values = parse_engine_flags(flags)

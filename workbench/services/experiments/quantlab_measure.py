@@ -65,11 +65,16 @@ def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None]
 
 
 def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job: JobState,
-              on_message: Callable[[str], None], engine: dict | None = None) -> dict:
+              on_message: Callable[[str], None], engine: dict | None = None,
+              run_id: str | None = None, listener=None) -> dict:
     """The evaluation lab's pass rate of one file on the suite (read once by the lab, with its
     YAML text), with its Wilson interval (the suite's own sampling settings, with the file as
-    the model, loaded with ``engine``'s settings: flash_attn, cache_type_k/v)."""
+    the model, loaded with ``engine``'s settings: flash_attn, cache_type_k/v). ``run_id``: the
+    run an interrupted lab started for it, finished in place instead of a new one;
+    ``listener``: told of each output (eval_step.MarkRunStarted)."""
+    from ..evaluation.runner import report_for_run
     from ..evaluation.statistics import wilson
+    from .eval_step import finish_run, run_status
 
     config = dict(suite.providers[0].config) if suite.providers else {}
     sub = JobState(f"suite on {model.name}")
@@ -80,21 +85,27 @@ def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job:
 
     from ...core.job_state import JobWatcher
 
-    sub.watch(JobWatcher(on_progress=progress))
-    outcome = evaluation.run_suite(suite, models=[str(model)], model_config=config,
-                                   repeats=repeats, yaml_text=yaml_text, job=sub,
-                                   engine=engine)
+    if run_id and run_status(evaluation.store, run_id) is not None:
+        finish_run(evaluation, run_id, job,
+                   lambda done, total: on_message(f"suite: {done}/{total} cells"))
+        report = report_for_run(evaluation.store, run_id)
+    else:
+        sub.watch(JobWatcher(on_progress=progress))
+        outcome = evaluation.run_suite(suite, models=[str(model)], model_config=config,
+                                       repeats=repeats, yaml_text=yaml_text, job=sub,
+                                       engine=engine, listener=listener)
+        report, run_id = outcome.report, outcome.run.id
     if job.cancelled:
         raise ChildCancelled("cancelled")
     # Every prompt of the suite is a variant of its own; the file's pass rate counts them all.
-    passed = sum(v.passed for v in outcome.report.variants)
-    total = sum(v.total for v in outcome.report.variants)
+    passed = sum(v.passed for v in report.variants)
+    total = sum(v.total for v in report.variants)
     if total == 0:
         raise WorkbenchError("the suite gave no verdicts")
     interval = wilson(passed, total)
     return {"passed": passed, "total": total, "pass_rate": passed / total,
             "pass_low": interval.low, "pass_high": interval.high,
-            "eval_run": outcome.run.id}
+            "eval_run": run_id}
 
 
 __all__ = ["ChildCancelled", "ChildFailed", "arm_label", "arm_spec", "pass_rate",
