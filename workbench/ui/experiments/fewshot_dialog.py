@@ -3,7 +3,8 @@
 Not modal (an experiment takes minutes; the window stays usable). The work is the service's
 JobState, bound by one JobBridge; Cancel stops generating and kills a running trainer. The
 report is the same HTML the CLI writes, shown in a QTextBrowser with its plots registered as
-document resources (QTextDocument does not load data: URIs).
+document resources (QTextDocument does not load data: URIs). Resume finishes the newest
+interrupted experiment, skipping the steps it finished.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ...services.experiments.fewshot_runner import FewShotService
 from .. import file_dialogs
 from ..jobs import JobBridge
 from .report_view import SAVE_FILTERS, report_text_document, save_report
+from .resume_button import ResumeButton
 
 DATA_FILTER = "Examples (*.jsonl *.json *.csv);;All files (*)"
 
@@ -96,12 +98,16 @@ class FewShotDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button = ResumeButton(self.service.tuning.paths, "few-shot")
+        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.found.connect(self._resumable)
+        self.resume_button.refresh()
         self.save_html = QPushButton("Save HTML…")
         self.save_html.clicked.connect(lambda: self._save(".html"))
         self.save_md = QPushButton("Save Markdown…")
         self.save_md.clicked.connect(lambda: self._save(".md"))
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.cancel_button):
+        for button in (self.start_button, self.cancel_button, self.resume_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         for button in (self.save_html, self.save_md):
@@ -165,14 +171,30 @@ class FewShotDialog(QDialog):
         except WorkbenchError as error:
             self._show_error(str(error))
             return
+        self._launch("Starting…", lambda watcher: self.service.start(config, watcher))
+
+    def resume(self) -> None:
+        """Finish the newest interrupted experiment (its own settings, not the form's)."""
+        state = self.resume_button.state
+        if state is None or (self.job is not None and not self.job.done.is_set()):
+            return
+        self._launch(f"Resuming {state.folder.name}…",
+                     lambda watcher: self.service.start_resume(state.folder, watcher))
+
+    def _launch(self, text: str, start) -> None:
         self.outcome = None
         self.report.clear()
         self._running(True)
-        self.step_label.setText("Starting…")
+        self.step_label.setText(text)
         bridge = JobBridge(self)
         bridge.progress.connect(self._progress)
         bridge.finished.connect(self._finished)
-        self.job = self.service.start(config, bridge.watcher)
+        self.job = start(bridge.watcher)
+
+    def _resumable(self, state) -> None:
+        if state is not None and self.job is None:
+            self.step_label.setText(f"Set the experiment up, then Start — or Resume to finish "
+                                    f"{state}.")
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -190,6 +212,7 @@ class FewShotDialog(QDialog):
 
     def _finished(self, state) -> None:
         self._running(False)
+        self.resume_button.refresh()
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if state.status == "done" else 0)
         if state.status == "failed" or state.outcome is None:
@@ -206,6 +229,7 @@ class FewShotDialog(QDialog):
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.resume_button.allow(not running)
         self.save_html.setEnabled(False)
         self.save_md.setEnabled(False)
 

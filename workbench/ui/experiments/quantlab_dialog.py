@@ -3,6 +3,7 @@ step, cancel, read the report (table, plot, recommendation), save it as HTML or 
 
 Not modal, and never blocking: the lab runs in QuantLabService's own thread as one JobState;
 a JobBridge brings its progress and end to the GUI thread. Cancel kills the running child.
+Resume finishes the newest interrupted lab, keeping the files it made and the arms it measured.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ...services.experiments.quantlab_config import COMMON_TYPES, QuantLabConfig
 from ..file_dialogs import ask_open_path, ask_save_path
 from ..jobs import JobBridge, run_in_background
 from .report_view import SAVE_FILTERS, report_text_document, save_report
+from .resume_button import ResumeButton
 
 DEFAULT_TICKED = ("Q8_0", "Q4_K_M")
 
@@ -98,13 +100,18 @@ class QuantLabDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button = ResumeButton(self.service.paths, "quantlab")
+        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.found.connect(self._resumable)
+        self.resume_button.refresh()
         self.open_button = QPushButton("Open results…")
         self.open_button.clicked.connect(self._open_results)
         self.save_html_button = QPushButton("Save HTML…", enabled=False)
         self.save_html_button.clicked.connect(lambda _checked=False: self._save("html"))
         self.save_md_button = QPushButton("Save Markdown…", enabled=False)
         self.save_md_button.clicked.connect(lambda _checked=False: self._save("md"))
-        for button in (self.start_button, self.cancel_button, self.open_button):
+        for button in (self.start_button, self.cancel_button, self.resume_button,
+                       self.open_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.save_html_button)
@@ -160,17 +167,34 @@ class QuantLabDialog(QDialog):
     def start(self) -> None:
         if self.job is not None and not self.job.done.is_set():
             return
+        config = self.config()
+        self._launch("Starting…", lambda job: self.service.start(config, job))
+
+    def resume(self) -> None:
+        """Finish the newest interrupted lab (with its own settings, not the form's)."""
+        state = self.resume_button.state
+        if state is None or (self.job is not None and not self.job.done.is_set()):
+            return
+        self._launch(f"Resuming {state.folder.name}…",
+                     lambda job: self.service.start_resume(state.folder, job))
+
+    def _launch(self, text: str, start) -> None:
         self.outcome = None
         self.report_view.clear()
         self._running(True)
-        self.step_label.setText("Starting…")
+        self.step_label.setText(text)
         self.progress_bar.setValue(0)
         bridge = JobBridge(self)
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
         self.job = JobState("quantization lab")
         self.job.watch(bridge.watcher)
-        self.service.start(self.config(), self.job)
+        start(self.job)
+
+    def _resumable(self, state) -> None:
+        if state is not None and self.job is None:
+            self.step_label.setText(f"Pick a model and the types to compare, then Start — or "
+                                    f"Resume to finish {state}.")
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -180,6 +204,7 @@ class QuantLabDialog(QDialog):
     def _running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.resume_button.allow(not running)
         self.open_button.setEnabled(not running)
         for button in (self.save_html_button, self.save_md_button):
             button.setEnabled(not running and self.document is not None)
@@ -201,6 +226,7 @@ class QuantLabDialog(QDialog):
                 ("Done" if state.status == DONE else "Cancelled: what was measured is shown")
                 + f" — kept in {state.outcome.folder}")
         self._running(False)
+        self.resume_button.refresh()
 
     # -- the report ------------------------------------------------------------------------
 
