@@ -403,3 +403,31 @@ def test_eval_help_says_95_percent():
     done = workbench("eval", "--help")
     assert done.returncode == 0
     assert "95% intervals" in " ".join(done.stdout.split()) and "%%" not in done.stdout
+
+
+def test_a_promptfoo_id_that_went_to_openai_says_what_to_set():
+    from workbench.services.evaluation.suite_providers import with_hint
+
+    provider = resolved("openai:chat:smollm2")
+    assert with_hint(provider, "cannot reach https://api.openai.com/v1: no network") == (
+        "cannot reach https://api.openai.com/v1: no network — openai:chat:smollm2 goes to "
+        "OpenAI's API unless config.apiBaseUrl (or OPENAI_BASE_URL) names your server, e.g. "
+        "apiBaseUrl: http://127.0.0.1:8080/v1")
+    elsewhere = resolved("openai:chat:smollm2", apiBaseUrl="http://127.0.0.1:1/v1")
+    assert with_hint(elsewhere, "nothing answers") == "nothing answers"
+
+
+def test_a_window_variant_sends_what_its_row_sets(qtbot):
+    from workbench.ui.compare.variants_table import SAMPLING_COLUMN, VariantsTable
+
+    table = VariantsTable()
+    qtbot.addWidget(table)
+    table.add_variant(model="openai+http://127.0.0.1:1/v1?model=m", temperature=0.4, seed=-1,
+                      max_tokens=64)
+    table.table.cellWidget(0, SAMPLING_COLUMN).setText("--top-k 5")
+    table.add_variant(model="SmolLM2-135M-Instruct", temperature=0.4, seed=3)
+    remote, local = table.sampling(0), table.sampling(1)
+    assert remote.sent == ("temperature", "max_tokens", "top_k")
+    assert (remote.temperature, remote.max_tokens, remote.top_k, remote.seed) == \
+        (0.4, 64, 5, None)
+    assert local.sent is None and (local.temperature, local.seed) == (0.4, 3)

@@ -55,8 +55,10 @@ class SuitePrompt:
 
 @dataclass(frozen=True)
 class SuiteProvider:
-    """A model reference (library name, file path, ``openai+http://…``) with sampling
-    settings (``config``: temperature, max_tokens, seed, top_p, …; SamplingSettings' names)."""
+    """A model reference (library name, file path, ``openai+http://…``; a promptfoo id is read
+    as one, services/evaluation/suite_providers.py) with sampling settings (``config``:
+    temperature, max_tokens, seed, top_p, …; SamplingSettings' names) and, for a server, the
+    request keys it is sent as written (response_format, passthrough, …)."""
 
     id: str
     label: str = ""
