@@ -168,3 +168,15 @@ def test_saved_cases_keep_assertions_threshold_description_and_set_defaults():
         assert edited.cases[0].id == spain.id and edited.judge == "judge-model"
     finally:
         store.close()
+
+
+def test_an_assert_set_keeps_its_own_assertions_through_the_editor(qtbot):
+    from workbench.ui.evaluate.assertions_dialog import AssertionsEditor
+
+    editor = AssertionsEditor([])
+    qtbot.addWidget(editor)
+    group = Assertion("assert-set", threshold=0.5, weight=2.0,
+                      assertions=(Assertion("contains", "Paris"), Assertion("is-json")))
+    editor.add_row(group)
+    found, problems = editor.assertions("the case", None)
+    assert problems == [] and found == [group]

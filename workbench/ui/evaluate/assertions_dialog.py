@@ -41,8 +41,9 @@ COLUMNS = ["type", "not", "value", "weight", "threshold", "judge"]
 ROW_HEIGHT = 64  # three lines of value: a short list fits without scrolling
 # Types whose empty value means "use the default" (expected output, any filter, no schema).
 OPTIONAL_VALUE = {"is-json", "rouge-l", "levenshtein", "flagged", "latency",
-                  "tokens-per-second"}
-NO_VALUE = {"is-refusal"}
+                  "tokens-per-second", "contains-json", "is-valid-openai-tools-call"}
+NO_VALUE = {"is-refusal", "assert-set", "cost", "perplexity", "perplexity-score"}
+JSON_VALUE = ("is-json", "contains-json", "is-valid-openai-tools-call")  # a schema, the tools
 
 
 def value_text(value: Any) -> str:
@@ -63,11 +64,12 @@ def parse_value(kind: str, text: str) -> Any:
         return None
     if kind in LIST_TYPES:
         return [line.strip() for line in text.splitlines() if line.strip()]
-    if kind == "is-json":
+    if kind in JSON_VALUE:
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as error:
-            raise ValueError(f"is-json's JSON Schema is not valid JSON: {error.msg} "
+            what = "tools are" if kind == "is-valid-openai-tools-call" else "JSON Schema is"
+            raise ValueError(f"{kind}'s {what} not valid JSON: {error.msg} "
                              f"(line {error.lineno}, column {error.colno})") from None
     if kind in NUMBER_TYPES or kind in ("latency", "tokens-per-second"):
         return number_or_text(stripped)
@@ -108,6 +110,7 @@ class AssertionRow:
     threshold: QLineEdit
     provider: QComboBox
     metric: str | None = None  # the name it is reported under: kept, not edited here
+    assertions: tuple[Assertion, ...] = ()  # an assert-set's own: kept, not edited here
 
 
 class AssertionsEditor(QWidget):
@@ -172,7 +175,8 @@ class AssertionsEditor(QWidget):
         provider.addItems(["", *self.judge_choices])
         provider.setCurrentText(assertion.provider or "")
         provider.lineEdit().setPlaceholderText("the set's judge")
-        widgets = AssertionRow(kind, negate, value, weight, threshold, provider, assertion.metric)
+        widgets = AssertionRow(kind, negate, value, weight, threshold, provider, assertion.metric,
+                               assertion.assertions)
         for column, widget in enumerate((kind, negate, value, weight, threshold, provider)):
             if widget is not value:  # one line tall, at the top of the row beside the value
                 widget.setMaximumHeight(widget.sizeHint().height())
@@ -201,7 +205,8 @@ class AssertionsEditor(QWidget):
                                                     else ""))
         widgets.value.setToolTip(meaning)
         widgets.value.setEnabled(kind not in NO_VALUE)
-        widgets.provider.setEnabled(kind in MODEL_GRADED)
+        # the judge of a model-graded type; the embedding model of similar
+        widgets.provider.setEnabled(kind in MODEL_GRADED or kind.startswith("similar"))
 
     def assertions(self, where: str, judge: str | None) -> tuple[list[Assertion], list[str]]:
         """The rows as assertions, and one sentence per row that cannot run."""
@@ -215,7 +220,8 @@ class AssertionsEditor(QWidget):
                     negate=widgets.negate.isChecked(), weight=widgets.weight.value(),
                     threshold=parse_threshold(widgets.threshold.text(), "the threshold"),
                     provider=widgets.provider.currentText().strip() or None,
-                    metric=widgets.metric)
+                    metric=widgets.metric,
+                    assertions=widgets.assertions if kind == "assert-set" else ())
             except ValueError as error:
                 problems.append(f"{prefix}: {error}")
                 continue
