@@ -163,12 +163,13 @@ class OpenAIModel:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Each text's embedding from the server's ``/embeddings`` (the ``similar``
-        assertion), in the order given."""
+        assertion), in the order given. A server that answers one vector per token (llama-cpp-
+        python's, for a model without pooling) gets them averaged: mean pooling."""
         with self._request("/embeddings", {"model": self.model, "input": list(texts)}) as reply:
             try:
                 data = sorted(json.load(reply)["data"], key=lambda item: item.get("index", 0))
-                vectors = [[float(x) for x in item["embedding"]] for item in data]
-            except (ValueError, KeyError, TypeError) as error:
+                vectors = [_pooled(item["embedding"]) for item in data]
+            except (ValueError, KeyError, TypeError, ZeroDivisionError) as error:
                 raise RemoteError(f"{self.base_url}/embeddings answered without embeddings "
                                   f"({type(error).__name__}: {error}).") from None
         if len(vectors) != len(texts):
@@ -356,6 +357,13 @@ class RemoteStream:
 
 
 _DONE = object()  # the pump saw "data: [DONE]"
+
+
+def _pooled(embedding: list) -> list[float]:
+    """A text's vector, or the mean of its tokens' vectors."""
+    if embedding and isinstance(embedding[0], list):
+        return [sum(column) / len(embedding) for column in zip(*embedding, strict=True)]
+    return [float(x) for x in embedding]
 
 
 def _transport_reason(error: Exception) -> str:

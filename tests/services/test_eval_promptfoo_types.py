@@ -427,3 +427,25 @@ def test_the_notes_name_each_deliberate_difference_the_suite_meets_once():
     assert notes[1].startswith("cost is not measured")
     assert promptfoo_notes(Suite(tests=(SuiteTest(assertions=(
         Assertion("similar", "x", provider="other"),)),))) == []
+
+
+def test_similar_on_a_remote_server_reads_its_v1_embeddings(similarity, bundled_model, tmp_path):
+    from tests.plugins.test_openai_compat_cli import serving
+    from workbench.services.plugins import start_plugins
+
+    models = ModelService()
+    start_plugins(models)  # the openai+ backend
+    try:
+        with serving(bundled_model, tmp_path, "--embedding", "True", "--n_ctx", "512") as base:
+            remote = Similarity(models)
+            provider = f"openai+{base}"
+            near = remote.result(Assertion("similar", PARAPHRASE, threshold=0.0,
+                                           provider=provider), OUTPUT).score
+            far = remote.result(Assertion("similar", UNRELATED, threshold=0.0,
+                                          provider=provider), OUTPUT).score
+    finally:
+        models.close()
+    assert far < near
+    # the server averages the same model's token vectors as the local host pools them
+    local = similarity.result(similar("similar", PARAPHRASE, 0.0), OUTPUT).score
+    assert near == pytest.approx(local, abs=0.01)
