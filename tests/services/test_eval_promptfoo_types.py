@@ -449,3 +449,16 @@ def test_similar_on_a_remote_server_reads_its_v1_embeddings(similarity, bundled_
     # the server averages the same model's token vectors as the local host pools them
     local = similarity.result(similar("similar", PARAPHRASE, 0.0), OUTPUT).score
     assert near == pytest.approx(local, abs=0.01)
+
+
+def test_the_preflight_names_a_missing_embedding_model_where_similar_names_it(similarity):
+    from workbench.core.suites import SuitePrompt
+    from workbench.services.evaluation.preflight import Preflight
+
+    suite = Suite(prompts=(SuitePrompt("p", "Say {{ word }}", line=2),), source="suite.yaml",
+                  tests=(SuiteTest("one", {"word": "hi"}, (Assertion(
+                      "assert-set", line=7, assertions=(Assertion(
+                          "similar", "hello", provider="no-such-embedder", line=9),)),)),))
+    found = [str(p) for p in Preflight(similarity.models).problems(suite, need_models=False)]
+    assert any(line.startswith("suite.yaml:9: assert: in test \"one\": the embedding model "
+                               "'no-such-embedder' cannot be used: ") for line in found), found

@@ -168,8 +168,9 @@ class CaseVerdict:
         """The first failing assertion's reason (what a grid cell's badge shows)."""
         if self.error:
             return self.error
-        for result in self.results:
-            if not result.passed:
+        for result in self.results:  # weight 0: a metric (a set of weight 0 still fails)
+            if not result.passed and (result.assertion.weight > 0
+                                      or result.assertion.type == ASSERT_SET):
                 return f"{result.assertion.label}: {result.reason}".strip(": ")
         return ""
 

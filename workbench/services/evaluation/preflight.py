@@ -38,6 +38,7 @@ from ...plugins.manager import PluginManager
 from ..models import ModelService
 from ..retrieval_context import CaseRetriever
 from .assert_set import flat
+from .similar import SIMILAR_TYPES
 from .suite_file import read_suite
 from .suite_providers import completion_problems, unknown_id_hint, with_hint
 from .suite_retrieval import retrieval_of, retrieval_problems
@@ -153,7 +154,8 @@ class Preflight:
         """Each provider's model and each judge in use, resolved; remote ones asked, all at
         once, with a short timeout. ``from_options``: the providers are ``-m``'s."""
         judges = _judges_in_use(suite)
-        references = [p.id for p in providers] + list(judges)
+        embedders = _embedders_in_use(suite)
+        references = [p.id for p in providers] + list(judges) + list(embedders)
         answers = self._answers(references)
         problems = []
         for provider in providers:
@@ -172,6 +174,12 @@ class Preflight:
             elif len(uses) > 1:
                 text += f" — named in {_listed([use.who or use.key for use in uses])}"
             problems.append(SuiteProblem(first.source, first.line, first.key, text))
+        for reference, uses in embedders.items():  # similar's provider
+            problem = answers.get(reference)
+            if problem:
+                problems += [SuiteProblem(use.source, use.line, use.key,
+                                          f"in {use.who}: the embedding model '{reference}' "
+                                          f"cannot be used: {problem}") for use in uses]
         return problems
 
     def model_problem(self, reference: str) -> str | None:
@@ -366,6 +374,18 @@ def _judges_in_use(suite: Suite) -> dict[str, list[_Named]]:
                 if default not in uses:
                     uses.append(default)
     return judges
+
+
+def _embedders_in_use(suite: Suite) -> dict[str, list[_Named]]:
+    """Each embedding model a ``similar`` assertion names -> where (without one it uses the
+    bundled model, which is always there)."""
+    embedders: dict[str, list[_Named]] = {}
+    for name, source, assertions in _assertion_groups(suite):
+        for assertion in assertions:
+            if assertion.type in SIMILAR_TYPES and assertion.provider:
+                embedders.setdefault(assertion.provider, []).append(
+                    _Named(source, assertion.line, "assert", name))
+    return embedders
 
 
 def _is_remote_form(reference: str) -> bool:
