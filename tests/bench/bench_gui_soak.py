@@ -97,14 +97,14 @@ def main() -> None:
         compare.stop_button.click()
         if compare.running:
             wait_for(compare.run_finished, 60_000)
-        idle(500)
+        while not compare.resume_button.isVisible():  # offered once the run list says stopped
+            idle(100)
         compare.resume_button.click()
-        while not compare.resume_button.isVisible() and (compare.running or
-                                                         len(compare.outputs) < args.cells):
+        while not compare.running:  # prepared in the background, then started
+            idle(50)
+        while compare.running:
             idle(1000)
             memory.append(me.memory_info().rss / 2**20)
-            if not compare.running and len(compare.outputs) < args.cells:
-                break
         elapsed = time.perf_counter() - started
     run = compare.run
     store = services.store

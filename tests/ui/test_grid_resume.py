@@ -51,3 +51,32 @@ def test_resume_an_interrupted_run_from_the_grid(qtbot, tmp_path, app_services, 
     assert store.runs.get(compare.run.id).status is RunStatus.DONE
     qtbot.waitUntil(lambda: "done" in combo.itemText(0), timeout=10_000)
     window.close()
+
+
+def test_stop_then_resume_finishes_the_run_in_place(qtbot, app_services):
+    """■ Stop leaves cells cancelled; ⏵ Resume generates just those, into the same run."""
+    window = make_window(qtbot, app_services)
+    composer, compare = window.composer, window.compare
+    composer.system_edit.setPlainText("")
+    composer.template_edit.setPlainText("Write a long story about {{ thing }}.")
+    composer.set_cases([({"thing": t}, None) for t in ("a cat", "a ship", "the sea", "bread")])
+    compare.variants.table.setRowCount(0)
+    compare.variants.add_variant("story", temperature=0.0, seed=0, max_tokens=60)
+    with qtbot.waitSignal(compare.run_finished, timeout=180_000) as stopped:
+        qtbot.mouseClick(compare.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: any(cell.text.toPlainText() for cell in compare.cells.values()),
+                        timeout=120_000)
+        qtbot.mouseClick(compare.stop_button, Qt.MouseButton.LeftButton)
+    assert stopped.args[0] is RunStatus.CANCELLED
+    assert compare.resume_button.isVisible()
+    run_id = compare.run.id
+    with qtbot.waitSignal(compare.run_finished, timeout=240_000) as done:
+        qtbot.mouseClick(compare.resume_button, Qt.MouseButton.LeftButton)
+    outputs = app_services.store.runs.outputs(run_id)
+    assert done.args[0] is RunStatus.DONE, [(o.finish_reason, o.error) for o in outputs]
+    assert compare.run.id == run_id
+    outputs = app_services.store.runs.outputs(run_id)
+    assert len(outputs) == 4 and not any(o.cancelled or o.error for o in outputs)
+    assert all(cell.output is not None and not cell.output.cancelled
+               for cell in compare.cells.values())
+    window.close()

@@ -13,46 +13,24 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from ..core.cases import TestCase
 from ..core.errors import IncompleteAnswer, WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
-from ..core.job_state import CANCELLED, DONE, FAILED, JobState
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
 from ..core.retrieval import RetrievalSettings
 from ..core.retrieved_context import compose
 from ..core.runs import CANCELLED_FINISH, CellKey, Output, Run, RunStatus, Variant
 from ..core.sampling import SamplingSettings
-from ..core.tokens import TokenInfo, TokenTrace
 from ..library.hashing import file_sha256
 from ..plugins.manager import PluginManager
 from ..store import Store
 from . import run_lease
+from .cell_stream import TraceCollector, cells_of, stream_text
 from .models import ModelService
 from .retrieval_context import CaseRetriever
-
-
-def _cells(group, cases: Sequence[TestCase], repeats: int,
-           only: set[CellKey] | None = None) -> list[tuple]:
-    """The (variant, spec, case, repeat) cells of columns that share a model, case by case (a
-    row of the grid fills before the next); ``only``: just these."""
-    cells = []
-    for case in cases:
-        for repeat in range(repeats):
-            for variant, spec, _ in group:
-                if only is None or CellKey(variant.id, case.id, repeat) in only:
-                    cells.append((variant, spec, case, repeat))
-    return cells
-
-
-def _stream_text(stream) -> str:
-    """What a stream had produced so far (a plugin's stream may not keep its text)."""
-    try:
-        return str(getattr(stream, "text", "") or "")
-    except Exception:  # noqa: BLE001 - a broken stream must not hide the failure itself
-        return ""
+from .run_job import JOB_STATUS, RunHandle, RunListener
 
 
 @dataclass(frozen=True)
@@ -80,81 +58,6 @@ def seed_for_repeat(sampling: SamplingSettings, repeat: int) -> SamplingSettings
     if repeat == 0 or sampling.seed is None:
         return sampling
     return sampling.with_(seed=sampling.seed + repeat)
-
-
-class TraceCollector:
-    """An output's TokenTrace, gathered from its stream's token events: the ids and exact bytes
-    always, the log-probability and alternatives when the variant asked for them
-    (sampling.logprobs = k > 0). Events with no token (a stop string's held-back tail, a remote
-    server's text chunks, id -1) are not tokens of the output."""
-
-    def __init__(self, sampling: SamplingSettings):
-        self.with_logprobs = sampling.logprobs > 0
-        self.tokens: list[TokenInfo] = []
-
-    def add(self, event: TokenEvent) -> None:
-        if event.token_id < 0:
-            return
-        # Before the engine sent ``piece`` the text was all there was; mid-character it is
-        # empty, so such a trace would not join back to the output's bytes.
-        piece = event.piece if event.piece is not None else event.text.encode("utf-8")
-        self.tokens.append(TokenInfo(
-            event.token_id, piece, event.logprob if self.with_logprobs else None,
-            tuple(event.alternatives) if self.with_logprobs else (), event.forced))
-
-    def trace(self) -> TokenTrace | None:
-        return TokenTrace(tuple(self.tokens)) if self.tokens else None
-
-
-class RunListener(Protocol):
-    """Called from worker threads; the GUI turns these into queued Qt signals."""
-
-    def cell_started(self, variant_id: str, case_id: str) -> None: ...
-    def cell_token(self, variant_id: str, case_id: str, text: str) -> None: ...
-    def cell_finished(self, output: Output) -> None: ...
-    def run_finished(self, run_id: str, status: RunStatus) -> None: ...
-
-
-JOB_STATUS = {RunStatus.DONE: DONE, RunStatus.CANCELLED: CANCELLED, RunStatus.FAILED: FAILED}
-
-
-class RunHandle(JobState):
-    """A comparison run as a job: progress in cells, cancel (running generations end within a
-    second, queued ones never start), the final RunStatus as its outcome."""
-
-    def __init__(self, run: Run, cells: int = 0, retriever: CaseRetriever | None = None):
-        super().__init__(run.name or "comparison")
-        self.run = run
-        self.retriever = retriever  # each case's {{ context }}, searched once per run
-        self.cells = cells
-        self._finished_cells = 0
-        self._streams: set = set()
-        self._streams_lock = threading.Lock()
-        self.on_cancel(self._cancel_streams)
-
-    def _cancel_streams(self) -> None:
-        with self._streams_lock:
-            streams = list(self._streams)
-        for stream in streams:
-            stream.cancel()
-
-    def _track(self, stream) -> None:
-        with self._streams_lock:
-            self._streams.add(stream)
-        if self.cancelled:
-            stream.cancel()
-
-    def _untrack(self, stream) -> None:
-        """A finished cell's stream: nothing left to cancel (and a long run must not keep
-        every stream it made)."""
-        with self._streams_lock:
-            self._streams.discard(stream)
-
-    def _cell_done(self, count: int = 1) -> None:
-        with self._streams_lock:
-            self._finished_cells += count
-            done = self._finished_cells
-        self.set_progress(done, self.cells, "cells")
 
 
 class RunService:
@@ -213,7 +116,7 @@ class RunService:
         try:
             missing = set(missing)
             self.store.runs.remove_cancelled(run.id, missing)
-            answered = {variant_id for variant_id, cells in self._answered_cells(run).items()
+            answered = {variant_id for variant_id, cells in self._answeredcells_of(run).items()
                         if cells}
             self.store.runs.set_status(run.id, RunStatus.RUNNING)
             resolved: dict = {}
@@ -226,10 +129,10 @@ class RunService:
                             repeats=max(1, repeats), concurrency=concurrency, only=missing,
                             answered_before=answered)
 
-    def _answered_cells(self, run: Run) -> dict[str, int]:
+    def _answeredcells_of(self, run: Run) -> dict[str, int]:
         """Variant id -> how many of its cells hold an answer."""
         counts: dict[str, int] = defaultdict(int)
-        for cell, finish in self.store.runs.filled_cells(run.id).items():
+        for cell, finish in self.store.runs.filledcells_of(run.id).items():
             if finish not in (CANCELLED_FINISH, "error"):
                 counts[cell.variant_id] += 1
         return counts
@@ -309,7 +212,7 @@ class RunService:
                 failed = self._run_group(handle, load, group, cases, listener, repeats,
                                          concurrency, branch, only)
             except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
-                for variant, spec, case, repeat in _cells(group, cases, repeats, only):
+                for variant, spec, case, repeat in cells_of(group, cases, repeats, only):
                     self._fail(listener, {**self._base(variant, spec), "repeat": repeat}, case,
                                f"Unexpected error: {type(error).__name__}: {error}", "")
                 failed = {variant.id for variant, _, _ in group}
@@ -346,7 +249,7 @@ class RunService:
         """Generate every cell of the columns that share one model (``only`` those cells,
         when given); return the ids of the columns that produced no answer. ``branch``: the
         branch_of and forced_tokens of a branch's output."""
-        cells = _cells(group, cases, repeats, only)
+        cells = cells_of(group, cases, repeats, only)
         local = isinstance(load, LoadSettings)
         bases = {variant.id: {**self._base(variant, spec), **(branch or {})}
                  for variant, spec, _ in group}
@@ -358,6 +261,9 @@ class RunService:
                            "")
             handle._cell_done(len(cells))
             return {variant.id for variant, _, _ in group}
+        settle = getattr(model, "wait_settled", None)
+        if settle is not None:  # a stop just before this run: let its cancels end first
+            settle()
         provenance = {"model_sha256": self._sha(load.path) if local else None,
                       "chat_template": model.metadata.chat_template}
         engine = getattr(model.metadata, "engine", None) or {}
@@ -455,9 +361,9 @@ class RunService:
             # A stream that stops without saying it finished is a fragment, whatever the
             # backend (a plugin's included): never stored as an answer.
             raise IncompleteAnswer("The model's stream ended without finishing the answer.",
-                                   _stream_text(stream))
+                                   stream_text(stream))
         except WorkbenchError as error:
-            partial = getattr(error, "partial_text", "") or _stream_text(stream)
+            partial = getattr(error, "partial_text", "") or stream_text(stream)
             # A host that ignored the stop is killed: that ends the cell as cancelled, not failed.
             finish = CANCELLED_FINISH if handle.cancelled else "error"
             self._fail(listener, base, case, str(error), partial, finish=finish,
@@ -465,7 +371,7 @@ class RunService:
         except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
             self._fail(listener, base, case,
                        f"Unexpected error: {type(error).__name__}: {error}",
-                       _stream_text(stream), token_count=tokens,
+                       stream_text(stream), token_count=tokens,
                        seed=getattr(stream, "seed", None))
         finally:
             handle._untrack(stream)

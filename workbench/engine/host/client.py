@@ -58,6 +58,8 @@ class ModelHost:
         self.restarts = 0
         self._proc: subprocess.Popen | None = None
         self._pending: dict[int, queue.Queue] = {}
+        self._settling = 0  # cancelled requests whose watchdog has not finished
+        self._settling_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._lock = threading.RLock()  # guards starting and stopping the process
         self._table_lock = threading.Lock()  # guards the pending table; never held while waiting
@@ -246,18 +248,37 @@ class ModelHost:
 
     def watch_cancelled(self, request_id: int) -> None:
         """Kill the process if a cancelled request is still running after ``kill_after_s``."""
+        with self._settling_lock:
+            self._settling += 1
 
         def watchdog(proc: subprocess.Popen | None) -> None:
-            deadline = time.monotonic() + self.kill_after_s
-            while time.monotonic() < deadline:
-                if not self.is_pending(request_id):
-                    return
-                time.sleep(0.05)
-            unanswered = self.is_pending(request_id) and self._proc is proc
-            if unanswered and proc is not None and proc.poll() is None:
-                proc.kill()
+            try:
+                deadline = time.monotonic() + self.kill_after_s
+                while time.monotonic() < deadline:
+                    if not self.is_pending(request_id):
+                        return
+                    time.sleep(0.05)
+                unanswered = self.is_pending(request_id) and self._proc is proc
+                if unanswered and proc is not None and proc.poll() is None:
+                    proc.kill()
+            finally:
+                with self._settling_lock:
+                    self._settling -= 1
 
         threading.Thread(target=watchdog, args=(self._proc,), daemon=True).start()
+
+    def wait_settled(self, timeout_s: float | None = None) -> bool:
+        """Wait until no cancelled request is still running here: each has answered, or its
+        host was killed (the next request starts a new one). A run that starts right after a
+        stop waits for this, or the stop's kill would fail the new run's cells."""
+        deadline = time.monotonic() + (self.kill_after_s + 1.0 if timeout_s is None
+                                       else timeout_s)
+        while time.monotonic() < deadline:
+            with self._settling_lock:
+                if not self._settling:
+                    return True
+            time.sleep(0.02)
+        return False
 
     # -- the protocol --------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ its first output and a line counting the repeats, the distinct answers and the p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -458,6 +459,8 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         if not self._handles:
             self._set_running(False)
         if self.run is not None and run_id == self.run.id:
+            self.run = replace(self.run, status=status)
+            self._show_resume()  # offered for a stopped run
             if status is RunStatus.CANCELLED:
                 for cell in self.cells.values():
                     cell.show_cancelled()  # queued cells the stop reached before any output
