@@ -86,8 +86,10 @@ class Preflight:
                  model_config: dict | None = None, *, known: Sequence[SuiteProblem] = (),
                  need_models: bool = True) -> list[SuiteProblem]:
         """``models``/``model_config``: ``-m`` (they replace the suite's providers);
-        ``need_models``: a suite without providers and without ``-m`` is a problem (not on
-        import: the window picks the models later)."""
+        ``need_models``: the models must be there now — a suite without providers and without
+        ``-m``, a model, judge, server or document set that cannot be found are problems (not
+        on import: the window picks the models later, and ``model_notices`` says what is
+        missing without refusing the file)."""
         known = list(known)
         keys = {problem.key for problem in known}
         found: list[SuiteProblem] = []
@@ -98,10 +100,9 @@ class Preflight:
             if need_models and "providers" not in keys:
                 found += error.problems
         found += self.assertion_problems(suite)
-        found += self.model_problems(suite, providers, from_options=bool(models))
+        if need_models:
+            found += self.model_notices(suite, providers, from_options=bool(models))
         found += completion_problems(suite, providers)
-        if self.retrieval is not None and any(retrieval_of(p).active for p in providers):
-            found += retrieval_problems(self.retrieval(), providers, suite.source)
         found += render_problems(suite, providers, parsed=bool(known))
         if not suite.prompts and "prompts" not in keys:
             found.append(SuiteProblem(suite.source, None, "prompts", "the suite has none"))
@@ -110,6 +111,17 @@ class Preflight:
         seen = set(known)
         new = [p for p in dict.fromkeys(found) if p not in seen]
         return in_reading_order(known + new, suite.source)
+
+    def model_notices(self, suite: Suite, providers: list[SuiteProvider] | None = None,
+                      from_options: bool = False) -> list[SuiteProblem]:
+        """What the suite names that is not there now: models, judges, servers, document
+        sets (``providers``: the suite's own when None)."""
+        if providers is None:
+            providers = list(suite.providers)
+        found = self.model_problems(suite, providers, from_options=from_options)
+        if self.retrieval is not None and any(retrieval_of(p).active for p in providers):
+            found += retrieval_problems(self.retrieval(), providers, suite.source)
+        return found
 
     # -- assertions ------------------------------------------------------------------------
 

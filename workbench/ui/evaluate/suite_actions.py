@@ -47,20 +47,25 @@ class SuiteActions(QObject):
         store, evaluation = self.window.services.store, self.window.services.evaluation
 
         def work():
-            # the models come later in the window when the suite names none
-            suite = check_file(path, preflight_for(evaluation), need_models=False)
+            # The file's own problems refuse it; a model, server or document set that is not
+            # there yet is said after the import (a colleague's suite names their models).
+            preflight = preflight_for(evaluation)
+            suite = check_file(path, preflight, need_models=False)
             text = Path(path).read_text(encoding="utf-8-sig")
-            return store_suite(store, suite, yaml_text=text)
+            return store_suite(store, suite, yaml_text=text), preflight.model_notices(suite)
 
         self._background(work, self._imported, f"Cannot import {Path(path).name}")
 
-    def _imported(self, held) -> None:
+    def _imported(self, imported) -> None:
+        held, missing = imported
         w = self.window
         w.sessions_panel.refresh(held.session.id)
         w.open_session(held.session.id)
-        w.banner.show_message(
-            f"Imported the suite '{held.stored.name}': {len(held.case_set.cases)} case(s), "
-            f"{len(held.versions)} prompt(s).", "info")
+        text = (f"Imported the suite '{held.stored.name}': {len(held.case_set.cases)} case(s), "
+                f"{len(held.versions)} prompt(s).")
+        if missing:
+            text += " Before it can run: " + "; ".join(str(p) for p in missing)
+        w.banner.show_message(text, "error" if missing else "info")
 
     # -- export ----------------------------------------------------------------------------
 
