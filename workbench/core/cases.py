@@ -22,6 +22,9 @@ class TestCase:
     assertions: tuple[Assertion, ...] = ()
     threshold: float | None = None  # pass when the weighted score reaches it (None: all pass)
     description: str = ""
+    # promptfoo's test options as the case runs (defaultTest's merged in): ``transform`` (the
+    # output before the checks) and ``transformVars`` (the variables before rendering)
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class CaseSet:
     default_assertions: tuple[Assertion, ...] = ()
     default_threshold: float | None = None
     judge: str | None = None
+    default_options: dict[str, str] = field(default_factory=dict)  # defaultTest.options (export)
 
     def assertions_for(self, case: TestCase) -> tuple[Assertion, ...]:
         return self.default_assertions + case.assertions

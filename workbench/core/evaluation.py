@@ -55,6 +55,9 @@ ASSERTION_TYPES: dict[str, str] = {
     "perplexity": "threshold = highest perplexity of the output's own tokens under its model",
     "perplexity-score": "threshold = lowest 1/(1 + perplexity) of the output's own tokens",
     "cost": "threshold = most cost; local models cost nothing: passes, with a note",
+    "javascript": "a JavaScript expression (or a body with return) of output and context "
+                  "(vars, prompt) giving true/false, a score (passes above 0, or at "
+                  "threshold) or {pass, score, reason}; run in a sandbox",
 }
 MODEL_GRADED = frozenset({"llm-rubric", "select-best"})
 # Checked by the evaluator, not from the output's text alone: they need the output's model
@@ -82,6 +85,7 @@ class Assertion:
     metric: str | None = None  # the name it is reported under (default: its type)
     line: int | None = None  # where it was written in a suite file, for messages
     assertions: tuple[Assertion, ...] = ()  # an assert-set's own (promptfoo's ``assert``)
+    transform: str | None = None  # JavaScript: the output as this assertion checks it
 
     @classmethod
     def parse(cls, type_name: str, **fields: Any) -> Assertion:
@@ -117,6 +121,8 @@ class Assertion:
             data["metric"] = self.metric
         if self.type == ASSERT_SET:
             data["assert"] = [a.to_dict() for a in self.assertions]
+        if self.transform:
+            data["transform"] = self.transform
         return data
 
     @classmethod
@@ -126,7 +132,8 @@ class Assertion:
             weight=float(data.get("weight", 1.0)),
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             provider=data.get("provider"), metric=data.get("metric"),
-            assertions=tuple(cls.from_dict(a) for a in data.get("assert") or ()))
+            assertions=tuple(cls.from_dict(a) for a in data.get("assert") or ()),
+            transform=data.get("transform"))
 
 
 @dataclass(frozen=True)
@@ -192,15 +199,15 @@ def combine(results: tuple[AssertionResult, ...] | list[AssertionResult],
     one when every assertion passes. An assertion of weight 0 is a metric: it passes whatever
     it found (promptfoo forces it to), keeps what it found as its reason, and counts nothing
     towards the score — except an assert-set, which promptfoo does not force: one of weight 0
-    that fails still fails the case. A threshold of 0 is no threshold (as promptfoo reads it).
-    No assertions: passes with score 1 (nothing was asked); only weight-0 ones: score 0."""
+    that fails still fails the case. No assertions: passes with score 1 (nothing was asked);
+    only weight-0 ones: score 0 (promptfoo's 0 / 0)."""
     results = tuple(weighed(r) for r in results)
     total = sum(r.assertion.weight for r in results)
     if total:
         score = sum(r.assertion.weight * r.score for r in results) / total
     else:
         score = 0.0 if results else 1.0
-    passed = score >= threshold if threshold else all(r.passed for r in results)
+    passed = score >= threshold if threshold is not None else all(r.passed for r in results)
     return CaseVerdict(passed=passed, score=score, results=results)
 
 

@@ -83,6 +83,9 @@ class SuiteTest:
     line: int | None = None
     # the file it was written in when not the suite's own (a file:// tests file), for messages
     source: str | None = field(default=None, compare=False)
+    # promptfoo's options.transform (the output before the checks) and options.transformVars
+    # (the vars before rendering): JavaScript, run in a sandbox
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class Suite:
     source: str = "the suite"
     # where ``judge`` was written (file, line), for messages; not part of what the suite is
     judge_at: tuple[str, int | None] | None = field(default=None, compare=False)
+    default_options: dict[str, str] = field(default_factory=dict)  # under each test's own
 
     def effective_tests(self) -> tuple[SuiteTest, ...]:
         """Each test with the defaults merged in, as it runs."""
@@ -108,7 +112,8 @@ class Suite:
                 description=test.description, vars={**self.default_vars, **test.vars},
                 assertions=self.default_assertions + test.assertions,
                 threshold=test.threshold if test.threshold is not None else self.default_threshold,
-                expected=test.expected, line=test.line, source=test.source))
+                expected=test.expected, line=test.line, source=test.source,
+                options={**self.default_options, **test.options}))
         return tuple(merged)
 
 

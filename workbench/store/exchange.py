@@ -16,6 +16,9 @@ trace and are no branch.
 
 A document's text, kept in parts since schema revision 0007 (``document_parts``), is exported
 whole in its ``text`` column as format 4 has it, and imported there.
+
+Format 5 (schema revision 0008) adds a test case's ``options`` (promptfoo's transform and
+transformVars); older files import with none.
 """
 
 from __future__ import annotations
@@ -63,10 +66,10 @@ from .schema import (
 
 FORMAT = "prompt-workbench-session"
 # 2: the evaluation lab (revision 0004); 3: token traces and branches (revision 0005); 4: the
-# retrieval lab (revision 0006). An older
+# retrieval lab (revision 0006); 5: test case options (revision 0008). An older
 # app refuses a newer file with "exported by a newer version" instead of failing on columns it
 # does not know.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:

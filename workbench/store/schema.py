@@ -87,6 +87,8 @@ class TestCaseRow(Base):
     assertions: Mapped[list[Any]] = mapped_column(default=list, server_default=sql("'[]'"))
     threshold: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="", server_default=sql("''"))
+    # revision 0008: promptfoo's test options, {"transform": …, "transformVars": …}
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sql("'{}'"))
 
 
 class ModelRow(Base):

@@ -38,6 +38,7 @@ from ...core.evaluation import (
 from ...plugins.manager import PluginManager
 from .cost import cost_finding
 from .grounded import ChunksOf, grounded_finding
+from .javascript import check_finding
 from .json_checks import contains_json
 from .openai_tools import tools_call
 from .refusal import refusal_phrase
@@ -58,6 +59,11 @@ class CheckContext:
     tokens_per_second: float | None = None
     plugins: PluginManager | None = None  # scorers (python) and output filters (flagged)
     retrieved: ChunksOf | None = None  # the chunks the prompt contained (grounded), when asked
+    # what a javascript check sees: the case's variables, the prompt as promptfoo gives it
+    # (its text; a chat as JSON), and the output as a transform left it (None: the text)
+    variables: dict | None = None
+    prompt: str = ""
+    value: Any = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +337,9 @@ CHECKERS: dict[str, Callable[[Assertion, CheckContext], Finding]] = {
     "contains-json": lambda a, c: Finding(*contains_json(a.value, c.text)),  # json_checks.py
     "is-valid-openai-tools-call": lambda a, c: Finding(*tools_call(a.value, c.text)),
     "cost": lambda a, c: Finding(*cost_finding(a)),  # cost.py: a no-op for local models
+    "javascript": lambda a, c: Finding(*check_finding(  # javascript.py: in its sandbox
+        a.value, a.threshold, c.text if c.value is None else c.value, c.variables or {},
+        c.prompt)),
 }
 
 

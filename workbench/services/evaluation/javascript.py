@@ -250,6 +250,33 @@ def _line_of(stack: str, lines: int) -> str:
 
 # -- checks --------------------------------------------------------------------------------
 
+def javascript_problem(assertion) -> str | None:
+    """What is wrong with a ``javascript`` assertion as written (its code compiled, not run)."""
+    code = assertion.value
+    if not isinstance(code, str) or not code.strip():
+        return ("javascript needs code as its value: an expression of output and context, or "
+                "a body with return")
+    return _code_problem("javascript", code, check_body(code), CHECK_PARAMS)
+
+
+def transform_problem(code: Any, what: str = "transform",
+                      params: tuple[str, ...] = CHECK_PARAMS) -> str | None:
+    """What is wrong with a transform (``params``: VARS_PARAMS for transformVars), or None."""
+    if code is None:
+        return None
+    if not isinstance(code, str) or not code.strip():
+        return f"{what} needs JavaScript code as its value"
+    return _code_problem(what, code, transform_body(code), params)
+
+
+def _code_problem(what: str, code: str, body: str, params: tuple[str, ...]) -> str | None:
+    if code.startswith("file://"):
+        return (f"{what}: file:// modules are not loaded (the sandbox has no require or "
+                "import); write the code inline")
+    problem = compile_problem(body, params)
+    return None if problem is None else f"{what} {problem}"
+
+
 def check_finding(code: str, threshold: float | None, output: Any, variables: dict,
                   prompt: str) -> tuple[bool, float, str, bool]:
     """A ``javascript`` check on one output: (passed, score, what it found, usable) for the
@@ -460,7 +487,10 @@ class _Pool:
         with self._lock:
             process = self._idle.pop() if self._idle else None
         if process is None:
-            process = _Process()
+            try:
+                process = _Process()
+            except (OSError, WorkbenchError) as error:
+                return {"ok": False, "kind": "died", "message": str(error)}
             with self._lock:
                 self._all.append(process)
         reply = {"ok": False, "kind": "died"}

@@ -11,6 +11,7 @@ from jsonschema.validators import validator_for
 from ...core.evaluation import ASSERTION_TYPES, MODEL_GRADED, Assertion
 from .assert_set import set_problem
 from .cost import cost_problem
+from .javascript import javascript_problem, transform_problem
 from .json_checks import schema_problem
 from .openai_tools import tools_problem
 from .perplexity import perplexity_problem
@@ -26,6 +27,7 @@ OWN_PROBLEMS = {"assert-set": set_problem, "cost": cost_problem,
                 "contains-json": lambda a: schema_problem(a.value),
                 "is-valid-openai-tools-call": lambda a: tools_problem(a.value),
                 "perplexity": perplexity_problem, "perplexity-score": perplexity_problem,
+                "javascript": javascript_problem,  # javascript.py: compiled in its sandbox
                 **dict.fromkeys(SIMILAR_TYPES, similar_problem)}
 
 
@@ -76,7 +78,8 @@ def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
             return "python needs the name of a plugin scorer as its value"
         if "\n" in value or value.startswith("file://"):
             return ("python assertions name a scorer registered by a plugin "
-                    "(register_scorers); code in the suite is not run")
+                    "(register_scorers): Python code in a suite is not run, it would run with "
+                    "the app's full rights (javascript checks run in a sandbox with no I/O)")
         if scorers is not None and value not in scorers:
             return (f"no plugin scorer is called '{value}' "
                     f"(registered: {', '.join(sorted(scorers)) or 'none'})")
@@ -86,9 +89,9 @@ def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
     if kind in MODEL_GRADED and assertion.threshold is not None and not (
             0 <= assertion.threshold <= 1):
         return f"{assertion.name}: threshold is a score from 0 to 1"
-    if kind in OWN_PROBLEMS:
-        return OWN_PROBLEMS[kind](assertion)
-    return None
+    if kind in OWN_PROBLEMS and (problem := OWN_PROBLEMS[kind](assertion)):
+        return problem
+    return transform_problem(assertion.transform)  # javascript.py
 
 
 def _number(value) -> bool:

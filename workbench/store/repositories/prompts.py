@@ -98,7 +98,7 @@ def to_case(row: TestCaseRow) -> TestCase:
     return TestCase(case_set_id=row.case_set_id, variables=dict(row.variables),
                     expected=row.expected, position=row.position, id=row.id,
                     assertions=to_assertions(row.assertions), threshold=row.threshold,
-                    description=row.description or "")
+                    description=row.description or "", options=dict(row.options or {}))
 
 
 def set_case_fields(row: TestCaseRow, case: TestCase, position: int) -> None:
@@ -109,12 +109,14 @@ def set_case_fields(row: TestCaseRow, case: TestCase, position: int) -> None:
     row.assertions = from_assertions(case.assertions)
     row.threshold = case.threshold
     row.description = case.description
+    row.options = dict(case.options)
 
 
 def case_set_defaults(case_set: CaseSet) -> dict:
     """The ``defaults`` column: what every case of the set gets (promptfoo's defaultTest)."""
     return {"assertions": from_assertions(case_set.default_assertions),
-            "threshold": case_set.default_threshold, "judge": case_set.judge}
+            "threshold": case_set.default_threshold, "judge": case_set.judge,
+            "options": dict(case_set.default_options)}
 
 
 def to_case_set(row: CaseSetRow, cases: tuple[TestCase, ...]) -> CaseSet:
@@ -124,7 +126,7 @@ def to_case_set(row: CaseSetRow, cases: tuple[TestCase, ...]) -> CaseSet:
                    created_at=row.created_at,
                    default_assertions=to_assertions(defaults.get("assertions")),
                    default_threshold=None if threshold is None else float(threshold),
-                   judge=defaults.get("judge"))
+                   judge=defaults.get("judge"), default_options=dict(defaults.get("options") or {}))
 
 
 class CaseSetRepository:
