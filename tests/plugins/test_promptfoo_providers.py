@@ -15,9 +15,9 @@ import textwrap
 import urllib.request
 
 import pytest
+from workbench_plugins.openai_compat.client import OpenAIModel, RemoteError
+from workbench_plugins.openai_compat.ollama import OllamaModel
 
-from plugins.openai_compat.client import OpenAIModel, RemoteError
-from plugins.openai_compat.ollama import OllamaModel
 from tests.plugins.recording_server import ANSWER, recording
 from tests.plugins.test_openai_compat_cli import serving
 from workbench.core.generation import GenerationRequest
