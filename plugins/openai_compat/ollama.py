@@ -12,6 +12,7 @@ Model reference: ``ollama+http://localhost:11434?model=llama3.2`` (``api=chat`` 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from workbench.core.generation import GenerationRequest
 from workbench.core.sampling import SamplingSettings
@@ -34,6 +35,21 @@ class OllamaModel(OpenAIModel):
         """Ollama names a model ``llama3.2:latest`` and answers to ``llama3.2``."""
         return next((name for name in (self.model, f"{self.model}:latest") if name in names),
                     None)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Each text's embedding from Ollama's ``/api/embed``, in the order given (too long a
+        text is an error, not cut: ``truncate`` false, as promptfoo asks)."""
+        body = {"model": self.model, "input": list(texts), "truncate": False}
+        with self._request("/api/embed", body) as reply:
+            try:
+                vectors = [[float(x) for x in v] for v in json.load(reply)["embeddings"]]
+            except (ValueError, KeyError, TypeError) as error:
+                raise RemoteError(f"{self.base_url}/api/embed answered without embeddings "
+                                  f"({type(error).__name__}: {error}).") from None
+        if len(vectors) != len(texts):
+            raise RemoteError(f"{self.base_url}/api/embed gave {len(vectors)} embeddings for "
+                              f"{len(texts)} texts.")
+        return vectors
 
     def generate(self, request: GenerationRequest) -> OllamaStream:
         sampling = request.sampling

@@ -24,7 +24,8 @@ class Recorded:
 class RecordingHandler(BaseHTTPRequestHandler):
     """``GET /v1/models`` and ``GET /api/tags`` list ``server.models``; the four generation
     endpoints stream ``ANSWER`` and end it as a complete answer (SSE with a finish_reason and
-    ``[DONE]``; Ollama's newline-delimited records ending with ``done: true``)."""
+    ``[DONE]``; Ollama's newline-delimited records ending with ``done: true``); Ollama's
+    ``/api/embed`` gives input i the vector [1, i]."""
 
     def log_message(self, *args) -> None:  # keep the test output clean
         pass
@@ -46,7 +47,17 @@ class RecordingHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        self._record(json.loads(self.rfile.read(length) or b"null"))
+        body = json.loads(self.rfile.read(length) or b"null")
+        self._record(body)
+        if self.path == "/api/embed":  # one vector per input
+            data = json.dumps({"embeddings": [[1.0, float(i)] for i, _ in
+                                              enumerate(body["input"])]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         self.send_response(200)
         ollama = self.path.startswith("/api/")
         self.send_header("Content-Type", "application/x-ndjson" if ollama

@@ -390,6 +390,15 @@ def test_ollama_options_carry_the_settings_under_ollamas_names():
         model.generate(GenerationRequest(prompt="x", sampling=SamplingSettings(grammar="r")))
 
 
+def test_an_ollama_model_embeds_through_ollamas_api():
+    with recording(models=("nomic-embed-text:latest",)) as server:
+        model = OllamaModel.from_reference(f"{server.url}?model=nomic-embed-text")
+        assert model.embed(["a", "b"]) == [[1.0, 0.0], [1.0, 1.0]]
+        [request] = server.posts()
+    assert (request.path, request.body) == ("/api/embed", {
+        "model": "nomic-embed-text", "input": ["a", "b"], "truncate": False})
+
+
 def test_what_was_sent_is_kept_with_the_settings():
     sampling = SamplingSettings.given({"temperature": 0.0, "stop": ["\n"]},
                                       {"response_format": {"type": "json_object"}})
