@@ -116,7 +116,7 @@ class RunService:
         try:
             missing = set(missing)
             self.store.runs.remove_cancelled(run.id, missing)
-            answered = {variant_id for variant_id, cells in self._answeredcells_of(run).items()
+            answered = {variant_id for variant_id, cells in self._answered_cells(run).items()
                         if cells}
             self.store.runs.set_status(run.id, RunStatus.RUNNING)
             resolved: dict = {}
@@ -129,10 +129,10 @@ class RunService:
                             repeats=max(1, repeats), concurrency=concurrency, only=missing,
                             answered_before=answered)
 
-    def _answeredcells_of(self, run: Run) -> dict[str, int]:
+    def _answered_cells(self, run: Run) -> dict[str, int]:
         """Variant id -> how many of its cells hold an answer."""
         counts: dict[str, int] = defaultdict(int)
-        for cell, finish in self.store.runs.filledcells_of(run.id).items():
+        for cell, finish in self.store.runs.filled_cells(run.id).items():
             if finish not in (CANCELLED_FINISH, "error"):
                 counts[cell.variant_id] += 1
         return counts
@@ -316,7 +316,7 @@ class RunService:
                        finish=CANCELLED_FINISH)
             return False
         try:
-            context = handle.retriever.context_for(spec.retrieval, case.variables,
+            context = handle.retriever.context_for(spec.retrieval, handle.variables.of(case),
                                                    spec.prompt_version.user_template)
             messages = compose(spec.prompt_version, context.variables)
             if self.plugins is not None:
