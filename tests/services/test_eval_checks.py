@@ -154,7 +154,7 @@ def test_weights_decide_the_case_score_and_weight_zero_is_only_reported():
     assert metric.passed and metric.score == 0.0 and metric.reason == "31 characters > 5"
     assert combine(results, threshold=0.75).passed
     assert not combine(results, threshold=0.8).passed
-    assert not combine(results, threshold=0).passed  # promptfoo: 0 is no threshold
+    assert combine(results, threshold=0).passed  # promptfoo 0.123.1: 0 is a threshold
     only_metrics = combine([results[2]])
     assert only_metrics.passed and only_metrics.score == 0.0  # promptfoo's 0 / 0 → 0
 

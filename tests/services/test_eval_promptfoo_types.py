@@ -139,12 +139,15 @@ def problems_of_assert(item: str) -> list[str]:
 
 # -- contains-json ---------------------------------------------------------------------------
 
-def test_contains_json_finds_objects_in_prose_and_fences_but_not_bare_values():
-    text = 'Sure:\n```json\n{"a": {"b": [1, 2]}}\n```\nand also {"c": "}"} then {broken'
-    assert json_objects(text) == [{"a": {"b": [1, 2]}}, {"c": "}"}]
+def test_contains_json_finds_objects_as_promptfoo_0_123_does():
+    # braces are counted without regard to quotes, each balanced stretch is read as YAML with
+    # // comments as #, an object cut off at the end is closed: all as promptfoo 0.123.1 does
+    text = 'Sure:\n```json\n{"a": {"b": [1, 2]}}\n```\nnot {"c": "}"} but {cut: off'
+    assert json_objects(text) == [{"a": {"b": [1, 2]}}, {"cut": "off"}]
     assert json_objects('[{"x": 1}, {"y": 2}]') == [{"x": 1}, {"y": 2}]
     assert json_objects('[1, 2] 3 "text"') == []
-    assert json_objects('{"n": NaN}') == []  # JSON.parse refuses NaN: so does this
+    assert json_objects('{name: Ann, // her name\n age: 30}') == [{"name": "Ann", "age": 30}]
+    assert json_objects("see {url: 'http://x.y'}") == [{"url": "http://x.y"}]
     assert check(Assertion("contains-json"), CheckContext("no json here")).reason == \
         "contains no JSON object"
     negated = check(Assertion.parse("not-contains-json"), CheckContext('x {"a": 1} y'))
@@ -207,7 +210,7 @@ def test_cost_is_a_no_op_that_says_so_in_both_forms():
         result = check(assertion, CheckContext("anything"))
         assert (result.passed, result.score, result.reason) == (True, 1.0, COST_NOTE)
     assert "needs a threshold" in assertion_problem(Assertion("cost"))
-    assert assertion_problem(Assertion("cost", threshold=0.5)) is None
+    assert assertion_problem(Assertion("cost", threshold=0)) is None
 
 
 # -- similar: real embeddings of the bundled model -------------------------------------------
@@ -325,6 +328,7 @@ def test_the_thresholds_decide_as_in_promptfoo(generated):
     assert (low.passed, low.score) == (False, 0.0)
     assert low.reason == f"perplexity {value:.2f} > {value * 0.99:g}"
     assert result("perplexity").passed  # no threshold: promptfoo passes it
+    assert not result("perplexity", 0).passed  # 0 is a threshold (promptfoo 0.123.1)
     norm = 1 / (1 + value)
     assert result("perplexity-score", norm - 0.01).passed
     high = result("perplexity-score", norm + 0.01)
@@ -348,15 +352,15 @@ def test_perplexity_inside_an_assert_set_through_the_evaluator(generated):
 
 # -- weight 0, threshold 0 -------------------------------------------------------------------
 
-def test_weight_zero_is_recorded_as_passed_and_threshold_zero_is_no_threshold():
+def test_weight_zero_is_recorded_as_passed_and_threshold_zero_is_a_threshold():
     failing = check(Assertion("contains", "Rome", weight=0.0), CONTEXT)
     verdict = combine([check(Assertion("contains", "Paris"), CONTEXT), failing])
     assert verdict.passed and verdict.results[1].passed
     assert verdict.results[1].reason == "does not contain 'Rome'"  # what it found stays
-    with_reason = AssertionResult(Assertion("contains", "Rome"), False, 0.0, "no")
-    assert not combine([with_reason], threshold=0).passed  # as promptfoo: `if (threshold)`
-    assert combine([check(Assertion("contains", "Paris"), CONTEXT), with_reason],
-                   threshold=0.5).passed
+    wrong = AssertionResult(Assertion("contains", "Rome"), False, 0.0, "no")
+    assert combine([wrong], threshold=0).passed  # promptfoo 0.123.1: score 0 ≥ 0
+    assert not combine([wrong]).passed
+    assert combine([check(Assertion("contains", "Paris"), CONTEXT), wrong], threshold=0.5).passed
 
 
 # -- CSV shorthands, prompt files, empty variables --------------------------------------------
@@ -459,6 +463,6 @@ def test_the_preflight_names_a_missing_embedding_model_where_similar_names_it(si
                   tests=(SuiteTest("one", {"word": "hi"}, (Assertion(
                       "assert-set", line=7, assertions=(Assertion(
                           "similar", "hello", provider="no-such-embedder", line=9),)),)),))
-    found = [str(p) for p in Preflight(similarity.models).problems(suite, need_models=False)]
+    found = [str(p) for p in Preflight(similarity.models).model_notices(suite)]
     assert any(line.startswith("suite.yaml:9: assert: in test \"one\": the embedding model "
                                "'no-such-embedder' cannot be used: ") for line in found), found

@@ -41,7 +41,7 @@ def set_result(assertion: Assertion, run: Callable[[Assertion], AssertionResult]
     reason = ""
     if not verdict.passed:
         reason = verdict.reason
-        if assertion.threshold:
+        if assertion.threshold is not None:
             reason = f"score {verdict.score:.2f} < {assertion.threshold:g}" + (
                 f" ({reason})" if reason else "")
     return AssertionResult(assertion, verdict.passed, verdict.score, reason, verdict.results)

@@ -12,8 +12,7 @@ NOTE = "no cost is measured (local models cost nothing): not checked, passes"
 
 
 def cost_problem(assertion: Assertion) -> str | None:
-    limit = assertion.threshold
-    if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit <= 0:
+    if assertion.threshold is None:
         return "cost needs a threshold: the most an answer may cost (promptfoo's rule)"
     return None
 

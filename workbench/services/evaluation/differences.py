@@ -24,9 +24,6 @@ RULES: tuple[Rule, ...] = (
     (lambda a: a.type in ("equals", "levenshtein", "starts-with"),
      "equals, levenshtein and starts-with ignore whitespace around the output (and around "
      "the value); promptfoo compares the text exactly as generated."),
-    (lambda a: a.type == "levenshtein" and a.threshold == 0,
-     "levenshtein with threshold 0 allows no edit here; promptfoo reads a threshold of 0 as "
-     "none given (5 edits)."),
     (lambda a: a.type in SIMILAR_TYPES and not a.provider,
      "similar embeds with the bundled SmolLM2 model (mean-pooled) where it names no "
      "provider; promptfoo's default is OpenAI's text-embedding-3-large, so the same "
@@ -35,9 +32,6 @@ RULES: tuple[Rule, ...] = (
      "perplexity uses the log-probabilities of the output's tokens as generated when the "
      "variant asked for them (logprobs), else scores the output under its prompt; promptfoo "
      "needs a provider that returns them."),
-    (lambda a: a.type in PERPLEXITY_TYPES and a.negate,
-     "not-perplexity and not-perplexity-score invert the check here; promptfoo ignores the "
-     "not- of these two."),
     (lambda a: a.type == "cost",
      "cost is not measured (local models cost nothing, and no backend here reports one): a "
      "cost assertion passes unchecked; promptfoo refuses it for a provider without costs."),

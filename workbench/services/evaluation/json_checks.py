@@ -1,18 +1,19 @@
 """``contains-json``: a JSON object somewhere in the output, as promptfoo finds one.
 
-promptfoo (src/assertions/json.ts, src/util/json.ts ``extractJsonObjects``) scans the text for
-every ``{`` and parses the JSON object that starts there, if any, then goes on after it: prose
-around the object, a ```json fence, several objects (or the objects of an array) are all
-fine; a bare array or number is not an object. With a value (a JSON Schema, as an object or
-as YAML/JSON text) the assertion passes when at least one of the objects satisfies it.
-
-The parsing is strict JSON, as JavaScript's ``JSON.parse`` is: ``NaN`` and ``Infinity``,
-which Python's json module would accept, are not JSON here either.
+promptfoo 0.123.1 (the peer tests/conformance runs; src/assertions/json.ts, src/util/json.ts
+``extractJsonObjects``) looks at every ``{``: it counts braces forward (quotes are not
+special) and, each time they balance — or at the end of the text, closing what is still
+open — reads the text so far as YAML in JSON mode after turning ``//`` comments into ``#``;
+the first reading that is a mapping is an object, and the search goes on after it. So prose
+around an object, a ```json fence, several objects, an object cut off at the end of the
+answer and YAML's flow mappings (``{name: Ann}``) all count; a bare array or number does not.
+With a value (a JSON Schema, as an object or as YAML/JSON text) the assertion passes when at
+least one of the objects satisfies it.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 import yaml
@@ -20,34 +21,108 @@ from jsonschema import SchemaError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+MAX_OBJECT_CHARS = 100_000  # promptfoo's maxJsonLength
+LETTER = re.compile(r"[a-zA-Z]")
 
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
+
+class _Yaml12(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans, as js-yaml reads them: ``yes``, ``no``,
+    ``on`` and ``off`` stay text (YAML 1.1 made them booleans)."""
 
 
-DECODER = json.JSONDecoder(parse_constant=_not_json)
+_Yaml12.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 
 
 def json_objects(text: str) -> list[dict]:
-    """Every JSON object in ``text``, in order; an object inside one found is part of it."""
+    """Every object in ``text`` as promptfoo finds them, in order."""
     found: list[dict] = []
-    start = text.find("{")
-    while start != -1:
-        try:
-            value, end = DECODER.raw_decode(text, start)
-        except ValueError:
-            start = text.find("{", start + 1)
-            continue
-        found.append(value)  # text from a "{" that parses is an object
-        start = text.find("{", end)
+    i = 0
+    while i < len(text):
+        if text[i] == "{":
+            end = _object_end(text, i, found)
+            if end is not None:
+                i = end - 1
+        i += 1
     return found
+
+
+def _object_end(text: str, start: int, found: list[dict]) -> int | None:
+    """Where the object found from ``start`` ends (appended to ``found``), or None."""
+    opened, closed, j = 1, 0, start + 1
+    limit = min(start + MAX_OBJECT_CHARS, len(text))
+    while j < limit and opened > closed:
+        opened += text[j] == "{"
+        closed += text[j] == "}"
+        j += 1
+        if opened == closed or j == len(text) or j == start + MAX_OBJECT_CHARS:
+            candidate = text[start:j] + "}" * max(0, opened - closed)
+            try:
+                value = yaml.load(slash_comments_to_hash(candidate), Loader=_Yaml12)
+            except yaml.YAMLError:
+                if opened == closed:
+                    return None
+                continue
+            if isinstance(value, (dict, list)):
+                if isinstance(value, dict):
+                    found.append(value)
+                return j
+    return None
+
+
+def slash_comments_to_hash(text: str) -> str:
+    """promptfoo's ``convertSlashCommentsToHash``: ``// note`` outside quotes becomes
+    ``# note`` (``////`` two hashes); a ``://`` in a URL is left alone."""
+    return "\n".join(_line_without_slashes(line) for line in text.split("\n"))
+
+
+def _line_without_slashes(line: str) -> str:
+    state, result, i = "normal", "", 0
+    while i < len(line):
+        char = line[i]
+        after = line[i + 1] if i + 1 < len(line) else ""
+        before = line[i - 1] if i > 0 else ""
+        if state == "normal":
+            if char == "'" and not LETTER.match(before):
+                state = "single"
+            elif char == '"':
+                state = "double"
+            elif char == "/" and after == "/":
+                token = next((j + 1 for j in range(i - 1, -1, -1) if line[j].isspace()), 0)
+                if "://" not in line[token:i + 2]:  # a URL's slashes are kept
+                    slashes = 2
+                    while i + slashes < len(line) and line[i + slashes] == "/":
+                        slashes += 1
+                    return result + "#" * (slashes // 2) + line[i + slashes:]
+            result += char
+        elif state == "single":
+            result += char
+            if char == "'" and not _escaped(line, i) and not LETTER.match(after):
+                state = "normal"
+        else:
+            result += char
+            if char == '"' and not _escaped(line, i):
+                state = "normal"
+        i += 1
+    return result
+
+
+def _escaped(line: str, index: int) -> bool:
+    backslashes = 0
+    while index - backslashes - 1 >= 0 and line[index - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
 
 
 def schema_of(value: Any) -> dict | None:
     """The JSON Schema an assertion's value gives: an object, or YAML/JSON text of one."""
     if isinstance(value, str):
         try:
-            value = yaml.safe_load(value)
+            value = yaml.load(value, Loader=_Yaml12)
         except yaml.YAMLError:
             return None
     return value if isinstance(value, dict) else None

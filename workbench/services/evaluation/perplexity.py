@@ -2,7 +2,7 @@
 
 promptfoo (src/assertions/perplexity.ts) takes the log-probabilities the provider returned
 for the generated tokens: perplexity = exp(−mean log-probability). ``perplexity`` passes when
-it is at most the threshold (no threshold, or 0: always passes) and scores 1 or 0;
+it is at most the threshold (no threshold: always passes) and scores 1 or 0;
 ``perplexity-score`` is 1 / (1 + perplexity), passes when it is at least the threshold, and
 is its own score. An output without log-probabilities is an error there; here the assertion
 cannot be evaluated, which fails it.
@@ -72,17 +72,18 @@ def perplexity_result(assertion: Assertion, output: Output, inspection) -> Asser
 def measured(assertion: Assertion, perplexity: float) -> AssertionResult:
     """promptfoo's verdict on a perplexity (the not- form flips it, as every type's here)."""
     limit = assertion.threshold
+    given = limit is not None
     if assertion.type == "perplexity":
-        passed = perplexity <= limit if limit else True
+        passed = perplexity <= limit if given else True
         score = 1.0 if passed else 0.0
         found = f"perplexity {perplexity:.2f}" + (
-            f" {'≤' if passed else '>'} {limit:g}" if limit else "")
+            f" {'≤' if passed else '>'} {limit:g}" if given else "")
     else:
         value = 1.0 / (1.0 + perplexity)
-        passed = value >= limit if limit else True
+        passed = value >= limit if given else True
         score = value
         found = f"perplexity score {value:.3f} (perplexity {perplexity:.2f})" + (
-            f" {'≥' if passed else '<'} {limit:g}" if limit else "")
+            f" {'≥' if passed else '<'} {limit:g}" if given else "")
     if assertion.negate:
         passed, score = not passed, 1.0 - score
     return AssertionResult(assertion, passed, score, "" if passed else found)
