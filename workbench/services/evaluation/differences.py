@@ -24,6 +24,10 @@ RULES: tuple[Rule, ...] = (
     (lambda a: a.type in ("equals", "levenshtein", "starts-with"),
      "equals, levenshtein and starts-with ignore whitespace around the output (and around "
      "the value); promptfoo compares the text exactly as generated."),
+    (lambda a: a.type in ("levenshtein", "contains-all", "icontains-all"),
+     "levenshtein, contains-all and icontains-all score in between here (the normalised "
+     "similarity; the share of values found); promptfoo scores them 1 or 0, which counts "
+     "where a threshold weighs the scores."),
     (lambda a: a.type in SIMILAR_TYPES and not a.provider,
      "similar embeds with the bundled SmolLM2 model (mean-pooled) where it names no "
      "provider; promptfoo's default is OpenAI's text-embedding-3-large, so the same "
