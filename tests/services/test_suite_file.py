@@ -353,15 +353,15 @@ def test_every_unsupported_key_is_listed_with_its_line_in_one_error():
         defaultTest:
           options:
             provider: judge
-            transform: output.trim()
+            rubricPrompt: grade it
         tests:
           - vars: {q: hi}
             options:
-              transform: output.trim()
+              provider: judge
             assert:
               - type: contains
                 value: hi
-                transform: output.toLowerCase()
+                config: {x: 1}
         outputPath: results.json
         """)
     assert found == [
@@ -374,13 +374,12 @@ def test_every_unsupported_key_is_listed_with_its_line_in_one_error():
         "frequency_penalty, presence_penalty, retrieval",
         "suite.yaml:12: scenarios: not supported at the top level (write its combinations out "
         "as tests); supported there: description, prompts, providers, tests, defaultTest",
-        "suite.yaml:17: transform: not supported in defaultTest.options (outputs are checked as "
-        "generated); supported there: provider",
-        "suite.yaml:20: options: not supported in test 1 (the judge is set once, as "
-        "defaultTest.options.provider); supported there: description, vars, assert, "
-        "threshold, expected",
-        "suite.yaml:25: transform: not supported in an assertion (outputs are checked as "
-        "generated); supported there: type, value, weight, threshold, provider, metric",
+        "suite.yaml:17: rubricPrompt: not supported in defaultTest's options (a judge's prompt "
+        "is Prompt Workbench's own); supported there: provider, transform, transformVars",
+        "suite.yaml:21: provider: not supported in test 1's options (the judge is set once, as "
+        "defaultTest.options.provider); supported there: transform, transformVars",
+        "suite.yaml:25: config: not supported in an assertion; supported there: type, value, "
+        "weight, threshold, provider, metric, transform",
         "suite.yaml:26: outputPath: not supported at the top level; supported there: "
         "description, prompts, providers, tests, defaultTest",
     ]

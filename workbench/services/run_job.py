@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ..core.job_state import CANCELLED, DONE, FAILED, JobState
 from ..core.runs import Output, Run, RunStatus
+from .evaluation.javascript import CaseVariables
 from .retrieval_context import CaseRetriever
 
 
@@ -31,6 +32,7 @@ class RunHandle(JobState):
         super().__init__(run.name or "comparison")
         self.run = run
         self.retriever = retriever  # each case's {{ context }}, searched once per run
+        self.variables = CaseVariables()  # each case's transformVars, run once per run
         self.cells = cells
         self._finished_cells = 0
         self._streams: set = set()

@@ -22,6 +22,7 @@ from ..inspection import InspectionService
 from ..models import ModelService
 from .assert_set import set_result
 from .checks import CheckContext, check
+from .javascript import transformed
 from .judge import Judge, rubric_result
 from .perplexity import PERPLEXITY_TYPES, perplexity_result
 from .similar import SIMILAR_TYPES, Similarity
@@ -78,8 +79,9 @@ class Evaluator:
         self.similarity = Similarity(models)
 
     def verdict(self, output: Output, case: TestCase, case_set: CaseSet,
-                question: str = "") -> CaseVerdict | None:
-        """None for an output the user stopped (neither an answer nor a failure)."""
+                question: str = "", prompt: str = "") -> CaseVerdict | None:
+        """None for an output the user stopped (neither an answer nor a failure). ``prompt``:
+        what the model was sent, as promptfoo gives it to JavaScript (a chat as JSON)."""
         if output.cancelled:
             return None
         if output.error:
@@ -88,7 +90,14 @@ class Evaluator:
                                token_count=output.token_count, total_s=output.total_s,
                                tokens_per_second=output.tokens_per_second, plugins=self.plugins,
                                retrieved=(None if self.chunks_for is None
-                                          else lambda: self.chunks_for(output)))
+                                          else lambda: self.chunks_for(output)),
+                               variables=case.variables, prompt=prompt)
+        if case.options.get("transform"):  # javascript.py: promptfoo's options.transform
+            try:
+                context = transformed(context, case.options["transform"],
+                                      {"raw": prompt, "label": prompt}, "options.transform")
+            except WorkbenchError as error:
+                return failed_output(f"The test's {error}")
         results = []
         for assertion in case_set.assertions_for(case):
             if assertion.type == "select-best":
@@ -98,6 +107,12 @@ class Evaluator:
 
     def _one(self, assertion: Assertion, context: CheckContext, case: TestCase,
              case_set: CaseSet, question: str, output: Output) -> AssertionResult:
+        if assertion.transform:  # javascript.py: the output as this assertion checks it
+            try:
+                context = transformed(context, assertion.transform, {"label": context.prompt},
+                                      "transform")
+            except WorkbenchError as error:
+                return unusable(assertion, str(error))
         if assertion.type == "likelihood":
             return self._likelihood(assertion, output, case)
         if assertion.type == ASSERT_SET:  # assert_set.py: its own, run here, as one

@@ -41,7 +41,7 @@ import sys
 import threading
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...core.errors import WorkbenchError
@@ -256,7 +256,10 @@ def javascript_problem(assertion) -> str | None:
     if not isinstance(code, str) or not code.strip():
         return ("javascript needs code as its value: an expression of output and context, or "
                 "a body with return")
-    return _code_problem("javascript", code, check_body(code), CHECK_PARAMS)
+    problem = _code_problem("javascript", code, check_body(code), CHECK_PARAMS)
+    if problem and "\n" not in code.rstrip() and re.match(r"\s*return\b", code):
+        problem += " — one line is an expression (promptfoo adds the return): drop it"
+    return problem
 
 
 def transform_problem(code: Any, what: str = "transform",
@@ -266,7 +269,10 @@ def transform_problem(code: Any, what: str = "transform",
         return None
     if not isinstance(code, str) or not code.strip():
         return f"{what} needs JavaScript code as its value"
-    return _code_problem(what, code, transform_body(code), params)
+    problem = _code_problem(what, code, transform_body(code), params)
+    if problem and "\n" not in code and re.match(r"\s*return\b", code):
+        problem += " — one line is an expression (promptfoo adds the return): drop it"
+    return problem
 
 
 def _code_problem(what: str, code: str, body: str, params: tuple[str, ...]) -> str | None:
@@ -341,6 +347,14 @@ def transform_output(code: str, output: Any, variables: dict, prompt: Any,
     return returned.value
 
 
+def transformed(context, code: str, prompt: Any, what: str):
+    """``context`` (a checks.CheckContext) with its output as ``code`` transforms it: the
+    text as promptfoo coerces it, the value itself for a javascript check."""
+    value = transform_output(code, context.text if context.value is None else context.value,
+                             context.variables or {}, prompt, what)
+    return replace(context, text=as_text(value), value=None if isinstance(value, str) else value)
+
+
 def transform_variables(code: str, variables: dict[str, str]) -> dict[str, str]:
     """A test's variables after its transformVars (promptfoo: the object it returns is merged
     over them; each value becomes text, an object or list as JSON)."""
@@ -359,6 +373,21 @@ def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def suite_variables(test) -> tuple[dict[str, str], str | None]:
+    """A suite test's variables as its transformVars makes them (the preflight renders its
+    prompts with them), and why that failed (None: it did not; "": it does not compile, which
+    the file's reader says)."""
+    code = test.options.get("transformVars")
+    if not code:
+        return test.vars, None
+    if transform_problem(code, "transformVars", VARS_PARAMS):
+        return test.vars, ""
+    try:
+        return transform_variables(code, dict(test.vars)), None
+    except WorkbenchError as error:
+        return test.vars, str(error)
 
 
 class CaseVariables:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...core.composition import undefined_variables
@@ -38,6 +38,7 @@ from ...plugins.manager import PluginManager
 from ..models import ModelService
 from ..retrieval_context import CaseRetriever
 from .assert_set import flat
+from .javascript import suite_variables
 from .similar import SIMILAR_TYPES
 from .suite_file import read_suite
 from .suite_providers import completion_problems, unknown_id_hint, with_hint
@@ -255,13 +256,22 @@ def render_problems(suite: Suite, providers: Sequence[SuiteProvider], *,
     retriever = CaseRetriever(None, _Placeholder())
     configured = any("retrieval" in p.config for p in suite.providers)
     problems = []
-    tests = suite.effective_tests()
+    tests, failed = [], set()
+    for index, test in enumerate(suite.effective_tests(), 1):  # javascript.py: transformVars
+        variables, failure = suite_variables(test)
+        if failure is not None:
+            failed.add(index)
+        if failure:
+            problems.append(SuiteProblem(test.source or suite.source, test.line, "options",
+                                         f"in {_test_name(test, index)}: {failure}"))
+        tests.append(replace(test, vars=variables))
     for number, prompt in enumerate(suite.prompts, 1):
         version = PromptVersion("preflight", system_prompt=prompt.system,
                                 examples=prompt.examples, user_template=prompt.user_template)
         failures: dict[str, list[int]] = defaultdict(list)
         for index, test in enumerate(tests, 1):
-            if parsed and _named_by_reader(prompt, test, configured):
+            if index in failed or parsed and not test.options.get("transformVars") \
+                    and _named_by_reader(prompt, test, configured):
                 continue
             for retrieval in settings:
                 message = _render_failure(retriever, retrieval, version, test.vars)

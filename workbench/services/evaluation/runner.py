@@ -5,6 +5,7 @@ arrives, judge the select-best assertions across variants, store the verdicts an
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from ..inspection import InspectionService
 from ..models import ModelService
 from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
+from .javascript import CaseVariables
 from .preflight import preflight_for
 from .report import EvalReport, build_report
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
@@ -62,6 +64,8 @@ class EvaluatingListener:
         self.results: dict[str, EvalResult] = {}  # output id -> its verdict
         self.outputs: dict[str, Output] = {}
         self.versions: dict = {}  # variant id -> prompt version (set once the run exists)
+        # each case's variables after its transformVars (the run's own, set by ``started``)
+        self.variables = CaseVariables()
         self.ready = threading.Event()
         self.done = self.errors = 0
         self._lock = threading.Lock()
@@ -104,23 +108,40 @@ class EvaluatingListener:
     def question(self, output: Output, case: TestCase) -> str:
         """What the model was asked (the last user message, with the retrieved context
         its prompt held), for a judge."""
+        return self.asked(output, case)[0]
+
+    def asked(self, output: Output, case: TestCase) -> tuple[str, str]:
+        """The question, and the whole prompt as promptfoo gives it to JavaScript: the text of
+        a prompt of one user message, a chat's messages as JSON."""
         self.ready.wait(30)
         version = self.versions.get(output.variant_id)
         if version is None:
-            return ""
+            return "", ""
         try:
-            return compose(version, sent_variables(self.store, output, case.variables)
-                           )[-1].content
+            messages = compose(version, sent_variables(self.store, output, case.variables))
         except WorkbenchError:
-            return ""
+            return "", ""
+        prompt = messages[0].content if len(messages) == 1 else json.dumps(
+            [message.to_dict() for message in messages], ensure_ascii=False,
+            separators=(",", ":"))
+        return messages[-1].content, prompt
+
+    def as_run(self, case: TestCase) -> TestCase:
+        """The case with the variables its prompts were rendered from (its transformVars)."""
+        try:
+            variables = self.variables.of(case)
+        except WorkbenchError:
+            return case  # its cells failed to generate, saying why
+        return case if variables is case.variables else replace(case, variables=variables)
 
     def _evaluate(self, output: Output) -> EvalResult | None:
         case = self.cases.get(output.case_id or "")
         if case is None:
             return None
+        case = self.as_run(case)
         try:
             verdict = self.evaluator.verdict(output, case, self.case_set,
-                                             self.question(output, case))
+                                             *self.asked(output, case))
         except Exception as error:  # noqa: BLE001 - a checker's bug must not end the run
             verdict = combine([])
             verdict = replace(verdict, passed=False, score=0.0,
@@ -167,6 +188,7 @@ class EvalService:
                 suite_id: str | None = None, threshold: float | None = None) -> None:
         listener.versions = {variant.id: spec.prompt_version
                              for variant, spec in zip(handle.run.variants, specs)}
+        listener.variables = handle.variables  # the variables its cells were rendered from
         listener.ready.set()
         self.store.evaluations.add_eval_run(EvalRun(handle.run.id, suite_id, max(1, repeats),
                                                     threshold))
@@ -192,8 +214,9 @@ class EvalService:
             case = listener.cases.get(output.case_id or "")
             if case is None:
                 continue
+            case = listener.as_run(case)
             verdict = listener.evaluator.verdict(output, case, case_set,
-                                                 listener.question(output, case))
+                                                 *listener.asked(output, case))
             if verdict is None:
                 continue
             result = EvalResult(run.id, output.id, output.variant_id, case.id, output.repeat,
@@ -353,7 +376,7 @@ class EvalService:
                 wins: dict[str, float] = defaultdict(float)
                 beaten: dict[str, str] = {}
                 outputs.sort(key=lambda o: o.variant_id)
-                question = evaluating.question(outputs[0], case)
+                question = evaluating.question(outputs[0], evaluating.as_run(case))
                 for a, b in itertools.combinations(outputs, 2):
                     if judge is None:
                         continue

@@ -17,10 +17,13 @@ What is read (promptfoo's names; ``file://`` paths are relative to the suite fil
   ``rouge-l(0.6): text``, a bare text meaning ``equals``; without a ``(threshold)``
   ``levenshtein``, ``similar``, ``latency``, ``perplexity``, ``perplexity-score`` and ``cost``
   get promptfoo's, ``CSV_THRESHOLDS``), ``__description`` and ``__threshold``.
-- a test: ``description``, ``vars``, ``assert``, ``threshold`` and ``expected``.
-- ``defaultTest``: ``vars``, ``assert``, ``threshold``, ``options.provider`` (the judge).
+- a test: ``description``, ``vars``, ``assert``, ``threshold``, ``expected`` and ``options``
+  (``transform``, ``transformVars``: JavaScript, ``suite_options.py``).
+- ``defaultTest``: ``vars``, ``assert``, ``threshold``, ``options`` (``provider``, the judge;
+  ``transform``, ``transformVars``).
 - an assertion: ``type``, ``value``, ``weight``, ``threshold``, ``provider``, ``metric``;
-  an ``assert-set``: ``assert`` (its own list), ``weight``, ``threshold``, ``metric``.
+  ``transform``; an ``assert-set``: ``assert`` (its own list), ``weight``, ``threshold``,
+  ``metric``. JavaScript (``javascript``, the transforms) is compiled as the file is read.
 
 A key this app does not implement is an error, not a warning: promptfoo has many (``scenarios``,
 ``env``, ``transform``, per-test ``provider`` …) and a user must never believe one did something.
@@ -51,6 +54,7 @@ from ...core.prompts import VARIABLE
 from ...core.retrieved_context import CONTEXT_VARIABLE
 from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuiteTest
 from .assert_set import read_set
+from .suite_options import DEFAULT_TEST_OPTIONS, TEST_OPTIONS, read_options
 from .suite_prompts import PromptReading
 from .suite_writer import dump_suite, save_suite  # noqa: F401 - part of this module's API
 from .suite_yaml import (
@@ -69,9 +73,9 @@ from .suite_yaml import (
 from .validation import LIST_TYPES, NUMBER_TYPES, assertion_problem
 
 TOP_KEYS = ("description", "prompts", "providers", "tests", "defaultTest")
-TEST_KEYS = ("description", "vars", "assert", "threshold", "expected")
+TEST_KEYS = ("description", "vars", "assert", "threshold", "expected", "options")
 DEFAULT_TEST_KEYS = ("vars", "assert", "threshold", "options")
-ASSERT_KEYS = ("type", "value", "weight", "threshold", "provider", "metric")
+ASSERT_KEYS = ("type", "value", "weight", "threshold", "provider", "metric", "transform")
 CSV_COLUMNS = ("__expected", "__description", "__threshold")
 EXPECTED_COLUMN = re.compile(r"__expected\d*")
 # promptfoo's assertion shorthand (CSV ``__expected``): ``[not-]type[(threshold)][: value]``.
@@ -196,6 +200,7 @@ class _SuiteParser(PromptReading):
         self.tests: list[tuple[SuiteTest, str, SuiteReader]] = []  # with its name and its file
         self.reading: set[Path] = set()  # test files being read, to stop a file naming itself
         self.retrieval_seen = False  # a provider's config names retrieval (fills {{context}})
+        self.default_options: dict[str, str] = {}  # defaultTest.options' code (suite_options)
 
     def suite(self, reader: SuiteReader, data: LinedMap) -> Suite:
         reader.unsupported(data, TOP_KEYS, "at the top level")
@@ -214,7 +219,7 @@ class _SuiteParser(PromptReading):
             prompts=tuple(prompts), providers=tuple(providers),
             tests=tuple(test for test, _, _ in self.tests), default_assertions=default_assertions,
             default_vars=default_vars, default_threshold=threshold, judge=judge,
-            source=reader.source, judge_at=judge_at)
+            source=reader.source, judge_at=judge_at, default_options=self.default_options)
 
     # tests
 
@@ -270,7 +275,9 @@ class _SuiteParser(PromptReading):
             assertions=self.assertions(reader, node.get("assert"), node.line_of("assert"), name),
             threshold=threshold_of(reader, node, name),
             expected=text_of(reader, node.get("expected"), node.line_of("expected"), "expected"),
-            line=node.line, source=reader.source)
+            line=node.line, source=reader.source,
+            options=read_options(reader, node.get("options"), node.line_of("options"), name,
+                                 TEST_OPTIONS))
         self.tests.append((test, name, reader))
 
     def csv_tests(self, reader: SuiteReader, text: str, delimiter: str) -> None:
@@ -327,13 +334,12 @@ class _SuiteParser(PromptReading):
         reader.unsupported(node, DEFAULT_TEST_KEYS, "in defaultTest")
         judge = judge_at = None
         options = node.get("options")
+        self.default_options = read_options(reader, options, node.line_of("options"),
+                                            "defaultTest", DEFAULT_TEST_OPTIONS)
         if isinstance(options, LinedMap):
-            reader.unsupported(options, ("provider",), "in defaultTest.options")
             judge = provider_reference(reader, options.get("provider"),
                                         options.line_of("provider"))
             judge_at = (reader.source, options.line_of("provider"))
-        elif options is not None:
-            reader.problem(node.line_of("options"), "options", "must be a mapping (provider)")
         return (self.vars(reader, node.get("vars"), node.line_of("vars"), "defaultTest"),
                 self.assertions(reader, node.get("assert"), node.line_of("assert"),
                                 "defaultTest"),
@@ -393,7 +399,9 @@ class _SuiteParser(PromptReading):
                 threshold=threshold_of(reader, item, name),
                 provider=provider_reference(reader, item.get("provider"),
                                              item.line_of("provider")),
-                metric=metric, line=item_line)
+                metric=metric, line=item_line,
+                transform=text_of(reader, item.get("transform"), item.line_of("transform"),
+                                  "transform"))
             self.check_assertion(reader, assertion, item_line, name)
             assertions.append(assertion)
         return tuple(assertions)
@@ -412,6 +420,8 @@ class _SuiteParser(PromptReading):
         """A test that gives no value for a prompt's {{variable}} is a typo, said up front
         (``retrieved``: a provider's retrieval fills {{context}}; the others leave it empty)."""
         for test, name, reader in self.tests:
+            if {**self.default_options, **test.options}.get("transformVars"):
+                continue  # it may give more: the preflight renders with what it gives
             given = {**default_vars, **test.vars}
             if retrieved:
                 given.setdefault(CONTEXT_VARIABLE, "")

@@ -92,9 +92,11 @@ def store_suite(store: Store, suite: Suite, *, name: str | None = None,
         case_set = store.case_sets.save(CaseSet(
             session.id, title, id=case_set.id, default_assertions=suite.default_assertions,
             default_threshold=suite.default_threshold, judge=suite.judge,
+            default_options=dict(suite.default_options),
             cases=tuple(TestCase(case_set.id, {**suite.default_vars, **test.vars},
                                  expected=test.expected, assertions=test.assertions,
-                                 threshold=test.threshold, description=test.description)
+                                 threshold=test.threshold, description=test.description,
+                                 options={**suite.default_options, **test.options})
                         for test in suite.tests)))
         stored = store.evaluations.add_suite(StoredSuite(
             session.id, case_set.id, title,
@@ -152,8 +154,13 @@ def suite_from_session(store: Store, session_id: str, case_set: CaseSet,
         provider = SuiteProvider(variant.model, variant.label, config)
         if provider not in providers:
             providers.append(provider)
+    defaults = case_set.default_options  # a case keeps them merged in: written once
     tests = tuple(SuiteTest(case.description, dict(case.variables), case.assertions,
-                            case.threshold, case.expected) for case in case_set.cases)
+                            case.threshold, case.expected,
+                            options={key: code for key, code in case.options.items()
+                                     if defaults.get(key) != code})
+                  for case in case_set.cases)
     return Suite(description=case_set.name, prompts=prompts, providers=tuple(providers),
                  tests=tests, default_assertions=case_set.default_assertions,
-                 default_threshold=case_set.default_threshold, judge=case_set.judge)
+                 default_threshold=case_set.default_threshold, judge=case_set.judge,
+                 default_options=dict(defaults))

@@ -31,14 +31,16 @@ def dump_suite(suite: Suite) -> str:
         data["providers"] = [_provider_data(provider) for provider in suite.providers]
     default_test = _test_data(vars=suite.default_vars, assertions=suite.default_assertions,
                               threshold=suite.default_threshold)
-    if suite.judge:
-        default_test["options"] = {"provider": suite.judge}
+    options = {**({"provider": suite.judge} if suite.judge else {}), **suite.default_options}
+    if options:
+        default_test["options"] = options
     if default_test:
         data["defaultTest"] = default_test
     if suite.tests:
         data["tests"] = [_test_data(description=t.description, vars=t.vars,
                                     assertions=t.assertions, threshold=t.threshold,
-                                    expected=t.expected) for t in suite.tests]
+                                    expected=t.expected, options=t.options)
+                         for t in suite.tests]
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body
 
@@ -107,7 +109,8 @@ def _provider_data(provider: SuiteProvider) -> str | dict[str, Any]:
 
 
 def _test_data(*, description: str = "", vars: dict[str, str], assertions: tuple[Assertion, ...],
-               threshold: float | None, expected: str | None = None) -> dict[str, Any]:
+               threshold: float | None, expected: str | None = None,
+               options: dict[str, str] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if description:
         data["description"] = description
@@ -119,4 +122,6 @@ def _test_data(*, description: str = "", vars: dict[str, str], assertions: tuple
         data["threshold"] = threshold
     if expected is not None:
         data["expected"] = expected
+    if options:
+        data["options"] = dict(options)
     return data

@@ -19,8 +19,10 @@ FILE = "file://"
 HINTS = {
     "scenarios": "write its combinations out as tests",
     "provider": "every test runs on every provider: list them under the top-level providers",
-    "options": "the judge is set once, as defaultTest.options.provider",
-    "transform": "outputs are checked as generated",
+    "options": "a test's and defaultTest's options are read: transform, transformVars, and "
+               "defaultTest's provider (the judge)",
+    "transform": "a transform is read in a test's or defaultTest's options and on an "
+                 "assertion",
     "env": "set environment variables before starting Prompt Workbench",
     "nunjucksFilters": "templates fill {{var}} placeholders only",
 }
