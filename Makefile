@@ -20,7 +20,7 @@ LLAMA_REQ     := llama-cpp-python>=0.3.8
 BACKEND_ENV   := $(VENV)/workbench-backend.env
 BACKEND_JSON  := $(VENV)/workbench-backend.json
 
-.PHONY: run test venv lint bench screenshots clean
+.PHONY: run test venv lint bench screenshots clean conformance
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,15 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_retrieval.py
 	$(BIN)/python tests/bench/bench_quantlab.py
 	$(BIN)/python tests/bench/bench_fewshot.py
+
+# Measured against the real promptfoo (tests/conformance/run.py): installs Node and promptfoo,
+# pinned, from the npm registry into their own cache outside the repository (npm's cache too),
+# runs every suite through both against one local llama_cpp.server, and rewrites
+# tests/conformance/recorded.json, which `make test` checks. Not part of `make test`.
+CONFORMANCE_CACHE ?= $(HOME)/.cache/workbench-conformance
+
+conformance: $(STAMP)
+	WORKBENCH_CONFORMANCE_CACHE="$(CONFORMANCE_CACHE)" $(BIN)/python tests/conformance/run.py
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py

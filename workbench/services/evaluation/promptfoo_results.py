@@ -152,7 +152,7 @@ def _row(store: Store, result: EvalResult, output: Output, case, column: dict,
     latency_ms = round((output.total_s or 0.0) * 1000)
     usage = _usage(output)
     failure = ERROR if verdict.error else (PASSED if verdict.passed else ASSERT)
-    components = [_component(r) for r in verdict.results]
+    components = [part for r in verdict.results for part in _components(r)]
     grading = None if verdict.error else {
         "pass": verdict.passed, "score": verdict.score,
         "reason": "All assertions passed" if verdict.passed else verdict.reason,
@@ -194,6 +194,25 @@ def _component(result: AssertionResult) -> dict[str, Any]:
             "reason": result.reason or ("Assertion passed" if result.passed
                                         else "Assertion failed"),
             "assertion": result.assertion.to_dict()}
+
+
+def _components(result: AssertionResult) -> list[dict[str, Any]]:
+    """An assertion's componentResults: one, or for an assert-set promptfoo's two levels —
+    the set (no ``assertion``, ``metadata.assertionSet``, its members inside) followed by
+    its members again, flattened."""
+    children = getattr(result, "children", ())
+    if not children:
+        return [_component(result)]
+    members = [_component(child) for child in children]
+    threshold = result.assertion.threshold
+    reason = result.reason or ("All assertions passed" if threshold is None else
+                               f"Aggregate score {result.score:.2f} ≥ {threshold:g} threshold")
+    whole = {"pass": result.passed, "score": result.score, "reason": reason,
+             "namedScores": _named_scores(children), "componentResults": members,
+             "metadata": {"assertionSet": {"type": "assert-set",
+                                           "assertionCount": len(members),
+                                           "threshold": threshold}}}
+    return [whole, *members]
 
 
 def _named_scores(results) -> dict[str, float]:
