@@ -165,20 +165,20 @@ def _row(store: Store, result: EvalResult, output: Output, case, column: dict,
         test_case["threshold"] = case.threshold
     if not case.description:
         del test_case["description"]
+    variables, text, raw = _as_checked(store, column, output, case)
     response = None if output.error else {
-        "output": output.text, "tokenUsage": usage, "cached": False, "latencyMs": latency_ms,
+        "output": text, "tokenUsage": usage, "cached": False, "latencyMs": latency_ms,
         "finishReason": output.finish_reason or "stop"}
     row: dict[str, Any] = {
         "cost": 0, "error": verdict.error or (None if verdict.passed else verdict.reason),
         "gradingResult": grading, "id": result.id, "latencyMs": latency_ms,
         "namedScores": _named_scores(verdict.results),
-        "prompt": {"raw": _rendered(store, column, output, case), "label": column["label"],
-                   "config": {}},
+        "prompt": {"raw": raw, "label": column["label"], "config": {}},
         "promptId": column["prompt_id"], "promptIdx": column["index"],
         "provider": {"id": column["provider_id"], "label": column["provider_label"]},
         "response": response, "score": verdict.score, "success": verdict.passed,
         "testCase": test_case, "testIdx": test_idx, "tokenUsage": usage,
-        "vars": dict(case.variables), "failureReason": failure,
+        "vars": variables, "failureReason": failure,
         "metadata": {"workbench": {"repeat": result.repeat, "seed": output.seed,
                                    "variant": column["variant"], "output_id": output.id,
                                    "case_id": case.id}}}
@@ -219,13 +219,38 @@ def _named_scores(results) -> dict[str, float]:
     return {r.assertion.metric: r.score for r in results if r.assertion.metric}
 
 
-def _rendered(store: Store, column: dict, output: Output, case) -> str:
+def _as_checked(store: Store, column: dict, output: Output, case
+                ) -> tuple[dict[str, str], str, str]:
+    """The variables after the test's ``transformVars``, the output after its
+    ``options.transform`` (promptfoo's ``response.output`` is the transformed one), and the
+    prompt as sent. A transform that fails leaves the value as it was (the verdict says why)."""
+    from .javascript import as_text, transform_output, transform_variables
+
+    options = getattr(case, "options", None) or {}
+    variables = dict(case.variables)
+    if options.get("transformVars"):
+        try:
+            variables = transform_variables(options["transformVars"], variables)
+        except WorkbenchError:
+            pass
+    raw = _rendered(store, column, output, variables)
+    text = output.text
+    if options.get("transform") and not output.error:
+        try:
+            text = as_text(transform_output(options["transform"], text, variables,
+                                            {"raw": raw, "label": raw}))
+        except WorkbenchError:
+            pass
+    return variables, text, raw
+
+
+def _rendered(store: Store, column: dict, output: Output, variables: dict[str, str]) -> str:
     """The prompt as sent: the user message's text, or the chat as JSON (promptfoo's raw)."""
     version = column["version"]
     if version is None:
         return column["template"]
     try:
-        messages = compose(version, sent_variables(store, output, dict(case.variables)))
+        messages = compose(version, sent_variables(store, output, variables))
     except WorkbenchError:
         return column["template"]
     if len(messages) == 1:
