@@ -5,7 +5,7 @@ and resumed, while a 10 ms timer on the GUI thread records every gap in the even
 
 CELLS cases × 1 variant on the bundled model (answers of at most TOKENS tokens, sampled with a
 seed), every case checked (max-length). The run is stopped (■ Stop) once a seeded random
-number of cells is done, then ⏵ Resume finishes only the missing cells. Measured in the same
+number of cells is done, then ↻ Resume finishes only the missing cells. Measured in the same
 run: the idle window's gaps (the baseline), the gaps while the cases are set and while the run
 streams, each with its maximum, p99 and the count over 100 ms; what the GUI thread did during
 the longest ones (sampled stacks); the GUI process's memory through the run; and the check

@@ -54,7 +54,7 @@ def test_resume_an_interrupted_run_from_the_grid(qtbot, tmp_path, app_services, 
 
 
 def test_stop_then_resume_finishes_the_run_in_place(qtbot, app_services):
-    """■ Stop leaves cells cancelled; ⏵ Resume generates just those, into the same run."""
+    """■ Stop leaves cells cancelled; ↻ Resume generates just those, into the same run."""
     window = make_window(qtbot, app_services)
     composer, compare = window.composer, window.compare
     composer.system_edit.setPlainText("")

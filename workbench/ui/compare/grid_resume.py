@@ -15,7 +15,7 @@ class GridResume:
     state, _handles, _listeners, _repeating, _call, _set_running and refresh_runs."""
 
     def _build_resume_button(self) -> QPushButton:
-        self.resume_button = QPushButton("⏵ Resume")
+        self.resume_button = QPushButton("↻ Resume")
         self.resume_button.setToolTip("Finish this run: generate only its missing cells, with "
                                       "the run's own settings and seeds")
         self.resume_button.hide()
