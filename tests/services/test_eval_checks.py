@@ -90,6 +90,10 @@ CASES = [
      CheckContext(tool_call("get_weather", '{"city": "Oslo", "unit": "c"}')),
      CheckContext(tool_call("get_weather", '{"city": "Oslo", "unit": "k"}')),
      "the call of 'get_weather' does not match its parameters: 'k' is not one of ['c', 'f']"),
+    (Assertion("javascript", "output.length < 10 && context.vars.city === 'Oslo'"),  # V8
+     CheckContext("Oslo", variables={"city": "Oslo"}),
+     CheckContext("It is Oslo, in Norway", variables={"city": "Oslo"}),
+     "JavaScript returned false"),
 ]
 
 

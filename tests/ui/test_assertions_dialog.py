@@ -3,6 +3,8 @@ validation's sentence when an entry cannot run, kept with the cases in the real 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 
 from workbench.core.evaluation import Assertion
@@ -180,3 +182,29 @@ def test_an_assert_set_keeps_its_own_assertions_through_the_editor(qtbot):
     editor.add_row(group)
     found, problems = editor.assertions("the case", None)
     assert problems == [] and found == [group]
+
+
+def test_a_transform_and_a_cases_options_are_kept_through_the_editor_and_the_table(qtbot):
+    from workbench.ui.evaluate.assertions_dialog import AssertionsEditor
+
+    editor = AssertionsEditor([])
+    qtbot.addWidget(editor)
+    shouted = Assertion("contains", "PARIS", transform="output.toUpperCase()")
+    editor.add_row(shouted)
+    found, problems = editor.assertions("the case", None)
+    assert problems == [] and found == [shouted]
+
+    store = open_store()
+    try:
+        service = WorkspaceService(store)
+        workspace = service.create_session("options")
+        case_set = store.case_sets.save(replace(workspace.case_set,
+                                                default_options={"transform": "output.trim()"}))
+        saved = service.save_cases(case_set, [({"country": "Spain"}, None)])
+        assert saved.cases[0].options == {"transform": "output.trim()"}  # a new row: defaults
+        kept = store.case_sets.save(replace(saved, cases=(
+            replace(saved.cases[0], options={"transformVars": "({x: 1})"}),)))
+        edited = service.save_cases(kept, [({"country": "España"}, None)])
+        assert edited.cases[0].options == {"transformVars": "({x: 1})"}  # kept by place
+    finally:
+        store.close()

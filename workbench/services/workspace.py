@@ -165,7 +165,10 @@ class WorkspaceService:
             given = {name: value for name, value in variables.items() if value != ""}
             case = TestCase(case_set.id, given, expected or None,
                             assertions=tuple(kept.assertions), threshold=kept.threshold,
-                            description=kept.description)
+                            description=kept.description,
+                            # promptfoo's transforms: kept, not edited here
+                            options=dict(old.options if old is not None
+                                         else case_set.default_options))
             cases.append(replace(case, id=old.id) if old is not None else case)
         if defaults is not None:
             case_set = replace(case_set, default_assertions=tuple(defaults.default_assertions),

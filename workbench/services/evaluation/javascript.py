@@ -41,6 +41,7 @@ import sys
 import threading
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -307,8 +308,8 @@ def check_finding(code: str, threshold: float | None, output: Any, variables: di
         reason = " ".join(str(value["reason"]).split()) or \
             f"JavaScript returned pass: {str(value['pass']).lower()}"
         return bool(value["pass"]), score, reason, True
-    return False, 0.0, ("JavaScript must return a boolean, a finite number or {pass, score, "
-                        f"reason}}; it returned {_described(returned)}"), False
+    return False, 0.0, (f"JavaScript returned {_described(returned)}, not a boolean, number "
+                        "or {pass, score, reason}"), False
 
 
 def _grading_result(value: Any) -> bool:
@@ -321,7 +322,7 @@ def _grading_result(value: Any) -> bool:
 
 def _described(returned: Returned) -> str:
     if returned.type in ("undefined", "null"):
-        return returned.type + (" (a body of several lines needs a return)"
+        return returned.type + (" (several lines need a return)"
                                 if returned.type == "undefined" else "")
     if returned.type == "number":
         return "a number that is not finite"
@@ -504,20 +505,32 @@ class _Process:
 
 
 class _Pool:
-    """Sandbox processes, one per call running at once, kept for the next calls."""
+    """Sandbox processes, one per call running at once, kept for the next calls.
+
+    They are started from one long-lived thread: a sandbox ends with the thread that started
+    it (Linux's parent-death signal follows the thread), and evaluation threads come and go."""
 
     def __init__(self):
         self._idle: list[_Process] = []
         self._all: list[_Process] = []
         self._lock = threading.Lock()
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="js-sandbox-start")
         atexit.register(self.close)
 
-    def call(self, source: str) -> dict:
+    def _take(self) -> _Process | None:
         with self._lock:
-            process = self._idle.pop() if self._idle else None
+            while self._idle:
+                process = self._idle.pop()
+                if process.alive:
+                    return process
+                self._all.remove(process)
+        return None
+
+    def call(self, source: str) -> dict:
+        process = self._take()
         if process is None:
             try:
-                process = _Process()
+                process = self._starter.submit(_Process).result()
             except (OSError, WorkbenchError) as error:
                 return {"ok": False, "kind": "died", "message": str(error)}
             with self._lock:

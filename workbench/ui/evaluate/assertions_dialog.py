@@ -111,6 +111,7 @@ class AssertionRow:
     provider: QComboBox
     metric: str | None = None  # the name it is reported under: kept, not edited here
     assertions: tuple[Assertion, ...] = ()  # an assert-set's own: kept, not edited here
+    transform: str | None = None  # its JavaScript transform (a suite's): kept, not edited here
 
 
 class AssertionsEditor(QWidget):
@@ -176,7 +177,7 @@ class AssertionsEditor(QWidget):
         provider.setCurrentText(assertion.provider or "")
         provider.lineEdit().setPlaceholderText("the set's judge")
         widgets = AssertionRow(kind, negate, value, weight, threshold, provider, assertion.metric,
-                               assertion.assertions)
+                               assertion.assertions, assertion.transform)
         for column, widget in enumerate((kind, negate, value, weight, threshold, provider)):
             if widget is not value:  # one line tall, at the top of the row beside the value
                 widget.setMaximumHeight(widget.sizeHint().height())
@@ -221,7 +222,8 @@ class AssertionsEditor(QWidget):
                     threshold=parse_threshold(widgets.threshold.text(), "the threshold"),
                     provider=widgets.provider.currentText().strip() or None,
                     metric=widgets.metric,
-                    assertions=widgets.assertions if kind == "assert-set" else ())
+                    assertions=widgets.assertions if kind == "assert-set" else (),
+                    transform=widgets.transform)
             except ValueError as error:
                 problems.append(f"{prefix}: {error}")
                 continue
