@@ -259,3 +259,13 @@ def test_a_case_keeps_its_options_in_the_store(tmp_path):
         assert found.cases[0].assertions[0].transform == "output"
     finally:
         store.close()
+
+
+def test_the_run_notes_where_javascript_differs_from_promptfoo():
+    from workbench.core.suites import Suite, SuiteTest
+    from workbench.services.evaluation.differences import promptfoo_notes
+
+    (note,) = promptfoo_notes(Suite(tests=(SuiteTest(assertions=(
+        Assertion("javascript", "true"),)),)))
+    assert note.startswith("javascript runs in a sandbox (no require, process, fetch, files or "
+                           "timers; 1 s of CPU and 128 MB per call)")

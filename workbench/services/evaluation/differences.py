@@ -42,6 +42,10 @@ RULES: tuple[Rule, ...] = (
     (lambda a: a.type == "is-valid-openai-tools-call",
      "is-valid-openai-tools-call reads the output's text as the tool calls and takes the "
      "tools from its value; promptfoo reads the provider's tool_calls and config.tools."),
+    (lambda a: a.type == "javascript",  # javascript.py
+     "javascript runs in a sandbox (no require, process, fetch, files or timers; 1 s of CPU "
+     "and 128 MB per call), keeps a returned number's score to 0..1 and inverts it for "
+     "not-javascript; promptfoo runs it in Node with its full rights and keeps the number."),
     (lambda a: a.type == "is-valid-openai-tools-call" and a.value is None,
      "is-valid-openai-tools-call without tools in its value checks only the calls' shape."),
 )

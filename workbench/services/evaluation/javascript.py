@@ -53,6 +53,7 @@ CPU_SECONDS = 1.0  # of CPU time, per call
 WALL_SECONDS = 10.0  # per call, waiting included (a promise that never settles)
 MEMORY_MB = 128  # V8's heap, per call (the process may grow 64 MB more around it)
 START_SECONDS = 30.0  # a sandbox process's start (Python, mini-racer's import, V8)
+MAX_SANDBOXES = 4  # processes at once (~70 MB each); more callers wait for one to be free
 REPLY_CHARS = 1_000_000  # what a call may give back
 CHECK_PARAMS = ("output", "context")
 VARS_PARAMS = ("vars", "context")
@@ -505,7 +506,8 @@ class _Process:
 
 
 class _Pool:
-    """Sandbox processes, one per call running at once, kept for the next calls.
+    """Sandbox processes, one per call running at once (up to MAX_SANDBOXES), kept for the
+    next calls.
 
     They are started from one long-lived thread: a sandbox ends with the thread that started
     it (Linux's parent-death signal follows the thread), and evaluation threads come and go."""
@@ -515,6 +517,7 @@ class _Pool:
         self._all: list[_Process] = []
         self._lock = threading.Lock()
         self._starter = ThreadPoolExecutor(1, thread_name_prefix="js-sandbox-start")
+        self._free = threading.BoundedSemaphore(MAX_SANDBOXES)
         atexit.register(self.close)
 
     def _take(self) -> _Process | None:
@@ -527,6 +530,10 @@ class _Pool:
         return None
 
     def call(self, source: str) -> dict:
+        with self._free:
+            return self._call(source)
+
+    def _call(self, source: str) -> dict:
         process = self._take()
         if process is None:
             try:
