@@ -59,6 +59,13 @@ def test_javascript_checks_and_transforms_run_as_promptfoo_runs_them(tmp_path, b
               - {type: javascript, value: "context.vars.hint === 'Think of JAPAN.'"}
               - type: javascript
                 value: "context.prompt === 'What is the capital of Japan? Answer in one word. Think of JAPAN.'"
+          - description: one uuid per test
+            vars: {country: Peru}
+            options:  # its own replaces defaultTest's; the check sees what was rendered
+              transformVars: "({hint: 'Reference ' + context.uuid + '.'})"
+            assert:
+              - type: javascript
+                value: "context.vars.hint.length > 40 && context.prompt.endsWith(context.vars.hint)"
           - description: a score under its threshold
             vars: {country: Italy}
             assert:
@@ -87,6 +94,7 @@ def test_javascript_checks_and_transforms_run_as_promptfoo_runs_them(tmp_path, b
     found = verdicts(junit)
     assert found["forms"] == (True, ""), found["forms"]
     assert found["context"] == (True, ""), found["context"]
+    assert found["one uuid per test"] == (True, ""), found["one uuid per test"]
     passed, message = found["a score under its threshold"]
     assert not passed and "JavaScript returned 0.25 < 0.5" in message
     passed, message = found["a throw"]

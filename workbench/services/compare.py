@@ -28,6 +28,7 @@ from ..plugins.manager import PluginManager
 from ..store import Store
 from . import run_lease
 from .cell_stream import TraceCollector, cells_of, stream_text
+from .evaluation.javascript import CaseVariables
 from .models import ModelService
 from .retrieval_context import CaseRetriever
 from .run_job import JOB_STATUS, RunHandle, RunListener
@@ -199,6 +200,10 @@ class RunService:
         retriever = CaseRetriever(self.store, self.retrieval_service, session_id=run.session_id)
         total = (len(columns) * len(cases) * max(1, repeats)) if only is None else len(only)
         handle = RunHandle(run, total, retriever)
+        # an evaluating listener checks with the variables the cells are rendered from
+        shared = getattr(listener, "variables", None)
+        if isinstance(shared, CaseVariables):
+            handle.variables = shared
         self._expected.update({c.id: c.expected for c in cases})
         if self.plugins is not None and final_status:
             self.plugins.emit("run_will_start", run=run)

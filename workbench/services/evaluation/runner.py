@@ -64,7 +64,8 @@ class EvaluatingListener:
         self.results: dict[str, EvalResult] = {}  # output id -> its verdict
         self.outputs: dict[str, Output] = {}
         self.versions: dict = {}  # variant id -> prompt version (set once the run exists)
-        # each case's variables after its transformVars (the run's own, set by ``started``)
+        # each case's variables after its transformVars: the run's cells use these
+        # (RunService shares a listener's ``variables`` with the run it is given to)
         self.variables = CaseVariables()
         self.ready = threading.Event()
         self.done = self.errors = 0
@@ -188,7 +189,6 @@ class EvalService:
                 suite_id: str | None = None, threshold: float | None = None) -> None:
         listener.versions = {variant.id: spec.prompt_version
                              for variant, spec in zip(handle.run.variants, specs)}
-        listener.variables = handle.variables  # the variables its cells were rendered from
         listener.ready.set()
         self.store.evaluations.add_eval_run(EvalRun(handle.run.id, suite_id, max(1, repeats),
                                                     threshold))

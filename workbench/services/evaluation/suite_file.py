@@ -26,7 +26,8 @@ What is read (promptfoo's names; ``file://`` paths are relative to the suite fil
   ``metric``. JavaScript (``javascript``, the transforms) is compiled as the file is read.
 
 A key this app does not implement is an error, not a warning: promptfoo has many (``scenarios``,
-``env``, ``transform``, per-test ``provider`` …) and a user must never believe one did something.
+``env``, a provider's ``transform``, per-test ``provider`` …) and a user must never believe one
+did something.
 Every problem in the file — unsupported keys, wrong types, unusable assertions (checked with
 ``validation.assertion_problem``), variables a test does not give — is collected and raised at
 once as one ``SuiteError``, one ``file:line`` line each, before anything is generated.
