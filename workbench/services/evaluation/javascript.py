@@ -356,11 +356,20 @@ def transform_variables(code: str, variables: dict[str, str]) -> dict[str, str]:
     return {**variables, **{str(k): as_text(v) for k, v in returned.value.items()}}
 
 
+def prompt_text(messages) -> str:
+    """``context.prompt`` as promptfoo gives it: a prompt of one user message is its text; a
+    chat is its messages as ``JSON.stringify(messages, null, 2)`` writes them (measured with
+    promptfoo 0.123.1's echo provider)."""
+    if len(messages) == 1 and messages[0].role == "user":
+        return messages[0].content
+    return json.dumps([message.to_dict() for message in messages], ensure_ascii=False, indent=2)
+
+
 def as_text(value: Any) -> str:
-    """promptfoo's coerceString: a text as it is, anything else as JSON."""
+    """promptfoo's coerceString: a text as it is, anything else as JSON.stringify writes it."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def suite_variables(test) -> tuple[dict[str, str], str | None]:

@@ -5,7 +5,6 @@ arrives, judge the select-best assertions across variants, store the verdicts an
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from ..inspection import InspectionService
 from ..models import ModelService
 from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
-from .javascript import CaseVariables
+from .javascript import CaseVariables, prompt_text
 from .preflight import preflight_for
 from .report import EvalReport, build_report
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
@@ -112,8 +111,8 @@ class EvaluatingListener:
         return self.asked(output, case)[0]
 
     def asked(self, output: Output, case: TestCase) -> tuple[str, str]:
-        """The question, and the whole prompt as promptfoo gives it to JavaScript: the text of
-        a prompt of one user message, a chat's messages as JSON."""
+        """The question, and the whole prompt as promptfoo gives it to JavaScript (the text of
+        a prompt of one user message, a chat's messages as JSON: javascript.prompt_text)."""
         self.ready.wait(30)
         version = self.versions.get(output.variant_id)
         if version is None:
@@ -122,10 +121,7 @@ class EvaluatingListener:
             messages = compose(version, sent_variables(self.store, output, case.variables))
         except WorkbenchError:
             return "", ""
-        prompt = messages[0].content if len(messages) == 1 else json.dumps(
-            [message.to_dict() for message in messages], ensure_ascii=False,
-            separators=(",", ":"))
-        return messages[-1].content, prompt
+        return messages[-1].content, prompt_text(messages)
 
     def as_run(self, case: TestCase) -> TestCase:
         """The case with the variables its prompts were rendered from (its transformVars)."""
