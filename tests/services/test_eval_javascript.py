@@ -269,3 +269,15 @@ def test_the_run_notes_where_javascript_differs_from_promptfoo():
         Assertion("javascript", "true"),)),)))
     assert note.startswith("javascript runs in a sandbox (no require, process, fetch, files or "
                            "timers; 1 s of CPU and 128 MB per call)")
+
+
+def test_context_prompt_is_the_text_of_a_plain_prompt_and_a_chat_as_promptfoo_writes_it():
+    from workbench.core.messages import ChatMessage
+
+    user = ChatMessage("user", "Capital of France?")
+    assert javascript.prompt_text([user]) == "Capital of France?"
+    # promptfoo 0.123.1 gives a chat as JSON.stringify(messages, null, 2)
+    # (tests/conformance/javascript_peer.py compares it with promptfoo's own)
+    assert javascript.prompt_text([ChatMessage("system", "Be brief."), user]) == (
+        '[\n  {\n    "role": "system",\n    "content": "Be brief."\n  },\n  {\n    "role": '
+        '"user",\n    "content": "Capital of France?"\n  }\n]')
