@@ -590,7 +590,8 @@ def record(rows: list[dict], unsupported: dict | None, install: dict, seconds: f
                   f"Q4_1, alias {ALIAS}, temperature 0, seed 1",
         "install": {k: install[k] for k in ("seconds", "node_bytes", "promptfoo_bytes",
                                             "installed_now")},
-        "run_seconds": round(seconds, 1),
+        # a partial run keeps the whole run's time (each row has its own seconds)
+        "run_seconds": old.get("run_seconds") if partial else round(seconds, 1),
         "suites": [suites[name] for name in sorted(suites)],
         "unsupported": unsupported if unsupported is not None else old.get("unsupported"),
     }
