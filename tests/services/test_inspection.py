@@ -4,6 +4,8 @@ answer and the ``likelihood`` assertion."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.services.test_compare import Recorder, make_workspace
@@ -13,7 +15,7 @@ from workbench.core.errors import SettingsError
 from workbench.core.evaluation import Assertion
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import GREEDY
-from workbench.core.suites import Suite, SuitePrompt, SuiteProvider, SuiteTest
+from workbench.core.suites import Suite, SuiteError, SuitePrompt, SuiteProvider, SuiteTest
 from workbench.core.tokens import TokenTrace
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.compare import RunService, VariantSpec
@@ -223,22 +225,24 @@ def test_the_likelihood_assertion_passes_and_fails_through_the_eval_service(serv
         tests=(SuiteTest("lenient", {"country": "France"}, (
                    Assertion("likelihood", threshold=10_000.0),), expected="Paris"),
                SuiteTest("strict", {"country": "France"}, (
-                   Assertion("likelihood", threshold=1.0),), expected="Paris"),
-               SuiteTest("no answer", {"country": "France"}, (
-                   Assertion("likelihood", threshold=10_000.0),))))
+                   Assertion("likelihood", threshold=1.0),), expected="Paris")))
+    # A test with nothing to score is refused before anything runs (the preflight).
+    unanswerable = replace(suite, tests=suite.tests + (SuiteTest(
+        "no answer", {"country": "France"}, (Assertion("likelihood", threshold=10_000.0),)),))
+    with pytest.raises(SuiteError, match='in test "no answer": likelihood .* has none'):
+        evals.run_suite(unanswerable)
     outcome = evals.run_suite(suite)
     assert outcome.errors == 0
     described = {case.id: case.description for case in
                  services.store.case_sets.get(outcome.run.case_set_id).cases}
     verdicts = {described[r.case_id]: r.verdict for r in
                 services.store.evaluations.results(outcome.run.id)}
-    lenient, strict, missing = verdicts["lenient"], verdicts["strict"], verdicts["no answer"]
+    lenient, strict = verdicts["lenient"], verdicts["strict"]
     assert lenient.passed and 0 < lenient.score <= 1
     assert not strict.passed
     reason = strict.results[0].reason
     assert reason.startswith("perplexity ") and "> 1.0" in reason and "least likely: " in reason
     assert abs(lenient.score - strict.score) < 1e-9  # the same answer, the same 1/perplexity
-    assert not missing.passed and "expected" in missing.results[0].reason
 
 
 def test_a_likelihood_assertion_needs_a_usable_threshold():
