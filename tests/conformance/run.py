@@ -17,7 +17,8 @@ output and verdict compared (``make conformance``).
    ``config.apiBaseUrl``), the app side runs a copy whose providers are rewritten to
    ``openai+URL?model=NAME`` (the row says ``rewritten``).
 4. ``promptfoo import wbpf.json`` then ``promptfoo export eval ID``: the file Workbench wrote
-   must load in promptfoo (what ``promptfoo view`` shows) and come back with the same rows.
+   must load in promptfoo and come back with the same rows; then ``promptfoo view``'s server
+   must show each imported run (its ``/api/eval/ID/table``: every output, with its verdict).
 5. ``unsupported.yaml``: ``workbench eval`` must exit 1 naming every line marked ``# refused``
    as ``unsupported.yaml:LINE``, with no generation request reaching the server.
 6. Prints the agreement table and every disagreement with both sides' reasons, and writes
@@ -465,6 +466,54 @@ def check_import(peer: Peer, work: Path, name: str) -> dict[str, Any]:
     return {"ok": True, "rows": len(ours)}
 
 
+def check_view(peer: Peer, work: Path, rows: list[dict]) -> None:
+    """``promptfoo view``'s server (the page's own API, ``/api/eval/ID/table``) shows every
+    imported Workbench run: its tests and every output, with the verdicts written."""
+    imported = [row for row in rows if row["import"].get("ok")]
+    if not imported:
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (work / "view.log").open("w")
+    server = subprocess.Popen(peer.command("view", "--port", str(port), "--no"),
+                              env=peer.env(work / "import-config"), stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for row in imported:
+            row["import"]["view"] = _view_table(port, work / row["suite"] / "wbpf.json")
+            row["import"]["ok"] = row["import"]["view"] == "ok"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+def _view_table(port: int, written: Path) -> str:
+    data = _load(written) or {}
+    url = f"http://127.0.0.1:{port}/api/eval/{data.get('evalId')}/table?limit=1000"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                table = json.loads(response.read())["table"]
+            break
+        except (OSError, ValueError, KeyError) as error:
+            if time.monotonic() > deadline:
+                return f"view: {url}: {error}"
+            time.sleep(1)
+    shown = sorted((row["testIdx"], index, output.get("pass"), output.get("text"))
+                   for row in table["body"] for index, output in enumerate(row["outputs"]))
+    ours = data["results"]["results"]
+    if len(shown) != len(ours) or sorted(o[2] for o in shown) != sorted(
+            r["success"] for r in ours):
+        return f"view shows {len(shown)} outputs, the file has {len(ours)}"
+    return "ok"
+
+
 # -- unsupported keys ------------------------------------------------------------------------
 
 def check_unsupported(server: Server, work: Path, rewrite: str) -> dict[str, Any]:
@@ -556,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
             row = run_suite(peer, name, work, args.rewrite_providers)
             row["import"] = check_import(peer, work, name)
             rows.append(row)
+        check_view(peer, work, rows)
     print(table(rows, unsupported))
     lines = disagreement_lines(rows)
     if lines:
