@@ -167,10 +167,12 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=10_000)
     parser.add_argument("--tokens", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", type=int, default=500, metavar="N",
+                        help="generations timed straight on a host (scaled to 500)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="soak-suite-"))
     path = write_suite(folder, args.cells, args.tokens)
-    base = baseline(path)
+    base = baseline(path, args.baseline) * 500 / args.baseline
     kill_at = random.Random(args.seed).randint(args.cells // 5, args.cells * 3 // 5)
 
     first: list[tuple] = []
@@ -201,7 +203,8 @@ def main() -> None:
             if len(values) > 2:
                 growth[(name, label)] = (values[min(len(values) - 1, 5)], max(values))
     print(f"{args.cells} cells × ≤ {args.tokens} tokens, bundled model, {os.cpu_count()} CPUs")
-    print(f"baseline: 500 generations straight on a host, one by one: {base:6.1f} s")
+    print(f"baseline: {args.baseline} generations straight on a host, one by one, as seconds "
+          f"per 500: {base:6.1f} s")
     print(f"killed with SIGKILL at {stored_at_kill} cells stored (target {kill_at}); "
           f"resumed, exit code {code}; {total_s:.0f} s in all")
     if chunks:
