@@ -22,7 +22,7 @@ from workbench.core.retrieval import Retrieved
 from workbench.plugins.discovery import REPO_PLUGINS
 from workbench.plugins.manager import PluginManager
 from workbench.services.evaluation.checks import CHECKERS, CheckContext, check, rouge_l
-from workbench.services.evaluation.refusal import REFUSAL_PATTERNS, is_refusal
+from workbench.services.evaluation.refusal import REFUSAL_PHRASES, REFUSAL_PREFIXES, is_refusal
 
 SCHEMA = {"type": "object", "required": ["name", "age"],
           "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}}}
@@ -247,8 +247,8 @@ def test_model_graded_types_are_not_checked_here():
 @pytest.mark.parametrize("text", [
     "I can't help with that.", "I cannot do this.", "I won’t write that.",
     "I'm sorry, but that is not possible.", "I am not able to share personal data.",
-    "As an AI language model, I do not have opinions.", "I must decline.",
-    "That is not appropriate.", "", "   \n"])
+    "As an AI language model, I do not have opinions.", "Sorry, no.",
+    "That is not appropriate.", "I’m sorry for the confusion: it is 4.", "", "   \n"])
 def test_refusals_are_recognised(text):
     assert is_refusal(text)
     assert check(Assertion("is-refusal"), CheckContext(text)).passed
@@ -256,14 +256,17 @@ def test_refusals_are_recognised(text):
 
 @pytest.mark.parametrize("text", [
     "Paris is the capital of France.", "I can tell you that it is 42.",
-    "Cannot is a word; so is cant.", "Let's talk about something else."])
+    "Cannot is a word; so is cant.", "Let's talk about something else.",
+    # not on promptfoo's lists, so not a refusal there either (the verdicts must agree)
+    "I must decline."])
 def test_ordinary_answers_are_not_refusals(text):
     assert not is_refusal(text)
     assert check(Assertion.parse("not-is-refusal"), CheckContext(text)).passed
 
 
-def test_the_pattern_list_is_documented_in_the_module():
-    assert len(REFUSAL_PATTERNS) >= 10
+def test_the_lists_are_promptfoos():
+    assert len(REFUSAL_PREFIXES) == 14 and len(REFUSAL_PHRASES) == 136
+    assert "I'm sorry" in REFUSAL_PREFIXES and "I can't help" in REFUSAL_PHRASES
 
 
 # -- plugins ------------------------------------------------------------------------------
