@@ -572,3 +572,37 @@ def test_the_example_suite_is_small_and_mixed():
     kinds = {a.type for t in suite.effective_tests() for a in t.assertions}
     assert len(kinds) >= 8
     assert Path(suite.source).name == "example-suite.yaml"
+
+
+def test_a_judge_and_an_embedding_model_in_promptfoos_id_and_config_form(tmp_path):
+    """defaultTest.options.provider and an assertion's provider take promptfoo's {id, config}
+    with the same ids and connection keys as a provider."""
+    path = tmp_path / "judged.yaml"
+    path.write_text(textwrap.dedent("""
+        prompts: ["Say hi to {{name}}."]
+        providers: [smollm2]
+        defaultTest:
+          options:
+            provider:
+              id: openai:chat:judge
+              config: {apiBaseUrl: "http://127.0.0.1:9/v1", apiKey: none, temperature: 0}
+        tests:
+          - vars: {name: Ann}
+            assert:
+              - {type: llm-rubric, value: is friendly}
+              - type: similar
+                value: Hello Ann
+                provider:
+                  id: openai:embedding:smollm2-embed
+                  config: {apiBaseUrl: "http://127.0.0.1:9/v1"}
+              - {type: llm-rubric, value: is short, provider: {id: openai:chat:x, config: []}}
+        """))
+    with pytest.raises(SuiteError) as caught:
+        load_suite(path)
+    [problem] = caught.value.problems
+    assert problem.line == 18 and "config must be a mapping" in problem.message
+    path.write_text(path.read_text().replace(", config: []", ""))
+    suite = load_suite(path)
+    assert suite.judge == "openai+http://127.0.0.1:9/v1?model=judge&api=chat&key=none"
+    similar = suite.tests[0].assertions[1]
+    assert similar.provider == "openai+http://127.0.0.1:9/v1?model=smollm2-embed&api=chat"

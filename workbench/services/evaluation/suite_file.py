@@ -57,6 +57,7 @@ from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuiteTe
 from .assert_set import read_set
 from .suite_options import DEFAULT_TEST_OPTIONS, TEST_OPTIONS, read_options
 from .suite_prompts import PromptReading
+from .suite_providers import judge_reference
 from .suite_writer import dump_suite, save_suite  # noqa: F401 - part of this module's API
 from .suite_yaml import (
     FILE,
@@ -66,7 +67,6 @@ from .suite_yaml import (
     SuiteReader,
     is_number,
     plain,
-    provider_reference,
     short,
     text_of,
     threshold_of,
@@ -338,7 +338,7 @@ class _SuiteParser(PromptReading):
         self.default_options = read_options(reader, options, node.line_of("options"),
                                             "defaultTest", DEFAULT_TEST_OPTIONS)
         if isinstance(options, LinedMap):
-            judge = provider_reference(reader, options.get("provider"),
+            judge = judge_reference(reader, options.get("provider"),
                                         options.line_of("provider"))
             judge_at = (reader.source, options.line_of("provider"))
         return (self.vars(reader, node.get("vars"), node.line_of("vars"), "defaultTest"),
@@ -398,7 +398,7 @@ class _SuiteParser(PromptReading):
             assertion = Assertion.parse(
                 item["type"], value=plain(item.get("value")), weight=float(weight),
                 threshold=threshold_of(reader, item, name),
-                provider=provider_reference(reader, item.get("provider"),
+                provider=judge_reference(reader, item.get("provider"),
                                              item.line_of("provider")),
                 metric=metric, line=item_line,
                 transform=text_of(reader, item.get("transform"), item.line_of("transform"),

@@ -398,3 +398,41 @@ def completion_problems(suite: Suite, providers: list[SuiteProvider]) -> list[Su
             "message or examples): use the chat provider (openai:chat:MODEL, "
             "ollama:chat:MODEL)"))
     return problems
+
+
+# -- a judge's or an embedding model's provider ------------------------------------------------
+
+EMBEDDING_WORDS = ("embedding", "embeddings")
+
+
+def judge_reference(reader: SuiteReader, value: Any, line: int | None) -> str | None:
+    """A judge's (or ``similar``'s embedding) model: a model reference, or promptfoo's
+    ``{id, config}`` with the same ids and connection keys as a provider
+    (``openai:chat:M`` with ``apiBaseUrl``/``apiKey``…, ``openai:embedding:M`` for
+    ``similar``, ``ollama:chat:M``), read as the backend reference that reaches it."""
+    config: dict[str, Any] = {}
+    if isinstance(value, LinedMap):
+        reader.unsupported(value, ("id", "config"), "in a judge provider")
+        raw = value.get("config")
+        if raw is not None and not isinstance(raw, dict):
+            reader.problem(value.line_of("config"), "provider", "config must be a mapping")
+        config = dict(plain(raw)) if isinstance(raw, dict) else {}
+        line = value.line_of("id") if "id" in value else line
+        value = value.get("id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        reader.problem(line, "provider", "must be a model reference")
+        return None
+    if kind_of(value) not in ("openai:", "ollama:"):
+        return value
+    parts = value.split(":")
+    if parts[0] == "openai" and len(parts) > 2 and parts[1] in EMBEDDING_WORDS:
+        value = ":".join(["openai", "chat", *parts[2:]])  # the server's /v1/embeddings
+    # Only where to connect matters for a judge: it samples with its own grammar.
+    connection = {k: v for k, v in config.items()
+                  if k in ("apiBaseUrl", "apiHost", "apiKey", "apiKeyEnvar", "apiKeyRequired")}
+    resolved = resolve_provider(SuiteProvider(value, config=connection, line=line),
+                                lambda _key, message: reader.problem(line, "provider",
+                                                                     message))
+    return resolved.id if resolved is not None else None

@@ -195,19 +195,6 @@ def threshold_of(reader: SuiteReader, node: LinedMap, name: str) -> float | None
     return float(value)
 
 
-def provider_reference(reader: SuiteReader, value: Any, line: int | None) -> str | None:
-    """A judge: a model reference, or promptfoo's {id: …}."""
-    if isinstance(value, LinedMap):
-        reader.unsupported(value, ("id",), "in a judge provider")
-        value = value.get("id")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        reader.problem(line, "provider", "must be a model reference")
-        return None
-    return value
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
