@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -43,6 +43,7 @@ from .grid_labels import run_line
 from .grid_pages import GridPages
 from .grid_resume import GridResume
 from .output_cell import OutputCell
+from .run_bridge import RunBridge
 from .run_history import RunList, local_time
 from .summary_table import SummaryTable
 from .variants_table import VariantsTable
@@ -51,35 +52,6 @@ SpecFor = Callable[[Variant], VariantSpec]
 CaseSetFor = Callable[[], CaseSet]
 HEADER_WIDTH = 190  # the case column: wide enough to read, narrow enough to leave the answers room
 MIN_ROW = 56
-
-
-class RunBridge(QObject):
-    """RunListener for worker threads: each call becomes a signal queued to the GUI thread."""
-
-    started = Signal(str, str)
-    token = Signal(str, str, str)
-    finished = Signal(object)
-    run_done = Signal(str, object)
-    annotated = Signal(str, str, object, object)  # variant id, case id, flags, scores
-    evaluated = Signal(object)  # EvalResult: an output checked against its case's assertions
-
-    def cell_started(self, variant_id, case_id):
-        self.started.emit(variant_id, case_id)
-
-    def cell_token(self, variant_id, case_id, text):
-        self.token.emit(variant_id, case_id, text)
-
-    def cell_finished(self, output):
-        self.finished.emit(output)
-
-    def run_finished(self, run_id, status):
-        self.run_done.emit(run_id, status)
-
-    def cell_annotated(self, output_id, variant_id, case_id, flags, scores):
-        self.annotated.emit(variant_id, case_id, list(flags), dict(scores))
-
-    def cell_evaluated(self, result):
-        self.evaluated.emit(result)
 
 
 class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResume, GridPages,
