@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ..core.atomic_file import write_text_atomically
 from .shipped import shipped_or_path
 
 
@@ -121,7 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"Stored as session '{store.sessions.get(outcome.session_id).name}' "
               f"(run {outcome.run.id[:8]}).")
         if args.json_file:
-            write_atomically(Path(args.json_file), json.dumps(
+            write_text_atomically(Path(args.json_file), json.dumps(
                 {"suite": str(path) if path else name, "run_id": outcome.run.id,
                  "session_id": outcome.session_id, "exit_code": code, "threshold": threshold,
                  "repeats": store.evaluations.eval_run(outcome.run.id).repeats,
@@ -131,7 +131,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             write_junit(Path(args.junit_file), store, outcome.run, suite_name=name)
         if args.output_file:
             from ..services.evaluation.promptfoo_results import promptfoo_json
-            write_atomically(Path(args.output_file), promptfoo_json(store, outcome.run, code))
+            write_text_atomically(Path(args.output_file), promptfoo_json(store, outcome.run, code))
         if code == 1 and outcome.errors:
             print(f"workbench: error: {outcome.errors} cell(s) failed to generate "
                   "(their errors are in the results)", file=sys.stderr)
@@ -195,20 +195,6 @@ def _threshold(store, run, given: float | None) -> float | None:
         return given
     eval_run = store.evaluations.eval_run(run.id)
     return eval_run.threshold if eval_run is not None else None
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over: a reader sees the old
-    file or the new one, never half of one (os.replace is atomic on one file system)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def suite_path(text: str) -> Path:
@@ -294,5 +280,5 @@ def write_junit(path: Path, store, run, suite_name: str) -> None:
             elif not result.passed:
                 ElementTree.SubElement(element, "failure", message=result.verdict.reason[:500])
     ElementTree.indent(root)
-    write_atomically(path, ElementTree.tostring(root, encoding="unicode",
+    write_text_atomically(path, ElementTree.tostring(root, encoding="unicode",
                                                 xml_declaration=True))

@@ -12,13 +12,13 @@ the new one, never half a file. Thread-safe: the comparison engine's workers mar
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...core.atomic_file import write_text_atomically
 from ...core.errors import WorkbenchError
 
 PROGRESS = "progress.json"
@@ -26,15 +26,7 @@ PROGRESS = "progress.json"
 
 def write_json(path: Path, data: Any) -> None:
     """``data`` as JSON in ``path``, atomically (a temporary file renamed over it)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(json.dumps(data, indent=2, ensure_ascii=False))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def read_json(path: Path) -> Any:
