@@ -32,40 +32,45 @@ class GridResume:
         run = self.run
         if run is None or self.running or not self.history.resumable(run):
             return
-        history, evaluation = self.history, self.evaluation
-        case_set = self._stored_case_set(run.case_set_id)
-        cases = list(case_set.cases) if case_set is not None else list(self.cases)
+        history, evaluation, runs = self.history, self.evaluation, self.runs
         self.resume_button.setEnabled(False)
         self.state.setText("Preparing to resume…")
 
         def prepare():
-            # Off the GUI thread: an answer stored without its verdict is checked (and a
-            # judge may be asked) before the run goes on.
+            # Off the GUI thread: the store is read and written (stopped cells removed), an
+            # answer stored without its verdict is checked (a judge may be asked), and only
+            # then the run goes on.
+            case_set = self._stored_case_set(run.case_set_id)
+            cases = list(case_set.cases) if case_set is not None else list(self.cases)
             specs = [history.spec_for(variant) for variant in run.variants]
             repeats = history.repeats(run)
             listener = self._watch(case_set, cases)
             if listener is not None:
                 evaluation.resumed(listener, run, specs, repeats=repeats)
-            return specs, history.missing_cells(run), listener, repeats
+            missing = history.missing_cells(run)
+            handle = runs.resume(run, specs, cases, missing, listener or self.bridge,
+                                 repeats=repeats)
+            return handle, missing, listener, repeats
 
-        call = self._call("resume", prepare,
-                          lambda prepared: self._start_resume(run, cases, *prepared))
-        call.failed.connect(lambda _message: self.resume_button.setEnabled(True))
+        call = self._call("resume", prepare, lambda started: self._start_resume(run, *started))
+        call.failed.connect(self._resume_failed)
 
-    def _start_resume(self, run: Run, cases: list, specs, missing, listener,
-                      repeats: int) -> None:
+    def _resume_failed(self, _message: str) -> None:
         self.resume_button.setEnabled(True)
-        if self.run is None or self.run.id != run.id or self.running:
-            return  # the user moved on while it was prepared
-        try:
-            handle = self.runs.resume(run, specs, cases, missing, listener or self.bridge,
-                                      repeats=repeats)
-        except Exception as error:  # noqa: BLE001 - shown, never a crash (a busy run, a store)
-            self.banner.show_message(str(error))
-            self._show_resume()
-            return
+        self._show_resume()
+
+    def _start_resume(self, run: Run, handle, missing, listener, repeats: int) -> None:
+        """The resumed run is under way (started off the GUI thread): track it, and show it
+        when it is still the run in the grid."""
+        self.resume_button.setEnabled(True)
         if listener is not None:
             self._listeners[run.id] = listener
+        self._handles.append(handle)
+        if self.run is None or self.run.id != run.id or handle.done.is_set():
+            # the user moved on while it was prepared, or a tiny resume has ended already
+            # (its end has been shown)
+            self._set_running(self.running)
+            return
         self.run = handle.run
         self._run_repeats = repeats
         waiting = {(cell.variant_id, cell.case_id) for cell in missing}
@@ -76,7 +81,6 @@ class GridResume:
             if repeats > 1:
                 self._repeating.add(key)
         self.handle = handle
-        self._handles.append(handle)
         title = f"Resuming: {len(missing)} missing cells"
         self.state.setText(f"{title}…")
         progress = JobBridge(self).bind(handle)
@@ -84,5 +88,5 @@ class GridResume:
             f"{title}: {int(p.done)} of {int(p.total)} done…")
             if self.handle is handle and not handle.done.is_set() else None)
         progress.finished.connect(progress.deleteLater)
-        self._set_running(True)
+        self._set_running(self.running)  # a tiny resume may have ended already
         self.refresh_runs()
