@@ -39,12 +39,13 @@ class FaultyHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        body = json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+        body = json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"},
+                                                      {"id": "judge", "object": "model"}]})
         self._send(200, body.encode(), "application/json")
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        mode = self.server.mode
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        mode = self.server.judge_mode if request.get("model") == "judge" else self.server.mode
         if mode == "midchunk":
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -88,7 +89,7 @@ def _event(choice: dict) -> bytes:
 def faulty():
     server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyHandler)
     server.daemon_threads = True
-    server.mode = "complete"
+    server.mode = server.judge_mode = "complete"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
@@ -236,3 +237,24 @@ def test_a_comparison_stores_a_killed_servers_cells_as_failed_with_their_tokens(
         log.close()
         models.close()
         store.close()
+
+
+def test_a_judge_whose_stream_is_cut_off_fails_the_check_never_passes_it(tmp_path, faulty):
+    """The answer streams complete; the judge's grading stream is cut off: the rubric fails
+    with the judge's reason and the run does not exit 0."""
+    faulty.judge_mode = "cut"
+    base = f"http://127.0.0.1:{faulty.server_port}/v1"
+    path = suite(tmp_path, f"""
+        prompts: ["Say hello."]
+        providers: [{{id: "openai+{base}?model=fake", label: faulty}}]
+        defaultTest:
+          options: {{provider: "openai+{base}?model=judge"}}
+        tests:
+          - description: greets
+            assert: [{{type: llm-rubric, value: is a greeting}}]
+        """)
+    done = workbench("eval", str(path), "--json", str(tmp_path / "out.json"))
+    assert done.returncode != 0, done.stdout + done.stderr
+    [row] = json.loads((tmp_path / "out.json").read_text())["results"]
+    assert not row["passed"] and row["output"] == "Hello there"
+    assert "without its end" in json.dumps(row)
