@@ -37,6 +37,7 @@ os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="bench-soak-"))
 
 import psutil  # noqa: E402
 
+from tests.cli.test_eval_resume import outputs_stored  # noqa: E402
 from workbench.core.composition import build_messages  # noqa: E402
 from workbench.core.generation import GenerationRequest  # noqa: E402
 from workbench.core.prompts import PromptVersion  # noqa: E402
@@ -88,15 +89,6 @@ def baseline(path: Path, cells: int = 500) -> float:
         models.close()
 
 
-def cells_stored() -> int:
-    store = open_store()
-    try:
-        return sum(len(store.runs.filled_cells(run_id)) for status in RunStatus
-                   for run_id in store.runs.ids_with_status(status))
-    finally:
-        store.close()
-
-
 def rss_mb(process: psutil.Process) -> tuple[float, float]:
     """Resident memory of the CLI and of its children (the model hosts), in MB."""
     try:
@@ -122,7 +114,7 @@ def watch(args: list[str], samples: list[tuple], kill_at: int | None = None,
             hosts = process.children(recursive=True) or hosts
         except psutil.Error:
             pass
-        cells = cells_stored()
+        cells = outputs_stored()
         samples.append((time.perf_counter() - started_at, cells, *rss_mb(process)))
         if kill_at is not None and cells >= kill_at:
             os.kill(child.pid, signal.SIGKILL)
@@ -178,7 +170,7 @@ def main() -> None:
     first: list[tuple] = []
     started = time.perf_counter()
     code = watch([str(path)], first, kill_at=kill_at, started_at=started)
-    stored_at_kill = cells_stored()
+    stored_at_kill = outputs_stored()
     second: list[tuple] = []
     resumed = time.perf_counter()
     out = folder / "out.json"
