@@ -33,7 +33,7 @@ def digest(path):
 
 def test_new_database_is_at_head_and_matches_the_orm_schema(tmp_path):
     store = Store.open(tmp_path / "new.sqlite3")
-    assert store.db.revision() == head_revision() == "0008"
+    assert store.db.revision() == head_revision() == "0009"
     with store.db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     # FTS5's own tables are not ORM tables.
@@ -86,7 +86,7 @@ def test_a_failed_upgrade_is_restored_from_the_backup(tmp_path):
     raw.close()
     with pytest.raises(StoreError, match="restored from the backup") as caught:
         Store.open(path)
-    assert "from revision 0001 to 0008 failed" in str(caught.value)
+    assert "from revision 0001 to 0009 failed" in str(caught.value)
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     assert raw.execute("SELECT name FROM sessions").fetchone()[0] == "Keep me"

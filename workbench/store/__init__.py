@@ -11,6 +11,7 @@ from pathlib import Path
 from .database import Database, open_database
 from .repositories.catalog import CatalogRepository
 from .repositories.evaluations import EvaluationRepository
+from .repositories.improve import ImproveRepository
 from .repositories.jobs import TuneJobRepository
 from .repositories.prompts import CaseSetRepository, PromptRepository
 from .repositories.ratings import RatingRepository
@@ -38,6 +39,7 @@ class Store:
         self.vectors = VectorRepository(db)  # embedding spaces, vectors, BM25 and KNN search
         self.search = SearchRepository(db)
         self.evaluations = EvaluationRepository(db)
+        self.improve = ImproveRepository(db)  # improve jobs and their candidates
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Store:

@@ -403,3 +403,43 @@ class DocumentPartRow(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     start: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+
+
+# -- revision 0009 ------------------------------------------------------------------------
+
+class ImproveJobRow(Base):
+    """A search for a better prompt (core.improve.ImproveJob): its request, its split and, at
+    the end, its evidence."""
+
+    __tablename__ = "improve_jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(_fk("sessions.id"), index=True)
+    start_version_id: Mapped[str] = mapped_column(_fk("prompt_versions.id"))
+    request: Mapped[dict[str, Any]]
+    split: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]]
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ImproveCandidateRow(Base):
+    """One prompt a search tried (core.improve.Candidate): its version, settings, lineage and
+    evaluations (JSON: run ids with their pass counts). ``slot`` is unique in its job."""
+
+    __tablename__ = "improve_candidates"
+    __table_args__ = (UniqueConstraint("job_id", "slot"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(_fk("improve_jobs.id"), index=True)
+    slot: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[str] = mapped_column(_fk("prompt_versions.id"))
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    settings: Mapped[dict[str, Any]]
+    change: Mapped[str] = mapped_column(Text)
+    critique: Mapped[str] = mapped_column(Text)
+    round: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    evaluations: Mapped[list[Any]]
+    created_at: Mapped[datetime]
