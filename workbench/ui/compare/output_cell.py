@@ -26,6 +26,7 @@ from ...core.ratings import THUMBS_DOWN, THUMBS_UP
 from ...core.runs import Output
 from ...core.sampling import describe_sampling
 from ...core.tokens import AnswerLikelihood, TokenTrace
+from .score_line import LINE_COLOUR, score_line
 from .token_view import TokenView, percent, quoted
 
 TEXT_LINES_CAP = 10  # a cell grows with its answer up to this many lines, then scrolls
@@ -88,7 +89,8 @@ class OutputCell(QFrame):
         layout.addWidget(self.stats)
         self.scores = QLabel()  # filled by scorers (plugins), on its own line to stay readable
         self.scores.setWordWrap(True)
-        self.scores.setStyleSheet("color:#1b5e20")
+        self.scores.setStyleSheet(f"color:{LINE_COLOUR}")  # each figure coloured by its value
+        self.scores.setTextFormat(Qt.TextFormat.RichText)
         self.scores.hide()
         layout.addWidget(self.scores)
         self.grounding = QLabel()  # "2 quotes: 2 supported" against the retrieved chunks
@@ -221,9 +223,9 @@ class OutputCell(QFrame):
         self.setStyleSheet("OutputCell { border: 2px solid #ef6c00; }" if reasons else "")
 
     def show_scores(self, scores: dict[str, float]) -> None:
-        figures = " · ".join(f"{name} {value:.2f}" for name, value in scores.items())
-        self.scores.setText(f"Scores: {figures}" if figures else "")
-        self.scores.setVisible(bool(figures))
+        line = score_line(scores)
+        self.scores.setText(line)
+        self.scores.setVisible(bool(line))
 
     def show_grounding(self, report) -> None:
         """The grounding check (core/grounding.py) of the shown output; None: hidden."""

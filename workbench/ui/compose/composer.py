@@ -33,7 +33,7 @@ from ..model_controller import ModelController
 from .cases_table import CasesTable
 from .context_bar import ContextBar
 from .examples_table import ExamplesTable
-from .preview import PromptPreview
+from .preview import NO_MODEL, NO_PROMPT, PromptPreview, failed_reason, no_case_reason
 from .prompt_tokens import PromptTokensPanel
 from .retrieval_section import RetrievalSection
 
@@ -280,6 +280,7 @@ class ComposerPanel(QWidget):
     def measure_now(self) -> None:
         host = self.models.host
         if host is None:
+            self.preview.show_reason(NO_MODEL)
             self.context_bar.show_message("Load a model to count tokens.")
             return
         if self._measuring:
@@ -287,8 +288,13 @@ class ComposerPanel(QWidget):
             return
         version = self.as_version()
         if not (version.system_prompt or version.examples or version.user_template):
-            self.preview.show_text("")
+            self.preview.show_reason(NO_PROMPT)
             self.context_bar.show_message("Write a prompt to see what the model receives.")
+            return
+        unfilled = self._unfilled_without_cases(version.user_template)
+        if unfilled:
+            self.preview.show_reason(no_case_reason(unfilled))
+            self.context_bar.show_message(no_case_reason(unfilled))
             return
         self._measuring = True
         variables = self.selected_variables()
@@ -304,6 +310,13 @@ class ComposerPanel(QWidget):
         job.failed.connect(self._on_measure_failed)
         job.start()
 
+    def _unfilled_without_cases(self, template: str) -> list[str]:
+        """With no test case at all, the template's variables nothing can fill ({{ context }}
+        is filled by retrieval, or left empty)."""
+        if self.cases.rows():
+            return []
+        return [name for name in template_variables(template) if name != "context"]
+
     def _on_measured(self, result) -> None:
         budget, self.case_context = result
         self.retrieval.show_result(self.case_context)
@@ -317,6 +330,7 @@ class ComposerPanel(QWidget):
         self.budget = None
         if message.startswith("Retrieval"):
             self.retrieval.show_result(None, message)
+        self.preview.show_reason(failed_reason(message))
         self.context_bar.show_message(message, error=True)
         self._measure_done()
         self.budget_ready.emit(None)

@@ -1,4 +1,8 @@
-"""The exact text the model receives, special tokens highlighted."""
+"""The exact text the model receives, special tokens highlighted.
+
+When there is no text to show, the empty view says why (no model yet, no prompt, no test case
+to fill the template, a prompt that cannot be rendered), never a reason that is no longer true.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,27 @@ class _SpecialTokens(QSyntaxHighlighter):
             self.setFormat(match.start(), match.end() - match.start(), self.format)
 
 
+NO_MODEL = "The rendered prompt appears here once a model is loaded."
+NO_PROMPT = "Write a system prompt or a user template to see the text the model receives."
+
+
+def no_case_reason(variables: list[str]) -> str:
+    """The template needs values and there is no test case to take them from."""
+    names = ", ".join(f"'{name}'" for name in variables)
+    them = "it" if len(variables) == 1 else "them"
+    return (f"The template uses {names}, and there is no test case yet to fill {them}: add "
+            "one under Test cases (Add row) to see the text the model receives.")
+
+
+def failed_reason(message: str) -> str:
+    return f"The prompt cannot be rendered: {message}"
+
+
 class PromptPreview(QPlainTextEdit):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setPlaceholderText("The rendered prompt appears here once a model is loaded.")
+        self.setPlaceholderText(NO_MODEL)
         font = QFont("monospace")
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.setFont(font)
@@ -36,3 +56,9 @@ class PromptPreview(QPlainTextEdit):
     def show_text(self, text: str) -> None:
         if text != self.toPlainText():
             self.setPlainText(text)
+
+    def show_reason(self, reason: str) -> None:
+        """No prompt to show: the view is emptied (an old rendering would mislead) and says
+        ``reason`` instead."""
+        self.setPlaceholderText(reason)
+        self.show_text("")
