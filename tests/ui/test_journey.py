@@ -1,8 +1,9 @@
 """A new user's first hour, as one journey through the real window on the real bundled model.
 
 New session → a templated prompt with examples and cases typed in → Run → Stop → Run again →
-ratings → Blind compare → Diff → save version → restart, checking what is on screen at each
-step. Every step is a click, a key or typing; no panel method is called.
+ratings (one with a note) → Blind compare → Diff → save version → File ▸ Quit → restart,
+checking what is on screen at each step. Every step is a click, a key or typing; no panel
+method is called.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def test_a_sentiment_session_from_scratch_to_restart(qtbot, app_services, monkey
     qtbot.mouseClick(cells[1].down, LEFT)
     ratings = app_services.store.ratings.ratings_for([c.output.id for c in cells[:2]])
     assert sorted(r.score for r in ratings) == [1, 5]
+    # Five stars on the third cell, then a note under them, stored with Return.
+    noted = cells[2]
+    qtbot.keyClicks(noted.stars, "5")
+    qtbot.mouseClick(noted.note, LEFT)
+    qtbot.keyClicks(noted.note, "clean answer")
+    qtbot.keyClick(noted.note, Qt.Key.Key_Return)
+    latest = app_services.store.ratings.ratings_for([noted.output.id])[-1]
+    assert (latest.score, latest.note) == (5, "clean answer")
 
     # Blind compare: one pair per case; judge both.
     qtbot.mouseClick(compare.blind_button, LEFT)
@@ -104,9 +113,12 @@ def test_a_sentiment_session_from_scratch_to_restart(qtbot, app_services, monkey
     assert len(window.workspace.history) == versions + 1
     assert window.windowTitle() == "Sentiment — Prompt Workbench"
     texts = {key: cell.text.toPlainText() for key, cell in compare.cells.items()}
-    window.close()
+    noted_key, thumbs_key = noted.key, cells[0].key
+    quit_action = next(a for a in window.menus.menus[0].actions() if a.text() == "&Quit")
+    quit_action.trigger()  # File ▸ Quit
+    assert not window.isVisible()
 
-    # Restart: the same session, prompt, examples, cases, variants, runs and ratings.
+    # Restart: the same session, prompt, examples, cases, variants, runs, ratings and notes.
     again = make_window(qtbot, app_services)
     assert again.workspace.session.name == "Sentiment"
     assert again.composer.system_edit.toPlainText().endswith("Answer in one word.")
@@ -116,5 +128,8 @@ def test_a_sentiment_session_from_scratch_to_restart(qtbot, app_services, monkey
     assert [again.compare.variants.label(r) for r in range(2)] == ["Greedy", "Creative"]
     assert again.compare.variants.table.cellWidget(0, 7).value() == 6
     assert {k: c.text.toPlainText() for k, c in again.compare.cells.items()} == texts
+    restored = again.compare.cells[noted_key]
+    assert (restored.stars.currentText(), restored.note.text()) == ("5", "clean answer")
+    assert again.compare.cells[thumbs_key].note.text() == ""  # rated, without a note
     assert "Restored unsaved edits" not in again.banner.text
     qtbot.waitUntil(lambda: again.compare.run_list.combo.count() >= 2)  # both runs are listed

@@ -147,12 +147,14 @@ class GridPages:
     def _fill_cells(self, keys: list | None = None) -> None:
         """The page's cells (or those of ``keys``) from what the panel holds: answers,
         ratings, verdicts, repeats."""
-        latest = {r.output_id: r.score for r in sorted(self.ratings, key=lambda r: r.created_at)}
+        latest = {r.output_id: r for r in sorted(self.ratings, key=lambda r: r.created_at)}
         for key in list(self.cells) if keys is None else keys:
             cell = self.cells[key]
             output = self.outputs.get(key)
             if output is not None:
-                cell.show_output(output, latest.get(output.id))
+                rating = latest.get(output.id)
+                cell.show_output(output, rating.score if rating else None,
+                                 rating.note if rating else "")
                 cell.show_verdict(self._verdict_of(output))
             elif self.running:
                 cell.stats.setText("queued")

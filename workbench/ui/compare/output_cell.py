@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QStackedWidget,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
 )
 
@@ -121,6 +122,8 @@ class OutputCell(QFrame):
         self.stars = QComboBox()
         self.stars.addItems(["stars…", "1", "2", "3", "4", "5"])
         self.note = QLineEdit(placeholderText="note")
+        self.note.setToolTip("A note kept with this cell's rating: type it, then press Return "
+                             "or choose the stars")
         self.rerun = QToolButton(text="⟳", toolTip="Generate this cell again")
         # The text box takes clicks for selecting text, so picking a cell for Diff is a button.
         self.pick = QToolButton(text="⇄", checkable=True,
@@ -146,6 +149,7 @@ class OutputCell(QFrame):
         self.up.clicked.connect(lambda: self.rate(THUMBS_UP))
         self.down.clicked.connect(lambda: self.rate(THUMBS_DOWN))
         self.stars.activated.connect(self._on_stars)
+        self.note.returnPressed.connect(self._on_note_entered)
         self.rerun.clicked.connect(self.rerun_requested.emit)
         self.tokens_button.toggled.connect(self._on_tokens_toggled)
         self.likelihood_action.triggered.connect(self._on_likelihood)
@@ -188,7 +192,8 @@ class OutputCell(QFrame):
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(piece)
 
-    def show_output(self, output: Output, score: int | None = None) -> None:
+    def show_output(self, output: Output, score: int | None = None, note: str = "") -> None:
+        """``score`` and ``note``: the output's latest stored rating (none for a new one)."""
         self.output = output
         if self.text.toPlainText() != output.text:
             self.text.setPlainText(output.text)
@@ -206,6 +211,7 @@ class OutputCell(QFrame):
         self.stats.setToolTip(provenance(output))
         self._set_rating_enabled(True)
         self.stars.setCurrentIndex(score or 0)
+        self.note.setText(note)
         self._show_branch_line(output)
         if self.tokens_button.isChecked():
             self._want_trace()
@@ -314,6 +320,17 @@ class OutputCell(QFrame):
     def _on_stars(self, index: int) -> None:
         if index:  # item 0 is the "stars…" placeholder
             self.rate(index)
+
+    def _on_note_entered(self) -> None:
+        """Return in the note box stores the note with the stars shown (a rating holds the
+        note: with no stars yet, the user is told to choose them)."""
+        score = self.stars.currentIndex()
+        if score:
+            self.rate(score)
+        elif self.output is not None:
+            QToolTip.showText(self.note.mapToGlobal(self.note.rect().bottomLeft()),
+                              "Choose the stars (or ▲/▼) first: the note is kept with the "
+                              "rating.", self.note)
 
     def rate(self, score: int) -> None:
         if self.output is None:
