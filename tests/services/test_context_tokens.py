@@ -7,11 +7,14 @@ import pytest
 from workbench.core.composition import CompositionError, build_messages
 from workbench.core.model_info import LoadSettings
 from workbench.core.prompts import FewShotExample, PromptVersion
+from workbench.core.retrieval import RetrievalSettings, Retrieved
+from workbench.core.retrieved_context import fill_context
 from workbench.engine.host.client import ModelHost
 from workbench.services.context import (
     EXAMPLES,
     INPUT,
     PARTS,
+    RETRIEVED,
     SYSTEM,
     TEMPLATE,
     measure,
@@ -102,6 +105,28 @@ def test_two_tokenizers_split_the_same_prompt_differently(shared_host, gemma_hos
     smol, gemma = prompt_tokens(shared_host, VERSION, CASE), prompt_tokens(gemma_host, VERSION, CASE)
     assert smol.counts[INPUT] != gemma.counts[INPUT]
     assert part_bytes(smol, INPUT) == part_bytes(gemma, INPUT)
+
+
+def test_the_budget_is_the_prompt_tokens_with_the_retrieved_chunks(shared_host):
+    """One accounting: the budget's parts are the tokens' parts, the retrieved block
+    included, and they add up to the prompt."""
+    version = PromptVersion("q", "Answer from the context only.", (),
+                            "Context:\n{{ context }}\n\nQuestion: {{ question }}")
+    chunks = [Retrieved(n, "d", "/docs/library.md", "Library", n, text, 1.0 / n, n)
+              for n, text in enumerate(("The library opens at nine on weekdays.",
+                                        "Books are lent for three weeks."), 1)]
+    context = fill_context({"question": "When does the library open?"},
+                           RetrievalSettings("town", "bm25", 2), chunks, "library")
+    budget = measure(shared_host, version, context.variables, 64, context)
+    assert budget.tokens == prompt_tokens(shared_host, version, context.variables)
+    assert budget.counts == budget.tokens.counts and sum(budget.counts.values()) == budget.prompt
+    assert (budget.system, budget.input, budget.retrieved, budget.template) == tuple(
+        budget.counts[p] for p in (SYSTEM, INPUT, RETRIEVED, TEMPLATE))
+    assert part_bytes(budget.tokens, RETRIEVED).decode() == context.text
+    assert "[2] (Library) Books are lent for three weeks." in context.text
+    assert part_bytes(budget.tokens, INPUT).decode() == (
+        "Context:\n\n\nQuestion: When does the library open?")
+    assert [fit.fits for fit in budget.split.fits] == [True, True]
 
 
 def test_a_case_missing_a_variable_is_named(shared_host):

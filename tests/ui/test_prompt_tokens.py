@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 import pytest
@@ -14,8 +15,8 @@ from tests.ui.conftest import event_loop_gaps
 from tests.ui.test_workbench import compose
 from workbench.core.paths import app_paths
 from workbench.library.bundled import BUNDLED_NAME
-from workbench.services.context import EXAMPLES, INPUT, SYSTEM, TEMPLATE, prompt_tokens
-from workbench.ui.compose import prompt_tokens as prompt_tokens_view
+from workbench.services.context import EXAMPLES, INPUT, PARTS, SYSTEM, TEMPLATE, measure
+from workbench.ui.compose import composer as composer_module
 from workbench.ui.compose.prompt_tokens import NO_SECOND
 
 
@@ -53,6 +54,31 @@ def test_the_tokens_view_shows_each_part_and_the_counts(main_window, qtbot):
     assert "<|im_start|>" in drawn and any(t.special for t in result.tokens)
 
 
+def shown_counts(label_html: str) -> dict[str, int]:
+    """The parts' counts as a breakdown shows them ("■ system 17 · ■ examples 4 …")."""
+    text = re.sub(r"<[^>]+>", "", label_html)
+    return {part: int(number.replace(",", "")) for part, number in
+            re.findall(rf"\b({'|'.join(PARTS)}) ([\d,]+)", text)}
+
+
+def test_the_tokens_header_and_the_budget_bar_show_one_breakdown(main_window, qtbot):
+    compose(main_window)
+    result = open_tokens(qtbot, main_window)
+    composer = main_window.composer
+    qtbot.waitUntil(lambda: composer.budget is not None
+                    and composer.budget.tokens is result, timeout=30_000)
+    bar, header = composer.context_bar.label.text(), composer.tokens.panes[0].header.text()
+    total = int(re.search(r"([\d,]+) prompt tokens", bar).group(1).replace(",", ""))
+    assert f"<b>{total:,}</b> tokens" in header
+    counts = shown_counts(header)
+    assert counts == shown_counts(bar) == {p: n for p, n in result.counts.items() if n}
+    assert sum(counts.values()) == total == result.total
+    # One explanation of the parts, on both.
+    tip = composer.context_bar.label.toolTip()
+    assert composer.tokens.panes[0].header.toolTip() in tip
+    assert all(f"{part}: " in tip for part in PARTS)
+
+
 def test_typing_updates_the_view_after_the_pause_without_blocking(main_window, qtbot,
                                                                   monkeypatch):
     compose(main_window, cases=("Spain",))
@@ -61,11 +87,11 @@ def test_typing_updates_the_view_after_the_pause_without_blocking(main_window, q
     answers = record(composer.tokens)
     threads = []
 
-    def watched(*args):  # the real tokenizing, noting which thread runs it
+    def watched(*args):  # the real measuring, noting which thread runs it
         threads.append(threading.current_thread())
-        return prompt_tokens(*args)
+        return measure(*args)
 
-    monkeypatch.setattr(prompt_tokens_view, "prompt_tokens", watched)
+    monkeypatch.setattr(composer_module, "measure", watched)
     composer.template_edit.moveCursor(composer.template_edit.textCursor().MoveOperation.End)
     qtbot.keyClicks(composer.template_edit, " please")
     # Nothing is tokenized while the keys come: the view waits for the pause.
@@ -85,19 +111,38 @@ def test_typing_updates_the_view_after_the_pause_without_blocking(main_window, q
 TOKENS_SETTLE_MS = 400  # longer than the pause: a second answer would have come by then
 
 
-def test_an_answer_for_an_older_text_is_dropped(main_window, qtbot):
+def test_a_second_models_answer_for_an_older_text_is_dropped(main_window, qtbot):
+    compose(main_window, cases=("Spain",))
+    composer, panel = main_window.composer, main_window.composer.tokens
+    open_tokens(qtbot, main_window)
+    qtbot.waitUntil(lambda: panel.second_combo.findText(BUNDLED_NAME) > 0, timeout=30_000)
+    with qtbot.waitSignal(panel.shown, timeout=30_000,
+                          check_params_cb=lambda side, _r: side == 1):
+        panel.second_combo.setCurrentText(BUNDLED_NAME)
+    answers = record(panel)
+    composer.template_edit.setPlainText("Old: {{ country }}")
+    panel.tokenize_second()  # asked, and still running when the text changes again
+    composer.template_edit.setPlainText("New: {{ country }}")
+    panel.tokenize_second()
+    qtbot.waitUntil(lambda: any(side == 1 for side, _ in answers), timeout=30_000)
+    qtbot.wait(TOKENS_SETTLE_MS)
+    seconds = [result.received for side, result in answers if side == 1]
+    assert all("New: Spain" in received and "Old:" not in received for received in seconds)
+    assert "Old:" not in panel.panes[1].text.toPlainText()
+
+
+def test_with_no_prompt_left_the_view_says_what_the_text_tab_says(main_window, qtbot):
     compose(main_window, cases=("Spain",))
     composer = main_window.composer
     open_tokens(qtbot, main_window)
-    answers = record(composer.tokens)
-    composer.template_edit.setPlainText("Old: {{ country }}")
-    composer.tokens.refresh()  # asked, and still running when the text changes again
-    composer.template_edit.setPlainText("New: {{ country }}")
-    composer.tokens.refresh()
-    qtbot.waitUntil(lambda: bool(answers), timeout=30_000)
-    qtbot.wait(TOKENS_SETTLE_MS)
-    assert [result.received.count("New: Spain") for _, result in answers] == [1]
-    assert "Old:" not in composer.tokens.panes[0].text.toPlainText()
+    composer.system_edit.clear()
+    composer.examples.set_examples([])
+    composer.template_edit.clear()
+    pane = composer.tokens.panes[0]
+    qtbot.waitUntil(lambda: pane.result is None, timeout=30_000)
+    reason = composer.preview.placeholderText()
+    assert reason.startswith("Write") and pane.header.text() == reason
+    assert pane.text.toPlainText() == ""
 
 
 def test_hovering_a_token_shows_its_id(main_window, qtbot):

@@ -1,8 +1,17 @@
-"""How a prompt fills the model's context window, part by part."""
+"""How a prompt fills the model's context window, part by part.
+
+One accounting for every view (the composer's budget bar, its Tokens tab, the CLI): the
+prompt is the chat template's rendering as the model tokenizes it, and each of its tokens
+belongs to exactly one part — the system prompt's text, the examples', the case's input, the
+retrieved ``{{ context }}`` block, or the template's own markup (role tags, line breaks, the
+<bos> the tokenizer adds). The parts therefore add up to the prompt's token count, and
+``measure`` computes them once, from the same tokens the Tokens tab draws.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..core.composition import example_messages, system_messages
 from ..core.errors import WorkbenchError
@@ -17,25 +26,73 @@ from ..core.retrieved_context import (
     format_chunk,
     split_budget,
 )
+from ..core.wording import counted
 from ..engine.protocol import TextModel
+
+SYSTEM, EXAMPLES, INPUT, RETRIEVED, TEMPLATE = "system", "examples", "input", "retrieved", "template"
+PARTS = (SYSTEM, EXAMPLES, INPUT, RETRIEVED, TEMPLATE)  # display order
+# What each part of the accounting is: the one explanation every breakdown's tooltip shows.
+PART_MEANINGS = {
+    SYSTEM: "the system prompt's text",
+    EXAMPLES: "the few-shot examples' questions and answers",
+    INPUT: "the selected case's user message, the user template filled in (without the "
+           "retrieved chunks)",
+    RETRIEVED: "the {{ context }} block: the chunks retrieval put in the user message",
+    TEMPLATE: "the chat template's own markup around the messages (role tags such as "
+              "<|im_start|>, line breaks) and the tokens the tokenizer adds (<bos>)",
+}
+
+
+def parts_explained() -> str:
+    """One line per part, and how they add up: the tooltip of every breakdown."""
+    lines = [f"{part}: {meaning}" for part, meaning in PART_MEANINGS.items()]
+    return ("Every token of the prompt the model receives counts for exactly one part, so "
+            "the parts add up to the prompt's tokens.\n" + "\n".join(lines))
 
 
 @dataclass(frozen=True)
 class ContextBudget:
-    system: int
-    examples: int
-    input: int
+    """The prompt for one case against the context window; its parts are its tokens' parts."""
+
+    tokens: PromptTokens  # the prompt exactly as the model receives it
     answer: int  # tokens reserved for the answer (max_tokens)
     n_ctx: int
-    rendered: str  # the exact text the model receives
-    retrieved: int = 0  # the {{ context }} block's tokens (part of the user message)
     # Retrieved chunks that do not fit the window: named, kept in the prompt (see
     # core/retrieved_context.py).
     split: BudgetSplit = field(default_factory=BudgetSplit)
 
     @property
+    def rendered(self) -> str:
+        """The exact text the chat template wrote."""
+        return self.tokens.rendered
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.tokens.counts
+
+    @property
+    def system(self) -> int:
+        return self.counts[SYSTEM]
+
+    @property
+    def examples(self) -> int:
+        return self.counts[EXAMPLES]
+
+    @property
+    def input(self) -> int:
+        return self.counts[INPUT]
+
+    @property
+    def retrieved(self) -> int:
+        return self.counts[RETRIEVED]
+
+    @property
+    def template(self) -> int:
+        return self.counts[TEMPLATE]
+
+    @property
     def prompt(self) -> int:
-        return self.system + self.examples + self.input + self.retrieved
+        return self.tokens.total
 
     @property
     def room_left(self) -> int:
@@ -48,66 +105,43 @@ class ContextBudget:
     @property
     def warning(self) -> str | None:
         if not self.fits:
-            return (f"The prompt is {self.prompt:,} tokens; the context window holds "
+            return (f"The prompt is {counted(self.prompt, 'token')}; the context window holds "
                     f"{self.n_ctx:,}. Remove examples or shorten the input"
                     f"{' or retrieve fewer chunks' if self.retrieved else ''}.")
         if self.room_left < 0:
-            return (f"Only {self.n_ctx - self.prompt:,} tokens are left for the answer "
-                    f"(max tokens is {self.answer:,}): the answer will be cut short.")
+            left = max(0, self.n_ctx - self.prompt)
+            return (f"Only {counted(left, 'token')} {'is' if left == 1 else 'are'} left for "
+                    f"the answer (max tokens is {self.answer:,}): the answer will be cut short.")
         return None
 
 
 def measure(model: TextModel, version: PromptVersion, variables: dict[str, str],
             max_tokens: int, context: CaseContext | None = None) -> ContextBudget:
-    """Count each part by rendering the chat template with and without it.
+    """The prompt for one case as ``model`` receives it, counted part by part.
 
-    Templates add their own markup around each message, so a part's cost is the difference
-    between renderings, which is exactly what it adds to the prompt. ``context``: the case's
-    retrieved chunks (its ``variables`` are then ``context.variables``); the context block's
-    own tokens are the "retrieved" part, taken out of the input's.
+    ``context``: the case's retrieved chunks (its ``variables`` are then
+    ``context.variables``): the prompt holds them, and the chunks that do not fit the window
+    are named. The counts are those of ``prompt_tokens``, so the Tokens tab and the budget
+    bar show one prompt.
     """
     if context is not None:
         variables = context.variables
-    system = system_messages(version)
-    with_examples = system + example_messages(version)
-    everything = compose(version, variables)
-
-    def count(messages, generation_prompt: bool) -> tuple[int, str]:
-        if not messages:
-            return 0, ""
-        text = model.render(messages, add_generation_prompt=generation_prompt)
-        return len(model.tokenize(text, add_special=True, parse_special=True)), text
-
-    system_tokens, _ = count(system, False)
-    examples_tokens, _ = count(with_examples, False)
-    total, rendered = count(everything, True)
-    user = max(0, total - max(examples_tokens, system_tokens))
-    retrieved, split = 0, BudgetSplit()
+    tokens = prompt_tokens(model, version, variables)
+    n_ctx = model.metadata.n_ctx
+    split = BudgetSplit()
     if context is not None and context.chunks:
         def plain(text: str) -> int:
             return len(model.tokenize(text, add_special=False, parse_special=False))
 
-        retrieved = min(user, plain(context.text)) if context.text in rendered else 0
         # Each chunk with the separator before it: the pieces add up to the block.
         sizes = [plain(format_chunk(n, chunk)) + (plain(CHUNK_SEPARATOR) if n > 1 else 0)
                  for n, chunk in enumerate(context.chunks, 1)]
-        split = split_budget(context.chunks, sizes, total, model.metadata.n_ctx, max_tokens)
-    return ContextBudget(
-        system=system_tokens,
-        examples=max(0, examples_tokens - system_tokens),
-        input=user - retrieved,
-        answer=max_tokens,
-        n_ctx=model.metadata.n_ctx,
-        rendered=rendered,
-        retrieved=retrieved,
-        split=split,
-    )
+        split = split_budget(context.chunks, sizes, tokens.total, n_ctx, max_tokens)
+    return ContextBudget(tokens, max_tokens, n_ctx, split)
 
 
 # -- the prompt as tokens ------------------------------------------------------------------
 
-SYSTEM, EXAMPLES, INPUT, RETRIEVED, TEMPLATE = "system", "examples", "input", "retrieved", "template"
-PARTS = (SYSTEM, EXAMPLES, INPUT, RETRIEVED, TEMPLATE)  # display order
 # Stands in for a message's content when the template is rendered a second time: where the
 # markers land is where the template put each message, whatever markup it adds around it.
 # Private-use characters: no prompt or template writes them.
@@ -143,9 +177,10 @@ class PromptTokens:
     def total(self) -> int:
         return len(self.tokens)
 
-    @property
+    @cached_property
     def counts(self) -> dict[str, int]:
-        """Tokens per part, every part listed (in PARTS order), so the counts add up."""
+        """Tokens per part, every part listed (in PARTS order), so the counts add up (the
+        one accounting: see the module's docstring)."""
         counts = dict.fromkeys(PARTS, 0)
         for token in self.tokens:
             counts[token.part] += 1

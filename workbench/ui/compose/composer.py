@@ -140,6 +140,9 @@ class ComposerPanel(QWidget):
         self.cases.table.currentCellChanged.connect(lambda *_: self.schedule_measure())
         self.answer_tokens.valueChanged.connect(lambda _v: self.schedule_measure())
         self.retrieval.changed.connect(self._on_edit)
+        # The Tokens tab draws the measured prompt: the tokens the budget bar counts.
+        self.budget_ready.connect(self.tokens.show_budget)
+        self.preview.reason_shown.connect(self.tokens.show_reason)
         self.examples.import_button.clicked.connect(self.import_examples)
         self.cases.import_button.clicked.connect(self.import_cases)
 

@@ -1,5 +1,6 @@
-"""A bar showing how the prompt fills the context window: system, examples, input, retrieved
-chunks, answer; retrieved chunks that do not fit are named under it."""
+"""A bar showing how the prompt fills the context window: its parts (system, examples, input,
+retrieved chunks, the template's markup — the Tokens tab's counts), then the answer's room;
+retrieved chunks that do not fit are named under it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...services.context import ContextBudget
+from ...core.wording import counted
+from ...services.context import PARTS, ContextBudget
+from .parts_legend import ANSWER_COLOUR, PART_COLOURS, parts_legend, parts_tooltip, swatch
 
-PARTS = (("system", "#5c6bc0"), ("examples", "#26a69a"), ("input", "#ffa726"),
-         ("retrieved", "#ab47bc"), ("answer", "#bdbdbd"))
+# The bar's segments in order: the prompt's parts, then the room kept for the answer.
+SEGMENTS = tuple((part, PART_COLOURS[part]) for part in PARTS) + (("answer", ANSWER_COLOUR),)
+ROOM_EXPLAINED = ("answer: the tokens kept for the answer (Answer tokens)\n"
+                  "free: what is left of the context window after both")
 
 
 class _Bar(QWidget):
@@ -26,7 +31,7 @@ class _Bar(QWidget):
         if self.budget is None or self.budget.n_ctx <= 0:
             return
         width, x = float(self.width()), 0.0
-        for name, colour in PARTS:
+        for name, colour in SEGMENTS:
             size = getattr(self.budget, name)
             share = min(size / self.budget.n_ctx, max(0.0, 1 - x / width)) * width
             painter.fillRect(QRectF(x, 0, share, self.height()), QColor(colour))
@@ -45,6 +50,7 @@ class ContextBar(QWidget):
         layout.addWidget(self.bar)
         row = QHBoxLayout()
         self.label = QLabel("Load a model to count tokens.")
+        self.label.setToolTip(parts_tooltip(ROOM_EXPLAINED))
         self.warning = QLabel("")
         self.warning.setStyleSheet("color:#c62828; font-weight:bold")
         self.warning.setWordWrap(True)
@@ -57,11 +63,10 @@ class ContextBar(QWidget):
     def show_budget(self, budget: ContextBudget) -> None:
         self.bar.budget = budget
         self.bar.update()
-        legend = " · ".join(
-            f'<span style="color:{colour}">■</span> {name} {getattr(budget, name):,}'
-            for name, colour in PARTS)
-        self.label.setText(f"{budget.prompt:,} prompt tokens of {budget.n_ctx:,} — {legend} · "
-                           f"free {max(0, budget.room_left):,}")
+        self.label.setText(
+            f"{counted(budget.prompt, 'prompt token')} of {budget.n_ctx:,} — "
+            f"{parts_legend(budget.counts)} · {swatch(ANSWER_COLOUR)} answer "
+            f"{budget.answer:,} · free {max(0, budget.room_left):,}")
         # Chunks past the window stay in the prompt (what runs is what is shown): each named.
         notes = [budget.warning] if budget.warning else []
         notes += [note[0].upper() + note[1:] + "." for note in budget.split.notes()]

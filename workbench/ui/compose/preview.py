@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import QPlainTextEdit
 
@@ -44,6 +45,8 @@ def failed_reason(message: str) -> str:
 
 
 class PromptPreview(QPlainTextEdit):
+    reason_shown = Signal(str)  # emptied, saying why (the Tokens tab says the same)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
@@ -62,3 +65,4 @@ class PromptPreview(QPlainTextEdit):
         ``reason`` instead."""
         self.setPlaceholderText(reason)
         self.show_text("")
+        self.reason_shown.emit(reason)

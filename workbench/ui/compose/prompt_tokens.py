@@ -5,8 +5,11 @@ template's own markup); neighbours alternate two tints so every boundary shows; 
 (<|im_start|>) are bold on pink; hovering a token gives its id and bytes. A second model from
 the library can be put beside it: the same text under another tokenizer.
 
-Tokenizing happens in the model host, off the GUI thread, a moment after typing stops; an
-answer for a text that has been edited since is dropped.
+The loaded model's tokens are the composer's measurement (services/context.py's ``measure``,
+run off the GUI thread a moment after typing stops, with the selected case's retrieved
+chunks): the very tokens the budget bar counts, so the two never disagree. The second model
+tokenizes the same text in the model host, off the GUI thread; an answer for a text that has
+been edited since is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import html
 from bisect import bisect_right
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,29 +31,17 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.prompts import PromptVersion
-from ...services.context import (
-    EXAMPLES,
-    INPUT,
-    PARTS,
-    RETRIEVED,
-    SYSTEM,
-    TEMPLATE,
-    PromptToken,
-    PromptTokens,
-    prompt_tokens,
-)
+from ...core.wording import noun_for
+from ...services.context import TEMPLATE, ContextBudget, PromptToken, PromptTokens, prompt_tokens
 from ..hover_text import HoverTextEdit
 from ..jobs import BackgroundCall
 from ..model_controller import ModelController
+from .parts_legend import PART_COLOURS, parts_legend, parts_tooltip
 
-TOKENS_DELAY_MS = 300
 MOST_SHOWN = 6000  # tokens drawn; a longer prompt is counted in full but drawn in part
 NO_SECOND = "(none)"
-# The context bar's colours for the parts it shares, so one colour means one part everywhere.
-PART_COLOURS = {SYSTEM: "#5c6bc0", EXAMPLES: "#26a69a", INPUT: "#ffa726", RETRIEVED: "#ab47bc",
-                TEMPLATE: "#9e9e9e"}
-PART_NAMES = {SYSTEM: "system", EXAMPLES: "examples", INPUT: "input", RETRIEVED: "retrieved",
-              TEMPLATE: "template"}
+NO_MODEL = "Load a model to see the prompt's tokens."
+NO_PROMPT = "Write a prompt to see its tokens."  # for the second model, before a measurement
 SPECIAL_BACKGROUNDS, SPECIAL_FOREGROUND = ("#f8bbd0", "#f48fb1"), "#880e4f"
 
 
@@ -82,7 +73,7 @@ def describe_token(token: PromptToken, position: int) -> str:
     kind = "control token, " if token.special else ""
     raw = " ".join(f"{b:02X}" for b in token.piece)
     return (f"token {position + 1} · id {token.token_id}\n{text} · bytes {raw or '(none)'}\n"
-            f"{kind}{'the template' if token.part == TEMPLATE else PART_NAMES[token.part]}")
+            f"{kind}{'the template' if token.part == TEMPLATE else token.part}")
 
 
 class TokenText(HoverTextEdit):
@@ -111,8 +102,9 @@ class TokenText(HoverTextEdit):
             position += len(text.encode("utf-16-le")) // 2  # Qt counts UTF-16 units
             spans.append(f'<span style="{self._style(token, index)}">{html.escape(text)}</span>')
         if len(tokens) > MOST_SHOWN:
-            spans.append(f'<span style="color:#757575">  … {len(tokens) - MOST_SHOWN:,} '
-                         "more tokens</span>")
+            more = len(tokens) - MOST_SHOWN
+            spans.append(f'<span style="color:#757575">  … {more:,} more '
+                         f"{noun_for(more, 'token')}</span>")
         self.setHtml(f'<body style="white-space:pre-wrap">{"".join(spans)}</body>')
 
     @staticmethod
@@ -142,15 +134,12 @@ class TokenText(HoverTextEdit):
 
 
 def counts_legend(result: PromptTokens) -> str:
-    """"model: 42 tokens, 6 control" over "■ system 5 · ■ examples 10 …" (retrieved text only
-    when there is some)."""
-    counts = result.counts
-    parts = " · ".join(f'<span style="color:{PART_COLOURS[p]}">■</span> {PART_NAMES[p]} '
-                       f"{counts[p]:,}" for p in PARTS if counts[p] or p != RETRIEVED)
+    """"model: 42 tokens, 6 control" over the parts' legend (the context bar's, the same
+    counts for the loaded model)."""
     special = (f', <span style="color:{SPECIAL_FOREGROUND}"><b>{result.specials:,}</b> '
                "control</span>") if result.specials else ""
-    return (f"<b>{html.escape(result.model)}</b>: <b>{result.total:,}</b> tokens{special}"
-            f"<br>{parts}")
+    return (f"<b>{html.escape(result.model)}</b>: <b>{result.total:,}</b> "
+            f"{noun_for(result.total, 'token')}{special}<br>{parts_legend(result.counts)}")
 
 
 class TokensPane(QWidget):
@@ -166,6 +155,7 @@ class TokensPane(QWidget):
         self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # Room for three lines: two panes side by side keep their tokens level.
         self.header.setMinimumHeight(3 * self.header.fontMetrics().lineSpacing())
+        self.header.setToolTip(parts_tooltip())
         self.text = TokenText()
         layout.addWidget(self.header)
         layout.addWidget(self.text, 1)
@@ -185,7 +175,8 @@ class TokensPane(QWidget):
 
 
 class PromptTokensPanel(QWidget):
-    """The loaded model's tokens and, when chosen, a second model's beside them."""
+    """The loaded model's tokens (the composer's measurement, ``show_budget``) and, when
+    chosen, a second model's tokens of the same text beside them."""
 
     shown = Signal(int, object)  # side (0: the loaded model, 1: the second), PromptTokens
 
@@ -194,15 +185,16 @@ class PromptTokensPanel(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.models = models
-        self.source = source  # the prompt and the selected case, read when tokenizing starts
+        # The prompt and the selected case with its retrieved context, read when the second
+        # model tokenizes (after a measurement, so the context is the measured one).
+        self.source = source
         self.second_host = None
         self._second_owned = False
         self._second_name: str | None = None
-        self._serial = 0  # the newest request; answers to older ones are dropped
-        self._stale = True  # edited while hidden: tokenize when shown
+        self._serial = 0  # the second model's newest request; answers to older ones are dropped
+        self._measured: ContextBudget | None = None  # the newest measurement, drawn when shown
+        self._stale = False  # measured while hidden: draw when shown
         self._build()
-        self._timer = QTimer(self, singleShot=True, interval=TOKENS_DELAY_MS)
-        self._timer.timeout.connect(self.refresh)
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -223,7 +215,7 @@ class PromptTokensPanel(QWidget):
             self.sides.addWidget(pane)
         self.panes[1].hide()
         layout.addWidget(self.sides, 1)
-        self.panes[0].show_message("Load a model to see the prompt's tokens.")
+        self.panes[0].show_message(NO_MODEL)
         self.second_combo.currentTextChanged.connect(self._choose_second)
 
     # -- the second model ----------------------------------------------------------------
@@ -270,7 +262,7 @@ class PromptTokensPanel(QWidget):
                 self._unload(host)
             return
         self.second_host, self._second_owned = host, owned
-        self.refresh()
+        self.tokenize_second()
 
     def _second_failed(self, name: str, message: str) -> None:
         if name == self._second_name:
@@ -289,19 +281,43 @@ class PromptTokensPanel(QWidget):
     def _keep(job: BackgroundCall) -> None:
         job.start()  # a started call keeps itself alive until it has answered (ui/jobs.py)
 
-    # -- tokenizing ----------------------------------------------------------------------
+    # -- the measured prompt -------------------------------------------------------------
 
     def schedule(self) -> None:
-        """The prompt changed: tokenize a moment after the typing stops (while shown)."""
-        self._stale = True
+        """The prompt changed: its measurement is on its way (``show_budget``), or the
+        reason there is none (``show_reason``); the second model's answer still on its way is
+        for another text."""
+        self._serial += 1
+
+    def show_budget(self, budget: ContextBudget | None) -> None:
+        """The composer measured the prompt: its tokens are the loaded model's, drawn now or
+        when the view is shown. None: it could not, and ``show_reason`` says why."""
+        if budget is None:
+            return
+        self._measured, self._stale = budget, True
         if self.isVisible():
-            self._timer.start()
+            self._show_measured()
+
+    def show_reason(self, reason: str) -> None:
+        """No prompt to show (no model, no prompt, no case to fill it, a template error): the
+        text view's reason, here too, instead of tokens that are no longer the prompt."""
+        self._measured, self._stale = None, False
+        self._serial += 1
+        for pane in self.panes:
+            pane.show_message(reason)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self.list_models()
         if self._stale:
-            self._timer.start(0)
+            self._show_measured()
+
+    def _show_measured(self) -> None:
+        self._stale = False
+        if self._measured is not None:
+            self.panes[0].show_result(self._measured.tokens)
+            self.shown.emit(0, self._measured.tokens)
+            self.tokenize_second()
 
     def list_models(self) -> None:
         """Refresh the second model's choices from the library (listing scans folders: in
@@ -311,35 +327,34 @@ class PromptTokensPanel(QWidget):
         job.succeeded.connect(self.set_models)
         self._keep(job)
 
-    def refresh(self) -> None:
-        """Tokenize the prompt as it is now, for each model shown."""
-        self._timer.stop()
-        self._stale = False
-        self._serial += 1
-        serial = self._serial
-        hosts = (self.models.host, self.second_host)
-        if hosts[0] is None:
-            self.panes[0].show_message("Load a model to see the prompt's tokens.")
-        version, variables = self.source()
-        if not (version.system_prompt or version.examples or version.user_template):
-            for side, host in enumerate(hosts):
-                if host is not None:
-                    self.panes[side].show_message("Write a prompt to see its tokens.")
-            return
-        for side, host in enumerate(hosts):
-            if host is None:
-                continue
-            job = BackgroundCall(lambda h=host: prompt_tokens(h, version, variables), self)
-            job.succeeded.connect(lambda result, s=side: self._answered(serial, s, result))
-            job.failed.connect(lambda message, s=side: self._failed(serial, s, message))
-            self._keep(job)
+    # -- the second model's tokens ---------------------------------------------------------
 
-    def _answered(self, serial: int, side: int, result: PromptTokens) -> None:
+    def tokenize_second(self) -> None:
+        """Tokenize the prompt as it is now under the second model, if one is chosen."""
+        self._serial += 1
+        serial, host = self._serial, self.second_host
+        if host is None:
+            return
+        version, variables = self.source()
+        if not has_text(version):
+            self.panes[1].show_message(NO_PROMPT)
+            return
+        job = BackgroundCall(lambda: prompt_tokens(host, version, variables), self)
+        job.succeeded.connect(lambda result: self._answered(serial, result))
+        job.failed.connect(lambda message: self._failed(serial, message))
+        self._keep(job)
+
+    def _answered(self, serial: int, result: PromptTokens) -> None:
         if serial != self._serial:
             return  # for a text edited since: the newer answer is on its way
-        self.panes[side].show_result(result)
-        self.shown.emit(side, result)
+        self.panes[1].show_result(result)
+        self.shown.emit(1, result)
 
-    def _failed(self, serial: int, side: int, message: str) -> None:
+    def _failed(self, serial: int, message: str) -> None:
         if serial == self._serial:
-            self.panes[side].show_message(message, error=True)
+            self.panes[1].show_message(message, error=True)
+
+
+def has_text(version: PromptVersion) -> bool:
+    """Whether there is a prompt to show: a system prompt, examples or a user template."""
+    return bool(version.system_prompt or version.examples or version.user_template)
