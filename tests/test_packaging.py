@@ -43,6 +43,9 @@ def test_the_built_wheel_carries_the_plugins_and_the_examples(tmp_path):
     assert "workbench_resources/redteam.yaml" in names  # workbench eval's suites
     assert "workbench_resources/example-suite.yaml" in names
     assert "workbench/store/migrations/versions/0003_session_variants.py" in names
+    templates = ROOT / "workbench" / "cli" / "plugin_template"  # `workbench plugin new`
+    assert {f"workbench/cli/plugin_template/{p.relative_to(templates)}"
+            for p in templates.rglob("*.tmpl")} <= names
 
 
 def test_the_wheel_installed_in_a_fresh_venv_is_the_whole_app(tmp_path):

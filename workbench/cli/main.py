@@ -56,6 +56,7 @@ def _optional_commands():
         eval_cmd,
         experiment_cmd,
         library_cmds,
+        plugin_new,
         plugins_cmd,
         quantlab_cmd,
         sessions_cmd,
@@ -64,7 +65,7 @@ def _optional_commands():
 
     return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register,
             doctor_cmd.register, eval_cmd.register, docs_cmd.register, experiment_cmd.register,
-            quantlab_cmd.register]
+            quantlab_cmd.register, plugin_new.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:

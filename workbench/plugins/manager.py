@@ -73,9 +73,12 @@ class PluginManager:
         except (OSError, ValueError):
             return set()
 
-    def load(self) -> PluginManager:
+    def load(self, *, discover: bool = True) -> PluginManager:
+        """The built-ins, then (``discover``) every plugin found where plugins are installed."""
         for name, module in BUILTIN_PLUGINS.items():
             self._register(PluginRecord(name, "built-in"), module)
+        if not discover:
+            return self
         disabled = self.disabled_names()
         for candidate in candidates(self.paths.plugins, self.repo_folder):
             record = PluginRecord(candidate.name, candidate.source, candidate.version)

@@ -20,7 +20,10 @@ def workbench_plugins(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "workbench-home"))
 
     def load(*modules, hook_timeout_s: float = 2.0) -> PluginManager:
-        manager = PluginManager(repo_folder=None, hook_timeout_s=hook_timeout_s).load()
+        # Not what is installed: a plugin under test is not loaded twice (its own entry point
+        # and the module passed), and other plugins' contributions do not mix into its results.
+        manager = PluginManager(repo_folder=None, hook_timeout_s=hook_timeout_s).load(
+            discover=False)
         for module in modules:
             name = getattr(module, "__name__", "plugin").rsplit(".", 1)[-1]
             manager._register(PluginRecord(name, "test"), module)
