@@ -15,6 +15,7 @@ import pytest
 
 from workbench.cli.main import main
 from workbench.cli.plugin_scaffold import hook_names, hooks_for, kind_of
+from workbench.core.errors import WorkbenchError
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
@@ -102,7 +103,7 @@ def test_hook_kinds_are_read_as_typed_and_unknown_ones_are_named():
     assert hooks_for("scorer, backends,register_panels") == [
         "register_backends", "register_scorers", "register_panels"]
     assert hooks_for("all") == hook_names()
-    with pytest.raises(Exception, match="unknown hook kind scorrer; choose from: backend, scorer"):
+    with pytest.raises(WorkbenchError, match="unknown hook kind scorrer; choose from: backend, scorer"):
         hooks_for("scorrer")
 
 

@@ -1,4 +1,4 @@
-"""Where plugins come from: entry points, the repository's plugins/ folder, the user's folder."""
+"""Where plugins come from: entry points, the first-party plugins' folder, the user's folder."""
 
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ from pathlib import Path
 from types import ModuleType
 
 ENTRY_POINT_GROUP = "workbench"
-REPO_PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+
+
+def first_party_folder() -> Path | None:
+    """The folder of the ``workbench_plugins`` package, wherever it is installed: the
+    repository's plugins/ (an editable install maps the package there) or site-packages (the
+    wheel carries it beside ``workbench``). Found through the import system, not a path next
+    to this file, which once installed is site-packages itself."""
+    spec = importlib.util.find_spec("workbench_plugins")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
+
+
+REPO_PLUGINS = first_party_folder()
 
 
 @dataclass(frozen=True)
