@@ -75,7 +75,12 @@ def test_a_host_that_does_not_answer_is_killed_and_replaced(own_host):
     events = list(rest)
     # The stream ends at once, not when the frozen host is finally killed.
     assert time.monotonic() - started < own_host.kill_after_s
-    assert events[-1].stats.finish_reason == "cancelled"
+    stats = events[-1].stats
+    assert stats.finish_reason == "cancelled"
+    # Its figures are the ones measured here, not zeros standing in for the host's.
+    received = 3 + sum(isinstance(e, TokenEvent) and e.token_id >= 0 for e in events)
+    assert stats.completion_tokens == received
+    assert stats.tokens_per_second > 0 and 0 < stats.time_to_first_token_s < stats.total_s
     deadline = time.monotonic() + own_host.kill_after_s + 5
     while own_host.alive and time.monotonic() < deadline:
         time.sleep(0.1)

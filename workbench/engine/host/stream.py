@@ -54,6 +54,11 @@ class GenerationStream:
         self.done: DoneEvent | None = None
         self.seed: int | None = None
         self._cancel_deadline: float | None = None
+        # When the request left and its first and latest tokens arrived: the figures of a
+        # stop the host never confirmed are measured here (see _cancelled_here).
+        self._sent_at = time.perf_counter()
+        self._first_at: float | None = None
+        self._last_at: float | None = None
         self._events: Iterator[GenerationEvent] | None = None
         self._lock = threading.Lock()
 
@@ -98,6 +103,8 @@ class GenerationStream:
                                    forced=bool(message.get("forced")))
                 self.pieces.append(event.text)
                 if event.token_id >= 0:
+                    self._last_at = time.perf_counter()
+                    self._first_at = self._first_at or self._last_at
                     self.token_ids.append(event.token_id)
                     self.tokens.append(TokenInfo(event.token_id, event.piece or b"",
                                                  event.logprob, event.alternatives, event.forced))
@@ -125,13 +132,20 @@ class GenerationStream:
             return message
 
     def _cancelled_here(self) -> DoneEvent:
-        text = "".join(self.pieces)
+        """The end of a stop the host did not confirm in time. Its own figures never came, so
+        these are the ones measured on this side: the tokens received, the first one's
+        latency from the request, the rate between the first and the latest token (0 with
+        fewer than two), as the OpenAI-compatible backend measures a remote answer."""
+        now = time.perf_counter()
+        count = len(self.token_ids)
+        span = (self._last_at - self._first_at) if self._first_at is not None else 0.0
         stats = GenerationStats(
-            prompt_tokens=0, completion_tokens=len(self.token_ids), cached_prompt_tokens=0,
-            time_to_first_token_s=0.0, tokens_per_second=0.0, total_s=0.0,
-            finish_reason="cancelled",
+            prompt_tokens=0, completion_tokens=count, cached_prompt_tokens=0,
+            time_to_first_token_s=(self._first_at or now) - self._sent_at,
+            tokens_per_second=(count - 1) / span if count > 1 and span > 0 else 0.0,
+            total_s=now - self._sent_at, finish_reason="cancelled",
         )
-        return DoneEvent(text, stats)
+        return DoneEvent("".join(self.pieces), stats)
 
     def trace(self) -> TokenTrace:
         """The tokens received so far (all of them once the stream is done)."""

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.generation import DoneEvent, GenerationRequest, TokenEvent
+from ...core.generation import DoneEvent, GenerationRequest, GenerationStats, TokenEvent
 from ...core.messages import ChatMessage
 from ...core.sampling import SamplingSettings
 from ...core.tokens import TokenTrace
@@ -172,9 +172,7 @@ class ChatPanel(QWidget):
     def _on_finished(self, done: DoneEvent) -> None:
         stats = done.stats
         self.history.append(ChatMessage("assistant", done.text))
-        self.speed_status.setText(
-            f"{stats.completion_tokens} tokens · {stats.tokens_per_second:.1f} tok/s · "
-            f"first token {stats.time_to_first_token_s * 1000:.0f} ms · {stats.finish_reason}")
+        self.speed_status.setText(figures_line(stats))
         self._end_reply(done.text)
 
     def _on_failed(self, message: str, partial: str) -> None:
@@ -227,3 +225,16 @@ class ChatPanel(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy and self.models.host is not None)
         self.stop_button.setEnabled(busy)
+
+
+def figures_line(stats: GenerationStats) -> str:
+    """'393 tokens · 61.2 tok/s · first token 84 ms · cancelled'. A figure with nothing to
+    measure is left out, never shown as 0: no rate under two tokens, no latency without a
+    first token."""
+    parts = [f"{stats.completion_tokens} tokens"]
+    if stats.tokens_per_second > 0:
+        parts.append(f"{stats.tokens_per_second:.1f} tok/s")
+    if stats.completion_tokens > 0:
+        parts.append(f"first token {stats.time_to_first_token_s * 1000:.0f} ms")
+    parts.append(stats.finish_reason)
+    return " · ".join(parts)
