@@ -76,3 +76,49 @@ def test_rows_fit_their_answers_and_show_the_case_and_expected_answer(main_windo
     assert boxes
     qtbot.waitUntil(lambda: all(b.verticalScrollBar().maximum() == 0 for b in boxes),
                     timeout=5_000)
+
+
+def test_a_retrieval_column_shows_whole_answers_under_its_grounding_line(qtbot, app_services,
+                                                                        tmp_path):
+    """The grounding line under a retrieved answer counts in its row's height (it once did
+    not: the answer got a line and a half and a scrollbar)."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.retrieval_use.test_retrieval_gui import choose, compose_questions, with_document_set
+    from tests.ui.conftest import make_window
+    from workbench.ui.compare.variants_table import RETRIEVAL_COLUMN
+
+    window = make_window(qtbot, app_services)
+    window.resize(1600, 1000)
+    with_document_set(qtbot, window, tmp_path)
+    compose_questions(window)
+    table = window.compare.variants
+    table.table.setRowCount(0)
+    table.add_variant("no retrieval", temperature=0.0, seed=0, max_tokens=60)
+    table.add_variant("bm25", temperature=0.0, seed=0, max_tokens=60)
+    button = table.table.cellWidget(1, RETRIEVAL_COLUMN)
+    qtbot.mouseClick(button, LEFT)
+    choose(qtbot, button.dialog.set_combo, "handbook")
+    choose(qtbot, button.dialog.mode_combo, "BM25")
+    qtbot.mouseClick(button.dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), LEFT)
+    compare = window.compare
+    with qtbot.waitSignal(compare.run_finished, timeout=180_000) as done:
+        qtbot.mouseClick(compare.run_button, LEFT)
+    assert done.args[0] is RunStatus.DONE
+    retrieved = compare.run.variants[1].id
+    cells = [cell for (variant_id, _), cell in compare.cells.items() if variant_id == retrieved]
+    qtbot.waitUntil(lambda: all(c.grounding.isVisibleTo(c) for c in cells), timeout=30_000)
+    qtbot.waitUntil(lambda: not compare._fit_timer.isActive(), timeout=5_000)
+
+    grid, header = compare.grid, compare.grid.verticalHeader()
+    for row in range(grid.rowCount()):
+        cell = grid.cellWidget(row, 1)
+        assert cell in cells and cell.text.toPlainText()
+        lines = cell.text.document().lineCount()
+        assert lines < TEXT_LINES_CAP
+        # The row holds the cell as it wants to be, and the text box the whole answer.
+        assert header.sectionSize(row) >= cell.wanted_height(grid.columnWidth(1))
+    qtbot.waitUntil(lambda: all(
+        c.text.viewport().height() >= c.text.document().lineCount()
+        * c.text.fontMetrics().lineSpacing() for c in cells), timeout=5_000)
+    assert all(c.text.verticalScrollBar().maximum() == 0 for c in cells)

@@ -303,9 +303,7 @@ class OutputCell(QFrame):
                   + 2 * self.text.frameWidth())
         if self.token_view is not None and self.body.currentWidget() is self.token_view:
             height = self.token_view.wanted_height(inner)
-        shown = [w for w in (self.branch_line, self.error, self.notice, self.flags, self.stats,
-                             self.scores, self.reason, self.repeats, self.likelihood)
-                 if not w.isHidden()]
+        shown = [w for w in self._lines_below_text() if not w.isHidden()]
         for widget in shown:
             height += widget.heightForWidth(inner) if widget.hasHeightForWidth() \
                 else widget.sizeHint().height()
@@ -314,6 +312,13 @@ class OutputCell(QFrame):
         # + 1: the grid's line between rows comes out of the row's height.
         return height + spacing * (len(shown) + 1) + margins.top() + margins.bottom() \
             + 2 * self.frameWidth() + 1
+
+    def _lines_below_text(self) -> list:
+        """Every widget the cell stacks under its text (taken from the layout, so a line
+        added later counts: the grounding line once did not, and squeezed the answer)."""
+        layout = self.layout()
+        widgets = (layout.itemAt(index).widget() for index in range(layout.count()))
+        return [w for w in widgets if w is not None and w is not self.body]
 
     # -- rating --------------------------------------------------------------------------
 
