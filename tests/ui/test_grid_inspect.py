@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 from workbench.core.prompts import FewShotExample
 from workbench.core.runs import RunStatus
 from workbench.core.sampling import SamplingSettings
+from workbench.core.wording import counted
 
 LEFT = Qt.MouseButton.LeftButton
 WITH_TOP5 = SamplingSettings(logprobs=5)  # the Sampling column gets "--n-probs 5"
@@ -107,7 +108,8 @@ def test_diff_two_cells_shows_the_first_divergence(main_window, qtbot):
                   min(len(a.ids), len(b.ids)))
     text = section.text()
     assert a.ids != b.ids  # greedy and temperature 2 (seeded) part early
-    assert f"the same {shared} tokens; they first differ at token {shared}" in text
+    assert (f"the same {counted(shared, 'token')}; they first differ at token {shared}."
+            if shared else "they differ from the first token on (token 0).") in text
     for label, trace in (("greedy", a), ("hot", b)):
         if shared < len(trace.tokens):
             token = trace.tokens[shared]

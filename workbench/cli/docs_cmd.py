@@ -13,6 +13,7 @@ import sys
 from dataclasses import replace
 
 from ..core.retrieval import CHUNK_STRATEGIES, SEARCH_MODES, ChunkingSpec
+from ..core.wording import counted
 
 DEFAULT_CHUNKING = ChunkingSpec()
 
@@ -135,12 +136,12 @@ def cmd_list(args: argparse.Namespace) -> int:
                 documents = service.documents(doc_set.id)
                 space = (f"{doc_set.embedding.model_name} ({doc_set.embedding.dim}-d, "
                          f"{doc_set.embedding.pooling})" if doc_set.embedding else "not embedded")
-                print(f"{doc_set.name}\t{len(documents)} documents, "
-                      f"{sum(d.chunks for d in documents)} chunks\t"
+                print(f"{doc_set.name}\t{counted(len(documents), 'document')}, "
+                      f"{counted(sum(d.chunks for d in documents), 'chunk')}\t"
                       f"{doc_set.chunking.describe()}\t{space}")
             return 0
         for document in service.documents(args.set, args.session):
-            print(f"{document.path}\t{document.chunks} chunks\t{document.size} bytes\t"
+            print(f"{document.path}\t{counted(document.chunks, 'chunk')}\t{document.size} bytes\t"
                   f"{document.sha256[:12]}")
         return 0
 

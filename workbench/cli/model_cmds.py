@@ -19,6 +19,7 @@ from ..core.model_info import (
     human_count,
 )
 from ..core.sampling import DEFAULTS, SamplingSettings
+from ..core.wording import counted
 from ..services.models import DEFAULT_N_CTX, ModelService
 from . import inspect_cmds
 
@@ -296,7 +297,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if args.logprobs:
                 inspect_cmds.print_token_table(tokens)
             stats = done.stats
-            print(f"[{stats.completion_tokens} tokens, {stats.tokens_per_second:.1f} tok/s, "
+            print(f"[{counted(stats.completion_tokens, 'token')}, "
+                  f"{stats.tokens_per_second:.1f} tok/s, "
                   f"first token {stats.time_to_first_token_s * 1000:.0f} ms, "
                   f"finish: {stats.finish_reason}, seed {stream.seed}]", file=sys.stderr)
     finally:
@@ -331,5 +333,5 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
         return 0
     for token_id, piece in pairs:
         print(f"{token_id:>7}  {piece!r}")
-    print(f"{len(pairs)} tokens", file=sys.stderr)
+    print(counted(len(pairs), "token"), file=sys.stderr)
     return 0

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .wording import counted
+
 
 @dataclass(frozen=True)
 class RowProblem:
@@ -121,7 +123,7 @@ def delimited_records(text: str, delimiter: str = ",") -> tuple[list[str], Itera
         for line in reader:
             if any(cell.strip() for cell in line):
                 if len(line) != len(header):
-                    yield start, RecordProblem(f"{len(line)} cells, the header has "
+                    yield start, RecordProblem(f"{counted(len(line), 'cell')}, the header has "
                                                f"{len(header)}")
                 else:
                     yield start, dict(zip(header, line))

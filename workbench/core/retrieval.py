@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from .ids import new_id, utc_now
+from .wording import counted
 
 CHUNK_STRATEGIES = ("tokens", "headings", "sentences", "paragraphs")
 RETRIEVAL_MODES = ("none", "bm25", "dense", "hybrid")
@@ -176,7 +177,8 @@ class IndexReport:
 
     def summary(self) -> str:
         text = (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.removed} removed; {self.chunks} chunks, {self.embedded} embedded")
+                f"{self.removed} removed; {counted(self.chunks, 'chunk')}, "
+                f"{self.embedded} embedded")
         if self.skipped:
             text += f"; {len(self.skipped)} skipped"
         if self.notices:

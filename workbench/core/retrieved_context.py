@@ -23,6 +23,7 @@ from .composition import build_messages
 from .messages import ChatMessage
 from .prompts import PromptVersion
 from .retrieval import RetrievalSettings, Retrieved
+from .wording import counted
 
 CONTEXT_VARIABLE = "context"
 QUERY_VARIABLES = ("query", "question", "input")
@@ -118,8 +119,8 @@ class ChunkFit:
             return ""
         kept = f", {answer:,} kept for the answer" if answer else ""
         return (f"chunk {self.chunk.position + 1} of {source_name(self.chunk)} "
-                f"({self.tokens:,} tokens) does not fit: {self.used_before:,} of {n_ctx:,} "
-                f"tokens used{kept}")
+                f"({counted(self.tokens, 'token')}) does not fit: {self.used_before:,} of "
+                f"{n_ctx:,} tokens used{kept}")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ..core.prompts import PromptVersion
 from ..core.retrieved_context import compose
 from ..core.runs import Output, Variant
 from ..core.tokens import AnswerLikelihood, Divergence, TokenInfo, TokenTrace
+from ..core.wording import counted
 from ..plugins.manager import PluginManager
 from ..store import Store
 from .compare import VariantSpec
@@ -115,7 +116,8 @@ class InspectionService:
         if vocab_a != vocab_b:
             found = (False, f"vocabularies of {vocab_a} and {vocab_b} tokens")
         elif probe_a != probe_b:
-            found = (False, f"a probe text splits into {len(probe_a)} and {len(probe_b)} tokens"
+            found = (False, f"a probe text splits into {len(probe_a)} and "
+                     f"{counted(len(probe_b), 'token')}"
                      if len(probe_a) != len(probe_b) else "a probe text gets different ids")
         else:
             found = (True, "")

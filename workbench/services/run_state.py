@@ -11,6 +11,7 @@ from ..core.cases import TestCase
 from ..core.engine_flags import ENGINE_SHORT
 from ..core.errors import NotFoundError
 from ..core.runs import CANCELLED_FINISH, CellKey, Run, RunStatus, Variant
+from ..core.wording import counted
 from ..store import Store
 from . import run_lease
 from .compare import VariantSpec
@@ -25,7 +26,7 @@ class CellProgress:
     total: int
 
     def __str__(self) -> str:
-        return f"{self.done} of {self.total} cells"
+        return f"{self.done:,} of {counted(self.total, 'cell')}"
 
 
 def find_interrupted(store: Store) -> list[str]:

@@ -20,6 +20,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..core.wording import counted
 from .base_model import BaseInfo
 from .config import TuneSettings
 
@@ -39,7 +40,7 @@ class Estimate:
     def describe(self) -> str:
         minutes = self.seconds / 60
         span = f"{self.seconds:.0f} s" if minutes < 2 else f"{minutes:.0f} min"
-        return (f"{self.steps} steps, {self.tokens:,} tokens: about {span} and "
+        return (f"{counted(self.steps, 'step')}, {counted(self.tokens, 'token')}: about {span} and "
                 f"{self.memory_bytes / 2**30:.1f} GiB of memory "
                 f"({self.lora_parameters:,} trainable parameters)")
 

@@ -35,6 +35,7 @@ from ...core.evaluation import (
     Assertion,
     AssertionResult,
 )
+from ...core.wording import counted
 from ...plugins.manager import PluginManager
 from .cost import cost_finding
 from .grounded import ChunksOf, grounded_finding
@@ -227,7 +228,7 @@ def _max_length(assertion: Assertion, context: CheckContext) -> Finding:
 def _max_tokens(assertion: Assertion, context: CheckContext) -> Finding:
     most, count = float(assertion.value), context.token_count
     return _measured(count <= most, 1.0 if count <= most else 0.0,
-                     f"{count} tokens", f"{most:g}", higher_is_better=False)
+                     counted(count, "token"), f"{most:g}", higher_is_better=False)
 
 
 def _latency(assertion: Assertion, context: CheckContext) -> Finding:

@@ -54,6 +54,7 @@ from ...core.evaluation import ASSERT_SET, ASSERTION_TYPES, Assertion
 from ...core.prompts import VARIABLE
 from ...core.retrieved_context import CONTEXT_VARIABLE
 from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuiteTest
+from ...core.wording import counted
 from .assert_set import read_set
 from .suite_options import DEFAULT_TEST_OPTIONS, TEST_OPTIONS, read_options
 from .suite_prompts import PromptReading
@@ -298,7 +299,7 @@ class _SuiteParser(PromptReading):
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                reader.problem(line, "tests", f"{len(cells)} cells, the header has {len(header)}")
+                reader.problem(line, "tests", f"{counted(len(cells), 'cell')}, the header has {len(header)}")
                 continue
             row = dict(zip(header, cells))
             description = row.get("__description", "").strip()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, Q
 
 from ...core.diff import DiffPart, similarity, word_diff
 from ...core.tokens import Divergence, TokenInfo
+from ...core.wording import counted
 
 TOP_SHOWN = 5  # alternatives listed per side at the first differing position
 
@@ -47,16 +48,26 @@ def _percent(probability: float) -> str:
     return f"{probability:.1%}" if probability < 0.1 else f"{probability:.0%}"
 
 
+def divergence_sentence(divergence: Divergence) -> str:
+    """Where the two outputs part, in words: "both start with the same 3 tokens; they first
+    differ at token 3" (positions count from 0, as the token view's do), "they differ from
+    the first token on" when nothing is shared, "identical" when nothing differs."""
+    unit = "token" if divergence.same_tokenizer else "character"
+    if divergence.position is None:
+        return f"none — the two outputs are identical, {counted(divergence.shared, unit)}."
+    if divergence.shared == 0:
+        return f"they differ from the first {unit} on ({unit} 0)."
+    return (f"both start with the same {counted(divergence.shared, unit)}; they first differ "
+            f"at {unit} {divergence.position}.")
+
+
 def divergence_html(divergence: Divergence, label_a: str, label_b: str) -> str:
     """The shared prefix, the first differing position, both tokens and their top-k."""
-    unit = "token" if divergence.same_tokenizer else "character"
     note = (f'<br><span style="color:#e65100">{html.escape(divergence.note)}</span>'
             if divergence.note else "")
+    head = f"<b>First divergence:</b> {html.escape(divergence_sentence(divergence))}"
     if divergence.position is None:
-        return (f"<b>First divergence:</b> none — the two outputs are identical, "
-                f"{divergence.shared} {unit}s{note}")
-    head = (f"<b>First divergence:</b> both start with the same {divergence.shared} "
-            f"{unit}s; they first differ at {unit} {divergence.position}.")
+        return head + note
     sides = ""
     if divergence.same_tokenizer:
         sides = (f"<br>{_token_html(label_a, divergence.a)}"

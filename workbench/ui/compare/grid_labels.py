@@ -6,6 +6,7 @@ import textwrap
 
 from ...core.cases import TestCase
 from ...core.runs import RunStatus
+from ...core.wording import counted
 
 HEADER_LINES = 6  # at most, wrapped; the tooltip has the whole case
 
@@ -40,7 +41,7 @@ def run_line(status: RunStatus, keys: list, outputs: dict) -> str:
     failed = sum(1 for o in shown if o is not None and o.error and not o.cancelled)
     cancelled = total - done - failed if status is RunStatus.CANCELLED \
         else sum(1 for o in shown if o is not None and o.cancelled)
-    parts = [f"{done} of {total} cells done"]
+    parts = [f"{done:,} of {counted(total, 'cell')} done"]
     if failed:
         parts.append(f"{failed} failed")
     if cancelled:

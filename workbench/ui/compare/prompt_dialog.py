@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.retrieved_context import source_name
+from ...core.wording import counted
 from ...services.sent_prompt import SentPrompt
 from ..evaluate.eval_widgets import DASH, cell_item
 
@@ -41,13 +42,13 @@ def messages_html(prompt: SentPrompt) -> str:
 
 
 def heading(prompt: SentPrompt) -> str:
-    tokens = f"{prompt.prompt_tokens} prompt tokens" if prompt.prompt_tokens else \
+    tokens = counted(prompt.prompt_tokens, "prompt token") if prompt.prompt_tokens else \
         "prompt tokens not recorded"
     if prompt.retrieval is None:
         return f"{prompt.variant_label} · {tokens} · no retrieved context"
     settings = prompt.retrieval
     count = len(prompt.chunks)
-    return (f"{prompt.variant_label} · {tokens} · {count} chunk{'s' * (count != 1)} from "
+    return (f"{prompt.variant_label} · {tokens} · {counted(count, 'chunk')} from "
             f"'{settings.set_name}' ({settings.mode}, k={settings.k})")
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ...core.generation import TokenEvent
 from ...core.tokens import TokenInfo, TokenTrace
+from ...core.wording import counted
 
 NO_PROBABILITIES = ("probabilities were not captured: set --n-probs K in the variant's "
                     "Sampling")
@@ -365,7 +366,7 @@ class TokenView(QWidget):
             chosen = alt.token_id == token.token_id
             button.setToolTip(f"id {alt.token_id}" + (
                 " — the token generated here" if chosen else
-                f" — branch: keep the {index} tokens before, put this at {index}, "
+                f" — branch: keep the {counted(index, 'token')} before, put this at {index}, "
                 "generate on"))
             button.setEnabled(not chosen)
             if chosen:

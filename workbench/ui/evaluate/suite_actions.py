@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from ...core.session_variants import CURRENT_VERSION
+from ...core.wording import counted
 from ...services.evaluation.preflight import check_file, preflight_for
 from ...services.evaluation.suite_file import save_suite
 from ...services.evaluation.suite_session import store_suite, suite_from_session
@@ -61,8 +62,9 @@ class SuiteActions(QObject):
         w = self.window
         w.sessions_panel.refresh(held.session.id)
         w.open_session(held.session.id)
-        text = (f"Imported the suite '{held.stored.name}': {len(held.case_set.cases)} case(s), "
-                f"{len(held.versions)} prompt(s).")
+        text = (f"Imported the suite '{held.stored.name}': "
+                f"{counted(len(held.case_set.cases), 'case')}, "
+                f"{counted(len(held.versions), 'prompt')}.")
         if missing:
             text += " Before it can run: " + "; ".join(str(p) for p in missing)
         w.banner.show_message(text, "error" if missing else "info")

@@ -18,6 +18,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QTextCursor
 
 from ...core.retrieval import ChunkView
+from ...core.wording import counted
 from ..hover_text import HoverTextEdit
 
 CHUNK_COLOURS = ("#cfe8fc", "#ffe3bd")  # alternating: a boundary shows between two chunks
@@ -62,7 +63,7 @@ def segments(length: int, spans: list[tuple[int, int]]) -> list[Segment]:
 
 
 def describe_chunk(chunk: ChunkView, total: int) -> str:
-    return (f"Chunk {chunk.position + 1} of {total} · {chunk.tokens:,} tokens · "
+    return (f"Chunk {chunk.position + 1} of {total} · {counted(chunk.tokens, 'token')} · "
             f"characters {chunk.start:,}–{chunk.end:,}")
 
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from ...core.job_state import CANCELLED, FAILED, JobState
 from ...core.model_info import human_bytes
 from ...core.retrieval import DocumentSet, IndexReport, Retrieved, SourceDocument
+from ...core.wording import counted
 from ..banner import Banner
 from ..file_dialogs import ask_folder, ask_open_paths, confirm
 from ..jobs import run_in_background
@@ -322,7 +323,7 @@ class DocumentsPanel(QWidget):
             marked, self._pending_mark = self._pending_mark, None
             self.chunk_view.show_document(text, chunks, marked)
             self.chunk_header.setText(
-                f"<b>{html.escape(document.title)}</b> · {len(chunks):,} chunks "
+                f"<b>{html.escape(document.title)}</b> · {counted(len(chunks), 'chunk')} "
                 f"({doc_set.chunking.describe()}) &nbsp; {LEGEND}")
 
         self._run(fetch, shown)

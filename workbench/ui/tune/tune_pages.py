@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from ...core.wording import counted
 from ...services.tuning import ALL_LINEAR, PRESETS, TuneSettings
 from ..jobs import JobBridge
 from .loss_plot import Histogram, LossPlot
@@ -179,7 +180,8 @@ def _row_html(row) -> str:
     trained = row.text[len(row.prompt_text):] if row.prompt_text else row.text
     return (f"<pre style='white-space:pre-wrap'>{escape(row.prompt_text)}"
             f"<b>{escape(trained)}</b></pre>"
-            f"<small>{len(row.ids)} tokens{' (cut to max length)' if row.truncated else ''}"
+            f"<small>{counted(len(row.ids), 'token')}"
+            f"{' (cut to max length)' if row.truncated else ''}"
             f"</small>")
 
 
