@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-RECORD_NAME = "workbench-backend.json"  # written into the venv: $(VENV)/workbench-backend.json
 BACKENDS = ("cuda", "vulkan", "hip", "metal", "cpu")
 FLAGS = {"cuda": "-DGGML_CUDA=on", "vulkan": "-DGGML_VULKAN=on", "hip": "-DGGML_HIP=on",
          "metal": "-DGGML_METAL=on", "cpu": ""}
@@ -211,15 +210,6 @@ def record(choice: Choice) -> dict:
     data = asdict(choice)
     data["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return data
-
-
-def read_record(prefix: str | None = None) -> dict | None:
-    """The recorded choice of the venv at prefix (default: the running one), None if absent."""
-    path = Path(prefix or sys.prefix, RECORD_NAME)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def main(argv: list | None = None) -> int:

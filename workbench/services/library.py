@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.catalog import ModelEntry
 from ..core.errors import ModelFileError, WorkbenchError
 from ..core.job_state import JobState
 from ..core.library_errors import LibraryError
 from ..core.paths import AppPaths, app_paths
-from ..library.catalogue import KnownModel, known_models, resolve_model
+from ..library.bundled import BUNDLED_NAME
+from ..library.catalogue import KnownModel, known_models, library_models, resolve_model
 from ..library.download import Progress, ProgressCallback, pull_model  # noqa: F401
 from ..library.fit import FitEstimate, estimate_fit
 from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
@@ -26,9 +29,11 @@ from ..library.hashing import file_sha256
 from ..library.hf_env import hub_cache_dir
 from ..library.hub import Hub, HubRepo, RepoFiles
 from ..library.load_usage import LoadUsage, load_usage
-from ..library.splits import part_paths
+from ..library.splits import model_stem, part_paths
 from ..library.system_memory import Memory, system_memory
-from ..store import Store
+
+if TYPE_CHECKING:  # the CLI and the model service name models without loading SQLAlchemy
+    from ..store import Store
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class LibraryService:
 
     @property
     def store(self) -> Store:
+        from ..store import Store
+
         with self._store_lock:
             if self._store is None:
                 self._store = Store.open(self.paths.database)
@@ -83,6 +90,10 @@ class LibraryService:
     def models(self, with_metadata: bool = True) -> list[LibraryModel]:
         """Every usable model; metadata from the cache (first read of a big file: ~2 s)."""
         return [self.describe(m) if with_metadata else _plain(m) for m in self.known()]
+
+    def names(self) -> ModelNames:
+        """The one name of every model file, as the library lists them now."""
+        return ModelNames(self.known())
 
     def describe(self, model: KnownModel) -> LibraryModel:
         try:
@@ -121,11 +132,6 @@ class LibraryService:
         path = check_folder(folder)
         self._save(self.settings.watching(path))
         return path
-
-    def set_scan_hf_cache(self, enabled: bool) -> None:
-        from dataclasses import replace
-
-        self._save(replace(self.settings, scan_hf_cache=enabled))
 
     def remove(self, model: LibraryModel | KnownModel, *, delete_file: bool = False) -> None:
         """Take a model out of the library; with ``delete_file`` also delete it from disk."""
@@ -194,6 +200,54 @@ class LibraryService:
     def actual_usage(host) -> LoadUsage:
         """What a loaded model (a started ModelHost) uses: llama.cpp's buffers and the RSS."""
         return load_usage(host.log_path, host.pid)
+
+
+class ModelNames:
+    """One name per model file, everywhere a model is named (model bar, variants, status bar,
+    history, evaluation, exports, CLI): the library's. That is the name the file was added
+    under, the bundled model's name, or else the file's stem, as the library lists it. The
+    GGUF's own ``general.name`` ("Smollm2 135M 8k Lc100K Mix1 Ep2") is no model's name, only
+    a detail beside it (``detail``): three names for one model read as three models."""
+
+    def __init__(self, known: Iterable[KnownModel] = ()):
+        self._by_file: dict[str, str] = {}
+        self._by_name: dict[str, str] = {}  # lower-case name -> the name as listed
+        for model in known:
+            self._by_file.setdefault(_file_key(model.path), model.name)
+            self._by_name.setdefault(model.name.lower(), model.name)
+
+    @classmethod
+    def listed(cls, paths: AppPaths | None = None, store: Store | None = None) -> ModelNames:
+        """Names as the library lists them now (reads the database and scans folders)."""
+        return cls(library_models(paths or app_paths(), store))
+
+    def of(self, model: str | os.PathLike | None) -> str:
+        """The name of a model given as a library name, a path to its file, or None (the
+        bundled model). A backend reference (openai+http://…) is its own name."""
+        if model is None:
+            return BUNDLED_NAME
+        text = os.fspath(model)
+        if _is_reference(text):
+            return text
+        listed = self._by_name.get(text.lower())
+        if listed is not None:
+            return listed
+        return self._by_file.get(_file_key(text)) or model_stem(Path(text).name)
+
+    @staticmethod
+    def detail(gguf_name: str | None) -> str:
+        """The GGUF's own name, as a detail line (a tooltip, an info row)."""
+        return f"GGUF name: {gguf_name}" if gguf_name else ""
+
+
+def _file_key(path: str | os.PathLike) -> str:
+    """Links to one file (a Hugging Face cache blob) are one model."""
+    return os.path.realpath(Path(path).expanduser())
+
+
+def _is_reference(text: str) -> bool:
+    scheme = text.split("://", 1)[0]
+    return "://" in text and "+" in scheme
 
 
 def _plain(model: KnownModel) -> LibraryModel:

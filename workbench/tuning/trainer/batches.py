@@ -25,10 +25,3 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int,
         batches += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
-    """The fraction of computed positions that are padding (0 = none wasted)."""
-    real = sum(lengths[i] for batch in batches for i in batch)
-    padded = sum(max(lengths[i] for i in batch) * len(batch) for batch in batches if batch)
-    return 1.0 - real / padded if padded else 0.0
