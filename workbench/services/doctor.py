@@ -20,23 +20,15 @@ from pathlib import Path
 from ..core.model_info import human_bytes
 from ..core.paths import AppPaths, app_paths
 from . import doctor_probes as probes
+from .doctor_checks import database_check, qt_checks
+from .doctor_status import OK, PROBLEM, WARNING, Check
 
-OK, WARNING, PROBLEM = "ok", "warning", "problem"
 SETUP_RECORD = "workbench-backend.json"  # written into the venv by the set-up (make / pip path)
 DEFAULT_N_CTX = 4096
 REINSTALL = ('CMAKE_ARGS="{flag}" {pip} install --force-reinstall --no-cache-dir '
              "llama-cpp-python")
 LOW_DISK = 2 * 1024**3
 LOW_RAM = 1024**3
-
-
-@dataclass(frozen=True)
-class Check:
-    section: str
-    name: str
-    status: str  # ok | warning | problem
-    detail: str
-    fix: str = ""
 
 
 @dataclass
@@ -203,8 +195,6 @@ def _torch(_ctx: _Context) -> Iterator[Check]:
 
 
 def _qt(_ctx: _Context) -> Iterator[Check]:
-    from .doctor_checks import qt_checks
-
     yield from qt_checks()
 
 
@@ -227,8 +217,6 @@ def _folders(ctx: _Context) -> Iterator[Check]:
 
 
 def _database(ctx: _Context) -> Iterator[Check]:
-    from .doctor_checks import database_check
-
     yield database_check(ctx.paths.database)
 
 

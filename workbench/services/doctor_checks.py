@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import doctor_probes as probes
-from .doctor import OK, PROBLEM, WARNING, Check
+from .doctor_status import OK, PROBLEM, WARNING, Check
 
 HEADLESS_HINT = "or set QT_QPA_PLATFORM=offscreen to run without a screen (tests, CLI)"
 
