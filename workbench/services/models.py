@@ -1,6 +1,8 @@
 """Use cases around models: list, resolve a name, load (several at once), unload.
 
-The GUI, the CLI and the tests all go through this service; none of them spawns a host itself.
+The GUI, the CLI and the tests load models through this service. The one host started
+elsewhere is the CLI's early one (engine/host/spawn.py, booted before the CLI's own imports for
+generate, tokenize, info and score), which the first ModelHost adopts.
 """
 
 from __future__ import annotations
