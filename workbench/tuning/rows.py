@@ -35,10 +35,6 @@ class TokenRow:
     line: int = 0
     truncated: bool = False
 
-    @property
-    def trained_tokens(self) -> int:
-        return sum(end - start for start, end in self.spans)
-
     def to_wire(self) -> dict:
         return {"ids": list(self.ids), "spans": [list(s) for s in self.spans]}
 
