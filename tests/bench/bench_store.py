@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.store.conftest import populate  # noqa: E402
+from tests.store.conftest import populate, save_outputs  # noqa: E402
 from workbench.core.runs import Output  # noqa: E402
 from workbench.store import Store  # noqa: E402
 
@@ -123,7 +123,7 @@ def main() -> None:
         inserted.append(insert)
         store = Store.open(copy_database(template, folder / f"store{attempt}.sqlite3"))
         start = time.perf_counter()
-        store.runs.add_outputs(outputs)
+        save_outputs(store, outputs)  # add_output, as a run saves them, in one transaction
         batch.append(time.perf_counter() - start)
         if attempt < args.repeat - 1:
             store.close()

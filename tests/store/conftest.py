@@ -76,3 +76,11 @@ def populate(store: Store, name: str = "Translation") -> Populated:
         SessionVariant("tuned", adapter="/adapters/fr.gguf", adapter_scale=0.5, temperature=0.7,
                        seed=-1, sampling_flags="--top-k 40 --min-p 0.05", engine_flags="-fa off")])
     return Populated(session, [v1, v2], case_set, store.runs.get(run.id), outputs)
+
+
+def save_outputs(store: Store, outputs) -> None:
+    """Outputs saved as a run saves them (``RunRepository.add_output``, one at a time), grouped
+    in one transaction so a test's thousands take a moment: all of them or none."""
+    with store.transaction():
+        for output in outputs:
+            store.runs.add_output(output)

@@ -1,4 +1,5 @@
-"""Saving outputs in batches: indexed for search, stored as the ORM stores them, all or nothing."""
+"""Saving outputs as a run does (``add_output``, one at a time), many in one transaction: indexed
+for search, stored as the ORM stores them, all or nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.store.conftest import populate
+from tests.store.conftest import populate, save_outputs
 from workbench.core.errors import StoreError
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import SamplingSettings
@@ -34,10 +35,10 @@ def raw_rows(path, where: str = "") -> list[tuple]:
         connection.close()
 
 
-def test_two_thousand_outputs_in_one_call_are_all_found(store):
+def test_two_thousand_outputs_in_one_transaction_are_all_found(store):
     data = populate(store)
     outputs = batch(data, 2000)
-    store.runs.add_outputs(outputs)
+    save_outputs(store, outputs)
     hits = store.search.search("quokka", limit=5000)
     assert {h.ref for h in hits} == {o.id for o in outputs}
     assert {h.title for h in hits} == {"v2"} and {h.session_id for h in hits} == {data.session.id}
@@ -47,7 +48,7 @@ def test_two_thousand_outputs_in_one_call_are_all_found(store):
                                                                            key=lambda o: o.id)
 
 
-def test_batch_rows_are_stored_exactly_as_the_orm_stores_them(store):
+def test_rows_are_stored_exactly_as_the_orm_stores_them(store):
     data = populate(store)
     variant = data.run.variants[0]
     template = Output(
@@ -65,12 +66,11 @@ def test_batch_rows_are_stored_exactly_as_the_orm_stores_them(store):
                            if column not in ("sampling", "engine_settings")},
                         sampling=through_orm.sampling.to_dict(),
                         engine_settings=through_orm.engine_settings))
-    store.runs.add_outputs([replace(template, id="b" * 36)])
     store.runs.add_output(replace(template, id="c" * 36))
-    orm, batched, single = raw_rows(store.db.path, "WHERE id IN ('" + "', '".join(
-        ("a" * 36, "b" * 36, "c" * 36)) + "')")
-    assert batched[1:] == orm[1:] and single[1:] == orm[1:]
-    assert store.runs.output("b" * 36) == replace(template, id="b" * 36)
+    orm, saved = raw_rows(store.db.path, "WHERE id IN ('" + "', '".join(
+        ("a" * 36, "c" * 36)) + "')")
+    assert saved[1:] == orm[1:]
+    assert store.runs.output("c" * 36) == replace(template, id="c" * 36)
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
@@ -78,34 +78,37 @@ def test_batch_rows_are_stored_exactly_as_the_orm_stores_them(store):
     ("run_id", "no-such-run", "run 'no-such-run'"),
     ("case_id", "no-such-case", "test case 'no-such-case'"),
 ])
-def test_one_bad_row_saves_nothing_of_the_batch_and_says_which(store, field, value, named):
+def test_one_bad_row_saves_nothing_of_the_transaction_and_says_which(store, field, value,
+                                                                     named):
     data = populate(store)
     before = raw_rows(store.db.path)
     outputs = batch(data, 500)
     outputs[321] = replace(outputs[321], **{field: value})
     with pytest.raises(StoreError) as caught:
-        store.runs.add_outputs(outputs)
+        save_outputs(store, outputs)
     message = str(caught.value)
     assert f"output {outputs[321].id} refers to {named}, which does not exist" in message
     assert "Nothing was changed" in message
-    assert raw_rows(store.db.path) == before  # nothing of the batch, nothing else lost
+    assert raw_rows(store.db.path) == before  # nothing of the transaction, nothing else lost
     assert store.search.search("quokka") == []
-    store.runs.add_outputs(batch(data, 10, "wombat"))  # the store goes on working
+    save_outputs(store, batch(data, 10, "wombat"))  # the store goes on working
     assert len(store.search.search("wombat")) == 10
 
 
-def test_a_repeated_id_inside_a_larger_action_leaves_no_half_batch(store):
+def test_a_repeated_id_inside_a_larger_action_fails_alone(store):
+    """The caller goes on after the error: the failed output leaves nothing behind (not even
+    its search entry), and what the action saved before and after it is kept."""
     data = populate(store)
-    outputs = batch(data, 300)
-    outputs[200] = replace(outputs[200], id=outputs[10].id)
+    first, second, third = batch(data, 3)
     with store.transaction():
         store.sessions.add(Session("kept"))
-        with pytest.raises(StoreError, match="300 output.*UNIQUE.*Nothing was changed"):
-            store.runs.add_outputs(outputs)
-        # The caller chose to go on: the rows before the duplicate must not be committed.
+        store.runs.add_output(first)
+        with pytest.raises(StoreError, match="1 output.*UNIQUE.*Nothing was changed"):
+            store.runs.add_output(replace(second, id=first.id))
+        store.runs.add_output(third)
     assert [s.name for s in store.sessions.list()].count("kept") == 1
-    assert store.search.search("quokka") == []
-    assert len(store.runs.outputs(data.run.id)) == len(data.outputs)
+    assert {h.ref for h in store.search.search("quokka")} == {first.id, third.id}
+    assert len(store.runs.outputs(data.run.id)) == len(data.outputs) + 2
 
 
 def test_a_run_and_its_outputs_in_one_transaction_are_indexed(store):
@@ -115,26 +118,25 @@ def test_a_run_and_its_outputs_in_one_transaction_are_indexed(store):
     with store.transaction():
         store.runs.add(Run(data.session.id, "together", None, RunStatus.RUNNING, (variant,),
                            id=run_id))
-        store.runs.add_outputs([Output(run_id, variant.id, None, f"platypus {i}")
-                                for i in range(5)])
+        for i in range(5):
+            store.runs.add_output(Output(run_id, variant.id, None, f"platypus {i}"))
     hits = store.search.search("platypus")
     assert len(hits) == 5 and {h.title for h in hits} == {"fresh"}
 
 
-def test_empty_batches_and_unhashable_settings(store):
+def test_unhashable_settings(store):
     data = populate(store)
-    store.runs.add_outputs([])
     odd = SamplingSettings(stop=["a", "b"])  # a list where a tuple is expected: still saved
     output = Output(data.run.id, data.run.variants[0].id, None, "echidna", sampling=odd)
-    store.runs.add_outputs([output, replace(output, id="x" * 36)])
+    save_outputs(store, [output, replace(output, id="x" * 36)])
     assert store.runs.output(output.id).sampling.stop == ("a", "b")
 
 
-def test_batch_saved_outputs_survive_export_and_import(tmp_path):
+def test_saved_outputs_survive_export_and_import(tmp_path):
     source = Store.open(tmp_path / "a.sqlite3")
     data = populate(source)
     outputs = batch(data, 1000)
-    source.runs.add_outputs(outputs)
+    save_outputs(source, outputs)
     file = tmp_path / "session.json.gz"
     assert export_session(source.db, data.session.id, file)["outputs"] == 1004
     expected = source.runs.outputs(data.run.id)

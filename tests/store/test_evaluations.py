@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlean
 
-from tests.store.conftest import populate
+from tests.store.conftest import populate, save_outputs
 from tests.store.test_migrations import migrate_to
 from workbench.core.cases import CaseSet, TestCase
 from workbench.core.errors import NotFoundError, StoreError
@@ -102,7 +102,7 @@ def test_an_outputs_repeat_and_total_time_are_kept(store):
     repeats = [Output(data.run.id, variant.id, case.id, f"repeat {i}", seed=100 + i,
                       total_s=0.25 * (i + 1), repeat=i) for i in range(3)]
     store.runs.add_output(repeats[0])
-    store.runs.add_outputs(repeats[1:])
+    save_outputs(store, repeats[1:])
     stored = {o.id: o for o in store.runs.outputs(data.run.id)}
     assert [stored[o.id] for o in repeats] == repeats
     assert [stored[o.id].repeat for o in repeats] == [0, 1, 2]
@@ -164,7 +164,7 @@ def many_outputs(store: Store, data, n: int) -> list[Output]:
     variant = data.run.variants[1]
     outputs = [Output(data.run.id, variant.id, data.case_set.cases[i % 2].id, f"answer {i}",
                       repeat=i // 2, total_s=0.01 * i) for i in range(n)]
-    store.runs.add_outputs(outputs)
+    save_outputs(store, outputs)
     return outputs
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import event
 
-from tests.store.conftest import populate
+from tests.store.conftest import populate, save_outputs
 from tests.store.test_migrations import migrate_to
 from workbench.core.errors import NotFoundError
 from workbench.core.runs import Output
@@ -45,7 +45,7 @@ def test_a_trace_is_stored_and_read_back_exactly(store):
     assert TRACE.text == "Le 🦘 est là" and TokenTrace.unpack(TRACE.pack()) == TRACE
     single = store.runs.add_output(traced_output(data))
     batch = [traced_output(data, forced_tokens=(100, 7), branch_of=single.id) for _ in range(3)]
-    store.runs.add_outputs(batch)
+    save_outputs(store, batch)
     assert store.runs.token_trace(single.id) == TRACE
     assert all(store.runs.token_trace(o.id) == TRACE for o in batch)
     back = store.runs.output(batch[0].id, with_trace=True)
@@ -59,22 +59,22 @@ def test_a_trace_is_stored_and_read_back_exactly(store):
         store.runs.token_trace("nope")
 
 
-def test_the_batch_path_stores_a_trace_as_the_orm_does(store):
+def test_add_output_stores_a_trace_as_the_orm_does(store):
     data = populate(store)
     template = traced_output(data, forced_tokens=(1, 2, 3), branch_of=data.outputs[0].id)
-    orm_id, batch_id = "a" * 36, "b" * 36
+    orm_id, saved_id = "a" * 36, "b" * 36
     with store.transaction() as s:
         values = {column: getattr(template, column) for column in OutputRow.__table__.c.keys()
                   if column not in ("sampling", "id")}
         s.add(OutputRow(**values, id=orm_id, sampling=template.sampling.to_dict()))
         s.flush()
         s.add(OutputTraceRow(output_id=orm_id, trace=TRACE.pack()))
-    store.runs.add_outputs([replace(template, id=batch_id)])
+    store.runs.add_output(replace(template, id=saved_id))
     connection = sqlite3.connect(store.db.path)
     rows = connection.execute("SELECT * FROM outputs WHERE id IN (?, ?) ORDER BY id",
-                              (orm_id, batch_id)).fetchall()
+                              (orm_id, saved_id)).fetchall()
     traces = connection.execute("SELECT * FROM output_traces WHERE output_id IN (?, ?) "
-                                "ORDER BY output_id", (orm_id, batch_id)).fetchall()
+                                "ORDER BY output_id", (orm_id, saved_id)).fetchall()
     connection.close()
     assert rows[0][1:] == rows[1][1:]
     assert traces[0][1:] == traces[1][1:] == (TRACE.pack(),)
@@ -83,7 +83,7 @@ def test_the_batch_path_stores_a_trace_as_the_orm_does(store):
 def test_reading_a_grid_does_not_read_the_traces(store):
     data = populate(store)
     added = [traced_output(data) for _ in range(20)]
-    store.runs.add_outputs(added)
+    save_outputs(store, added)
     statements = []
 
     def record(connection, cursor, statement, *args):

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from statsmodels.stats.proportion import proportion_confint
 
+from tests.store.conftest import save_outputs
 from tests.ui.conftest import make_window
 from workbench.core.evaluation import (
     Assertion,
@@ -314,7 +315,7 @@ def stored_evaluation(services) -> tuple[str, list[str]]:
         outputs = [Output(run.id, variant.id, case.id, text=rng.choice(["Paris", "Lima", "?"]),
                           repeat=repeat)
                    for variant in variants for case in cases for repeat in range(2)]
-        store.runs.add_outputs(outputs)
+        save_outputs(store, outputs)
         store.runs.set_status(run.id, RunStatus.DONE)
         results = [EvalResult(run.id, o.id, o.variant_id, o.case_id, o.repeat,
                               verdict((o.text != "?", True)))
@@ -378,8 +379,8 @@ def test_a_run_without_verdicts_says_how_to_evaluate_it(qtbot, app_services):
     run = app_services.store.runs.add(Run(workspace.session.id, "plain", case_set.id,
                                           RunStatus.DONE, (Variant("r", version.id, "/m.gguf",
                                                                    label="only"),), id="r"))
-    app_services.store.runs.add_outputs([Output(run.id, run.variants[0].id,
-                                                case_set.cases[0].id, text="hello")])
+    app_services.store.runs.add_output(Output(run.id, run.variants[0].id,
+                                              case_set.cases[0].id, text="hello"))
     window = make_window(qtbot, app_services, wait_for_model=False)
     click_tab(qtbot, window, "Evaluation")
     view = window.eval_results
