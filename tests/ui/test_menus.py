@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from tests.ui.conftest import make_window
 from tests.ui.test_workbench import compose, set_variants
@@ -147,6 +147,31 @@ def test_ctrl_q_closes_the_window(qtbot, main_window):
     qtbot.keyClick(main_window.composer.system_edit, Qt.Key.Key_Q,
                    Qt.KeyboardModifier.ControlModifier)
     assert not main_window.isVisible()
+
+
+def test_ctrl_q_quits_right_after_an_export(qtbot, main_window, tmp_path):
+    """The export's own file dialog, answered as a user would; once it has closed, Ctrl+Q
+    reaches the window from whatever has the focus (it once went nowhere: no window was
+    active after the dialog)."""
+    window = main_window
+    activate(qtbot, window)
+    window.composer.system_edit.setFocus()
+
+    def save_here() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QFileDialog)
+        dialog.setDirectory(str(tmp_path))
+        dialog.accept()
+
+    QTimer.singleShot(0, save_here)  # runs inside the dialog's own event loop
+    qtbot.keyClick(window.composer.system_edit, Qt.Key.Key_E,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: "Exported" in window.banner.text, timeout=30_000)
+    assert list(tmp_path.glob("*.json"))
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
+    assert QApplication.focusWidget().window() is window
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
 
 
 def test_export_results_writes_the_shown_run_through_an_exporter(qtbot, monkeypatch, tmp_path):
