@@ -51,11 +51,11 @@ class ContextBar(QWidget):
         row = QHBoxLayout()
         self.label = QLabel("Load a model to count tokens.")
         self.label.setToolTip(parts_tooltip(ROOM_EXPLAINED))
+        self.label.setWordWrap(True)  # every part is listed: a narrow column wraps the line
         self.warning = QLabel("")
         self.warning.setStyleSheet("color:#c62828; font-weight:bold")
         self.warning.setWordWrap(True)
-        row.addWidget(self.label)
-        row.addStretch(1)
+        row.addWidget(self.label, 1)
         layout.addLayout(row)
         layout.addWidget(self.warning)
         self.warning.hide()
@@ -65,7 +65,7 @@ class ContextBar(QWidget):
         self.bar.update()
         self.label.setText(
             f"{counted(budget.prompt, 'prompt token')} of {budget.n_ctx:,} — "
-            f"{parts_legend(budget.counts)} · {swatch(ANSWER_COLOUR)} answer "
+            f"{parts_legend(budget.counts)} · {swatch(ANSWER_COLOUR)}&nbsp;answer "
             f"{budget.answer:,} · free {max(0, budget.room_left):,}")
         # Chunks past the window stay in the prompt (what runs is what is shown): each named.
         notes = [budget.warning] if budget.warning else []

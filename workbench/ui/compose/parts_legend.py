@@ -25,7 +25,8 @@ def swatch(colour: str) -> str:
 def parts_legend(counts: dict[str, int]) -> str:
     """"■ system 17 · ■ examples 44 · ■ input 15 · ■ template 47" (retrieved only when the
     prompt holds some): the parts in display order, adding up to the prompt's tokens."""
-    return " · ".join(f"{swatch(PART_COLOURS[part])} {part} {counts[part]:,}"
+    # The swatch stays with its name when the line wraps.
+    return " · ".join(f"{swatch(PART_COLOURS[part])}&nbsp;{part} {counts[part]:,}"
                       for part in PARTS if counts[part] or part != RETRIEVED)
 
 
