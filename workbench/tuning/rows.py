@@ -17,6 +17,7 @@ from typing import Protocol
 from ..core.messages import ChatMessage
 from ..core.records import RowProblem
 from ..core.tuning_errors import DatasetError
+from ..core.wording import counted
 from .formats import Example
 
 
@@ -87,7 +88,7 @@ def tokenize_example(tokenizer: ChatTokenizer, example: Example, max_length: int
         ids += piece
     first = spans[0][0] if spans else len(ids)
     if first >= max_length:
-        raise ValueError(f"the prompt is {first} tokens, longer than the max length "
+        raise ValueError(f"the prompt is {counted(first, 'token')}, longer than the max length "
                          f"({max_length}); raise max length or shorten the prompt")
     truncated = len(ids) > max_length
     if truncated:
