@@ -81,9 +81,16 @@ def test_below_the_threshold_exits_100_and_names_the_failing_assertion(tmp_path,
     assert failed.returncode == 100, failed.stderr
     failure = ElementTree.parse(tmp_path / "out.xml").getroot().find(".//failure")
     assert "zzqx" in failure.get("message")
+    # the exit says why: the variant below, its pass rate and the threshold it missed
+    assert ("workbench: fail: variant 'smol' passed 1/2 (50%), below the threshold of 100% "
+            "(every case must pass)") in failed.stderr.splitlines()
     # half of the cases pass: a 50% threshold is met, 60% is not
-    assert workbench("eval", str(path), "--threshold", "0.5").returncode == 0
-    assert workbench("eval", str(path), "--threshold", "60%").returncode == 100
+    met = workbench("eval", str(path), "--threshold", "0.5")
+    assert met.returncode == 0 and "workbench: fail" not in met.stderr
+    missed = workbench("eval", str(path), "--threshold", "60%")
+    assert missed.returncode == 100
+    assert ("workbench: fail: variant 'smol' passed 1/2 (50%), below the threshold of 60%"
+            in missed.stderr.splitlines())
 
 
 def test_a_bad_suite_exits_1_before_generating(tmp_path):

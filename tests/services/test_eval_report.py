@@ -4,6 +4,7 @@ worked out by hand below."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from scipy import stats
@@ -208,3 +209,24 @@ def test_a_recheck_replaces_the_earlier_verdict():
     again = make_result("v-short", "c1", 0, True)
     report = build_report([SHORT], [first, again])
     assert (report.variants[0].passed, report.variants[0].total) == (1, 1)
+
+
+def test_a_branch_is_counted_beside_its_variant_never_in_its_rate():
+    """A branch forced from a token is an exploration: a passing branch of a failing cell
+    leaves the variant's rate, interval, comparison and per-assertion counts as they were,
+    and is reported apart. (It used to replace its parent's verdict: 5/6 instead of 4/6.)"""
+    results = all_results()
+    before = build_report([SHORT, LONG], results, seed=3)
+    parent = output_id("v-short", "c3", 0)  # failed
+    branch = replace(make_result("v-short", "c3", 0, True), output_id="branch-1",
+                     branch_of=parent)
+    report = build_report([SHORT, LONG], [*results, branch], seed=3)
+    short = report.variants[0]
+    assert (short.passed, short.total, short.rate) == (4, 10, 0.4)
+    assert short.interval == before.variants[0].interval
+    assert (short.branches, short.branches_passed) == (1, 1)
+    assert report.comparisons == before.comparisons
+    assert report.assertions == before.assertions
+    assert report.summary() == before.summary()  # the trend's numbers
+    assert "Short prompt: +1 branch: 1 passes, not counted" in report.lines()
+    assert report.to_dict()["variants"][0]["branches"] == 1

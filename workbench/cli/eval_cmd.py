@@ -132,9 +132,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if args.output_file:
             from ..services.evaluation.promptfoo_results import promptfoo_json
             write_text_atomically(Path(args.output_file), promptfoo_json(store, outcome.run, code))
-        if code == 1 and outcome.errors:
-            print(f"workbench: error: {outcome.errors} cell(s) failed to generate "
-                  "(their errors are in the results)", file=sys.stderr)
+        # every non-zero exit says why: each variant below the threshold, or what failed
+        kind = "fail" if code == 100 else "error"
+        for reason in outcome.exit_reasons(threshold) if code else ():
+            print(f"workbench: {kind}: {reason}", file=sys.stderr)
         return code
     except WorkbenchError:
         progress.finish()
@@ -244,10 +245,12 @@ class ProgressLine:
 
 
 def _results(store, run) -> list[dict]:
+    from ..services.evaluation.pass_rates import counted
+
     outputs = {output.id: output for output in store.runs.outputs(run.id)}
     labels = {variant.id: variant.label for variant in run.variants}
     rows = []
-    for result in store.evaluations.results(run.id):
+    for result in counted(store.evaluations.results(run.id)):  # the cells the report counts
         output = outputs.get(result.output_id)
         rows.append({"variant": labels.get(result.variant_id, result.variant_id),
                      "case_id": result.case_id, "repeat": result.repeat,
@@ -259,8 +262,10 @@ def _results(store, run) -> list[dict]:
 def write_junit(path: Path, store, run, suite_name: str) -> None:
     """JUnit XML as CI systems read it: a test suite per variant, a test case per case and
     repeat; a failing verdict is a <failure> with its reason, a generation error an <error>."""
+    from ..services.evaluation.pass_rates import counted
+
     cases = {case.id: case for case in store.case_sets.get(run.case_set_id).cases}
-    results = store.evaluations.results(run.id)
+    results = counted(store.evaluations.results(run.id))  # the cells the report counts
     root = ElementTree.Element("testsuites", name=suite_name)
     for variant in run.variants:
         mine = [r for r in results if r.variant_id == variant.id]

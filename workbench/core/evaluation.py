@@ -234,6 +234,10 @@ class EvalResult:
     repeat: int
     verdict: CaseVerdict
     id: str = field(default_factory=new_id)
+    # The output is a branch of this output (forced from a token): an exploration, not a
+    # sample of the variant, so pass rates leave it out (services/evaluation/pass_rates.py).
+    # Not stored with the verdict: read from the output it judges.
+    branch_of: str | None = None
 
     @property
     def passed(self) -> bool:

@@ -4,6 +4,7 @@ combined. Used for every output the grid or `workbench eval` produces, as it arr
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import WorkbenchError
@@ -21,6 +22,7 @@ from ...plugins.manager import PluginManager
 from ..inspection import InspectionService
 from ..models import ModelService
 from .assert_set import set_result
+from .check_values import CheckValueError, case_variables, rendered
 from .checks import CheckContext, check
 from .javascript import transformed
 from .judge import Judge, rubric_result
@@ -107,6 +109,20 @@ class Evaluator:
 
     def _one(self, assertion: Assertion, context: CheckContext, case: TestCase,
              case_set: CaseSet, question: str, output: Output) -> AssertionResult:
+        """The assertion checked with its value rendered over the case's variables
+        (check_values.py); the result keeps the assertion as written, so it is reported
+        under one label whatever each case made of its value."""
+        if assertion.type == ASSERT_SET:  # its own are rendered one by one
+            return self._checked(assertion, context, case, case_set, question, output)
+        try:
+            checked = rendered(assertion, case_variables(case))
+        except CheckValueError as error:
+            return unusable(assertion, str(error))
+        result = self._checked(checked, context, case, case_set, question, output)
+        return result if checked is assertion else replace(result, assertion=assertion)
+
+    def _checked(self, assertion: Assertion, context: CheckContext, case: TestCase,
+                 case_set: CaseSet, question: str, output: Output) -> AssertionResult:
         if assertion.transform:  # javascript.py: the output as this assertion checks it
             try:
                 context = transformed(context, assertion.transform, {"label": context.prompt},

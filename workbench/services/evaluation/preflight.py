@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ...core.cases import CaseSet, TestCase
 from ...core.composition import undefined_variables
 from ...core.errors import WorkbenchError
 from ...core.evaluation import Assertion
@@ -38,7 +39,8 @@ from ...plugins.manager import PluginManager
 from ..models import ModelService
 from ..retrieval_context import CaseRetriever
 from .assert_set import flat
-from .javascript import suite_variables
+from .check_values import value_problem, variables_of
+from .javascript import CaseVariables, suite_variables
 from .similar import SIMILAR_TYPES
 from .suite_file import read_suite
 from .suite_providers import completion_problems, unknown_id_hint, with_hint
@@ -105,6 +107,7 @@ class Preflight:
             found += self.model_notices(suite, providers, from_options=bool(models))
         found += completion_problems(suite, providers)
         found += render_problems(suite, providers, parsed=bool(known))
+        found += value_problems(suite)
         if not suite.prompts and "prompts" not in keys:
             found.append(SuiteProblem(suite.source, None, "prompts", "the suite has none"))
         if not suite.tests and "tests" not in keys:
@@ -243,6 +246,75 @@ def check_file(path: str | Path, preflight: Preflight, *, models: list[str] | No
         raise SuiteError(problems)
     preflight.check(suite, models, model_config, known=problems, need_models=need_models)
     return suite
+
+
+# -- check values ----------------------------------------------------------------------------
+
+def value_problems(suite: Suite) -> list[SuiteProblem]:
+    """Every check's value rendered for every test it applies to (check_values.py: a
+    variable the test does not define, a value still holding ``{{`` after rendering), at the
+    check's line: a test's own with the test's name, a defaultTest check once per distinct
+    failure with the tests it affects. A test whose transformVars fails is left to
+    ``render_problems``, which says so."""
+    problems = []
+    defaults: dict[tuple[int, str], list[int]] = defaultdict(list)
+    checks = [a for a in flat(suite.default_assertions) if a.type != "select-best"]
+    for number, (test, effective) in enumerate(zip(suite.tests, suite.effective_tests()), 1):
+        variables, failure = suite_variables(effective)
+        if failure is not None:
+            continue
+        variables = variables_of(variables, test.expected)
+        for assertion in flat(test.assertions):
+            problem = None if assertion.type == "select-best" else \
+                value_problem(assertion, variables)
+            if problem:
+                problems.append(SuiteProblem(test.source or suite.source, assertion.line,
+                                             "assert", f"in {_test_name(test, number)}: "
+                                                       f"{assertion.name}: {problem}"))
+        for position, assertion in enumerate(checks):
+            problem = value_problem(assertion, variables)
+            if problem:
+                defaults[(position, problem)].append(number)
+    for (position, problem), numbers in defaults.items():
+        assertion = checks[position]
+        problems.append(SuiteProblem(suite.source, assertion.line, "assert",
+                                     f"in defaultTest: {assertion.name}: {problem} — "
+                                     f"{tests_phrase(suite, numbers)}"))
+    return problems
+
+
+def case_value_problems(case_set: CaseSet, cases: Sequence[TestCase] | None = None
+                        ) -> list[str]:
+    """The window's checks, as ``value_problems`` checks a suite's: each check whose value
+    cannot be rendered for some case, one sentence per check and failure naming the check
+    (an every-case check, or the case's own) and the cases (numbered as the cases table
+    numbers them)."""
+    cases = list(case_set.cases if cases is None else cases)
+    found: dict[tuple[str, str], list[int]] = defaultdict(list)
+    transformed = CaseVariables()
+    for case in cases:
+        try:
+            variables = transformed.of(case)
+        except WorkbenchError:
+            continue  # its transformVars fails: its cells say so when they run
+        variables = variables_of(variables, case.expected)
+        own = {id(a) for a in flat(case.assertions)}
+        for assertion in flat(case_set.assertions_for(case)):
+            if assertion.type == "select-best":
+                continue
+            problem = value_problem(assertion, variables)
+            if problem:
+                where = "case's own" if id(assertion) in own else "every-case"
+                found[(f"The {where} check '{assertion.label}'", problem)].append(
+                    case.position + 1)
+    return [f"{check} cannot run on {_cases_phrase(numbers, len(cases))}: {problem}."
+            for (check, problem), numbers in found.items()]
+
+
+def _cases_phrase(numbers: Sequence[int], count: int) -> str:
+    if len(numbers) == count > 1:
+        return "every case"
+    return f"case{'s' if len(numbers) > 1 else ''} {_listed([str(n) for n in numbers])}"
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from ...core.retrieved_context import compose
 from ...core.runs import Output, Run
 from ...store import Store
 from ..retrieval_context import sent_variables
+from .pass_rates import counted
 
 VERSION = 3  # EvaluateSummaryV3
 PASSED, ASSERT, ERROR = 0, 1, 2  # promptfoo's ResultFailureReason
@@ -53,7 +54,7 @@ def promptfoo_results(store: Store, run: Run, *, exit_code: int | None = None) -
     outputs = {output.id: output for output in store.runs.outputs(run.id)}
     columns = _columns(store, run, config)
     rows = []
-    for result in store.evaluations.results(run.id):
+    for result in counted(store.evaluations.results(run.id)):  # one per cell, no branch
         output, column = outputs.get(result.output_id), columns.get(result.variant_id)
         case = cases[positions[result.case_id]] if result.case_id in positions else None
         if output is None or column is None or case is None:

@@ -17,6 +17,7 @@ from typing import Any
 from ...core.evaluation import EvalResult
 from ...core.ratings import Preference, Rating
 from ...core.retrieval_scores import RetrievalScore
+from .pass_rates import PassCount, Unit, by_unit, pass_counts
 from .statistics import (
     Agreement,
     Interval,
@@ -34,12 +35,11 @@ JUDGE_RATER_PREFIX = "judge:"  # preferences and ratings a model gave, not the u
 RUBRIC_TYPE = "llm-rubric"
 BOOTSTRAP_RESAMPLES = 1000
 
-Unit = tuple[str, int]  # (case_id, repeat): one output of a variant that another can pair with
-
 
 @dataclass(frozen=True)
 class VariantSummary:
-    """A variant's pass rate over all its outputs (a failed generation counts as a fail)."""
+    """A variant's pass rate over its samples, one per cell (a failed generation counts as a
+    fail); its branches are counted apart (pass_rates.py), in no rate or interval."""
 
     variant_id: str
     label: str
@@ -51,13 +51,27 @@ class VariantSummary:
     # outputs that failed to generate (a dead server, a cut-off stream): JUnit's errors, not
     # its failures (cases that ran and did not pass); once called "failures"
     errors: int
+    branches: int = 0  # outputs branched from a token: shown beside, never counted
+    branches_passed: int = 0
+
+    @classmethod
+    def of(cls, label: str, count: PassCount, alpha: float = 0.05) -> VariantSummary:
+        return cls(count.variant_id, label, count.passed, count.total, count.rate,
+                   count.interval(alpha), count.mean_score, count.errors, count.branches,
+                   count.branches_passed)
+
+    @property
+    def count(self) -> PassCount:
+        return PassCount(self.variant_id, self.passed, self.total, self.errors,
+                         self.mean_score, self.branches, self.branches_passed)
 
     def to_dict(self) -> dict[str, Any]:
         """``failures`` repeats ``errors`` under its old name, for readers of older reports."""
         return {"variant_id": self.variant_id, "label": self.label, "passed": self.passed,
                 "total": self.total, "rate": self.rate, "interval": self.interval.to_dict(),
                 "mean_score": self.mean_score, "errors": self.errors,
-                "failures": self.errors}
+                "failures": self.errors, "branches": self.branches,
+                "branches_passed": self.branches_passed}
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,7 @@ class EvalReport:
             score = "-" if v.mean_score is None else f"{v.mean_score:.2f}"
             out.append(f"{v.label:<{width}}  {f'{v.passed}/{v.total}':>9}  {rate:>5}  "
                        f"{interval:<12}  {score:>5}  {v.errors}")
+        out.extend(f"{v.label}: {v.count.branch_note()}" for v in self.variants if v.branches)
         out.extend(f"{c.sentence}. {c.score_sentence}." for c in self.comparisons)
         if self.ranking is not None:
             ranked = ", ".join(
@@ -171,38 +186,31 @@ def build_report(variants: Sequence[tuple[str, str]], results: Iterable[EvalResu
     """The report of evaluated outputs of ``variants`` (``(variant_id, label)``, in order).
 
     ``output_variant`` maps the output ids of ``preferences`` to variants, on top of what
-    ``results`` already say. A result evaluated twice (same variant, case and repeat) counts
-    once, the later one: a re-check replaces the earlier verdict. ``seed`` drives every
-    bootstrap, so the same inputs give the same report."""
+    ``results`` already say. What counts is pass_rates.py's: one verdict per cell, the later
+    one when a cell was evaluated twice (a re-check replaces the earlier verdict), a branch
+    never (it is counted apart). ``seed`` drives every bootstrap, so the same inputs give the
+    same report."""
     labels = dict(variants)
     if len(labels) != len(variants):
         raise ValueError("Each variant of a report must be listed once; there are duplicates.")
-    by_variant: dict[str, dict[Unit, EvalResult]] = {variant_id: {} for variant_id in labels}
+    results = list(results)
     for result in results:
-        if result.variant_id not in by_variant:
+        if result.variant_id not in labels:
             raise ValueError(f"A result belongs to variant '{result.variant_id}', which is not "
                              "among the report's variants.")
-        by_variant[result.variant_id][(result.case_id, result.repeat)] = result
+    by_variant = {variant_id: {} for variant_id in labels} | by_unit(results)
+    counts = pass_counts(list(labels), results)
     kept = [r for per_unit in by_variant.values() for r in per_unit.values()]
     owners = {r.output_id: r.variant_id for r in kept} | dict(output_variant or {})
     ranking, used, ignored = _ranking(list(labels), preferences, owners, seed)
     return EvalReport(
-        variants=tuple(_summarise(variant_id, label, list(by_variant[variant_id].values()), alpha)
+        variants=tuple(VariantSummary.of(label, counts[variant_id], alpha)
                        for variant_id, label in variants),
         assertions=_assertion_summaries(list(labels), by_variant, alpha),
         comparisons=tuple(_compare(a, b, labels, by_variant, seed, alpha)
                           for a, b in combinations(labels, 2)),
         ranking=ranking, judge_agreement=_judge_agreement(kept, ratings),
         preferences_used=used, preferences_ignored=ignored)
-
-
-def _summarise(variant_id: str, label: str, results: list[EvalResult],
-               alpha: float) -> VariantSummary:
-    passed, total = sum(r.passed for r in results), len(results)
-    return VariantSummary(
-        variant_id, label, passed, total, passed / total if total else None,
-        wilson(passed, total, alpha), fmean(r.score for r in results) if results else None,
-        sum(1 for r in results if r.verdict.error))
 
 
 def _assertion_summaries(order: list[str], by_variant: dict[str, dict[Unit, EvalResult]],

@@ -27,9 +27,10 @@ from ..models import ModelService
 from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
 from .javascript import CaseVariables, prompt_text
-from .preflight import preflight_for
-from .report import EvalReport, build_report
+from .preflight import case_value_problems, preflight_for
+from .report import EvalReport, VariantSummary, build_report
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
+from .trend import summary_of
 
 Progress = Callable[[int, int, int], None]  # cells done, cells in all, cells failed
 
@@ -47,9 +48,33 @@ class EvalOutcome:
         ``threshold``), 100 below it, 1 when cells failed to generate or the run stopped."""
         if self.errors or self.status is not RunStatus.DONE:
             return 1
+        return 100 if self.below(threshold) else 0
+
+    def below(self, threshold: float | None = None) -> list[VariantSummary]:
+        """The variants whose pass rate fell below ``threshold`` (None: every case must
+        pass), in the report's order."""
         if threshold is None:
-            return 0 if all(v.passed == v.total for v in self.report.variants) else 100
-        return 0 if all((v.rate or 0.0) >= threshold for v in self.report.variants) else 100
+            return [v for v in self.report.variants if v.passed != v.total]
+        return [v for v in self.report.variants if (v.rate or 0.0) < threshold]
+
+    def exit_reasons(self, threshold: float | None = None) -> list[str]:
+        """Why ``exit_code`` is not 0, one line each (none when it is 0): each variant below
+        the threshold with its pass rate and the threshold, the cells that failed to generate,
+        or how the run ended when it did not finish."""
+        if self.errors:
+            return [f"{self.errors} cell(s) failed to generate (their errors are in the "
+                    "results)"]
+        if self.status is not RunStatus.DONE:
+            return [f"the run ended {self.status.value} before every cell was generated"]
+        need = "100% (every case must pass)" if threshold is None else f"{threshold * 100:g}%"
+        return [f"variant '{v.label}' passed {v.passed}/{v.total} "
+                f"({_percent(v.rate)}), below the threshold of {need}"
+                for v in self.below(threshold)]
+
+
+def _percent(rate: float | None) -> str:
+    """A rate as the report prints it; a variant with nothing evaluated has none."""
+    return "no rate" if rate is None else f"{rate:.0%}"
 
 
 class EvaluatingListener:
@@ -146,7 +171,7 @@ class EvaluatingListener:
         if verdict is None:
             return None
         result = EvalResult(output.run_id, output.id, output.variant_id, case.id, output.repeat,
-                            verdict)
+                            verdict, branch_of=output.branch_of)
         try:
             self.store.evaluations.add_results([result])
         except WorkbenchError:
@@ -170,6 +195,14 @@ class EvalService:
         preflight_for(self).check(suite, models, model_config)
 
     # -- the grid's runs: the same checks, on whatever the user runs ---------------------------
+
+    def check_cases(self, case_set: CaseSet, cases: list[TestCase] | None = None) -> None:
+        """The window's preflight of its checks: one ``WorkbenchError`` naming each check
+        whose value cannot be rendered for some case (the check and the cases), before
+        anything is generated."""
+        problems = case_value_problems(case_set, cases)
+        if problems:
+            raise WorkbenchError("Nothing was run. " + "\n".join(problems))
 
     def watch(self, case_set: CaseSet, inner, total: int = 0,
               progress: Progress | None = None) -> EvaluatingListener:
@@ -216,7 +249,7 @@ class EvalService:
             if verdict is None:
                 continue
             result = EvalResult(run.id, output.id, output.variant_id, case.id, output.repeat,
-                                verdict)
+                                verdict, branch_of=output.branch_of)
             self.store.evaluations.replace_result(result)
             listener.outputs[output.id] = output
             listener.results[output.id] = result
@@ -360,7 +393,7 @@ class EvalService:
         passes when no other beat it."""
         groups: dict[tuple[str, int], list[Output]] = defaultdict(list)
         for output in evaluating.outputs.values():
-            if output.answered and output.case_id:
+            if output.answered and output.cell is not None:  # a branch is no contestant
                 groups[(output.case_id, output.repeat)].append(output)
         for (case_id, _), outputs in groups.items():
             case = evaluating.cases[case_id]
@@ -412,11 +445,8 @@ def report_for_run(store: Store, run_id: str, seed: int = 0) -> EvalReport:
         store.evaluations.results(run_id),
         preferences=store.ratings.preferences_for(ids),
         ratings=store.ratings.ratings_for(ids),
-        output_variant={output.id: output.variant_id for output in outputs}, seed=seed)
+        # a branch is no sample of its variant: not in the ranking either
+        output_variant={output.id: output.variant_id for output in outputs
+                        if output.branch_of is None}, seed=seed)
     return replace(report, retrieval=retrieval_scores(store, run, outputs))
 
-
-def summary_of(report: EvalReport) -> dict:
-    """What the history trend needs per variant (label, passed, total, rate), kept with the
-    run."""
-    return {"variants": list(report.summary().values())}

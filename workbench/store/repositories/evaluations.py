@@ -38,10 +38,12 @@ def to_eval_run(row: EvalRunRow) -> EvalRun:
                    created_at=row.created_at)
 
 
-def to_result(row: EvalResultRow) -> EvalResult:
+def to_result(row: EvalResultRow, branch_of: str | None = None) -> EvalResult:
+    """``branch_of``: the judged output's own (outputs.branch_of), read with the row."""
     return EvalResult(run_id=row.run_id, output_id=row.output_id, variant_id=row.variant_id,
                       case_id=row.case_id, repeat=row.repeat,
-                      verdict=CaseVerdict.from_dict(row.verdict), id=row.id)
+                      verdict=CaseVerdict.from_dict(row.verdict), id=row.id,
+                      branch_of=branch_of)
 
 
 def result_values(result: EvalResult) -> dict[str, Any]:
@@ -178,13 +180,16 @@ class EvaluationRepository:
     def results(self, run_id: str) -> list[EvalResult]:
         """The run's verdicts, in the order the outputs were saved."""
         with self.db.transaction() as s:
-            rows = s.scalars(select(EvalResultRow).where(EvalResultRow.run_id == run_id)
+            rows = s.execute(select(EvalResultRow, OutputRow.branch_of)
+                             .where(EvalResultRow.run_id == run_id)
                              .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
                              .order_by(literal_column("outputs.rowid"))).all()
-            return [to_result(r) for r in rows]
+            return [to_result(row, branch_of) for row, branch_of in rows]
 
     def result_for_output(self, output_id: str) -> EvalResult | None:
         """The output's verdict, or None if it was not evaluated."""
         with self.db.transaction() as s:
-            row = s.scalar(select(EvalResultRow).where(EvalResultRow.output_id == output_id))
-            return None if row is None else to_result(row)
+            found = s.execute(select(EvalResultRow, OutputRow.branch_of)
+                              .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
+                              .where(EvalResultRow.output_id == output_id)).first()
+            return None if found is None else to_result(*found)

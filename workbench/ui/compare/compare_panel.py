@@ -312,6 +312,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         repeats = self.repeats_spin.value() if repeats is None else max(1, repeats)
         self.banner.hide()
         case_set = self._stored_case_set(case_set_id)
+        self._check_values(case_set, cases)  # raises before anything runs
         listener = self._watch(case_set, cases)
         handle = self.runs.start(session_id, case_set_id, cases, specs, listener or self.bridge,
                                  repeats=repeats)

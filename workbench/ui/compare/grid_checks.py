@@ -7,6 +7,7 @@ from __future__ import annotations
 from ...core.cases import CaseSet, TestCase
 from ...core.evaluation import EvalResult
 from ...core.runs import Output, Run
+from ...services.evaluation.pass_rates import pass_counts
 
 MAX_REPEATS = 20
 
@@ -31,6 +32,14 @@ class GridChecks:
                 case_set.assertions_for(case) for case in cases):
             return None
         return self.evaluation.watch(case_set, self.bridge)
+
+    def _check_values(self, case_set: CaseSet | None, cases: list[TestCase]) -> None:
+        """Before a run: a check whose value cannot be rendered for a case (a variable the
+        case lacks) is named with the case, and nothing runs (a WorkbenchError, which the
+        window shows). A single cell generated again is not refused: its check fails, saying
+        why."""
+        if self.evaluation is not None and case_set is not None:
+            self.evaluation.check_cases(case_set, cases)
 
     def _forget_checks(self) -> None:
         self.results.clear()
@@ -123,16 +132,16 @@ class GridChecks:
             self.state.setText(f"Re-checked: {passed} of {len(self.results)} outputs pass")
 
     def refresh_pass_line(self) -> None:
-        """One line over the grid: each variant's passes among its checked outputs."""
+        """One line over the grid: each variant's passes among its checked cells, counted as
+        the Evaluation tab and ``workbench eval`` count them (pass_rates.py: one verdict per
+        cell, branches beside it, not in it)."""
         if self.run is None:
             return
-        shown = {o.id for repeats in self.repeat_outputs.values() for o in repeats.values()}
+        counts = pass_counts([v.id for v in self.run.variants], self.results.values())
         parts = []
         for number, variant in enumerate(self.run.variants, 1):
-            checked = [r for r in self.results.values()
-                       if r.variant_id == variant.id and r.output_id in shown]
-            if checked:
-                label = variant.label or f"Variant {number}"
-                parts.append(f"{label} {sum(r.passed for r in checked)}/{len(checked)} pass")
+            count = counts[variant.id]
+            if count.total or count.branches:
+                parts.append(count.line(variant.label or f"Variant {number}"))
         self.pass_line.setText(" · ".join(parts))
         self.pass_line.setVisible(bool(parts))

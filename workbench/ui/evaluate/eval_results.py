@@ -28,6 +28,7 @@ from ...core.evaluation import EvalRun
 from ...core.runs import Run
 from ...services.evaluation.report import EvalReport
 from ...services.evaluation.runner import report_for_run
+from ...services.evaluation.trend import trend_history
 from ...services.sessions import Store
 from ..compare.run_history import local_time
 from ..jobs import BackgroundCall
@@ -228,8 +229,12 @@ class EvalResultsView(QWidget):
             score = DASH if v.mean_score is None else f"{v.mean_score:.2f}"
             interval = DASH if v.rate is None else span(v.interval.low, v.interval.high)
             name = f"{row + 1}. {v.label}" if self.numbered else v.label
+            # A branch is shown beside its variant's count, never in it (pass_rates.py).
+            branches = f"  (+{v.branches} branch{'es' * (v.branches != 1)})" \
+                if v.branches else ""
             cells = [cell_item(name, v.label),
-                     cell_item(f"{v.passed}/{v.total}", align_right=True),
+                     cell_item(f"{v.passed}/{v.total}{branches}", v.count.branch_note(),
+                               align_right=True),
                      cell_item(percent(v.rate), align_right=True), cell_item(interval),
                      cell_item(score, "mean of the outputs' weighted assertion scores (0..1)",
                                align_right=True),
@@ -370,12 +375,10 @@ def _swatch(color: str) -> QPixmap:
 
 def load_evaluation(store: Store, run: Run) -> tuple[EvalReport | None, list[EvalRun]]:
     """The run's report (None when nothing of it was evaluated or judged) and the evaluated
-    runs of its test set, oldest first. Blocking: reads the store and bootstraps."""
-    if run.case_set_id is not None:
-        history = store.evaluations.history(case_set_id=run.case_set_id)
-    else:
-        history = [e for e in [store.evaluations.eval_run(run.id)] if e is not None]
+    runs of its test set, oldest first, the run's own point from the same report as the table
+    (trend.py). Blocking: reads the store and bootstraps."""
     report = report_for_run(store, run.id)
+    history = trend_history(store, run, report)
     if all(v.total == 0 for v in report.variants) and report.ranking is None \
             and not report.retrieval:  # gold sources alone are worth a report
         return None, history
