@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from workbench.core.model_info import default_parallel
 from workbench.library.bundled import BUNDLED_NAME
 
 
@@ -30,6 +31,15 @@ def test_info_prints_the_metadata():
         assert expected in done.stdout
     meta = json.loads(workbench("info", BUNDLED_NAME, "--json").stdout)
     assert meta["architecture"] == "llama" and meta["n_layers"] == 30
+    # The engine and the memory estimate name the same parallel sequences: a real load's.
+    parallel = default_parallel(meta["offload_supported"])
+    assert meta["engine"]["n_parallel"] == parallel
+    for args, count in (((), parallel), (("--parallel", "2"), 2)):
+        lines = dict(line.split(None, 1) for line in
+                     workbench("info", BUNDLED_NAME, *args).stdout.splitlines()
+                     if line.startswith(("engine", "memory")))
+        assert lines["engine"].startswith(f"{count} parallel · ")
+        assert f"({count} parallel, each its own KV cache)" in lines["memory"]
 
 
 def test_generate_streams_text_and_is_deterministic_at_temperature_zero():

@@ -55,7 +55,7 @@ def test_selecting_a_model_shows_the_fit_estimate(panel, qtbot):
     panel.select("smollm2-135m-instruct")
     qtbot.waitUntil(lambda: "n_gpu_layers" in panel.fit_label.text(), timeout=10_000)
     assert "KV cache 360.0 MiB" in panel.fit_label.text()  # n_ctx 4096 × 4 sequences
-    assert "× 4 parallel" in panel.fit_label.text()
+    assert "(4 parallel, each its own KV cache)" in panel.fit_label.text()
     panel.n_ctx.setValue(8192)
     qtbot.waitUntil(lambda: "KV cache 720.0 MiB" in panel.fit_label.text(), timeout=10_000)
     assert not panel.remove_button.isEnabled()  # the bundled model cannot be removed

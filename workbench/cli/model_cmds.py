@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from ..core.chat_template import describe_source
 from ..core.errors import WorkbenchError
@@ -14,6 +15,7 @@ from ..core.model_info import (
     CACHE_TYPES,
     FLASH_ATTN_MODES,
     AdapterSpec,
+    default_parallel,
     describe_engine,
     human_bytes,
     human_count,
@@ -165,6 +167,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     if service.is_remote(args.model):
         return _remote_info(service, args)
     meta = service.describe(args.model, **_load_options(args))
+    # describe() loads with one sequence to spare memory; the engine line and the memory
+    # estimate name the parallel sequences a real load decodes (they said 1 and 4).
+    parallel = args.parallel or default_parallel(meta.offload_supported)
+    if meta.engine:
+        meta = replace(meta, engine={**meta.engine, "n_parallel": parallel})
     if args.json:
         print(json.dumps(meta.to_wire(), indent=2))
         return 0
@@ -190,7 +197,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         if key in meta.extra:
             rows.append((key.split(".")[-1] if "base_model" not in key else "base model",
                          meta.extra[key]))
-    rows.extend(_file_rows(meta, args.n_ctx, {key for key, _ in rows}, args.parallel))
+    rows.extend(_file_rows(meta, args.n_ctx, {key for key, _ in rows}, parallel))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

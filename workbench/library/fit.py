@@ -49,7 +49,7 @@ class FitEstimate:
         """One line for the GUI and the CLI."""
         need = (f"needs ≈{human_bytes(self.total)} (weights {human_bytes(self.weights)} + KV "
                 f"cache {human_bytes(self.kv_cache)} + compute {human_bytes(self.compute)}) at "
-                f"n_ctx {self.n_ctx:,}" + (f" × {self.n_parallel} parallel"
+                f"n_ctx {self.n_ctx:,}" + (f" ({self.n_parallel} parallel, each its own KV cache)"
                                            if self.n_parallel > 1 else ""))
         ram = "RAM free unknown" if self.free_ram is None else f"{human_bytes(self.free_ram)} RAM free"
         vram = "VRAM free unknown" if self.free_vram is None else f"{human_bytes(self.free_vram)} VRAM free"
