@@ -18,7 +18,8 @@ from .tune_pages import BasePage, DataPage, ExportPage, SettingsPage, TrainPage
 
 
 class TuneWizard(QWizard):
-    compare_requested = Signal()  # the main window adds comparison_specs() to its grid
+    # Compare pressed: the Tune menu (tune_menu.py) runs base vs adapter in a session of its own.
+    compare_requested = Signal()
 
     def __init__(self, service: TuningService, session_id: str | None = None, parent=None):
         super().__init__(parent)
@@ -68,10 +69,6 @@ class TuneWizard(QWizard):
             if users and answers:
                 pairs.append((users[-1], answers[-1]))
         return pairs
-
-    def comparison_specs(self, version, scales=(1.0, 0.5), **options):
-        """Base and base + adapter at each scale, for the comparison grid (one loaded model)."""
-        return self.service.variant_specs(self.job.id, version, scales, **options)
 
     def done(self, result: int) -> None:
         if self.run is not None and not self.run.done.is_set():
