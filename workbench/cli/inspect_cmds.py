@@ -1,5 +1,5 @@
 """Token inspection on the command line: ``workbench score`` and the per-token output of
-``generate --logprobs K`` (registered by model_cmds, which shares its load options)."""
+``generate --logprobs K`` (registered by model_cmds)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..core.errors import WorkbenchError
 from ..core.generation import ScoreRequest
 from ..core.messages import conversation
 from ..core.tokens import MAX_TOP_K, Alternative, AnswerLikelihood, TokenInfo
+from .model_options import add_load_options, load_options, model_service
 
 
 def top_k(value: str) -> int:
@@ -26,7 +27,7 @@ def top_k(value: str) -> int:
     return k
 
 
-def register(commands: argparse._SubParsersAction, add_load_options) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     score = commands.add_parser(
         "score", help="how likely an answer is after a prompt: per-token log-probabilities, "
                       "total negative log-likelihood, perplexity")
@@ -47,8 +48,6 @@ def register(commands: argparse._SubParsersAction, add_load_options) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .model_cmds import _load_options, _service
-
     if args.raw and args.system:
         raise WorkbenchError("--system needs the chat template: drop --raw, or write the "
                              "system prompt into --prompt.")
@@ -57,13 +56,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         request = ScoreRequest(answer=args.answer, top_k=args.top_k,
                                messages=tuple(conversation(args.prompt, args.system)))
-    service = _service(args)
+    service = model_service(args)
     try:
         if service.is_remote(args.model):
             raise WorkbenchError(f"'workbench score' needs a local model: {args.model} is served "
                                  "elsewhere, and the OpenAI-style API cannot score given text.")
         # One sequence: scoring decodes nothing in parallel.
-        options = {**_load_options(args), "n_parallel": args.parallel or 1}
+        options = {**load_options(args), "n_parallel": args.parallel or 1}
         host = service.load_named(args.model, **options)
         result = host.score(request)
         model = host.metadata.path

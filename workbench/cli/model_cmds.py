@@ -12,8 +12,6 @@ from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import conversation
 from ..core.model_info import (
-    CACHE_TYPES,
-    FLASH_ATTN_MODES,
     AdapterSpec,
     default_parallel,
     describe_engine,
@@ -22,8 +20,9 @@ from ..core.model_info import (
 )
 from ..core.sampling import DEFAULTS, SamplingSettings
 from ..core.wording import counted
-from ..services.models import DEFAULT_N_CTX, ModelService
+from ..services.models import ModelService
 from . import inspect_cmds
+from .model_options import add_load_options, load_options, model_service
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -33,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     info = commands.add_parser("info", help="what llama.cpp reports about a model")
     info.add_argument("model", metavar="MODEL", help="model name (see 'workbench models') or path")
-    _add_load_options(info)
+    add_load_options(info)
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=cmd_info)
 
@@ -65,7 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]",
                           type=_adapter, help="a GGUF LoRA adapter, scale 1 unless given "
                                               "(repeatable; e.g. from 'workbench tune')")
-    _add_load_options(generate)
+    add_load_options(generate)
     generate.add_argument("--logprobs", "--n-probs", type=inspect_cmds.top_k, default=0,
                           metavar="K", help="each token's probability and the K most likely "
                                             "tokens at its position (0-20; with --json: per "
@@ -82,54 +81,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     tokenize.add_argument("--json", action="store_true", help="print JSON")
     tokenize.set_defaults(func=cmd_tokenize)
 
-    inspect_cmds.register(commands, _add_load_options)
-
-
-def _service(args: argparse.Namespace) -> ModelService:
-    """A ModelService; for a ``scheme+…`` reference (e.g. ``openai+http://…``) the plugins are
-    started first, as the app does, because the backends that open such references are plugins.
-    A plain name or path skips them: loading plugins would only slow a local generate."""
-    service = ModelService()
-    reference = getattr(args, "model", None)
-    if not looks_like_backend_reference(reference):
-        return service
-    from ..services.plugins import start_plugins
-
-    start_plugins(service, safe_mode=args.safe_mode)
-    if not service.is_remote(reference):
-        scheme = reference.split("+", 1)[0]
-        why = "safe mode loads no plugins" if args.safe_mode else \
-            "see 'workbench plugins' for what is installed and enabled"
-        raise WorkbenchError(f"No backend '{scheme}' to open {reference}: {why}.")
-    return service
-
-
-def looks_like_backend_reference(reference: str | None) -> bool:
-    """``scheme+rest://…``: what a plugin backend opens, never a file name or path."""
-    if not reference or "://" not in reference:
-        return False
-    head = reference.split("://", 1)[0]
-    return "+" in head and "/" not in head.split("+", 1)[0]
-
-
-def _add_load_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context window")
-    parser.add_argument("--gpu-layers", type=int, default=None,
-                        help="layers to offload (default: all if supported, else 0)")
-    parser.add_argument("--threads", "-t", type=int, default=None)
-    engine = parser.add_argument_group(
-        "engine", "llama.cpp's own flags and defaults; they change the arithmetic and are "
-                  "recorded with every output")
-    engine.add_argument("--flash-attn", "-fa", choices=FLASH_ATTN_MODES, default=None,
-                        help="flash attention (default: auto, as llama.cpp)")
-    engine.add_argument("--cache-type-k", "-ctk", choices=CACHE_TYPES, default=None,
-                        help="K cache type (default f16)")
-    engine.add_argument("--cache-type-v", "-ctv", choices=CACHE_TYPES, default=None,
-                        help="V cache type (default f16; quantized needs flash attention)")
-    engine.add_argument("--batch-size", "-b", type=int, default=None, help="default 2048")
-    engine.add_argument("--ubatch-size", "-ub", type=int, default=None, help="default 512")
-    engine.add_argument("--parallel", "-np", type=int, default=None,
-                        help="sequences decoded together (default: 4 on the CPU, 8 on a GPU)")
+    inspect_cmds.register(commands)
 
 
 def _adapter(value: str) -> AdapterSpec:
@@ -138,13 +90,6 @@ def _adapter(value: str) -> AdapterSpec:
         return AdapterSpec(path, float(scale)) if path else AdapterSpec(value)
     except ValueError:
         return AdapterSpec(value)  # a path with a colon in it
-
-
-def _load_options(args: argparse.Namespace) -> dict:
-    return {"n_ctx": args.n_ctx, "n_gpu_layers": args.gpu_layers, "n_threads": args.threads,
-            "flash_attn": args.flash_attn, "cache_type_k": args.cache_type_k,
-            "cache_type_v": args.cache_type_v, "n_batch": args.batch_size,
-            "n_ubatch": args.ubatch_size, "n_parallel": args.parallel}
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -163,10 +108,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    service = _service(args)
+    service = model_service(args)
     if service.is_remote(args.model):
         return _remote_info(service, args)
-    meta = service.describe(args.model, **_load_options(args))
+    meta = service.describe(args.model, **load_options(args))
     # describe() loads with one sequence to spare memory; the engine line and the memory
     # estimate name the parallel sequences a real load decodes (they said 1 and 4).
     parallel = args.parallel or default_parallel(meta.offload_supported)
@@ -267,7 +212,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         request = GenerationRequest(messages=tuple(conversation(args.prompt, args.system)),
                                     sampling=sampling, adapters=tuple(args.lora))
-    service = _service(args)
+    service = model_service(args)
     try:
         if service.is_remote(args.model):
             if args.lora:
@@ -278,7 +223,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                      "elsewhere, and its tokens come back as text only.")
             host = service.open_remote(args.model)
         else:
-            host = service.load_named(args.model, **_load_options(args))
+            host = service.load_named(args.model, **load_options(args))
         stream = host.generate(request)
         try:
             for event in stream:
@@ -320,7 +265,7 @@ def _tokens(stream) -> list:
 
 
 def cmd_tokenize(args: argparse.Namespace) -> int:
-    service = _service(args)
+    service = model_service(args)
     try:
         if service.is_remote(args.model):
             raise WorkbenchError(f"'workbench tokenize' needs a local model: {args.model} is "
