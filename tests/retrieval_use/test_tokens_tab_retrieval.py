@@ -1,6 +1,7 @@
 """The composer's Tokens tab shows the prompt that is sent, retrieved chunks included, for the
 case selected (pytest-qt, real widgets, the real bundled model, a real document set searched
-with BM25): the same tokens, and so the same count, as the budget line under it."""
+with BM25): the same tokens, and so the same count, as the budget line under it, and as many
+as the model reads when a variant retrieving alike runs the case."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from PySide6.QtCore import Qt
 from tests.retrieval_use.corpus import QUESTIONS
 from tests.retrieval_use.test_retrieval_gui import choose, compose_questions, with_document_set
 from tests.ui.conftest import app_services, make_window  # noqa: F401 - a fixture
+from tests.ui.test_workbench import run_and_wait
+from workbench.core.runs import RunStatus
 from workbench.services.context import RETRIEVED
 
 
@@ -74,3 +77,30 @@ def test_the_tokens_tab_shows_the_retrieved_chunks_of_the_selected_case(
     qtbot.waitUntil(lambda: shows("within 14 days", QUESTIONS[1][0]), timeout=60_000)
     assert QUESTIONS[0][0] not in drawn_text(pane)
     assert pane.result.total == budget_line_total(composer)
+
+
+def test_the_tokens_tab_counts_what_a_run_of_the_same_case_sends(qtbot, app_services, tmp_path):
+    """A variant retrieving as the composer does: the model's own count of the prompt it read
+    for the selected case is the Tokens tab's."""
+    window = make_window(qtbot, app_services)
+    with_document_set(qtbot, window, tmp_path)
+    compose_questions(window)
+    composer = window.composer
+    choose(qtbot, composer.retrieval.set_combo, "handbook")
+    choose(qtbot, composer.retrieval.mode_combo, "BM25")
+    click_tokens_tab(qtbot, composer)
+    pane = composer.tokens.panes[0]
+    click_case(qtbot, composer, 0)
+    qtbot.waitUntil(lambda: pane.result is not None and composer.budget is not None
+                    and composer.budget.tokens is pane.result
+                    and "starts at 22:00" in drawn_text(pane), timeout=60_000)
+    shown = pane.result.total
+    table = window.compare.variants
+    table.table.setRowCount(0)
+    table.add_variant("bm25", temperature=0.0, seed=0, max_tokens=4,
+                      retrieval=composer.retrieval.settings())
+    assert run_and_wait(qtbot, window) is RunStatus.DONE
+    first = window.compare.cases[0].id
+    cell = next(c for (_, case_id), c in window.compare.cells.items() if case_id == first)
+    assert cell.output is not None and not cell.output.error
+    assert cell.output.prompt_tokens == shown
