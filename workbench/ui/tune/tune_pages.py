@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,19 +26,42 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.wording import counted
-from ...services.tuning import ALL_LINEAR, PRESETS, TuneSettings
-from ..jobs import JobBridge
+from ...services.tuning import (
+    ALL_LINEAR,
+    PRESETS,
+    Imported,
+    TuneConfig,
+    TuneSettings,
+    TuningService,
+)
+from ..jobs import BackgroundCall, JobBridge
 from .loss_plot import Histogram, LossPlot
 
-if TYPE_CHECKING:  # the wizard imports these pages
-    from .tune_wizard import TuneWizard
+
+class WizardParts(Protocol):
+    """What the pages use of the wizard that holds them (TuneWizard, tune_wizard.py): the
+    service, the choices made on earlier pages, the job, and how to run a slow call. Declared
+    here, so the pages need not import the wizard that imports them."""
+
+    service: TuningService
+    session_id: str | None
+    base: Any  # the chosen base model's BaseInfo, None until one is read
+    imported: Imported
+    plan: Any  # the TrainingPlan for the imported data, None until planned
+    run: Any  # the TuneRun in progress
+    job: Any  # the TuneJob trained (or being resumed)
+    compare_requested: Any  # a Signal
+
+    def config(self) -> TuneConfig: ...
+    def background(self, fn, on_success, on_failure) -> BackgroundCall: ...
+
 
 PREVIEW_ROWS = 5
 DATA_FILTER = "Training data (*.jsonl *.json *.csv)"
 
 
 class BasePage(QWizardPage):
-    def __init__(self, wizard: TuneWizard):
+    def __init__(self, wizard: WizardParts):
         super().__init__()
         self.w = wizard
         self.setTitle("Base model")
@@ -103,7 +126,7 @@ class BasePage(QWizardPage):
 class DataPage(QWizardPage):
     planned = Signal()
 
-    def __init__(self, wizard: TuneWizard):
+    def __init__(self, wizard: WizardParts):
         super().__init__()
         self.w = wizard
         self.setTitle("Training data")
@@ -186,7 +209,7 @@ def _row_html(row) -> str:
 
 
 class SettingsPage(QWizardPage):
-    def __init__(self, wizard: TuneWizard):
+    def __init__(self, wizard: WizardParts):
         super().__init__()
         self.w = wizard
         self.setTitle("Settings")
@@ -274,7 +297,7 @@ class SettingsPage(QWizardPage):
 
 
 class TrainPage(QWizardPage):
-    def __init__(self, wizard: TuneWizard):
+    def __init__(self, wizard: WizardParts):
         super().__init__()
         self.w = wizard
         self.setTitle("Training")
@@ -374,7 +397,7 @@ class TrainPage(QWizardPage):
 
 
 class ExportPage(QWizardPage):
-    def __init__(self, wizard: TuneWizard):
+    def __init__(self, wizard: WizardParts):
         super().__init__()
         self.w = wizard
         self.setTitle("Export and compare")
