@@ -230,3 +230,32 @@ def test_a_branch_is_counted_beside_its_variant_never_in_its_rate():
     assert report.summary() == before.summary()  # the trend's numbers
     assert "Short prompt: +1 branch: 1 passes, not counted" in report.lines()
     assert report.to_dict()["variants"][0]["branches"] == 1
+
+
+def test_every_non_zero_exit_says_why():
+    """workbench eval prints these lines: each variant below the threshold with its pass
+    rate and the threshold; cells that failed to generate; a run that did not finish."""
+    from workbench.core.runs import Run, RunStatus
+    from workbench.services.evaluation.runner import EvalOutcome
+
+    report = build_report([SHORT, LONG], all_results())  # Short 4/10, Long 8/9
+    run = Run("session", "suite", None, RunStatus.DONE, ())
+
+    def outcome(errors=0, status=RunStatus.DONE):
+        return EvalOutcome(run, "session", report, errors, status)
+
+    assert outcome().exit_code() == 100
+    assert outcome().exit_reasons() == [
+        "variant 'Short prompt' passed 4/10 (40%), below the threshold of 100% (every case "
+        "must pass)",
+        "variant 'Long prompt' passed 8/9 (89%), below the threshold of 100% (every case "
+        "must pass)"]
+    assert outcome().exit_code(0.875) == 100
+    assert outcome().exit_reasons(0.875) == [
+        "variant 'Short prompt' passed 4/10 (40%), below the threshold of 87.5%"]
+    assert outcome().exit_code(0.4) == 0 and outcome().exit_reasons(0.4) == []
+    assert outcome(errors=2).exit_code() == 1
+    assert outcome(errors=2).exit_reasons() == [
+        "2 cell(s) failed to generate (their errors are in the results)"]
+    assert outcome(status=RunStatus.CANCELLED).exit_reasons(0.4) == [
+        "the run ended cancelled before every cell was generated"]
