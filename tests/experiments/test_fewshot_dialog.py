@@ -1,8 +1,10 @@
 """Experiments ▸ Few-shot vs fine-tune…, driven as the user drives it: the menu opens the
-dialog (not modal), a bad k list is named, Start runs the experiment, the report appears with
-its plot, Save HTML writes it."""
+dialog (not modal) naming the model it trains and compares, a bad k list is named, Start runs
+the experiment, the report appears with its plot, Save HTML writes it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QTextDocument
@@ -25,6 +27,10 @@ def test_the_dialog_runs_an_experiment_and_shows_its_report(qtbot, app_services,
     window.experiments.fewshot_action.trigger()
     dialog = window.experiments.dialogs["fewshot"]
     assert dialog.isVisible() and not dialog.isModal()
+    # It names the model it will train and compare: the one the window loaded.
+    loaded = Path(window.models.metadata.path).name
+    assert dialog.model_label.text().startswith(f"{loaded} — the model loaded in the window")
+    assert "adapters are trained on it" in dialog.model_label.text()
 
     data = EXAMPLES / "few-shot-vs-lora.jsonl"
     monkeypatch.setattr(file_dialogs, "ask_open_path", lambda *_: str(data))

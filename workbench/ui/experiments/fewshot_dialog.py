@@ -58,6 +58,11 @@ class FewShotDialog(QDialog):
 
     def _build(self) -> None:
         form = QFormLayout()
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+        form.addRow("Model", self.model_label)
+        self._show_model()
+        self.window_ref.models.loaded.connect(self._show_model)
         self.from_session = QRadioButton("This session's examples and rated outputs")
         self.from_file = QRadioButton("A file:")
         group = QButtonGroup(self)
@@ -126,6 +131,18 @@ class FewShotDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.step_label)
         layout.addWidget(self.report, 1)
+
+    def _show_model(self, _metadata=None) -> None:
+        """The model the experiment trains and compares: the one the window has loaded (Start
+        takes its name), named again whenever the window loads another."""
+        models = self.window_ref.models
+        metadata = models.metadata
+        shown = Path(metadata.path).name if metadata is not None else \
+            (models.name or "the bundled model")
+        self.model_label.setText(f"{shown} — the model loaded in the window: the adapters are "
+                                 "trained on it and every arm answers with it")
+        self.model_label.setToolTip(metadata.path if metadata is not None else
+                                    "Load another model in the model bar to use it here")
 
     def _browse(self) -> None:
         path = file_dialogs.ask_open_path(self, "Example file", DATA_FILTER)
