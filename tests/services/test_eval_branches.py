@@ -15,6 +15,7 @@ from workbench.services.evaluation.pass_rates import counted, pass_counts
 from workbench.services.evaluation.promptfoo_results import promptfoo_results
 from workbench.services.evaluation.runner import report_for_run
 from workbench.services.evaluation.trend import summary_of, trend_history
+from workbench.services.results_export import result_rows
 from workbench.store import Store
 
 CONTAINS = Assertion("contains", "cheval")
@@ -75,6 +76,10 @@ def test_every_count_leaves_the_branch_out(store):
     exported_outputs = {row["metadata"]["workbench"]["output_id"]
                         for row in exported["results"]}
     assert exported_outputs == {o.id for o in data.outputs}  # the branch is no row
+    rows = result_rows(store, data.run)  # File ▸ Export results: every output, marked
+    assert [(r["counted"], r["branch_of"]) for r in rows] == \
+        [(True, None)] * 4 + [(False, data.outputs[1].id)]
+    assert sum(r["passed"] for r in rows if r["counted"]) == 3
 
 
 def test_the_trend_point_of_the_shown_run_is_its_reports(store):

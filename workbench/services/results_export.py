@@ -9,16 +9,23 @@ from statistics import mean
 from ..core.runs import Run
 from ..plugins.manager import PluginManager
 from ..store import Store
+from .evaluation.pass_rates import counted
 
 
 def result_rows(store: Store, run: Run) -> list[dict]:
     """One flat row per output: the variant, the case, the answer, its timings and provenance,
-    its verdict (when the cases had checks) and its mean rating."""
+    its verdict (when the cases had checks; ``counted``: whether the pass rate counts it — a
+    cell generated again counts its latest output, a branch never), the output it was
+    branched from, and its mean rating."""
     variants = {variant.id: variant for variant in run.variants}
     cases = ({case.id: case for case in store.case_sets.get(run.case_set_id).cases}
              if run.case_set_id else {})
     outputs = store.runs.outputs(run.id)
-    verdicts = {result.output_id: result for result in store.evaluations.results(run.id)}
+    results = store.evaluations.results(run.id)
+    verdicts = {result.output_id: result for result in results}
+    # the verdicts the pass rates count (one per cell, no branch): a reader of the file gets
+    # the app's numbers by counting the rows marked so
+    in_rate = {result.output_id for result in counted(results)}
     stars: dict[str, list[int]] = {}
     for rating in store.ratings.ratings_for([output.id for output in outputs]):
         stars.setdefault(rating.output_id, []).append(rating.score)
@@ -42,6 +49,8 @@ def result_rows(store: Store, run: Run) -> list[dict]:
             "passed": verdict.passed if verdict else None,
             "score": round(verdict.score, 4) if verdict else None,
             "reason": verdict.verdict.reason if verdict else None,
+            "counted": (output.id in in_rate) if verdict else None,
+            "branch_of": output.branch_of,
             "stars": round(mean(stars[output.id]), 2) if output.id in stars else None,
             "output_id": output.id,
         }
