@@ -256,6 +256,6 @@ def test_every_non_zero_exit_says_why():
     assert outcome().exit_code(0.4) == 0 and outcome().exit_reasons(0.4) == []
     assert outcome(errors=2).exit_code() == 1
     assert outcome(errors=2).exit_reasons() == [
-        "2 cell(s) failed to generate (their errors are in the results)"]
+        "2 cells failed to generate (their errors are in the results)"]
     assert outcome(status=RunStatus.CANCELLED).exit_reasons(0.4) == [
         "the run ended cancelled before every cell was generated"]

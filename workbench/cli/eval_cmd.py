@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..core.atomic_file import write_text_atomically
+from ..core.wording import counted
 from .shipped import shipped_or_path
 
 
@@ -234,7 +235,7 @@ class ProgressLine:
             return
         self.shown = percent
         elapsed = time.monotonic() - self.started
-        text = (f"eval: {done}/{total} cells ({percent}%)"
+        text = (f"eval: {done}/{counted(total, 'cell')} ({percent}%)"
                 + (f" · {progress.message}" if progress.message else "") + f" · {elapsed:.0f} s")
         print(("\r" if self.terminal else "") + text, end="" if self.terminal else "\n",
               file=sys.stderr, flush=True)

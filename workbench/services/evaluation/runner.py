@@ -18,6 +18,7 @@ from ...core.ratings import Preference
 from ...core.retrieved_context import compose
 from ...core.runs import Output, Run, RunStatus
 from ...core.suites import Suite
+from ...core.wording import counted
 from ...plugins.manager import PluginManager
 from ...store import Store
 from .. import run_state
@@ -62,7 +63,7 @@ class EvalOutcome:
         the threshold with its pass rate and the threshold, the cells that failed to generate,
         or how the run ended when it did not finish."""
         if self.errors:
-            return [f"{self.errors} cell(s) failed to generate (their errors are in the "
+            return [f"{counted(self.errors, 'cell')} failed to generate (their errors are in the "
                     "results)"]
         if self.status is not RunStatus.DONE:
             return [f"the run ended {self.status.value} before every cell was generated"]

@@ -27,6 +27,7 @@ from ...core.cases import CaseSet, TestCase
 from ...core.evaluation import EvalResult
 from ...core.ratings import Preference, Rating
 from ...core.runs import Output, Run, RunStatus, Variant
+from ...core.wording import counted
 from ...services.compare import RunHandle, RunService, VariantSpec
 from ...services.evaluation.runner import EvalService
 from ...services.run_history import RunHistoryService, StoredRun
@@ -331,12 +332,12 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
             cell.stats.setText("queued")
             if repeats > 1:
                 self._repeating.add(key)
-        title = f"Running {len(specs)} variants × {len(cases)} cases"
+        title = f"Running {counted(len(specs), 'variant')} × {counted(len(cases), 'case')}"
         self.state.setText(f"{title}…")
         # The run is a job: its progress in cells reaches the state line through the bridge.
         progress = JobBridge(self).bind(handle)
         progress.progress.connect(lambda p: self.state.setText(
-            f"{title}: {int(p.done)} of {int(p.total)} cells done…")
+            f"{title}: {int(p.done)} of {counted(int(p.total), 'cell')} done…")
             if self.handle is handle and not handle.done.is_set() else None)
         progress.finished.connect(progress.deleteLater)
         self._set_running(True)

@@ -27,6 +27,7 @@ from ...core.ratings import THUMBS_DOWN, THUMBS_UP
 from ...core.runs import Output
 from ...core.sampling import describe_sampling
 from ...core.tokens import AnswerLikelihood, TokenTrace
+from ...core.wording import counted
 from .score_line import LINE_COLOUR, score_line
 from .token_view import TokenView, percent, quoted
 
@@ -201,7 +202,7 @@ class OutputCell(QFrame):
         self.error.setVisible(bool(output.error) and not output.cancelled)
         self.notice.setText(cancel_notice(output) if output.cancelled else "")
         self.notice.setVisible(output.cancelled)
-        parts = [f"{output.token_count} tokens"]
+        parts = [counted(output.token_count, "token")]
         if output.tokens_per_second:
             parts.append(f"{output.tokens_per_second:.0f} tok/s")
         if output.time_to_first_token_s is not None and not output.error:
@@ -445,13 +446,15 @@ def likelihood_line(result: AnswerLikelihood, least: int = 3) -> str:
     """'Expected answer: 4 tokens · NLL 6.21 · perplexity 4.7 · least likely ' Paris' 3%'."""
     worst = " · ".join(f"{quoted(token.piece)} {percent(token.probability or 0.0)}"
                        for _, token in result.least_likely(least))
-    return (f"Expected answer: {len(result.tokens)} tokens · NLL {result.total_nll:.2f} · "
+    return (f"Expected answer: {counted(len(result.tokens), 'token')} · "
+            f"NLL {result.total_nll:.2f} · "
             f"perplexity {result.perplexity:.2f}" + (f" · least likely: {worst}" if worst else ""))
 
 
 def cancel_notice(output: Output) -> str:
     if output.text:
-        return f"Cancelled — stopped after {output.token_count} tokens; the text so far is kept."
+        return (f"Cancelled — stopped after {counted(output.token_count, 'token')}; the text so "
+                "far is kept.")
     return "Cancelled — the run was stopped before this cell started."
 
 

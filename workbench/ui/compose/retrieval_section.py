@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ...core.retrieval import RetrievalSettings
 from ...core.retrieved_context import CaseContext, fill_context
+from ...core.wording import counted
 from ...services.retrieval_context import CaseRetriever, sets_for_session
 from ..jobs import BackgroundCall
 
@@ -185,5 +186,5 @@ class RetrievalSection(QGroupBox):
         else:
             query = context.query if len(context.query) <= 60 else context.query[:59] + "…"
             count = len(context.chunks)
-            self.status.setText(f"{count} chunk{'s' if count != 1 else ''} from "
+            self.status.setText(f"{counted(count, 'chunk')} from "
                                 f"{settings.set_name} ({settings.mode}) for “{query}”")
