@@ -15,7 +15,7 @@ from workbench.ui.main_window import WINDOW_TITLE
 def test_window_opens_loads_the_bundled_model_and_chats(main_window, qtbot):
     window = main_window
     assert window.windowTitle().endswith(WINDOW_TITLE)
-    assert "SmolLM2-135M-Instruct" in window.picker.state.text()
+    assert window.picker.state.text().startswith("● smollm2-135m-instruct · ")  # the library name
     chat = window.chat
     tokens = []
     chat.input.setPlainText("Say hello to the user.")

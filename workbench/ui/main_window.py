@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -26,7 +25,7 @@ from ..core.model_info import human_bytes
 from ..core.prompts import PromptVersion
 from ..services.compare import RunService, VariantSpec
 from ..services.evaluation.runner import EvalService
-from ..services.library import LibraryService
+from ..services.library import LibraryService, ModelNames
 from ..services.models import ModelService
 from ..services.plugins import PluginManager
 from ..services.retrieval.service import RetrievalService
@@ -39,6 +38,7 @@ from .compare.compare_panel import ComparePanel
 from .compare.variants_keeper import VariantsKeeper
 from .compare.variants_table import CURRENT
 from .compose.composer import ComposerPanel
+from .elided_label import ElidedLabel
 from .evaluate.eval_results import EvalResultsView, EvaluationLoader
 from .experiments.experiments_menu import ExperimentsMenu
 from .history_panel import HistoryPanel
@@ -89,6 +89,7 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.workspace_service = services.workspace
         self.settings = settings
         self.workspace: Workspace | None = None
+        self.model_names = ModelNames()  # the library's, once start() has listed it
         self.models = ModelController(services.models, self)
         self.setWindowTitle(WINDOW_TITLE)
         self.resize(1500, 950)
@@ -114,6 +115,7 @@ class MainWindow(PluginsMenu, QMainWindow):
         toolbar.addSeparator()
         self.note_edit = QLineEdit(placeholderText="version note")
         self.note_edit.setMaximumWidth(220)
+        self.note_edit.setMinimumWidth(120)  # readable beside a long model state
         self.save_button = QPushButton("Save version")
         toolbar.addWidget(self.note_edit)
         toolbar.addWidget(self.save_button)
@@ -140,8 +142,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.compare.spec_for = self.compare.history.spec_for
         self.compare.case_set_for = self.save_cases  # Re-check uses the table as it is now
         self.composer.cases.checks_edited.connect(lambda: self.save_cases())
-        self.composer.cases.judge_choices = lambda: [
-            self.picker.combo.itemText(i) for i in range(self.picker.combo.count())]
+        self.composer.cases.judge_choices = self.picker.references
+        self.compare.variants.default_model = self.picker.chosen  # new rows start with it
         self.variants_keeper = VariantsKeeper(self.compare.variants, self.workspace_service,
                                               lambda message: self.banner.show_message(message),
                                               self)
@@ -187,7 +189,9 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.banner_overlay.add(self.plugin_banner)
         self.setCentralWidget(central)
 
-        self.models_status = QLabel("No model loaded")
+        # Elided, never wider than the window gives: a long model name once widened the
+        # window past the screen and pushed the memory readout off it.
+        self.models_status = ElidedLabel("No model loaded")
         self.memory_status = QLabel("")
         self.jobs_status = QLabel("")
         self.statusBar().addWidget(self.models_status, 1)
@@ -213,7 +217,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.sessions_panel.session_chosen.connect(lambda _id: self.eval_loader.refresh())
         self.library_panel.model_added.connect(lambda _model: self.refresh_models())
         self.library_panel.models_changed.connect(lambda _models: self.refresh_models())
-        self.models.loaded.connect(lambda _meta: self.library_panel.show_usage(self.models.host))
+        self.models.loaded.connect(lambda meta: self.library_panel.show_usage(
+            self.models.host, self.model_names.of(meta.path)))
 
     def _on_model_loaded(self, _meta) -> None:
         if self.banner.kind == "error":  # an earlier load failure no longer applies
@@ -226,23 +231,23 @@ class MainWindow(PluginsMenu, QMainWindow):
         the caller already made; listing scans folders)."""
         current = self.picker.chosen()
         known = self.services.models.list_models() if known is None else known
-        names = [m.name for m in known]
-        if current and current not in names:
-            names.append(current)
-        self.picker.set_models(names, current)
+        self.model_names = ModelNames(known)  # the one name of each model file
+        self.picker.set_models([m.name for m in known], current, self.model_names)
         if self.workspace is not None:
-            self.compare.variants.set_choices(self.workspace.history, names,
+            self.compare.variants.set_choices(self.workspace.history, self._model_choices(),
                                               self._adapter_choices())
+
+    def _model_choices(self) -> list[tuple[str, str]]:
+        """(name, what loads it) of each model the bar offers, for the variants' lists."""
+        return [(self.model_names.of(r), r) for r in self.picker.references()]
 
     def _adapter_choices(self) -> list[tuple[str, str]]:
         return [(a.name or a.path, a.path) for a in self.services.tuning.adapters()]
 
     def start(self, model: str | None = None) -> None:
-        names = [m.name for m in self.services.models.list_models()]
-        self.picker.set_models(names, model)
-        if model and model not in names:
-            self.picker.combo.addItem(model)
-            self.picker.combo.setCurrentText(model)
+        known = self.services.models.list_models()
+        self.model_names = ModelNames(known)
+        self.picker.set_models([m.name for m in known], model, self.model_names)
         self.sessions_panel.refresh()
         last = self.settings.value("last_session")
         known = {s.id for s in self.sessions_panel.sessions}
@@ -327,8 +332,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         history = self.workspace_service.store.prompts.history(self.workspace.prompt.id)
         self.workspace = self._with(history=history)
         self.history_panel.show_versions(history)
-        names = [self.picker.combo.itemText(i) for i in range(self.picker.combo.count())]
-        self.compare.variants.set_choices(history, names, self._adapter_choices())
+        self.compare.variants.set_choices(history, self._model_choices(),
+                                          self._adapter_choices())
 
     def _with(self, **changes) -> Workspace:
         from dataclasses import replace
@@ -442,18 +447,13 @@ class MainWindow(PluginsMenu, QMainWindow):
 
     def update_status(self) -> None:
         hosts = self.services.models.loaded()
-        names = ", ".join(sorted({self._model_label(h) for h in hosts}))
+        # One entry per model file, by its one name: copies with other settings (a variant's
+        # engine flags, an embedding host) are the same model.
+        names = ", ".join(sorted({self.model_names.of(h.settings.path) for h in hosts}))
         self.models_status.setText(f"Loaded: {names}" if hosts else "No model loaded")
         memory = self.services.models.memory_use()
         self.memory_status.setText(f"Model memory {human_bytes(memory)}" if memory else "")
         self.jobs_status.setText("Running comparison…" if self.compare.running else "Idle")
-
-    def _model_label(self, host) -> str:
-        """The library name the user chose (the picker's), not the GGUF's own general.name;
-        models loaded by variants show their file name."""
-        if host is self.models.host:
-            return self.models.name or self.picker.chosen() or Path(host.settings.path).stem
-        return Path(host.settings.path).stem
 
     def update_title(self) -> None:
         """"● Session — Prompt Workbench" while the prompt differs from its saved version."""

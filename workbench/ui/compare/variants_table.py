@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +33,9 @@ SAMPLING_COLUMN, ENGINE_COLUMN, RETRIEVAL_COLUMN = 8, 9, 10
 # Shown in their own columns, so not repeated among the sampling flags.
 OWN_COLUMNS = ("temperature", "seed", "max_tokens")
 NO_ADAPTER = "none"
+MODEL_TIP = ("A library model, or a plugin backend such as "
+             "openai+http://127.0.0.1:8080/v1?model=NAME; a new row starts with the model "
+             "bar's model")
 
 
 class VariantsTable(QWidget):
@@ -40,7 +45,9 @@ class VariantsTable(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.versions: list[PromptVersion] = []
-        self.models: list[str] = []
+        self.models: list[tuple[str, str]] = []  # (the model's one name, what loads it)
+        # The model a new row starts with: the model bar's choice (set by the window).
+        self.default_model: Callable[[], str | None] = lambda: None
         self.adapters: list[tuple[str, str]] = []  # (name, GGUF LoRA path)
         self.retrieval_sets: list[str] = []  # document set names a variant can retrieve from
         layout = QVBoxLayout(self)
@@ -60,10 +67,12 @@ class VariantsTable(QWidget):
         self.add_button.clicked.connect(lambda: self.add_variant())
         self.remove_button.clicked.connect(self.remove_selected)
 
-    def set_choices(self, versions: list[PromptVersion], models: list[str],
+    def set_choices(self, versions: list[PromptVersion], models: list[str | tuple[str, str]],
                     adapters: list[tuple[str, str]] | None = None) -> None:
-        """Refresh the combos (new versions saved, models added) keeping each row's choice."""
-        self.versions, self.models = list(versions), list(models)
+        """Refresh the combos (new versions saved, models added) keeping each row's choice.
+        ``models``: library names, or (name, path) for a model loaded by its path."""
+        self.versions = list(versions)
+        self.models = [(m, m) if isinstance(m, str) else (m[0], m[1]) for m in models]
         if adapters is not None:
             self.adapters = list(adapters)
         for row in range(self.table.rowCount()):
@@ -79,14 +88,18 @@ class VariantsTable(QWidget):
                     adapter_scale: float = 1.0, sampling: SamplingSettings | None = None,
                     engine: str = "", retrieval: RetrievalSettings | None = None) -> None:
         """A row; ``sampling`` fills the Sampling column with its non-default settings,
-        ``engine`` is llama.cpp flags for this variant (empty: the model bar's)."""
+        ``engine`` is llama.cpp flags for this variant (empty: the model bar's); without
+        ``model``, the model bar's."""
+        model = model or self.default_model()
         row = self.table.rowCount()
         self.table.insertRow(row)
         self.table.setCellWidget(row, 0, QLineEdit(label or f"Variant {row + 1}"))
         version_combo, model_combo = QComboBox(), QComboBox()
         model_combo.setEditable(True)  # remote models: type a backend reference
-        model_combo.setToolTip("A library model, or a plugin backend such as "
-                               "openai+http://127.0.0.1:8080/v1?model=NAME")
+        # The whole name on hover: the column may cut it.
+        model_combo.currentTextChanged.connect(
+            lambda text, combo=model_combo: combo.setToolTip(
+                f"{text}\n\n{MODEL_TIP}" if text else MODEL_TIP))
         self._fill_version_combo(version_combo, version)
         self._fill_model_combo(model_combo, model)
         self.table.setCellWidget(row, 1, version_combo)
@@ -192,7 +205,10 @@ class VariantsTable(QWidget):
 
     def model_choice(self, row: int) -> str | None:
         """A library model, or whatever the user typed (e.g. openai+http://host/v1?model=x)."""
-        return self.table.cellWidget(row, 2).currentText().strip() or None
+        combo = self.table.cellWidget(row, 2)
+        text = combo.currentText().strip()
+        index = combo.findText(text) if text else -1
+        return (combo.itemData(index) if index >= 0 else None) or text or None
 
     def adapter_choice(self, row: int) -> str | None:
         """The adapter's file: a library adapter's path, or a path the user typed."""
@@ -243,7 +259,15 @@ class VariantsTable(QWidget):
         combo.blockSignals(False)
 
     def _fill_model_combo(self, combo: QComboBox, chosen: str | None) -> None:
-        _fill(combo, [(name, name) for name in self.models], chosen)
+        _fill(combo, self.models, chosen)
+        for index in range(combo.count()):  # a name the column cuts is whole on hover
+            combo.setItemData(index, combo.itemText(index), Qt.ItemDataRole.ToolTipRole)
+        # The list opens as wide as its longest name (it cut "gemma-…q4_k_m" to the column),
+        # and the box shows a name from its start.
+        combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        combo.lineEdit().setCursorPosition(0)
+        text = combo.currentText()
+        combo.setToolTip(f"{text}\n\n{MODEL_TIP}" if text else MODEL_TIP)
 
     def _fill_adapter_combo(self, combo: QComboBox, chosen_path: str | None) -> None:
         _fill(combo, [(NO_ADAPTER, None), *self.adapters], chosen_path)

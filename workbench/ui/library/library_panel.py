@@ -258,9 +258,9 @@ class LibraryPanel(QWidget):
         self._run(lambda: self.service.fit(str(model.path), n_ctx), shown,
                   lambda message: self.fit_label.setText(message))
 
-    def show_usage(self, host) -> None:
-        """After a model is loaded (a started ModelHost): what it actually uses."""
-        name = Path(host.settings.path).name if hasattr(host, "settings") else "the model"
+    def show_usage(self, host, name: str = "the model") -> None:
+        """After a model is loaded (a started ModelHost, ``name`` its one name): what it
+        actually uses."""
         self._run(lambda: self.service.actual_usage(host),
                   lambda usage: self.usage_label.setText(f"Loaded {name}: {usage.summary()}"),
                   lambda message: self.usage_label.setText(message))

@@ -1,10 +1,14 @@
 """Toolbar widgets to choose and load a model: name, context size, GPU layers, chat template,
-state."""
+state.
+
+Picking a model in the bar loads it (off the GUI thread; the state says "Loading …") for the
+composer, the chat and the token counts, and makes it the default model of new variants. A
+variant row keeps its own model: the bar never changes a row that exists. *Reload* loads the
+same model again with the context, GPU-layer and engine settings typed in the bar."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -19,8 +23,14 @@ from ...core.chat_template import TemplateChoice, describe_source, template_labe
 from ...core.engine_flags import parse_engine_flags
 from ...core.errors import SettingsError
 from ...core.model_info import ModelMetadata, describe_engine, human_count
+from ...services.library import ModelNames
 from ..compose.template_dialog import TemplateDialog
+from ..elided_label import ElidedCombo, ElidedLabel
 from ..model_controller import ModelController
+
+NAME_CHARS = 24  # the combo's width in characters: a longer name elides, whole in its tooltip
+PICK_TIP = ("Picking a model loads it (for the composer, the chat and token counts) and new "
+            "variants start with it; each variant row keeps its own model.")
 
 
 class ModelPicker(QWidget):
@@ -29,9 +39,18 @@ class ModelPicker(QWidget):
         self.controller = controller
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(QLabel("Model:"))
-        self.combo = QComboBox()
-        self.combo.setMinimumWidth(220)
+        self.names = ModelNames()  # the window gives the library's (set_models)
+        self.model_label = QLabel("Default model:")
+        self.model_label.setToolTip(PICK_TIP)
+        layout.addWidget(self.model_label)
+        self.combo = ElidedCombo()
+        # As wide as NAME_CHARS, whatever the names: a long one must not widen the window.
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(NAME_CHARS)
+        self.combo.setToolTip(PICK_TIP)
+        self.combo.activated.connect(lambda _index: self.load())  # the user's pick only
+        self.combo.currentIndexChanged.connect(lambda _index: self._show_choice_tooltip())
         layout.addWidget(self.combo)
         layout.addWidget(QLabel("Context:"))
         self.n_ctx = QSpinBox(minimum=256, maximum=262144, singleStep=1024, value=4096)
@@ -54,7 +73,9 @@ class ModelPicker(QWidget):
             "change the arithmetic and are recorded with every output.")
         self.engine.returnPressed.connect(self.load)
         layout.addWidget(self.engine)
-        self.load_button = QPushButton("Load")
+        self.load_button = QPushButton("Reload")
+        self.load_button.setToolTip("Load the chosen model again with this context, GPU-layer "
+                                    "and engine settings")
         layout.addWidget(self.load_button)
         self.template_button = QPushButton("Template…")
         self.template_button.setToolTip("The chat template of the selected model: the file's "
@@ -62,21 +83,48 @@ class ModelPicker(QWidget):
         self.template_button.clicked.connect(lambda: self.choose_template())
         layout.addWidget(self.template_button)
         self.template_dialog: TemplateDialog | None = None
-        self.state = QLabel("No model loaded")
-        layout.addWidget(self.state)
+        # Long: elided, whole on hover; it leaves the bar's other fields their room.
+        self.state = ElidedLabel("No model loaded", preferred_chars=60)
+        layout.addWidget(self.state, 1)
         self.load_button.clicked.connect(lambda: self.load())
         controller.loading.connect(lambda name: self._set_state(f"Loading {name}…", busy=True))
         controller.loaded.connect(self._on_loaded)
         controller.failed.connect(self._on_failed)
 
-    def set_models(self, names: list[str], current: str | None = None) -> None:
+    def set_models(self, references: list[str], current: str | None = None,
+                   names: ModelNames | None = None) -> None:
+        """Offer these models (library names, or paths), each shown by its one name;
+        ``current`` stays chosen (added when the list lacks it). Nothing loads."""
+        if names is not None:
+            self.names = names
+        references = list(references)
+        if current and current not in references:
+            references.append(current)
+        self.combo.blockSignals(True)
         self.combo.clear()
-        self.combo.addItems(names)
-        if current and current in names:
-            self.combo.setCurrentText(current)
+        for reference in references:
+            name = self.names.of(reference)
+            self.combo.addItem(name, reference)
+            self.combo.setItemData(self.combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
+        if current:
+            self.combo.setCurrentIndex(max(0, self.combo.findData(current)))
+        self.combo.blockSignals(False)
+        # The list opens as wide as its longest name, whatever the combo's width.
+        self.combo.view().setMinimumWidth(self.combo.view().sizeHintForColumn(0) + 24)
+        self._show_choice_tooltip()
+
+    def references(self) -> list[str]:
+        """What each offered model is loaded by (a library name, or a path)."""
+        return [self.combo.itemData(i) or self.combo.itemText(i)
+                for i in range(self.combo.count())]
 
     def chosen(self) -> str | None:
-        return self.combo.currentText() or None
+        """The chosen model as it is loaded by (a library name, or a path)."""
+        return self.combo.currentData() or self.combo.currentText() or None
+
+    def _show_choice_tooltip(self) -> None:
+        name = self.combo.currentText()
+        self.combo.setToolTip(f"{name}\n\n{PICK_TIP}" if name else PICK_TIP)
 
     def engine_settings(self) -> dict:
         """The engine flags typed in the bar (SettingsError names a bad one)."""
@@ -88,7 +136,6 @@ class ModelPicker(QWidget):
             engine = self.engine_settings()
         except SettingsError as error:
             self._set_state(str(error), busy=False)
-            self.state.setToolTip(str(error))
             return
         self.controller.load(self.chosen(), self.n_ctx.value(), None if layers < 0 else layers,
                              engine)
@@ -105,7 +152,7 @@ class ModelPicker(QWidget):
             meta = host.metadata
             note = "Now: " + describe_source(meta.chat_template_source,
                                              meta.file_has_chat_template, meta.architecture)
-        self.template_dialog = TemplateDialog(name or "the bundled model", current, note, self)
+        self.template_dialog = TemplateDialog(self.names.of(name), current, note, self)
         self.template_dialog.accepted.connect(lambda: self._template_chosen(name))
         self.template_dialog.open()  # window-modal, without a nested event loop
 
@@ -123,21 +170,25 @@ class ModelPicker(QWidget):
         offload = (f"GPU {meta.gpu_layers_offloaded}/{meta.n_layers + 1} layers"
                    if meta.offload_supported else "CPU only")
         template = template_label(meta.chat_template_source, meta.file_has_chat_template)
-        self._set_state(f"● {Path(meta.path).stem} · {human_count(meta.parameter_count)} · "
+        self._set_state(f"● {self.names.of(meta.path)} · {human_count(meta.parameter_count)} · "
                         f"{meta.quantization} · ctx {meta.n_ctx:,} · {offload} · "
                         f"{meta.engine.get('n_parallel', 1)} parallel · template: {template}",
                         busy=False)
         why = describe_source(meta.chat_template_source, meta.file_has_chat_template,
                               meta.architecture)
         offload_why = f"\nGPU offload: {meta.offload_reason}" if meta.offload_reason else ""
-        self.state.setToolTip(f"Engine: {describe_engine(meta.engine)}\nChat template: {why}"
-                              f"{offload_why}")
+        gguf = ModelNames.detail(meta.name)
+        self.state.set_detail(f"{gguf}\nEngine: {describe_engine(meta.engine)}\n"
+                              f"Chat template: {why}{offload_why}".lstrip("\n"))
 
     def _on_failed(self, message: str) -> None:
         # The whole reason (e.g. "not enough GPU memory …; try --gpu-layers 12") on hover.
         self._set_state("Load failed", busy=False)
-        self.state.setToolTip(message)
+        self.state.set_detail(message)
 
     def _set_state(self, text: str, busy: bool) -> None:
         self.state.setText(text)
+        if busy or not text.startswith("●"):
+            self.state.set_detail("")  # the details belong to the model it described
         self.load_button.setEnabled(not busy)
+        self.combo.setEnabled(not busy)  # one load at a time: a pick waits for it
