@@ -72,10 +72,11 @@ def new_set(qtbot, panel, name: str, size: int = 64, overlap: int = 8, *,
     qtbot.mouseClick(panel.new_set_button, Qt.MouseButton.LeftButton)
     dialog = panel.set_dialog
     assert dialog is not None and dialog.isVisible()
+    assert not dialog.session_only.isChecked()  # a new set is for every session by default
     qtbot.keyClicks(dialog.name_edit, name)
-    if not this_session:
+    if this_session:
         qtbot.mouseClick(dialog.session_only, Qt.MouseButton.LeftButton)
-        assert not dialog.session_only.isChecked()
+        assert dialog.session_only.isChecked()
     for spin, value in ((dialog.size, size), (dialog.overlap, overlap)):
         spin.selectAll()
         qtbot.keyClicks(spin, str(value))
@@ -314,3 +315,47 @@ def test_the_window_has_a_documents_tab_that_follows_the_session(qtbot, main_win
     window.open_session(first)
     qtbot.waitUntil(lambda: panel.current is not None
                     and panel.current.name == "first-session-notes", timeout=20_000)
+
+
+def test_a_hybrid_search_before_embedding_points_at_the_embed_button(qtbot, panel,
+                                                                     monkeypatch, tmp_path):
+    """The message names the button beside the search, not a command line, and goes away
+    (the search runs) once the set is embedded."""
+    new_set(qtbot, panel, "household")
+    add_files(qtbot, panel, monkeypatch, write_corpus(tmp_path / "corpus"))
+    search = panel.search
+    assert search.mode.currentData() == "hybrid"
+    qtbot.keyClicks(search.query, "how long to steep green tea")
+    qtbot.keyClick(search.query, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Embed with" in search.status.text(), timeout=20_000)
+    message = search.status.text()
+    assert "'household'" in message and "Hybrid" in message
+    assert "workbench docs" not in message
+    assert panel.embedding.embed_button.text() == "Embed with"  # the button it names
+    assert panel.embedding.embed_button.isVisible() and panel.embedding.embed_button.isEnabled()
+
+    combo = panel.embedding.model_combo
+    qtbot.waitUntil(lambda: combo.currentText() == "smollm2-135m-instruct", timeout=20_000)
+    with qtbot.waitSignal(panel.strip.ended, timeout=JOB_TIMEOUT_MS) as ended:
+        qtbot.mouseClick(panel.embedding.embed_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].status == "done", ended.args[0].error
+    qtbot.waitUntil(lambda: search.results.rowCount() > 0, timeout=30_000)
+    assert "Embed with" not in search.status.text()
+    assert search.status.text().endswith("hits (Hybrid).")
+
+
+def test_a_new_set_with_the_dialogs_defaults_is_seen_by_the_next_session(qtbot, parts, panel):
+    service, _models, first = parts
+    new_set(qtbot, panel, "team-handbook", this_session=False)  # OK on the defaults
+    assert panel.current.session_id is None
+
+    second = WorkspaceService(service.store).create_session("Next day").session.id
+    other = DocumentsPanel(service, None, lambda: second)
+    qtbot.addWidget(other)
+    other.show()
+    qtbot.waitUntil(lambda: other.set_list.count() == 1 and other.current is not None,
+                    timeout=20_000)
+    assert other.current.name == "team-handbook"
+    assert other.set_list.item(0).text() == "team-handbook  (global)"
+    assert second != first
+    qtbot.waitUntil(lambda: background_calls_in_flight() == 0, timeout=20_000)

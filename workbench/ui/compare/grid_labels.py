@@ -11,14 +11,20 @@ from ...core.wording import counted
 HEADER_LINES = 6  # at most, wrapped; the tooltip has the whole case
 
 
+def filled_values(case: TestCase) -> str:
+    """``question=…, tone=…``: the values the case gives. An empty one says nothing about the
+    case (``context`` left for retrieval to fill, most often) and is left out."""
+    return ", ".join(f"{k}={v}" for k, v in case.variables.items() if v)
+
+
 def case_label(case: TestCase, number: int) -> str:
-    values = ", ".join(f"{k}={v}" for k, v in case.variables.items())
+    values = filled_values(case)
     return f"{number}. {values[:60]}" if values else f"Case {number}"
 
 
 def case_header(case: TestCase, number: int, columns: int = 26) -> str:
     """The row header: the case wrapped onto a few lines, then the expected answer."""
-    values = ", ".join(f"{k}={v}" for k, v in case.variables.items()) or f"Case {number}"
+    values = filled_values(case) or f"Case {number}"
     lines = textwrap.wrap(f"{number}. {values}", columns) or [f"{number}."]
     if case.expected:
         lines += textwrap.wrap(f"→ expected: {case.expected}", columns)
@@ -28,7 +34,8 @@ def case_header(case: TestCase, number: int, columns: int = 26) -> str:
 
 
 def case_tooltip(case: TestCase, number: int) -> str:
-    values = "\n".join(f"{k} = {v}" for k, v in case.variables.items()) or "(no variables)"
+    values = "\n".join(f"{k} = {v}" if v else f"{k}: empty" for k, v in
+                       case.variables.items()) or "(no variables)"
     expected = f"\n\nExpected: {case.expected}" if case.expected else "\n\nNo expected answer."
     return f"Case {number}\n{values}{expected}"
 

@@ -25,6 +25,8 @@ from .table_editing import make_type_ready, start_editing
 
 EXPECTED = "expected"
 CHECKS = "checks"
+RETRIEVED = "context"  # the variable retrieval fills (core/retrieved_context.py)
+RETRIEVED_HEADER = "context (retrieval fills empty cells)"
 CHECKS_ROLE = Qt.ItemDataRole.UserRole  # the row's CaseChecks, kept on its checks cell
 NAMES_SHOWN = 3  # more assertions than this read as "5 checks"
 
@@ -55,6 +57,7 @@ class CasesTable(QWidget):
         self.shared = SetChecks()  # the case set's own assertions and judge
         self.judge_choices: Callable[[], list[str]] = list  # model names for the judge combos
         self.assertions_dialog: AssertionsDialog | None = None
+        self.retrieval_fills = False  # retrieval is on: it fills each empty `context`
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, 2)
@@ -63,6 +66,7 @@ class CasesTable(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.itemChanged.connect(lambda _item: self.changed.emit())
+        self.changed.connect(self._show_retrieved_column)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add row")
@@ -97,6 +101,7 @@ class CasesTable(QWidget):
         for (variables, expected), kept in zip(rows, checks):
             self._append(variables, expected, kept)
         self.table.blockSignals(False)
+        self._show_retrieved_column()
 
     def rows(self) -> list[tuple[dict[str, str], str | None]]:
         result = []
@@ -117,6 +122,28 @@ class CasesTable(QWidget):
                          checks[index] if index < len(checks) else CaseChecks())
         self.table.blockSignals(False)
         self.changed.emit()
+
+    # -- the column retrieval fills ---------------------------------------------------------
+
+    def set_filled_by_retrieval(self, active: bool) -> None:
+        """Retrieval is on (or off): ``context`` is then the retrieved chunks, not a value to
+        type, so its column goes while every case leaves it empty; a case that sets its own
+        keeps it in view, marked as the exception."""
+        self.retrieval_fills = active
+        self._show_retrieved_column()
+
+    def _show_retrieved_column(self) -> None:
+        if RETRIEVED not in self.variables:
+            return
+        column = self.variables.index(RETRIEVED)
+        own = any(self._text(row, column) for row in range(self.table.rowCount()))
+        marked = self.retrieval_fills
+        header = self.table.horizontalHeaderItem(column)
+        if header is not None:
+            header.setText(RETRIEVED_HEADER if marked else RETRIEVED)
+            header.setToolTip("Retrieval fills {{ context }} with the chunks it finds for each "
+                              "case; a value typed here is used instead" if marked else "")
+        self.table.setColumnHidden(column, marked and not own)
 
     # -- checks --------------------------------------------------------------------------
 
@@ -141,7 +168,8 @@ class CasesTable(QWidget):
         window-modal without blocking (``self.assertions_dialog``)."""
         row = row if 0 <= row < self.table.rowCount() else -1
         checks = self.checks()[row] if row >= 0 else None
-        name = ", ".join(f"{k}={v}" for k, v in self.rows()[row][0].items()) if row >= 0 else ""
+        name = ", ".join(f"{k}={v}" for k, v in self.rows()[row][0].items() if v) \
+            if row >= 0 else ""
         if self.assertions_dialog is not None:
             self.assertions_dialog.close()
             self.assertions_dialog.deleteLater()

@@ -143,6 +143,7 @@ class ComposerPanel(QWidget):
         # The Tokens tab draws the measured prompt: the tokens the budget bar counts.
         self.budget_ready.connect(self.tokens.show_budget)
         self.preview.reason_shown.connect(self.tokens.show_reason)
+        self.retrieval.active_changed.connect(self.cases.set_filled_by_retrieval)
         self.examples.import_button.clicked.connect(self.import_examples)
         self.cases.import_button.clicked.connect(self.import_cases)
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.errors import WorkbenchError
 from ...core.retrieval import RetrievalSettings
 from ...core.retrieved_context import CaseContext, fill_context
 from ...core.wording import counted
@@ -68,8 +69,24 @@ def chosen_settings(sets: QComboBox, modes: QComboBox, k: QSpinBox,
                              k=k.value(), score_floor=score_floor)
 
 
+def _raise_if_unembedded(service, settings: RetrievalSettings, session_id: str | None) -> None:
+    """A dense or hybrid choice on a set with no vectors: say where the window embeds it (the
+    service's own message names the command line's way)."""
+    if settings.mode == "bm25":
+        return
+    try:
+        doc_set = service.get_set(settings.set_name, session_id)
+    except WorkbenchError:
+        return  # a missing set: the search's own message says so
+    if doc_set.embedding is None:
+        raise WorkbenchError(
+            f"Retrieval from '{doc_set.name}' ({settings.mode}) cannot run: the set has no "
+            "vectors yet. Embed it in the Documents tab (Embed with), or choose BM25.")
+
+
 class RetrievalSection(QGroupBox):
     changed = Signal()  # the user chose another set, mode or k
+    active_changed = Signal(bool)  # retrieval fills {{ context }} (or no longer does)
     sets_listed = Signal(list)  # the set names, after each refresh
 
     def __init__(self, parent: QWidget | None = None):
@@ -149,10 +166,12 @@ class RetrievalSection(QGroupBox):
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(settings.mode)))
         self.k_spin.setValue(settings.k)
         self._loading = False
+        self.active_changed.emit(self.settings().active)
 
     def _changed(self, *_args) -> None:
         if not self._loading:
             self.changed.emit()
+            self.active_changed.emit(self.settings().active)
 
     # -- in the measuring job (a background thread) --------------------------------------
 
@@ -164,8 +183,12 @@ class RetrievalSection(QGroupBox):
         def fetch(variables: dict[str, str], template: str) -> CaseContext:
             if service is None:  # (an inactive choice is filled empty by context_for too)
                 return fill_context(variables, settings)
-            return CaseRetriever(None, service, session_id=session_id).context_for(
-                settings, variables, template)
+            try:
+                return CaseRetriever(None, service, session_id=session_id).context_for(
+                    settings, variables, template)
+            except WorkbenchError:
+                _raise_if_unembedded(service, settings, session_id)
+                raise
         return fetch
 
     def show_result(self, context: CaseContext | None, error: str = "") -> None:

@@ -227,6 +227,9 @@ class DocumentsPanel(QWidget):
         self.chunking_label.setText(f"Chunking: {doc_set.chunking.describe()}"
                                     if doc_set else "")
         self.embedding.show_set(doc_set)
+        if self.search.waiting_for_vectors and doc_set is not None \
+                and doc_set.id == previous and doc_set.embedding is not None:
+            self.search.request()  # embedded since: the search that asked for it runs now
         if doc_set is None or doc_set.id != previous:
             # Another set: nothing of the one before stays on screen while its list loads.
             self.documents = []
@@ -437,6 +440,9 @@ class DocumentsPanel(QWidget):
         doc_set = self.current
         if doc_set is None:
             self.search.show_problem("Choose a document set to search.")
+            return
+        if mode != "bm25" and doc_set.embedding is None:
+            self.search.show_needs_vectors(doc_set.name, mode)  # the button is right above
             return
         self._run(lambda: self.service.search(doc_set.id, query, mode=mode, k=k),
                   lambda hits: self.search.show_hits(hits, mode), self.search.show_problem)

@@ -30,6 +30,12 @@ COLUMNS = ["#", "Score", "Title", "Text"]
 SNIPPET = 240  # characters of a hit shown in its row; the whole text is its tooltip
 
 
+def needs_vectors(set_name: str, mode_name: str) -> str:
+    """Dense or hybrid search on a set with no vectors yet: the way out is the button above."""
+    return (f"{mode_name} search needs the set's vectors, and '{set_name}' has none yet: press "
+            "Embed with (above) to embed it, then search again. BM25 search works now.")
+
+
 class SearchBox(QWidget):
     search_requested = Signal(str, str, int)  # query, mode, k
     hit_chosen = Signal(object)  # Retrieved
@@ -62,6 +68,7 @@ class SearchBox(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.hits: list[Retrieved] = []
+        self.waiting_for_vectors = False  # the status asks for an embedding (needs_vectors)
 
         row = QHBoxLayout()
         row.addWidget(self.query, 1)
@@ -87,7 +94,15 @@ class SearchBox(QWidget):
         self.status.setText("Searching…")
         self.search_requested.emit(text, self.mode.currentData(), self.k.value())
 
+    def mode_name(self, mode: str) -> str:
+        return self.mode.itemText(self.mode.findData(mode)) or mode
+
+    def show_needs_vectors(self, set_name: str, mode: str) -> None:
+        self.show_problem(needs_vectors(set_name, self.mode_name(mode)))
+        self.waiting_for_vectors = True
+
     def show_hits(self, hits: list[Retrieved], mode: str) -> None:
+        self.waiting_for_vectors = False
         self.hits = list(hits)
         self.results.setRowCount(len(self.hits))
         for row, hit in enumerate(self.hits):
@@ -100,7 +115,7 @@ class SearchBox(QWidget):
                 item.setToolTip(self._tooltip(hit))
                 self.results.setItem(row, column, item)
         self.status.setStyleSheet("color:#616161;")
-        name = self.mode.itemText(self.mode.findData(mode)) or mode
+        name = self.mode_name(mode)
         self.status.setText(f"{len(self.hits)} hits ({name})." if self.hits
                             else f"No hits ({name}).")
 
@@ -116,12 +131,14 @@ class SearchBox(QWidget):
 
     def show_problem(self, message: str) -> None:
         """A search that could not run: its message, and no hits left from the one before."""
+        self.waiting_for_vectors = False
         self.hits = []
         self.results.setRowCount(0)
         self.status.setStyleSheet("color:#611a15;")
         self.status.setText(message)
 
     def clear_hits(self) -> None:
+        self.waiting_for_vectors = False
         self.hits = []
         self.results.setRowCount(0)
         self.status.setText("")

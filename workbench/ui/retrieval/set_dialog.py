@@ -32,8 +32,10 @@ class SetDialog(QDialog):
         self.setWindowTitle("New document set" if name_needed else "Change chunking")
         chunking = chunking or ChunkingSpec()
         self.name_edit = QLineEdit(placeholderText="e.g. product-docs")
-        self.session_only = QCheckBox("Only in this session (else in every session)")
-        self.session_only.setChecked(has_session)
+        # A set is the library's by default: the next session (and every other) can use
+        # the documents the user just added; ticked, only this session lists it.
+        self.session_only = QCheckBox("Only in this session (else every session can use it)")
+        self.session_only.setChecked(False)
         self.session_only.setEnabled(has_session)
         self.strategy = QComboBox()
         for strategy in CHUNK_STRATEGIES:
