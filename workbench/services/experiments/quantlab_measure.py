@@ -11,6 +11,7 @@ from pathlib import Path
 from ...core.chat_template import render_chat, resolve_template
 from ...core.errors import WorkbenchError
 from ...core.job_state import JobState
+from ...core.wording import counted
 from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
 from ...library.gguf_header import read_header
 from .quantlab_config import QuantLabConfig, engine_settings
@@ -81,13 +82,13 @@ def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job:
     job.on_cancel(sub.cancel)
 
     def progress(state) -> None:
-        on_message(f"suite: {int(state.done)}/{int(state.total)} cells")
+        on_message(f"suite: {int(state.done)}/{counted(int(state.total), 'cell')}")
 
     from ...core.job_state import JobWatcher
 
     if run_id and run_status(evaluation.store, run_id) is not None:
         finish_run(evaluation, run_id, job,
-                   lambda done, total: on_message(f"suite: {done}/{total} cells"))
+                   lambda done, total: on_message(f"suite: {done}/{counted(total, 'cell')}"))
         report = report_for_run(evaluation.store, run_id)
     else:
         sub.watch(JobWatcher(on_progress=progress))
