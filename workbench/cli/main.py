@@ -55,6 +55,7 @@ def _optional_commands():
         doctor_cmd,
         eval_cmd,
         experiment_cmd,
+        improve_cmd,
         library_cmds,
         plugin_new,
         plugins_cmd,
@@ -65,7 +66,7 @@ def _optional_commands():
 
     return [sessions_cmd.register, library_cmds.register, plugins_cmd.register, tune_cmd.register,
             doctor_cmd.register, eval_cmd.register, docs_cmd.register, experiment_cmd.register,
-            quantlab_cmd.register, plugin_new.register]
+            quantlab_cmd.register, plugin_new.register, improve_cmd.register]
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -1,0 +1,196 @@
+"""Candidates scored on a set of cases: one evaluated run of the session per call (each
+candidate a variant, labelled with its slot), through the evaluation lab's own path — the same
+checks, stored runs and verdicts as any run in the grid.
+
+Each candidate's evaluation is recorded with the run's id as soon as the run starts, so a
+killed job's resume finishes that very run (only its missing cells) instead of paying for it
+twice. A cell that failed to generate fails the job: a dead server must not steer the search
+by scoring zero."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from ...core.cases import CaseSet, TestCase
+from ...core.errors import WorkbenchError
+from ...core.improve import Candidate, Evaluation
+from ...core.job_state import JobState, JobWatcher
+from ...core.prompts import PromptVersion
+from ...core.runs import RunStatus
+from .. import run_state
+from ..evaluation.runner import EvalService
+from .candidates import spec
+from .proposer import Failure
+from .request import ImproveRequest
+
+
+class Stopped(Exception):
+    """The job was cancelled (or its minutes ran out) while an evaluation ran."""
+
+
+@dataclass(frozen=True)
+class Units:
+    """Per candidate slot: (case id, repeat) -> passed, for every unit with a verdict."""
+
+    passed: dict[str, dict[tuple[str, int], bool]]
+
+
+class Scorer:
+    def __init__(self, evaluation: EvalService, case_set: CaseSet, request: ImproveRequest,
+                 job: JobState, job_id: str,
+                 on_cells: Callable[[int], None] | None = None):
+        self.evaluation, self.store = evaluation, evaluation.store
+        self.case_set, self.request, self.job, self.job_id = case_set, request, job, job_id
+        self.cases = {case.id: case for case in case_set.cases}
+        self.on_cells = on_cells  # cells generated, as they finish (the live budget count)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def score(self, candidates: Sequence[Candidate], versions: dict[str, PromptVersion],
+              stage: str, rung: int, case_ids: Sequence[str], repeats: int,
+              name: str) -> list[Candidate]:
+        """Every candidate with a finished evaluation of ``stage``/``rung`` on ``case_ids``
+        (stored ones reused, a started run finished, the rest generated in one new run)."""
+        result = {c.id: c for c in candidates}
+        unfinished_runs = {e.run_id for c in candidates
+                           if (e := c.evaluation(stage, rung)) is not None and not e.done
+                           and e.run_id}
+        for run_id in sorted(unfinished_runs):
+            self._finish_run(run_id)
+            for candidate in candidates:
+                current = result[candidate.id]
+                evaluation = current.evaluation(stage, rung)
+                if evaluation is not None and evaluation.run_id == run_id:
+                    result[candidate.id] = self._record(current, evaluation, repeats)
+        pending = [result[c.id] for c in candidates
+                   if result[c.id].evaluation(stage, rung) is None]
+        if pending:
+            for candidate in self._run(pending, versions, stage, rung, case_ids, repeats, name):
+                result[candidate.id] = candidate
+        return [result[c.id] for c in candidates]
+
+    def _run(self, candidates: list[Candidate], versions: dict[str, PromptVersion],
+             stage: str, rung: int, case_ids: Sequence[str], repeats: int,
+             name: str) -> list[Candidate]:
+        if self.job.cancelled:
+            raise Stopped()
+        cases = [self.cases[case_id] for case_id in case_ids]
+        specs = [spec(c.slot, versions[c.id], c.settings, self.request) for c in candidates]
+        total = len(cases) * len(specs) * repeats
+        evaluating = self.evaluation.watch(self.case_set, None, total,
+                                           progress=self._progress_hook())
+        handle = self.evaluation.runs.start(
+            self.case_set.session_id, self.case_set.id, cases, specs, evaluating, name=name,
+            repeats=repeats, concurrency=self.request.concurrency)
+        self.evaluation.started(evaluating, handle, specs, repeats=repeats)
+        started = []
+        for candidate in candidates:
+            evaluation = Evaluation(stage, rung, tuple(case_ids), handle.run.id,
+                                    generations=len(cases) * repeats)
+            started.append(self.store.improve.record_evaluation(candidate, evaluation))
+        self.job.on_cancel(handle.cancel)
+        handle.wait()
+        self.evaluation.finish(evaluating, handle.run.id)
+        return [self._record(c, c.evaluation(stage, rung), repeats) for c in started]
+
+    def _progress_hook(self):
+        last = {"done": 0}
+
+        def progress(done: int, _total: int, _failed: int) -> None:
+            if self.on_cells is not None and done > last["done"]:
+                self.on_cells(done - last["done"])
+                last["done"] = done
+
+        return progress
+
+    def _finish_run(self, run_id: str) -> None:
+        """A run a killed (or stopped) job left half-done: only its missing cells now."""
+        run_state.find_interrupted(self.store)
+        if self.store.runs.get(run_id).status not in run_state.RESUMABLE:
+            return
+        if self.job.cancelled:
+            raise Stopped()
+        sub = JobState(f"resume of run {run_id[:8]}")
+        last = {"done": -1}
+
+        def cells(progress) -> None:
+            if last["done"] >= 0 and self.on_cells is not None and progress.done > last["done"]:
+                self.on_cells(int(progress.done - last["done"]))
+            last["done"] = int(progress.done)
+
+        sub.watch(JobWatcher(on_progress=cells))
+        self.job.on_cancel(sub.cancel)
+        self.evaluation.resume(run_id, job=sub, concurrency=self.request.concurrency)
+
+    def _record(self, candidate: Candidate, evaluation: Evaluation,
+                repeats: int) -> Candidate:
+        """The run's verdicts for this candidate, stored; a stopped run raises Stopped, one
+        with cells that failed to generate raises WorkbenchError."""
+        run = self.store.runs.get(evaluation.run_id)
+        if run.status is RunStatus.CANCELLED or self.job.cancelled:
+            raise Stopped()
+        units = self.units(evaluation.run_id).passed.get(candidate.slot, {})
+        errors = self._errors(evaluation.run_id, candidate.slot)
+        if errors:
+            raise WorkbenchError(f"{len(errors)} cell(s) of candidate {candidate.slot} failed to "
+                                 f"generate, so it cannot be scored: {errors[0]}")
+        if run.status is not RunStatus.DONE:
+            raise WorkbenchError(f"The evaluation run {run.id[:8]} of candidate "
+                                 f"{candidate.slot} ended {run.status.value}.")
+        done = replace(evaluation, passed=sum(units.values()),
+                       total=len(evaluation.case_ids) * repeats, done=True)
+        return self.store.improve.record_evaluation(candidate, done)
+
+    # -- reading a stored run ------------------------------------------------------------------
+
+    def units(self, run_id: str) -> Units:
+        run = self.store.runs.get(run_id)
+        labels = {variant.id: variant.label for variant in run.variants}
+        passed: dict[str, dict[tuple[str, int], bool]] = {}
+        for result in self.store.evaluations.results(run_id):
+            if result.branch_of is not None:
+                continue
+            slot = labels.get(result.variant_id)
+            if slot is not None:
+                passed.setdefault(slot, {})[(result.case_id, result.repeat)] = \
+                    result.verdict.passed
+        return Units(passed)
+
+    def _errors(self, run_id: str, slot: str) -> list[str]:
+        run = self.store.runs.get(run_id)
+        variant_ids = {v.id for v in run.variants if v.label == slot}
+        return [output.error for output in self.store.runs.outputs(run_id)
+                if output.variant_id in variant_ids and output.error and not output.cancelled]
+
+    def answers(self, candidate: Candidate, evaluation: Evaluation
+                ) -> list[tuple[TestCase, str, bool, str]]:
+        """(case, answer, passed, why it failed) for each of the candidate's answers in the
+        evaluation's run (its first repeat), in case order."""
+        run = self.store.runs.get(evaluation.run_id)
+        variant_ids = {v.id for v in run.variants if v.label == candidate.slot}
+        verdicts = {r.output_id: r.verdict for r in self.store.evaluations.results(run.id)}
+        found = []
+        for output in self.store.runs.outputs(run.id):
+            if (output.variant_id not in variant_ids or output.repeat != 0
+                    or output.case_id not in self.cases or output.id not in verdicts):
+                continue
+            verdict = verdicts[output.id]
+            reason = verdict.error or next(
+                (f"{r.assertion.name}: {r.reason}" if r.reason else r.assertion.name
+                 for r in verdict.results if not r.passed), "")
+            found.append((self.cases[output.case_id], output.text, verdict.passed, reason))
+        return sorted(found, key=lambda item: item[0].position)
+
+    def failures(self, candidate: Candidate, limit: int = 3) -> list[Failure]:
+        evaluation = candidate.training()
+        if evaluation is None:
+            return []
+        wrong = [item for item in self.answers(candidate, evaluation) if not item[2]]
+        return [Failure(question=_question(case), answer=text, expected=case.expected,
+                        reason=reason) for case, text, _, reason in wrong[:limit]]
+
+
+def _question(case: TestCase) -> str:
+    values = [value for value in case.variables.values() if value.strip()]
+    return " | ".join(values)
