@@ -4,8 +4,6 @@ the experiment, the report appears with its plot, Save HTML writes it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QTextDocument
 from workbench_resources import EXAMPLES
@@ -28,8 +26,10 @@ def test_the_dialog_runs_an_experiment_and_shows_its_report(qtbot, app_services,
     dialog = window.experiments.dialogs["fewshot"]
     assert dialog.isVisible() and not dialog.isModal()
     # It names the model it will train and compare: the one the window loaded.
-    loaded = Path(window.models.metadata.path).name
+    loaded = window.models.name  # the library's name for it, which Start passes on
+    assert loaded
     assert dialog.model_label.text().startswith(f"{loaded} — the model loaded in the window")
+    assert dialog.model_label.toolTip() == window.models.metadata.path
     assert "adapters are trained on it" in dialog.model_label.text()
 
     data = EXAMPLES / "few-shot-vs-lora.jsonl"

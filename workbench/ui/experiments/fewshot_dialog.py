@@ -137,8 +137,10 @@ class FewShotDialog(QDialog):
         takes its name), named again whenever the window loads another."""
         models = self.window_ref.models
         metadata = models.metadata
-        shown = Path(metadata.path).name if metadata is not None else \
-            (models.name or "the bundled model")
+        if models.name:  # the name the model bar shows, and the one Start passes on
+            shown = Path(models.name).name
+        else:
+            shown = Path(metadata.path).name if metadata is not None else "the bundled model"
         self.model_label.setText(f"{shown} — the model loaded in the window: the adapters are "
                                  "trained on it and every arm answers with it")
         self.model_label.setToolTip(metadata.path if metadata is not None else
