@@ -92,15 +92,19 @@ class Probe:
         return sorted(found, key=lambda item: -item[0])[:most]
 
 
+CULPRIT_FRAMES = int(os.environ.get("BENCH_CULPRIT_FRAMES", "8"))
+
+
 def culprit(stack: tuple[str, ...]) -> str:
-    """The innermost frames, from the first one in the workbench (or the top, if none)."""
+    """The innermost frames (``BENCH_CULPRIT_FRAMES``, 8 unless set), from the first one in
+    the workbench (or the top, if none)."""
     if stack and stack[-1].endswith(" wait_for"):
         # Inside loop.exec() with no Python frame running: Qt's own work (layout, painting,
         # delivering events) or a Python slot called from it waiting for the GIL.
         return "Qt itself (no Python running on the GUI thread)"
     ours = [i for i, line in enumerate(stack) if "/workbench/" in line]
     start = ours[0] if ours else max(0, len(stack) - 3)
-    return "\n      ".join(short(line) for line in stack[start:][-8:])
+    return "\n      ".join(short(line) for line in stack[start:][-CULPRIT_FRAMES:])
 
 
 def short(line: str) -> str:

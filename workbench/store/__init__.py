@@ -53,6 +53,10 @@ class Store:
         """Group several repository calls into one transaction (one user action)."""
         return self.db.transaction()
 
+    def reading(self):
+        """Group several reads into one snapshot that never waits for a writer."""
+        return self.db.reading()
+
     def close(self) -> None:
         self.db.close()
 

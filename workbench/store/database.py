@@ -38,6 +38,15 @@ from .revisions import head_revision
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+class _ReadingFlag(threading.local):
+    """Whether this thread's transaction, about to begin, is a read-only one (``reading``)."""
+
+    active = False
+
+
+_READING = _ReadingFlag()
+
+
 class Database:
     """An open database file. Thread-safe: each thread gets its own transaction."""
 
@@ -51,18 +60,38 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work. Nested calls in the same thread join the outer transaction."""
+        """One unit of work that may write. It takes SQLite's write lock at its start (BEGIN
+        IMMEDIATE), so it never fails half-way for a write another connection made since its
+        first read; it waits (busy_timeout) while another connection writes. Nested calls in
+        the same thread join the outer transaction."""
+        with self._unit(reading=False) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One unit of work that only reads: a snapshot that never waits for a writer (WAL), so
+        the window's reads do not stall behind a run's writes. SQLite refuses any write in it
+        (query_only). Inside a ``transaction`` it joins that transaction."""
+        with self._unit(reading=True) as session:
+            yield session
+
+    @contextmanager
+    def _unit(self, *, reading: bool) -> Iterator[Session]:
         current = getattr(self._local, "session", None)
         if current is not None:
+            if not reading and current.info.get("reading"):
+                raise RuntimeError("A write transaction cannot start inside a read-only one.")
             yield current
             return
-        session = self._sessions()
+        session = self._sessions(info={"reading": reading})
         self._local.session = session
+        _READING.active = reading  # read by the begin listener, which runs in this thread
         try:
             with translate_errors(self.path):
                 with session.begin():
                     yield session
         finally:
+            _READING.active = False
             self._local.session = None
             session.close()
 
@@ -170,7 +199,11 @@ def _engine(path: Path, read_only: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def begin(connection):
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        reading = read_only or _READING.active
+        # query_only is the connection's until changed, so it is set both ways on every begin,
+        # and before BEGIN: SQLite refuses BEGIN IMMEDIATE while it is on.
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if reading else 'OFF'}")
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
         # References are checked at commit: within one user action rows may be added in any
         # order (the ORM does not sort inserts of unrelated mappers by foreign key).
         connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")

@@ -165,7 +165,7 @@ def _find_chunk(s: OrmSession, values: dict[str, Any]) -> bool:
 
 
 def export_session(db: Database, session_id: str, file: Path) -> dict[str, int]:
-    with db.transaction() as s:
+    with db.reading() as s:
         if s.get(SessionRow, session_id) is None:
             raise NotFoundError(f"No session with id {session_id}.")
         rows = _session_rows(s, session_id)

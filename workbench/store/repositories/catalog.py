@@ -39,7 +39,7 @@ class CatalogRepository:
             return to_model(row)
 
     def models(self) -> list[ModelEntry]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return [to_model(r) for r in s.scalars(select(ModelRow).order_by(ModelRow.name))]
 
     def remove_model(self, model_id: str) -> None:
@@ -56,7 +56,7 @@ class CatalogRepository:
         return entry
 
     def adapters(self, base_model_id: str | None = None) -> list[AdapterEntry]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             query = select(AdapterRow).order_by(AdapterRow.created_at)
             if base_model_id is not None:
                 query = query.where(AdapterRow.base_model_id == base_model_id)

@@ -89,7 +89,7 @@ class EvaluationRepository:
         return suite
 
     def suite(self, suite_id: str) -> StoredSuite:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(EvalSuiteRow, suite_id)
             if row is None:
                 raise NotFoundError(f"No evaluation suite with id {suite_id}.")
@@ -97,7 +97,7 @@ class EvaluationRepository:
 
     def suites(self, session_id: str) -> list[StoredSuite]:
         """The session's suites, oldest first."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(EvalSuiteRow).where(EvalSuiteRow.session_id == session_id)
                              .order_by(EvalSuiteRow.created_at)).all()
             return [to_suite(r) for r in rows]
@@ -121,7 +121,7 @@ class EvaluationRepository:
 
     def eval_run(self, run_id: str) -> EvalRun | None:
         """The run's evaluation record, or None for a run that was not evaluated."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(EvalRunRow, run_id)
             return None if row is None else to_eval_run(row)
 
@@ -146,7 +146,7 @@ class EvaluationRepository:
                 RunRow.case_set_id == case_set_id)
         # Same timestamp (a fast script): the order they were saved in.
         query = query.order_by(EvalRunRow.created_at, literal_column("eval_runs.rowid"))
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return [to_eval_run(r) for r in s.scalars(query).all()]
 
     # -- verdicts -------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class EvaluationRepository:
 
     def results(self, run_id: str) -> list[EvalResult]:
         """The run's verdicts, in the order the outputs were saved."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.execute(select(EvalResultRow, OutputRow.branch_of)
                              .where(EvalResultRow.run_id == run_id)
                              .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
@@ -188,7 +188,7 @@ class EvaluationRepository:
 
     def result_for_output(self, output_id: str) -> EvalResult | None:
         """The output's verdict, or None if it was not evaluated."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             found = s.execute(select(EvalResultRow, OutputRow.branch_of)
                               .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
                               .where(EvalResultRow.output_id == output_id)).first()

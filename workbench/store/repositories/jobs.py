@@ -33,14 +33,14 @@ class TuneJobRepository:
         return job
 
     def get(self, job_id: str) -> TuneJob:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(TuneJobRow, job_id)
             if row is None:
                 raise NotFoundError(f"No tune job with id {job_id}.")
             return to_job(row)
 
     def list(self) -> list[TuneJob]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return [to_job(r) for r in s.scalars(select(TuneJobRow)
                                                   .order_by(TuneJobRow.created_at)).all()]
 

@@ -47,14 +47,14 @@ class PromptRepository:
         return prompt
 
     def prompt(self, prompt_id: str) -> Prompt:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(PromptRow, prompt_id)
             if row is None:
                 raise NotFoundError(f"No prompt with id {prompt_id}.")
             return to_prompt(row)
 
     def prompts(self, session_id: str) -> list[Prompt]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(PromptRow).where(PromptRow.session_id == session_id)
                              .order_by(PromptRow.created_at)).all()
             return [to_prompt(r) for r in rows]
@@ -68,7 +68,7 @@ class PromptRepository:
         return version
 
     def version(self, version_id: str) -> PromptVersion:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(PromptVersionRow, version_id)
             if row is None:
                 raise NotFoundError(f"No prompt version with id {version_id}.")
@@ -76,7 +76,7 @@ class PromptRepository:
 
     def history(self, prompt_id: str) -> list[PromptVersion]:
         """Oldest first."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(PromptVersionRow).where(PromptVersionRow.prompt_id == prompt_id)
                              .order_by(PromptVersionRow.created_at)).all()
             return [to_version(r) for r in rows]
@@ -163,7 +163,7 @@ class CaseSetRepository:
         return case_set
 
     def get(self, case_set_id: str) -> CaseSet:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(CaseSetRow, case_set_id)
             if row is None:
                 raise NotFoundError(f"No case set with id {case_set_id}.")
@@ -172,7 +172,7 @@ class CaseSetRepository:
             return to_case_set(row, tuple(to_case(c) for c in cases))
 
     def for_session(self, session_id: str) -> list[CaseSet]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             ids = s.scalars(select(CaseSetRow.id).where(CaseSetRow.session_id == session_id)
                             .order_by(CaseSetRow.created_at)).all()
             return [self.get(i) for i in ids]

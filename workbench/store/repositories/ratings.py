@@ -40,13 +40,13 @@ class RatingRepository:
         return preference
 
     def ratings_for(self, output_ids: list[str]) -> list[Rating]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(RatingRow).where(RatingRow.output_id.in_(output_ids))
                              .order_by(RatingRow.created_at)).all()
             return [to_rating(r) for r in rows]
 
     def preferences_for(self, output_ids: list[str]) -> list[Preference]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(PreferenceRow).where(or_(
                 PreferenceRow.output_a_id.in_(output_ids),
                 PreferenceRow.output_b_id.in_(output_ids))).order_by(PreferenceRow.created_at)).all()

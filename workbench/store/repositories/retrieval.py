@@ -77,14 +77,14 @@ class RetrievalRepository:
 
     def sets(self, session_id: str | None = None) -> list[DocumentSet]:
         """The session's sets (``None``: the global ones), by name."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             query = select(DocumentSetRow).order_by(DocumentSetRow.name).where(
                 DocumentSetRow.session_id.is_(None) if session_id is None
                 else DocumentSetRow.session_id == session_id)
             return [self._to_set(s, row) for row in s.scalars(query)]
 
     def get_set(self, set_id: str) -> DocumentSet | None:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(DocumentSetRow, set_id)
             return None if row is None else self._to_set(s, row)
 
@@ -103,7 +103,7 @@ class RetrievalRepository:
             self._set_row(s, set_id).space_id = space_id
 
     def space_id_of(self, set_id: str) -> int | None:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return self._set_row(s, set_id).space_id
 
     @staticmethod
@@ -117,7 +117,7 @@ class RetrievalRepository:
 
     def documents(self, set_id: str) -> list[SourceDocument]:
         """The set's documents by path (drafts, whose sha256 is still empty, left out)."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             counts = dict(s.execute(
                 select(ChunkRow.document_id, func.count()).where(ChunkRow.set_id == set_id)
                 .group_by(ChunkRow.document_id)).all())
@@ -132,7 +132,7 @@ class RetrievalRepository:
     def document_parts(self, document_id: str) -> Iterator[str]:
         """A document's text a part at a time (each read in a transaction of its own), or the
         whole text of a document stored before its text was kept in parts."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             text = s.scalar(select(DocumentRow.text).where(DocumentRow.id == document_id))
         if text is None:
             raise NotFoundError(f"No document with id {document_id}.")
@@ -141,7 +141,7 @@ class RetrievalRepository:
             return
         position = 0
         while True:
-            with self.db.transaction() as s:
+            with self.db.reading() as s:
                 part = s.scalar(select(DocumentPartRow.text).where(
                     DocumentPartRow.document_id == document_id,
                     DocumentPartRow.position == position))
@@ -243,7 +243,7 @@ class RetrievalRepository:
     # -- chunks --------------------------------------------------------------------------
 
     def chunks(self, set_id: str, document_id: str | None = None) -> list[ChunkView]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             query = select(ChunkRow).where(ChunkRow.set_id == set_id)
             if document_id is not None:
                 query = query.where(ChunkRow.document_id == document_id)
@@ -273,7 +273,7 @@ class RetrievalRepository:
         """What retrieval put into each of these outputs' prompts, in one query (outputs
         whose prompt retrieved nothing are left out)."""
         found: dict[str, tuple[RetrievalSettings, list[Retrieved]]] = {}
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             for start in range(0, len(output_ids), 500):  # SQLite's bound-variable limit
                 rows = s.scalars(select(OutputRetrievalRow).where(
                     OutputRetrievalRow.output_id.in_(output_ids[start:start + 500])))

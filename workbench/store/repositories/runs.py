@@ -71,7 +71,7 @@ class RunRepository:
         return run
 
     def get(self, run_id: str) -> Run:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(RunRow, run_id)
             if row is None:
                 raise NotFoundError(f"No run with id {run_id}.")
@@ -82,7 +82,7 @@ class RunRepository:
                        id=row.id, created_at=row.created_at, finished_at=row.finished_at)
 
     def for_session(self, session_id: str) -> list[Run]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             ids = s.scalars(select(RunRow.id).where(RunRow.session_id == session_id)
                             .order_by(RunRow.created_at)).all()
             return [self.get(i) for i in ids]
@@ -90,7 +90,7 @@ class RunRepository:
     def listing(self, session_id: str) -> list[Run]:
         """A session's runs with their variants, newest first, in two queries (the run list
         above the grid reads it at every Run; ``for_session`` costs a query per run)."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(RunRow).where(RunRow.session_id == session_id)
                              .order_by(RunRow.created_at.desc())).all()
             variants: dict[str, list[Variant]] = {row.id: [] for row in rows}
@@ -113,11 +113,11 @@ class RunRepository:
                 row.finished_at = utc_now()
 
     def ids_with_status(self, status: RunStatus) -> list[str]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return list(s.scalars(select(RunRow.id).where(RunRow.status == status.value)))
 
     def ids_starting_with(self, prefix: str) -> list[str]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return list(s.scalars(select(RunRow.id).where(RunRow.id.startswith(prefix,
                                                                                 autoescape=True))
                                   .limit(10)))
@@ -126,7 +126,7 @@ class RunRepository:
         """Each cell that has an output (branches left out) -> its latest finish reason, read
         without the outputs' texts: enough to count a run's progress or find what a resume
         must still generate."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.execute(select(OutputRow.variant_id, OutputRow.case_id, OutputRow.repeat,
                                     OutputRow.finish_reason)
                              .where(OutputRow.run_id == run_id, OutputRow.branch_of.is_(None),
@@ -170,7 +170,7 @@ class RunRepository:
 
     def output(self, output_id: str, *, with_trace: bool = False) -> Output:
         """One output; ``with_trace``: with its token trace (None if it has none)."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(OutputRow, output_id)
             if row is None:
                 raise NotFoundError(f"No output with id {output_id}.")
@@ -182,7 +182,7 @@ class RunRepository:
     def token_trace(self, output_id: str) -> TokenTrace | None:
         """The output's tokens as generated; None for an output stored without a trace (before
         the token inspector, a remote model's, a failed cell's)."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             data = s.scalar(select(OutputTraceRow.trace)
                             .where(OutputTraceRow.output_id == output_id))
             if data is None and s.get(OutputRow, output_id) is None:
@@ -199,7 +199,7 @@ class RunRepository:
         """Which of the outputs have a token trace (without reading the traces)."""
         ids = list(output_ids)
         found: set[str] = set()
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             for start in range(0, len(ids), 900):  # SQLite's variable limit
                 found.update(s.scalars(select(OutputTraceRow.output_id).where(
                     OutputTraceRow.output_id.in_(ids[start:start + 900]))))

@@ -27,7 +27,7 @@ class SearchRepository:
         if not query:
             return []
         sql = QUERY.format(session_filter="AND r.session_id = :session" if session_id else "")
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.execute(text(sql), {"query": query, "session": session_id, "limit": limit,
                                          "start": start, "end": end}).all()
         return [SearchHit(kind=r.kind, ref=r.ref, session_id=r.session_id, title=r.title or "",

@@ -47,7 +47,7 @@ class SessionVariantRepository:
 
     def get(self, session_id: str) -> list[SessionVariant] | None:
         """The session's rows in order; None when none were ever saved."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(SessionVariantRow)
                              .where(SessionVariantRow.session_id == session_id)
                              .order_by(SessionVariantRow.position)).all()

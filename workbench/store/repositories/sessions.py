@@ -29,7 +29,7 @@ class SessionRepository:
         return session
 
     def get(self, session_id: str) -> Session:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(SessionRow, session_id)
             if row is None:
                 raise NotFoundError(f"No session with id {session_id}.")
@@ -37,7 +37,7 @@ class SessionRepository:
 
     def find(self, id_or_name: str) -> Session:
         """By id, id prefix (as printed by the CLI) or exact name."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(SessionRow, id_or_name)
             if row is None:
                 rows = s.scalars(select(SessionRow).where(
@@ -51,12 +51,12 @@ class SessionRepository:
             return to_session(row)
 
     def list(self) -> list[Session]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(SessionRow).order_by(SessionRow.updated_at.desc())).all()
             return [to_session(r) for r in rows]
 
     def summaries(self) -> list[SessionSummary]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             versions = dict(s.execute(
                 select(PromptRow.session_id, func.count(PromptVersionRow.id))
                 .join(PromptVersionRow, PromptVersionRow.prompt_id == PromptRow.id)
@@ -110,7 +110,7 @@ class DraftRepository:
         return draft
 
     def get(self, session_id: str, key: str) -> Draft | None:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(DraftRow, (session_id, key))
             return None if row is None else Draft(row.session_id, row.key, row.content,
                                                   row.updated_at)

@@ -58,7 +58,7 @@ class VectorRepository:
                 limit: int | None = None) -> list[tuple[int, str]]:
         """(chunk id, text) of the set's chunks with no vector in the space yet, in order: those
         after chunk id ``after``, at most ``limit`` (a page: embedding never holds them all)."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             done = select(ChunkEmbeddingRow.chunk_id).where(ChunkEmbeddingRow.space_id == space_id)
             rows = s.execute(select(ChunkRow.id, ChunkRow.text)
                              .where(ChunkRow.set_id == set_id, ChunkRow.id > after,
@@ -67,7 +67,7 @@ class VectorRepository:
             return [(row.id, row.text) for row in rows]
 
     def missing_count(self, set_id: str, space_id: int) -> int:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             done = select(ChunkEmbeddingRow.chunk_id).where(ChunkEmbeddingRow.space_id == space_id)
             return s.scalar(select(func.count()).select_from(ChunkRow)
                             .where(ChunkRow.set_id == set_id, ChunkRow.id.not_in(done))) or 0
@@ -88,7 +88,7 @@ class VectorRepository:
 
     def nearest(self, space_id: int, set_id: str, vector: bytes, k: int) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks of the set, best first."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.execute(text(
                 f"SELECT rowid, distance FROM {vec_table(space_id)} WHERE embedding MATCH :q "
                 "AND k = :k AND set_id = :set_id ORDER BY distance"),
@@ -97,7 +97,7 @@ class VectorRepository:
 
     def bm25(self, set_id: str, match: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score: higher is better) for an FTS5 MATCH expression."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.execute(text(
                 "SELECT c.id, bm25(chunks_fts) AS rank FROM chunks_fts "
                 "JOIN chunks c ON c.id = chunks_fts.rowid "
@@ -109,7 +109,7 @@ class VectorRepository:
         """What a hit shows: its text and position, its document's id, path and title."""
         if not chunk_ids:
             return {}
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.execute(select(ChunkRow.id, ChunkRow.document_id, ChunkRow.position,
                                     ChunkRow.text, DocumentRow.path, DocumentRow.title)
                              .join(DocumentRow, DocumentRow.id == ChunkRow.document_id)
