@@ -1,7 +1,8 @@
 """An every-case check whose value is a template, typed into the cases' dialog: Run refuses, at
 once and with nothing generated, while a case lacks what the value uses (the check and the case
 named); once the case has its expected answer, each cell is checked against its own case's
-answer. Real bundled model, real store, real widgets."""
+answer; Re-check after the answer is emptied again says so instead of failing the cells. Real
+bundled model, real store, real widgets."""
 
 from __future__ import annotations
 
@@ -47,3 +48,13 @@ def test_a_templated_check_is_refused_before_the_run_then_checks_each_case(main_
         assert result.passed == (expected.lower() in cell.output.text.lower())
         assert result.reason in ("", f"does not contain '{expected}'")  # its own answer
         assert result.assertion.value == "{{ expected }}"  # reported as written
+
+    type_expected(qtbot, composer.cases, 1, "")
+    verdicts = [r.verdict for r in store.evaluations.results(compare.run.id)]
+    compare.banner.dismiss()
+    qtbot.mouseClick(compare.recheck_button, LEFT)
+    qtbot.waitUntil(lambda: compare.banner.isVisible(), timeout=30_000)
+    assert compare.banner.label.text().startswith(
+        "Nothing was run. The every-case check 'icontains' cannot run on case 2")
+    assert [r.verdict for r in store.evaluations.results(compare.run.id)] == verdicts
+    qtbot.waitUntil(compare.recheck_button.isEnabled)

@@ -116,6 +116,7 @@ class GridChecks:
         self.case_set = case_set
 
         def work() -> list[EvalResult]:
+            evaluation.check_cases(case_set)  # a value no case can render: said, not checked
             versions = {v.id: store.prompts.version(v.prompt_version_id) for v in run.variants}
             evaluation.reevaluate(run, case_set, versions)
             return store.evaluations.results(run.id)
