@@ -29,6 +29,9 @@ def test_info_prints_the_metadata():
     assert done.returncode == 0, done.stderr
     for expected in ("architecture     llama", "Q4_1", "8,192 tokens", "134.5M", "GPU offload"):
         assert expected in done.stdout
+    # The model's one name (the window's), the GGUF's own as a detail row.
+    assert done.stdout.splitlines()[:2] == [f"name             {BUNDLED_NAME}",
+                                            "GGUF name        Smollm2 135M 8k Lc100K Mix1 Ep2"]
     meta = json.loads(workbench("info", BUNDLED_NAME, "--json").stdout)
     assert meta["architecture"] == "llama" and meta["n_layers"] == 30
     # The engine and the memory estimate name the same parallel sequences: a real load's.

@@ -76,7 +76,7 @@ def assert_grade_parses(grade: Grade) -> None:
 
 def test_fifty_judge_calls_on_the_bundled_model_all_parse(shared_host):
     judge = Judge(shared_host)
-    assert judge.name == shared_host.metadata.name
+    assert judge.name == "smollm2-135m-instruct"  # the library's name, not general.name
     requests = grading_requests()
     # 30 batched (the host decodes them together), 10 one at a time through grade()
     grades = judge.grade_many(requests[:30]) + [
@@ -153,7 +153,7 @@ def test_a_missing_judge_model_is_named_up_front(tmp_path):
     host = ModelHost(LoadSettings(str(missing)), logs_dir=tmp_path / "logs")
     judge = Judge(host)
     try:
-        with pytest.raises(JudgeError, match=r"^The judge judge-model\.gguf cannot be used: .*"
+        with pytest.raises(JudgeError, match=r"^The judge judge-model cannot be used: .*"
                                              r"judge-model\.gguf"):
             judge.start()
     finally:

@@ -195,5 +195,8 @@ def test_export_results_writes_the_shown_run_through_an_exporter(qtbot, monkeypa
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
     assert [r["var:country"] for r in rows] == ["Spain", "Peru"]
     assert all(r["variant"] == "greedy" and r["output"] for r in rows)
+    # The model by the name the window gives it, its file beside it.
+    assert {(r["model"], r["model_file"]) for r in rows} == {
+        ("smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf")}
     services.models.close()
     services.store.close()

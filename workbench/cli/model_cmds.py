@@ -121,8 +121,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(meta.to_wire(), indent=2))
         return 0
     special = meta.special_tokens
+    from ..services.library import ModelNames  # the one name the window shows too
+
     rows = [
-        ("name", meta.name),
+        ("name", ModelNames.listed(service.paths, service.store).of(meta.path)),
+        ("GGUF name", meta.name),
         ("file", meta.path),
         ("size", human_bytes(meta.file_size)),
         ("architecture", meta.architecture),

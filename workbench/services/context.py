@@ -307,5 +307,11 @@ def prompt_tokens(model: TextModel, version: PromptVersion,
         part = max(PARTS, key=content.count) if content else TEMPLATE
         tokens.append(PromptToken(token, piece, part, token in special))
     received = b"".join(pieces[:added]).decode("utf-8", "replace") + fed
-    return PromptTokens(tuple(tokens), rendered, received,
-                        model.metadata.name if model.metadata else "")
+    return PromptTokens(tuple(tokens), rendered, received, _model_name(model))
+
+
+def _model_name(model: TextModel) -> str:
+    """The model's one name, the library's (not the GGUF's own general.name)."""
+    from .library import ModelNames
+
+    return ModelNames.listed().of(model.metadata.path) if model.metadata else ""

@@ -229,10 +229,13 @@ class ModelNames:
         text = os.fspath(model)
         if _is_reference(text):
             return text
-        listed = self._by_name.get(text.lower())
-        if listed is not None:
-            return listed
-        return self._by_file.get(_file_key(text)) or model_stem(Path(text).name)
+        return self.library_name(text) or model_stem(Path(text).name)
+
+    def library_name(self, model: str | os.PathLike) -> str | None:
+        """The name the library lists this model (a name or a path) by; None when it does
+        not list it (then only its path loads it)."""
+        text = os.fspath(model)
+        return self._by_name.get(text.lower()) or self._by_file.get(_file_key(text))
 
     @staticmethod
     def detail(gguf_name: str | None) -> str:

@@ -10,6 +10,7 @@ from ..core.runs import Run
 from ..plugins.manager import PluginManager
 from ..store import Store
 from .evaluation.pass_rates import counted
+from .library import ModelNames
 
 
 def result_rows(store: Store, run: Run) -> list[dict]:
@@ -29,6 +30,7 @@ def result_rows(store: Store, run: Run) -> list[dict]:
     stars: dict[str, list[int]] = {}
     for rating in store.ratings.ratings_for([output.id for output in outputs]):
         stars.setdefault(rating.output_id, []).append(rating.score)
+    names = ModelNames.listed(store=store)  # each model by its one name, the file beside it
     rows = []
     for output in outputs:
         variant = variants.get(output.variant_id)
@@ -44,7 +46,8 @@ def result_rows(store: Store, run: Run) -> list[dict]:
             "first_token_s": output.time_to_first_token_s,
             "tokens_per_s": output.tokens_per_second, "total_s": output.total_s,
             "finish": output.finish_reason, "error": output.error, "seed": output.seed,
-            "model": Path(output.model_path).name if output.model_path else "",
+            "model": names.of(output.model_path) if output.model_path else "",
+            "model_file": Path(output.model_path).name if output.model_path else "",
             "model_sha256": output.model_sha256, "adapter": output.adapter_path,
             "passed": verdict.passed if verdict else None,
             "score": round(verdict.score, 4) if verdict else None,

@@ -14,6 +14,7 @@ from ..core.session_variants import CURRENT_VERSION, DEFAULT_VARIANTS, SessionVa
 from ..core.sessions import Draft, Session
 from ..store import Store
 from . import run_state
+from .library import ModelNames
 
 COMPOSER_DRAFT = "composer"
 MAIN_PROMPT = "main"
@@ -215,7 +216,7 @@ def _run_variants(run: Run | None, history: list[PromptVersion], store: Store,
     of the newest version becomes "current" (the editor), as it most likely was."""
     if run is None:
         return []
-    names = {str(m.path): m.name for m in store.catalog.models() if m.name}
+    names = ModelNames.listed(store=store)  # the bundled model too, not its path
     latest = history[-1].id if history else None
 
     def version(version_id: str) -> str:
@@ -223,7 +224,7 @@ def _run_variants(run: Run | None, history: list[PromptVersion], store: Store,
 
     return [SessionVariant(
         label=v.label, version=version(v.prompt_version_id),
-        model=names.get(v.model_path, v.model_path),
+        model=names.library_name(v.model_path) or v.model_path,
         adapter=v.adapter_path, adapter_scale=v.adapter_scale,
         temperature=v.sampling.temperature,
         seed=-1 if v.sampling.seed is None else v.sampling.seed, max_tokens=v.sampling.max_tokens,

@@ -21,7 +21,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from ...core.errors import HostRequestError, WorkbenchError
@@ -120,11 +119,13 @@ class Judge:
     def name(self) -> str:
         if self._name:
             return self._name
-        metadata = getattr(self.model, "metadata", None)
-        if metadata is not None:
-            return metadata.name
-        settings = getattr(self.model, "settings", None)  # a local host not loaded yet
-        return Path(settings.path).name if settings is not None else type(self.model).__name__
+        from ..library import ModelNames
+
+        settings = getattr(self.model, "settings", None)  # a local model's host
+        if settings is not None:  # its one name, as the window shows it
+            return ModelNames.listed().of(settings.path)
+        metadata = getattr(self.model, "metadata", None)  # a server's model
+        return metadata.name if metadata is not None else type(self.model).__name__
 
     def start(self) -> None:
         """Load or reach the judge model now, so a missing judge fails a run up front."""
