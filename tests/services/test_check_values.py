@@ -107,12 +107,13 @@ def test_the_suite_preflight_names_file_line_and_test(tmp_path):
         "rendered: 'expected' is undefined — in tests \"peru\", 3"]
 
 
-@pytest.mark.parametrize("value", ["{{ expected }}", ["{{ expected }}"]])
-def test_a_suite_value_renders_with_the_tests_vars_and_expected(value):
+@pytest.mark.parametrize(("kind", "value"), [("contains", "{{ expected }}"),
+                                           ("contains-any", ["{{ expected }}", "x"])])
+def test_a_suite_value_renders_with_the_tests_vars_and_expected(kind, value):
     suite = Suite(prompts=(SuitePrompt("p", "{{ x }}"),),
                   tests=(SuiteTest("a", {"x": "1", "expected": "from vars"}, expected="other"),
                          SuiteTest("b", {"x": "2"}, expected="Lima")),
-                  default_assertions=(Assertion("contains", value, line=4),))
+                  default_assertions=(Assertion(kind, value, line=4),))
     assert value_problems(suite) == []  # a variable named expected wins over the key
 
 
@@ -137,3 +138,26 @@ def test_a_run_refuses_before_generating(tmp_path):
     finally:
         models.close()
         store.close()
+
+
+def test_a_templated_value_is_validated_once_rendered():
+    """As written, ``output.length <= {{ limit }}`` is no JavaScript and ``^{{ start }}`` may be
+    no regex: each is checked as each test renders it (promptfoo renders before it runs)."""
+    from workbench.services.evaluation.validation import assertion_problem
+
+    code = Assertion("javascript", "output.length <= {{ limit }}", line=6)
+    pattern = Assertion("regex", "^{{ start }}", line=7)
+    assert assertion_problem(code) is None and assertion_problem(pattern) is None
+    suite = Suite(prompts=(SuitePrompt("p", "{{ x }}"),),
+                  tests=(SuiteTest("short", {"x": "1", "limit": "12", "start": "Par"}),
+                         SuiteTest("broken", {"x": "2", "limit": "12", "start": "(Lim"})),
+                  default_assertions=(code, pattern), source="s.yaml")
+    assert [(p.line, p.message) for p in value_problems(suite)] == [
+        (7, "in defaultTest: regex: once rendered, regex '^(Lim' does not compile: missing ), "
+            "unterminated subpattern at position 1 — in test \"broken\"")]
+    short = TestCase("set", {"limit": "12", "start": "Par"}, id="short")
+    cases = CaseSet("session", "s", (short,), default_assertions=(code, pattern))
+    verdict = Evaluator(None, None).verdict(answer("Paris", short), short, cases)
+    assert verdict.passed, verdict.reason
+    assert not Evaluator(None, None).verdict(answer("Paris is the capital city", short), short,
+                                             cases).passed  # 25 characters > 12

@@ -77,15 +77,6 @@ def rendered(assertion: Assertion, variables: dict[str, Any]) -> Assertion:
     return assertion if new == value else replace(assertion, value=new)
 
 
-def value_problem(assertion: Assertion, variables: dict[str, Any]) -> str | None:
-    """Why the assertion's value cannot be rendered for these variables, or None."""
-    try:
-        rendered(assertion, variables)
-    except CheckValueError as error:
-        return str(error)
-    return None
-
-
 def _render(value: str, variables: dict[str, Any]) -> str:
     if not is_template(value):
         return value

@@ -39,7 +39,7 @@ from ...plugins.manager import PluginManager
 from ..models import ModelService
 from ..retrieval_context import CaseRetriever
 from .assert_set import flat
-from .check_values import value_problem, variables_of
+from .check_values import CheckValueError, rendered, variables_of
 from .javascript import CaseVariables, suite_variables
 from .similar import SIMILAR_TYPES
 from .suite_file import read_suite
@@ -266,13 +266,13 @@ def value_problems(suite: Suite) -> list[SuiteProblem]:
         variables = variables_of(variables, test.expected)
         for assertion in flat(test.assertions):
             problem = None if assertion.type == "select-best" else \
-                value_problem(assertion, variables)
+                _value_problem(assertion, variables)
             if problem:
                 problems.append(SuiteProblem(test.source or suite.source, assertion.line,
                                              "assert", f"in {_test_name(test, number)}: "
                                                        f"{assertion.name}: {problem}"))
         for position, assertion in enumerate(checks):
-            problem = value_problem(assertion, variables)
+            problem = _value_problem(assertion, variables)
             if problem:
                 defaults[(position, problem)].append(number)
     for (position, problem), numbers in defaults.items():
@@ -302,13 +302,25 @@ def case_value_problems(case_set: CaseSet, cases: Sequence[TestCase] | None = No
         for assertion in flat(case_set.assertions_for(case)):
             if assertion.type == "select-best":
                 continue
-            problem = value_problem(assertion, variables)
+            problem = _value_problem(assertion, variables)
             if problem:
                 where = "case's own" if id(assertion) in own else "every-case"
                 found[(f"The {where} check '{assertion.label}'", problem)].append(
                     case.position + 1)
     return [f"{check} cannot run on {_cases_phrase(numbers, len(cases))}: {problem}."
             for (check, problem), numbers in found.items()]
+
+
+def _value_problem(assertion: Assertion, variables: dict) -> str | None:
+    """Why the assertion's value cannot be used for these variables: it cannot be rendered
+    (check_values.py), or what it renders to is no valid value (a regex that does not
+    compile, JavaScript with a syntax error: validation.py waits for the rendered value)."""
+    try:
+        checked = rendered(assertion, variables)
+    except CheckValueError as error:
+        return str(error)
+    problem = None if checked is assertion else assertion_problem(checked)
+    return f"once rendered, {problem}" if problem else None
 
 
 def _cases_phrase(numbers: Sequence[int], count: int) -> str:

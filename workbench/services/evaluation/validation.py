@@ -10,6 +10,7 @@ from jsonschema.validators import validator_for
 
 from ...core.evaluation import ASSERTION_TYPES, MODEL_GRADED, Assertion
 from .assert_set import set_problem
+from .check_values import is_template
 from .cost import cost_problem
 from .javascript import javascript_problem, transform_problem
 from .json_checks import schema_problem
@@ -48,7 +49,10 @@ def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
             return f"{assertion.name} needs a list of texts as its value"
     elif kind in TEXT_TYPES and (not isinstance(value, (str, int, float)) or value == ""):
         return f"{assertion.name} needs a text value ({ASSERTION_TYPES[kind]})"
-    if kind == "regex":
+    # A templated value is checked once rendered for each case (the preflight's
+    # value_problems): as written, '{{ n }}' is no JavaScript and may be no regex.
+    templated = is_template(value) or isinstance(value, list) and any(map(is_template, value))
+    if kind == "regex" and not templated:
         try:
             re.compile(str(value))
         except re.error as error:
@@ -89,7 +93,7 @@ def assertion_problem(assertion: Assertion, *, scorers: set[str] | None = None,
     if kind in MODEL_GRADED and assertion.threshold is not None and not (
             0 <= assertion.threshold <= 1):
         return f"{assertion.name}: threshold is a score from 0 to 1"
-    if kind in OWN_PROBLEMS and (problem := OWN_PROBLEMS[kind](assertion)):
+    if kind in OWN_PROBLEMS and not templated and (problem := OWN_PROBLEMS[kind](assertion)):
         return problem
     return transform_problem(assertion.transform)  # javascript.py
 
