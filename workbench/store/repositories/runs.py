@@ -156,12 +156,6 @@ class RunRepository:
             insert_outputs(s, [output], str(self.db.path))
         return output
 
-    def add_outputs(self, outputs: Sequence[Output]) -> None:
-        """Save a batch of outputs (e.g. the cells an evaluation finished) in one transaction:
-        all of them or, if one cannot be saved, none, with a StoreError naming the problem."""
-        with self.db.transaction() as s:
-            insert_outputs(s, list(outputs), str(self.db.path))
-
     def outputs(self, run_id: str) -> list[Output]:
         with self.db.transaction() as s:
             rows = s.scalars(select(OutputRow).where(OutputRow.run_id == run_id)
