@@ -93,7 +93,7 @@ def database_check(path: Path) -> Check:
     if not path.exists():
         return Check("Database", "database", OK, f"{path} (created on first start)")
     try:
-        database = open_database(path, read_only=True, migrate=False)
+        database = open_database(path, read_only=True)  # its schema as it is
     except WorkbenchError as error:
         return Check("Database", "database", PROBLEM, str(error),
                      "start the app: a damaged database is set aside and a new one started")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .database import Database, open_database
+from .opening import open_at_head
 from .repositories.catalog import CatalogRepository
 from .repositories.evaluations import EvaluationRepository
 from .repositories.improve import ImproveRepository
@@ -43,7 +44,7 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Store:
-        return cls(open_database(path, read_only=read_only))
+        return cls(open_at_head(path, read_only=read_only))
 
     @property
     def notices(self) -> list[str]:
@@ -61,4 +62,4 @@ class Store:
         self.db.close()
 
 
-__all__ = ["Store", "Database", "open_database"]
+__all__ = ["Store", "Database", "open_at_head", "open_database"]

@@ -1,5 +1,5 @@
-"""Opening the session database: durability settings, corruption, and (through ``migrate``,
-imported only when the schema is behind) migrations with a backup.
+"""Opening the session database file as it is: durability settings and corruption. Bringing
+its schema to head is opening.py's (Store.open), through migrate.py.
 
 Durability choices (see docs/storage.md):
 * WAL journal: readers never block the writer, and a crash never leaves a half-written page.
@@ -33,7 +33,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.errors import CorruptDatabaseError, StoreError
-from .revisions import head_revision
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -146,7 +145,8 @@ def describe_operational_error(path: Path, error: DBAPIError | sqlite3.Error) ->
 
 # -- opening ------------------------------------------------------------------------------
 
-def open_database(path: Path, *, read_only: bool = False, migrate: bool = True) -> Database:
+def open_database(path: Path, *, read_only: bool = False) -> Database:
+    """The file as it is, its schema untouched (a damaged file is set aside, unless read-only)."""
     path = Path(path)
     notices: list[str] = []
     if not read_only:
@@ -164,18 +164,7 @@ def open_database(path: Path, *, read_only: bool = False, migrate: bool = True) 
                            f"{moved} and a new, empty database was started.")
     elif read_only:
         raise StoreError(f"The database {path} does not exist.")
-    engine = _engine(path, read_only)
-    database = Database(path, engine, read_only=read_only, notices=notices)
-    if migrate:
-        try:
-            if database.revision() != head_revision():
-                from .migrate import upgrade  # Alembic only when there is work for it
-
-                upgrade(database)
-        except BaseException:
-            engine.dispose()
-            raise
-    return database
+    return Database(path, _engine(path, read_only), read_only=read_only, notices=notices)
 
 
 def _engine(path: Path, read_only: bool) -> Engine:

@@ -1,8 +1,8 @@
 """Bringing a database's schema to head with Alembic, behind a backup.
 
-Only ``open_database`` imports this module, and only when the database is not at head (a new
-file, or the first start after an update): Alembic costs ~0.2 s to import, which an ordinary
-start should not pay.
+Only opening.py imports this module, and only when the database is not at head (a new file, or
+the first start after an update): Alembic costs ~0.2 s to import, which an ordinary start
+should not pay.
 """
 
 from __future__ import annotations
