@@ -93,7 +93,7 @@ class Proposer:
     """Asks ``reference`` (None: the bundled model) for rewrites."""
 
     def __init__(self, models: ModelService, reference: str | None, n_ctx: int = 2048,
-                 max_tokens: int = 160):
+                 max_tokens: int = 100):
         self.models, self.reference = models, reference
         self.n_ctx, self.max_tokens = n_ctx, max_tokens
         self.calls = 0
