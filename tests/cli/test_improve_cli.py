@@ -107,6 +107,8 @@ def test_a_job_killed_mid_evaluation_resumes_from_the_store(tmp_path):
     assert len(cells) == sum(len(e["case_ids"]) for e in resumed[:1]) * len(
         {v for v, *_ in cells})
     assert all(count == 1 for *_, count in cells) and len(cells) >= stored_before
+    # a resumed training run asks only its own cases, never a held-out one
+    assert not {case for _, case, *_ in cells} & set(result["split"]["held_out"])
     assert result["spent"]["generations"] <= 20
     # nothing is left to resume
     again = workbench("improve", "--resume")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import WorkbenchError
 from ...core.improve import Candidate, Evaluation
-from ...core.job_state import JobState, JobWatcher
+from ...core.job_state import JobState
 from ...core.prompts import PromptVersion
 from ...core.runs import RunStatus
 from .. import run_state
@@ -53,11 +53,11 @@ class Scorer:
         """Every candidate with a finished evaluation of ``stage``/``rung`` on ``case_ids``
         (stored ones reused, a started run finished, the rest generated in one new run)."""
         result = {c.id: c for c in candidates}
-        unfinished_runs = {e.run_id for c in candidates
+        unfinished_runs = {e.run_id: e.case_ids for c in candidates
                            if (e := c.evaluation(stage, rung)) is not None and not e.done
                            and e.run_id}
-        for run_id in sorted(unfinished_runs):
-            self._finish_run(run_id)
+        for run_id, run_cases in sorted(unfinished_runs.items()):
+            self._finish_run(run_id, run_cases, repeats)
             for candidate in candidates:
                 current = result[candidate.id]
                 evaluation = current.evaluation(stage, rung)
@@ -104,24 +104,28 @@ class Scorer:
 
         return progress
 
-    def _finish_run(self, run_id: str) -> None:
-        """A run a killed (or stopped) job left half-done: only its missing cells now."""
+    def _finish_run(self, run_id: str, case_ids: Sequence[str], repeats: int) -> None:
+        """A run a killed (or stopped) job left half-done: only its missing cells, and only
+        of its own cases. (``EvalService.resume`` would fill the whole case set: the held-out
+        cases too.)"""
         run_state.find_interrupted(self.store)
-        if self.store.runs.get(run_id).status not in run_state.RESUMABLE:
+        run = self.store.runs.get(run_id)
+        if run.status not in run_state.RESUMABLE:
             return
         if self.job.cancelled:
             raise Stopped()
-        sub = JobState(f"resume of run {run_id[:8]}")
-        last = {"done": -1}
-
-        def cells(progress) -> None:
-            if last["done"] >= 0 and self.on_cells is not None and progress.done > last["done"]:
-                self.on_cells(int(progress.done - last["done"]))
-            last["done"] = int(progress.done)
-
-        sub.watch(JobWatcher(on_progress=cells))
-        self.job.on_cancel(sub.cancel)
-        self.evaluation.resume(run_id, job=sub, concurrency=self.request.concurrency)
+        cases = [self.cases[case_id] for case_id in case_ids]
+        specs = [run_state.spec_for(self.store, variant) for variant in run.variants]
+        missing = run_state.missing_cells(self.store, run, cases, repeats)
+        evaluating = self.evaluation.watch(self.case_set, None, len(missing),
+                                           progress=self._progress_hook())
+        self.evaluation.resumed(evaluating, run, specs, repeats=repeats)
+        handle = self.evaluation.runs.resume(run, specs, cases, missing, evaluating,
+                                             repeats=repeats,
+                                             concurrency=self.request.concurrency)
+        self.job.on_cancel(handle.cancel)
+        handle.wait()
+        self.evaluation.finish(evaluating, run_id)
 
     def _record(self, candidate: Candidate, evaluation: Evaluation,
                 repeats: int) -> Candidate:
