@@ -157,7 +157,7 @@ class RunRepository:
         return output
 
     def outputs(self, run_id: str) -> list[Output]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(OutputRow).where(OutputRow.run_id == run_id)
                              .order_by(OutputRow.created_at)).all()
             return [to_output(r) for r in rows]
