@@ -10,6 +10,7 @@ import pytest
 
 from tests.plugins.test_openai_compat_cli import serving
 from tests.services.recording_proxy import recording_proxy
+from workbench.core.errors import WorkbenchError
 from workbench.core.evaluation import Assertion
 from workbench.core.improve import CANCELLED, DONE, HELD_OUT, TRAINING
 from workbench.core.job_state import JobWatcher
@@ -165,3 +166,11 @@ def test_cancel_stops_the_job_keeps_its_steps_and_lets_it_be_resumed(service):
     assert not any(e.stage == HELD_OUT for c in service.candidates(record.id)
                    for e in c.evaluations)
     assert job.outcome.evidence is None and job.outcome.winner is None
+    # "Use this version": only a significant winner is adopted unasked; a named one always
+    with pytest.raises(WorkbenchError, match="no significant improvement"):
+        service.adopt(record.id)
+    adopted, sampling = service.adopt(record.id, candidate_id=start.id)
+    main_line = service.store.prompts.prompts(session_id)[0]
+    assert adopted.prompt_id == main_line.id and adopted.parent_id == start.version_id
+    assert service.store.prompts.history(main_line.id)[-1].id == adopted.id
+    assert sampling.temperature == 0.0
