@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "PyTorch", "Qt",
+SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "Models", "PyTorch", "Qt",
             "Data folders", "Database", "Plugins"]
 
 

@@ -13,7 +13,7 @@ from workbench.services.doctor_checks import database_check
 from workbench.services.sessions import open_store
 from workbench.store.revisions import head_revision
 
-SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "PyTorch", "Qt",
+SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "Models", "PyTorch", "Qt",
             "Data folders", "Database", "Plugins"]
 
 # Recorded: nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits

@@ -7,7 +7,8 @@ import json
 import sys
 from dataclasses import replace
 
-from ..core.chat_template import describe_source
+from ..core.base_model import NOTICE, loaded_looks_base
+from ..core.chat_template import RAW_SOURCE, describe_source
 from ..core.errors import WorkbenchError
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.messages import conversation
@@ -136,6 +137,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("trained context", f"{meta.context_length:,} tokens"),
         ("chat template", describe_source(meta.chat_template_source,
                                           meta.file_has_chat_template, meta.architecture)),
+        *_raw_rows(meta),
         ("special tokens", f"BOS {special.bos_text!r} ({special.bos_id}), "
                            f"EOS {special.eos_text!r} ({special.eos_id})"),
         ("GPU offload", _offload_line(meta)),
@@ -150,6 +152,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _raw_rows(meta) -> list[tuple[str, str]]:
+    """A base model's line (core/base_model.py): how to prompt it instead of chat."""
+    if not loaded_looks_base(meta) or meta.chat_template_source == RAW_SOURCE:
+        return []
+    return [("prompting", f"{NOTICE.lower()}: generate --raw; in a comparison, the "
+                          "variant's Engine flags --chat-template raw")]
 
 
 def _remote_info(service: ModelService, args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
+from .base_model import RAW_TEMPLATE as RAW_NAME
 from .errors import WorkbenchError, sentence
 from .messages import ChatMessage
 from .template_limits import TemplateLimitError, check_text
@@ -69,6 +70,14 @@ PHI3_TEMPLATE = (
 )
 BUILTIN_TEMPLATES = {"chatml": CHATML_TEMPLATE, "gemma": GEMMA_TEMPLATE,
                      "llama3": LLAMA3_TEMPLATE, "phi3": PHI3_TEMPLATE}
+# Raw completion (no chat markup): the messages' texts as written, one after another, for a
+# base model to continue (core/base_model.py). Not one of llama.cpp's; chosen, never automatic.
+RAW_TEMPLATE = (
+    "{% for message in messages %}{{ message['content'] }}"
+    "{% if not loop.last %}{{ '\n\n' }}{% endif %}{% endfor %}"
+)
+# What a user may choose for a file or a variant (--chat-template NAME).
+CHOOSABLE_TEMPLATES = {**BUILTIN_TEMPLATES, RAW_NAME: RAW_TEMPLATE}
 # GGUF general.architecture -> llama.cpp's template for files of it that carry none. Only
 # unambiguous ones: a "llama" file may be Llama 2, Llama 3 or a fine-tune of either.
 ARCHITECTURE_TEMPLATES = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma",
@@ -76,6 +85,7 @@ ARCHITECTURE_TEMPLATES = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma"
 FALLBACK_TEMPLATE = "chatml"
 
 SOURCE_FILE, SOURCE_USER = "file", "user"
+RAW_SOURCE = f"built-in {RAW_NAME}"
 
 
 class ChatTemplateError(WorkbenchError):
@@ -115,10 +125,10 @@ class TemplateChoice:
 
 def builtin_template(name: str) -> str:
     try:
-        return BUILTIN_TEMPLATES[name]
+        return CHOOSABLE_TEMPLATES[name]
     except KeyError:
         raise ChatTemplateError(f"There is no built-in chat template named '{name}'; the "
-                                f"built-in ones are {', '.join(BUILTIN_TEMPLATES)}.") from None
+                                f"built-in ones are {', '.join(CHOOSABLE_TEMPLATES)}.") from None
 
 
 def resolve_template(file_template: str | None, architecture: str,
@@ -141,6 +151,8 @@ def describe_source(source: str, file_has_template: bool, architecture: str = ""
     """Why this template, for the model bar and ``workbench info``."""
     if source == SOURCE_USER:
         return "yours (pasted for this model)"
+    if source == RAW_SOURCE:
+        return "raw completion — the prompt's text as written, no chat markup"
     if source == SOURCE_FILE:
         return "the file's own"
     if file_has_template:
@@ -156,6 +168,8 @@ def template_label(source: str, file_has_template: bool) -> str:
     file has none``."""
     if source == SOURCE_USER:
         return "yours"
+    if source == RAW_SOURCE:
+        return "raw completion"
     if source == SOURCE_FILE:
         return "the file's"
     return f"{source} — chosen" if file_has_template else f"{source} — the file has none"

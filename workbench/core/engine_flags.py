@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from .chat_template import CHOOSABLE_TEMPLATES
 from .errors import SettingsError
 from .model_info import CACHE_TYPES, FLASH_ATTN_MODES, LoadSettings
 from .sampling import DEFAULTS, SamplingSettings
@@ -59,6 +60,12 @@ ENGINE_SHORT = {"flash_attn": "-fa", "cache_type_k": "-ctk", "cache_type_v": "-c
                 "n_batch": "-b", "n_ubatch": "-ub", "n_parallel": "-np"}
 # llama.cpp's defaults, as LoadSettings declares them (one place to change them).
 ENGINE_DEFAULTS = {f.name: f.default for f in fields(LoadSettings) if f.name in ENGINE_SHORT}
+
+# llama-server's --chat-template NAME: a built-in template (``raw``: raw completion, for a
+# base model). Not arithmetic, but it decides the prompt's text: a variant's flag, recorded.
+ENGINE_FLAGS["--chat-template"] = ("template_name", _choice(tuple(CHOOSABLE_TEMPLATES)))
+ENGINE_SHORT["template_name"] = "--chat-template"
+ENGINE_DEFAULTS["template_name"] = None
 
 SAMPLING_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--temp": ("temperature", float), "--temperature": ("temperature", float),

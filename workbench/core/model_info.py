@@ -65,16 +65,18 @@ class LoadSettings:
                              f"{self.n_ubatch} (and both positive)")
 
     def engine_settings(self) -> dict[str, Any]:
-        """What decides the arithmetic, as recorded with each output."""
+        """What decides the arithmetic, as recorded with each output; and a built-in chat
+        template chosen by name (``raw``: raw completion), which decides the prompt's text."""
+        chosen = {"template_name": self.template_name} if self.template_name else {}
         return {"n_ctx": self.n_ctx, "n_gpu_layers": self.n_gpu_layers,
                 "flash_attn": self.flash_attn, "cache_type_k": self.cache_type_k,
                 "cache_type_v": self.cache_type_v, "n_batch": self.n_batch,
-                "n_ubatch": self.n_ubatch, "n_parallel": self.n_parallel}
+                "n_ubatch": self.n_ubatch, "n_parallel": self.n_parallel, **chosen}
 
     @staticmethod
     def engine_fields() -> tuple[str, ...]:
         return ("n_ctx", "n_gpu_layers", "n_parallel", "flash_attn", "cache_type_k",
-                "cache_type_v", "n_batch", "n_ubatch")
+                "cache_type_v", "n_batch", "n_ubatch", "template_name")
 
     def to_wire(self) -> dict[str, Any]:
         data = asdict(self)

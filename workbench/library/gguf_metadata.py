@@ -44,6 +44,10 @@ class GGUFInfo:
     license: str = ""
     base_model: str = ""
     organization: str = ""
+    # general.basename / general.finetune ("gemma-3" / "it"): with the name, they tell an
+    # instruction-tuned file from a base model (core/base_model.py)
+    basename: str = ""
+    finetune: str = ""
     parts: int = 1
     layer_bytes: int = 0  # weights of one repeating block (average)
     output_bytes: int = 0  # output head and final norm: offloaded as the last "layer"
@@ -111,6 +115,8 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
         license=str(get("general.license", "") or ""),
         base_model=_base_model(get),
         organization=str(get("general.organization", "") or ""),
+        basename=str(get("general.basename", "") or ""),
+        finetune=str(get("general.finetune", "") or ""),
         parts=len(parts),
         layer_bytes=layer_bytes,
         output_bytes=output_bytes,
@@ -207,7 +213,8 @@ class MetadataCache:
         key = str(file)
         with self._lock:
             entry = self._load().get(key)
-            if entry and entry.get("stamp") == stamp:
+            # An entry cached before basename/finetune were read is read again.
+            if entry and entry.get("stamp") == stamp and "finetune" in entry["info"]:
                 return GGUFInfo.from_dict(entry["info"])
         info = read_gguf_info(file)
         with self._lock:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..core.model_info import human_bytes
 from ..core.paths import AppPaths, app_paths
 from . import doctor_probes as probes
+from .base_models import base_model_checks
 from .doctor_checks import database_check, qt_checks
 from .doctor_status import OK, PROBLEM, WARNING, Check
 
@@ -240,6 +241,7 @@ def _pip() -> str:
 
 SECTIONS: list[tuple[str, Callable[[_Context], Iterator[Check]]]] = [
     ("Python", _python), ("Platform", _platform), ("llama.cpp", _llama), ("GPUs", _gpus),
-    ("Offload", _offload), ("PyTorch", _torch), ("Qt", _qt), ("Data folders", _folders),
+    ("Offload", _offload), ("Models", lambda ctx: base_model_checks(ctx.paths)),
+    ("PyTorch", _torch), ("Qt", _qt), ("Data folders", _folders),
     ("Database", _database), ("Plugins", _plugins),
 ]

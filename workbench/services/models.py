@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.base_model import RAW_TEMPLATE, file_looks_base
 from ..core.chat_template import TemplateChoice
 from ..core.errors import ModelUnloadedError, WorkbenchError
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
@@ -100,6 +101,8 @@ class ModelService:
         ``choose_template``) comes along."""
         path = self.resolve(name_or_path)
         choice = self._settings_file().load().template_for(path)
+        if engine.get("template_name") is not None:  # this load's own --chat-template NAME
+            choice = TemplateChoice(name=engine.pop("template_name"))
         return LoadSettings(
             path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
             n_threads=n_threads, seed=seed, adapters=adapters,
@@ -127,6 +130,21 @@ class ModelService:
         with self._lock:
             settings_file = self._settings_file()
             settings_file.save(settings_file.load().choosing_template(path, choice))
+
+    # -- base models: raw completion rather than chat ------------------------------------
+
+    def looks_like_base(self, name_or_path: str | None) -> bool:
+        """The file has no chat template and no name of it says instructions (a model served
+        elsewhere: False, its server decides how it is prompted)."""
+        if self.is_remote(name_or_path):
+            return False
+        return file_looks_base(read_gguf_info(self.resolve(name_or_path)))
+
+    def raw_by_default(self, name_or_path: str | None) -> bool:
+        """The file's chosen template is raw completion (every load of it, unless a variant
+        names another with --chat-template)."""
+        choice = self.template_choice(name_or_path)
+        return choice is not None and choice.name == RAW_TEMPLATE
 
     # -- models served by plugin backends (e.g. openai+http://host/v1?model=x) ----------
 

@@ -47,6 +47,7 @@ from .output_cell import OutputCell
 from .run_bridge import RunBridge
 from .run_history import RunList, local_time
 from .summary_table import SummaryTable
+from .variant_base_notice import VariantBaseNotice
 from .variants_table import VariantsTable
 
 SpecFor = Callable[[Variant], VariantSpec]
@@ -109,6 +110,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         self.variants = VariantsTable()
         self.variants.setMaximumHeight(150)  # three variants (base, ×1, ×0.5) without scrolling
         self.variants.setMinimumHeight(60)
+        self.base_notice = VariantBaseNotice(self.variants, self.runs.models)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("▶ Run")
         self.repeats_spin = QSpinBox(minimum=1, maximum=MAX_REPEATS, prefix="× ")

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ...core.chat_template import BUILTIN_TEMPLATES, ChatTemplateError, TemplateChoice
+from ...core.chat_template import CHOOSABLE_TEMPLATES, ChatTemplateError, TemplateChoice
 
 AUTOMATIC, YOURS = "The file's own (else llama.cpp's built-in)", "Your own Jinja template"
 
@@ -33,7 +33,7 @@ class TemplateDialog(QDialog):
         layout.addWidget(self.note)
         form = QFormLayout()
         self.kind = QComboBox()
-        self.kind.addItems([AUTOMATIC, *(f"Built-in: {name}" for name in BUILTIN_TEMPLATES),
+        self.kind.addItems([AUTOMATIC, *(f"Built-in: {name}" for name in CHOOSABLE_TEMPLATES),
                             YOURS])
         form.addRow("Template:", self.kind)
         layout.addLayout(form)

@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.base_model import RAW_TEMPLATE
 from ...core.chat_template import TemplateChoice, describe_source, template_label
 from ...core.engine_flags import parse_engine_flags
 from ...core.errors import SettingsError
 from ...core.model_info import ModelMetadata, describe_engine, human_count
 from ...services.library import ModelNames
+from ..base_model_notice import BaseModelNotice
 from ..compose.template_dialog import TemplateDialog
 from ..elided_label import ElidedCombo, ElidedLabel
 from ..model_controller import ModelController
@@ -86,6 +88,9 @@ class ModelPicker(QWidget):
         # Long: elided, whole on hover; it leaves the bar's other fields their room.
         self.state = ElidedLabel("No model loaded", preferred_chars=60)
         layout.addWidget(self.state, 1)
+        self.base_notice = BaseModelNotice(compact=True)  # one click to raw completion
+        self.base_notice.use_raw.connect(self.use_raw_completion)
+        layout.addWidget(self.base_notice)
         self.load_button.clicked.connect(lambda: self.load())
         controller.loading.connect(lambda name: self._set_state(f"Loading {name}…", busy=True))
         controller.loaded.connect(self._on_loaded)
@@ -157,16 +162,24 @@ class ModelPicker(QWidget):
         self.template_dialog.open()  # window-modal, without a nested event loop
 
     def _template_chosen(self, name: str | None) -> None:
+        self.apply_template(name, self.template_dialog.choice())
+
+    def use_raw_completion(self) -> None:
+        """The base-model notice's button: the file's template becomes raw, and it reloads."""
+        self.apply_template(self.controller.name, TemplateChoice(name=RAW_TEMPLATE))
+
+    def apply_template(self, name: str | None, choice: TemplateChoice | None) -> None:
         layers = self.gpu_layers.value()
         try:
             engine = self.engine_settings()
         except SettingsError as error:
             self._set_state(str(error), busy=False)
             return
-        self.controller.choose_template(name, self.template_dialog.choice(), self.n_ctx.value(),
+        self.controller.choose_template(name, choice, self.n_ctx.value(),
                                         None if layers < 0 else layers, engine)
 
     def _on_loaded(self, meta: ModelMetadata) -> None:
+        self.base_notice.show_for_loaded(meta)
         offload = (f"GPU {meta.gpu_layers_offloaded}/{meta.n_layers + 1} layers"
                    if meta.offload_supported else "CPU only")
         template = template_label(meta.chat_template_source, meta.file_has_chat_template)
