@@ -26,8 +26,8 @@ def total(bundled_model) -> int:
 def test_auto_with_room_for_everything_loads_every_layer(total):
     service = _service(22 * GiB, offload=True)
     chosen, reason = service.with_offload(service.settings_for(None, n_ctx=4096))
-    assert chosen.n_gpu_layers == total
-    assert reason == f"all {total} layers fit in 22.0 GiB free VRAM"
+    assert (chosen.n_gpu_layers, chosen.n_parallel) == (total, 8)
+    assert reason == f"all {total} layers fit in 22.0 GiB free VRAM with 8 parallel sequences"
 
 
 def test_auto_with_little_vram_loads_the_layers_that_fit(total):
@@ -36,17 +36,23 @@ def test_auto_with_little_vram_loads_the_layers_that_fit(total):
     chosen, reason = service.with_offload(settings)
     assert 0 < chosen.n_gpu_layers < total
     assert reason.startswith(f"{chosen.n_gpu_layers} of {total} layers fit in 700.0 MiB")
-    # Only the layer count changes; everything else is what was asked for.
+    # Sequences gave way first: one is left, each owning an n_ctx of KV cache.
+    assert chosen.n_parallel == 1 and "with 1 parallel sequence (8 would need" in reason
+    # Only layers and sequences change; everything else is what was asked for.
     assert chosen.n_ctx == settings.n_ctx and chosen.path == settings.path
-    # Fewer parallel sequences need less KV cache, so more layers fit.
-    single, _ = service.with_offload(service.settings_for(None, n_ctx=4096, n_parallel=1))
-    assert single.n_gpu_layers > chosen.n_gpu_layers
+    # Eight sequences as set are kept, and leave room for fewer layers.
+    eight, why = service.with_offload(service.settings_for(None, n_ctx=4096, n_parallel=8))
+    assert eight.n_parallel == 8 and eight.n_gpu_layers < chosen.n_gpu_layers
+    assert "with 8 parallel sequences (as set)" in why
 
 
 def test_a_number_the_user_typed_is_kept():
     service = _service(22 * GiB, offload=True)
     chosen, reason = service.with_offload(service.settings_for(None, n_gpu_layers=5))
-    assert chosen.n_gpu_layers == 5 and reason == ""
+    assert (chosen.n_gpu_layers, chosen.n_parallel) == (5, 8)
+    assert reason == "5 of 31 layers on the GPU as set, with 8 parallel sequences"
+    both = service.settings_for(None, n_gpu_layers=5, n_parallel=2)
+    assert service.with_offload(both) == (both, "")
 
 
 def test_a_cpu_only_llama_cpp_leaves_auto_to_the_host():

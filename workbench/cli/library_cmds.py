@@ -50,6 +50,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("--parallel", "-np", type=int, default=None,
                      help="sequences decoded together, each with its own n_ctx of KV cache "
                           "(default: 4 on the CPU, 8 with offload)")
+    fit.add_argument("--free-vram", type=float, default=None, metavar="GIB",
+                     help="plan for a GPU with this much free VRAM (GiB) instead of this "
+                          "machine's; prints the GPU layers and parallel sequences auto picks")
     fit.set_defaults(func=cmd_fit)
 
 
@@ -133,11 +136,22 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     with _service() as library:
-        estimate = library.fit(args.model, args.n_ctx, n_parallel=args.parallel)
+        memory = library.memory()
+        offload = None
+        if args.free_vram is not None:  # a card planned for: offload as a GPU build would
+            vram = int(args.free_vram * 1024 ** 3)
+            memory, offload = replace(memory, free_vram=vram, gpu="planned GPU"), True
+        choice = library.offload_choice(args.model, args.n_ctx, memory=memory,
+                                        offload_supported=offload, n_parallel=args.parallel)
+        estimate = library.fit(args.model, args.n_ctx, memory=memory, offload_supported=offload,
+                               n_parallel=args.parallel or choice.n_parallel)
     print(estimate.summary())
     for note in estimate.notes:
         print(f"  note: {note}")
+    print(f"auto: {choice.describe()}")
     return 0
 
 

@@ -22,13 +22,14 @@ from ..core.paths import AppPaths, app_paths
 from ..library.bundled import BUNDLED_NAME
 from ..library.catalogue import KnownModel, known_models, library_models, resolve_model
 from ..library.download import Progress, ProgressCallback, pull_model  # noqa: F401
-from ..library.fit import FitEstimate, estimate_fit
+from ..library.fit import F16_CACHE, FitEstimate, KVTypes, estimate_fit
 from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
 from ..library.gguf_metadata import GGUFInfo, MetadataCache
 from ..library.hashing import file_sha256
 from ..library.hf_env import hub_cache_dir
 from ..library.hub import Hub, HubRepo, RepoFiles
 from ..library.load_usage import LoadUsage, load_usage
+from ..library.offload import OffloadChoice, choose_offload, offload_in_build
 from ..library.splits import model_stem, part_paths
 from ..library.system_memory import Memory, system_memory
 
@@ -195,6 +196,17 @@ class LibraryService:
             n_parallel: int | None = None) -> FitEstimate:
         return estimate_fit(self.info(name_or_path), n_ctx, memory or system_memory(),
                             offload_supported, n_parallel)
+
+    def offload_choice(self, name_or_path: str | None, n_ctx: int, *,
+                       memory: Memory | None = None, offload_supported: bool | None = None,
+                       n_parallel: int | None = None, n_gpu_layers: int | None = None,
+                       kv: KVTypes = F16_CACHE) -> OffloadChoice:
+        """What "auto" would load this model with: GPU layers and parallel sequences chosen
+        together from the memory estimate (fewer sequences before fewer layers), and why."""
+        supported = offload_in_build() if offload_supported is None else offload_supported
+        return choose_offload(self.info(name_or_path), n_ctx, n_parallel,
+                              memory or system_memory(), bool(supported), kv=kv,
+                              n_gpu_layers=n_gpu_layers)
 
     @staticmethod
     def actual_usage(host) -> LoadUsage:

@@ -22,10 +22,11 @@ from ..engine.host.client import ModelHost
 from ..engine.protocol import Generation, TextModel  # noqa: F401 - the window's names for them
 from ..library.bundled import bundled_model_path
 from ..library.catalogue import KnownModel, library_models, resolve_model
+from ..library.fit import KVTypes
 from ..library.folders import SETTINGS_NAME, SettingsFile
 from ..library.gguf_check import check_model_file
 from ..library.gguf_metadata import read_gguf_info
-from ..library.offload import choose_gpu_layers, offload_in_build
+from ..library.offload import choose_offload, offload_in_build
 from ..library.system_memory import Memory, system_memory
 from ..plugins.builtin import llamacpp_backend
 from ..plugins.builtin.llamacpp_backend import LOCAL_SCHEME
@@ -218,17 +219,23 @@ class ModelService:
         """The settings a host loads with, and why that many layers go to the GPU.
 
         "auto" (n_gpu_layers None) becomes all layers when they fit in free VRAM, else as many
-        as fit; a number the user typed is kept. Without offload (or with offload unknown)
-        the settings stay as they are and the host decides (0 layers on a CPU build)."""
-        if settings.n_gpu_layers is not None or not self.offload_supported():
+        as fit; unset parallel sequences become as many (up to 8) as leave those layers on the
+        GPU (library/offload.py, choose_offload); numbers the user typed are kept. Without
+        offload (or with offload unknown) the settings stay as they are and the host decides
+        (0 layers on a CPU build)."""
+        both_set = settings.n_gpu_layers is not None and settings.n_parallel is not None
+        if both_set or not self.offload_supported():
             return settings, ""
         try:
             info = read_gguf_info(settings.path)
         except WorkbenchError:
             return settings, ""  # the host's load names what is wrong with the file
-        layers, reason = choose_gpu_layers(info, settings.n_ctx, settings.n_parallel,
-                                           memory or self._memory(), offload_supported=True)
-        return replace(settings, n_gpu_layers=layers), reason
+        choice = choose_offload(info, settings.n_ctx, settings.n_parallel,
+                                memory or self._memory(), offload_supported=True,
+                                kv=KVTypes(settings.cache_type_k, settings.cache_type_v),
+                                n_gpu_layers=settings.n_gpu_layers)
+        return replace(settings, n_gpu_layers=choice.n_gpu_layers,
+                       n_parallel=choice.n_parallel), choice.describe()
 
     def _load_once(self, settings: LoadSettings) -> ModelHost:
         with self._lock:
