@@ -94,6 +94,8 @@ def test_one_model_has_one_name_in_the_bar_the_variants_and_the_status_bar(
     assert table.count() >= 1
     for row in range(table.count()):
         assert table.table.cellWidget(row, 2).currentText() == name
+    # The Model column shows the name whole, not "smollm2-135m-".
+    assert table.table.columnWidth(2) > table.fontMetrics().horizontalAdvance(name) + 20
     qtbot.waitUntil(lambda: status.text() == f"Loaded: {name}", timeout=5_000)
 
     # A second copy of the same file (another context size): still one model, one name.

@@ -29,7 +29,8 @@ from .retrieval_cell import RetrievalButton
 CURRENT = CURRENT_VERSION
 COLUMNS = ["Label", "Prompt version", "Model", "Adapter", "Scale", "Temperature", "Seed",
            "Max tokens", "Sampling", "Engine", "Retrieval"]
-SAMPLING_COLUMN, ENGINE_COLUMN, RETRIEVAL_COLUMN = 8, 9, 10
+MODEL_COLUMN, SAMPLING_COLUMN, ENGINE_COLUMN, RETRIEVAL_COLUMN = 2, 8, 9, 10
+MODEL_COLUMN_MAX = 200  # px: a longer name is cut in the box, whole on hover and in the list
 # Shown in their own columns, so not repeated among the sampling flags.
 OWN_COLUMNS = ("temperature", "seed", "max_tokens")
 NO_ADAPTER = "none"
@@ -55,6 +56,10 @@ class VariantsTable(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # The Model column is as wide as the names it lists (up to a cap), not an eleventh of
+        # the table: "smollm2-135m-" told nobody which model a row runs.
+        self.table.horizontalHeader().setSectionResizeMode(
+            MODEL_COLUMN, QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
@@ -75,12 +80,20 @@ class VariantsTable(QWidget):
         self.models = [(m, m) if isinstance(m, str) else (m[0], m[1]) for m in models]
         if adapters is not None:
             self.adapters = list(adapters)
+        self._fit_model_column()
         for row in range(self.table.rowCount()):
             version, model = self.version_choice(row), self.model_choice(row)
             adapter = self.adapter_choice(row)
             self._fill_version_combo(self.table.cellWidget(row, 1), version)
             self._fill_model_combo(self.table.cellWidget(row, 2), model)
             self._fill_adapter_combo(self.table.cellWidget(row, 3), adapter)
+
+    def _fit_model_column(self) -> None:
+        """Wide enough for the longest name offered, and for a combo's arrow."""
+        metrics = self.table.fontMetrics()
+        widest = max((metrics.horizontalAdvance(name) for name, _ in self.models), default=0)
+        width = max(self.table.horizontalHeader().defaultSectionSize(), widest + 40)
+        self.table.setColumnWidth(MODEL_COLUMN, min(width, MODEL_COLUMN_MAX))
 
     def add_variant(self, label: str | None = None, version: str = CURRENT,
                     model: str | None = None, temperature: float = 0.0, seed: int = 0,
