@@ -41,6 +41,17 @@ def _n_probs(value: str) -> int:
     return k
 
 
+def _threads(value: str) -> int:
+    """llama.cpp's ``-t N``: CPU threads (unset: the cores the machine's load leaves free)."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 512:
+        raise ValueError("a whole number of threads from 1 to 512")
+    return n
+
+
 # flag -> (LoadSettings field, value parser)
 ENGINE_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "-fa": ("flash_attn", _choice(FLASH_ATTN_MODES)),
@@ -55,9 +66,11 @@ ENGINE_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--ubatch-size": ("n_ubatch", int),
     "-np": ("n_parallel", int),
     "--parallel": ("n_parallel", int),
+    "-t": ("n_threads", _threads),
+    "--threads": ("n_threads", _threads),
 }
 ENGINE_SHORT = {"flash_attn": "-fa", "cache_type_k": "-ctk", "cache_type_v": "-ctv",
-                "n_batch": "-b", "n_ubatch": "-ub", "n_parallel": "-np"}
+                "n_batch": "-b", "n_ubatch": "-ub", "n_parallel": "-np", "n_threads": "-t"}
 # llama.cpp's defaults, as LoadSettings declares them (one place to change them).
 ENGINE_DEFAULTS = {f.name: f.default for f in fields(LoadSettings) if f.name in ENGINE_SHORT}
 

@@ -39,6 +39,7 @@ from .batch import PROMPT_CHUNK, BatchDecoder
 from .sampler import TokenSampler
 from .scoring import ScoreSequence
 from .sequence import Sequence
+from .threads import choose_threads, default_threads, machine_load  # noqa: F401 - benches' name
 
 Emit = Callable[[TokenEvent], None]
 
@@ -67,10 +68,6 @@ def log_to_stderr(level: int, text: bytes, user_data) -> None:
         sys.stderr.write(text.decode("utf-8", "replace"))
 
 
-def default_threads() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
-
-
 class LlamaRuntime:
     """One loaded model and its context. Not thread-safe: the host calls it from one thread."""
 
@@ -89,7 +86,8 @@ class LlamaRuntime:
             gpu_layers = -1 if self._offload else 0
         self._gpu_layers_requested = gpu_layers if self._offload else 0
         self.n_parallel = settings.n_parallel or default_parallel(self._offload)
-        self.threads = settings.n_threads or default_threads()
+        threads = choose_threads(os.cpu_count(), machine_load(), settings.n_threads)
+        self.threads, self.threads_reason = threads.n_threads, threads.reason
         log_mark = self._log_size()
         self.model = self._load_model(log_mark)
         self.vocab = self.model.vocab
@@ -293,7 +291,7 @@ class LlamaRuntime:
         return {"n_parallel": self.n_parallel, "flash_attn": flash,
                 "cache_type_k": s.cache_type_k, "cache_type_v": s.cache_type_v,
                 "n_batch": s.n_batch, "n_ubatch": s.n_ubatch, "n_threads": self.threads,
-                "prompt_chunk": self.decoder.chunk, "kv_unified": bool(self.embedding_info),
+                "threads_reason": self.threads_reason, "prompt_chunk": self.decoder.chunk, "kv_unified": bool(self.embedding_info),
                 **self.embedding_info}
 
     def token_bytes(self, token: int) -> bytes:
