@@ -41,6 +41,9 @@ from ..retrieval_context import CaseRetriever
 from .assert_set import flat
 from .check_values import CheckValueError, rendered, variables_of
 from .javascript import CaseVariables, suite_variables
+from .preflight_words import listed as _listed
+from .preflight_words import test_name as _test_name
+from .preflight_words import tests_phrase
 from .similar import SIMILAR_TYPES
 from .suite_file import read_suite
 from .suite_providers import completion_problems, unknown_id_hint, with_hint
@@ -50,7 +53,6 @@ from .suite_yaml import short
 from .validation import assertion_problem
 
 PROBE_TIMEOUT_S = 3.0  # how long a remote server has to list its models
-SHOWN_TESTS = 3  # tests named in one problem; more are counted ("and 2 more")
 REFERENCE_TYPES = ("rouge-l", "levenshtein")  # compare with a value or the test's expected
 # What a variant with retrieval puts into {{ context }} while its prompts are tried.
 PLACEHOLDER = Retrieved(chunk_id=0, document_id="", source="", title="a retrieved passage",
@@ -411,31 +413,6 @@ class _Placeholder:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-def tests_phrase(suite: Suite, numbers: Sequence[int]) -> str:
-    """``in test "france"``, ``in tests 3, 5, 6``, ``in tests 3, 5 (and 2 more)``, ``in every
-    test``: tests by number (1-based), named by their description when they have one."""
-    if len(numbers) == len(suite.tests) > 1:
-        return "in every test"
-    words = []
-    for number in numbers:
-        description = suite.tests[number - 1].description if 0 < number <= len(suite.tests) \
-            else ""
-        words.append(f'"{short(description)}"' if description else str(number))
-    return f"in test{'s' if len(words) > 1 else ''} {_listed(words)}"
-
-
-def _listed(words: Sequence[str]) -> str:
-    """``a, b, c`` — or ``a, b (and 5 more)`` when there are more than ``SHOWN_TESTS``."""
-    shown = list(words) if len(words) <= SHOWN_TESTS else list(words[:SHOWN_TESTS - 1])
-    more = f" (and {len(words) - len(shown)} more)" if len(shown) < len(words) else ""
-    return ", ".join(shown) + more
-
-
-def _test_name(test: SuiteTest, number: int) -> str:
-    """As the file reader names a test in its messages."""
-    return f'test "{test.description}"' if test.description else f"test {number}"
-
 
 def _assertion_groups(suite: Suite):
     """Where assertions are written, with them (an assert-set's own after it)."""
