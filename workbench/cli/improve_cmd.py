@@ -103,6 +103,8 @@ def cmd_improve(args: argparse.Namespace) -> int:
                   f"{len(record.split['held_out'])} held-out cases.", file=sys.stderr)
             outcome = service.work(record.id, job)
         progress.finish()
+        if outcome is None:
+            raise WorkbenchError("The job was stopped before it scored anything.")
         for line in outcome_lines(outcome):
             print(line)
         if args.json_file:

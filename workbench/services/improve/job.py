@@ -112,9 +112,10 @@ class ImproveService:
 
     # -- the work ---------------------------------------------------------------------------
 
-    def work(self, job_id: str, job: JobState) -> ImproveOutcome:
+    def work(self, job_id: str, job: JobState) -> ImproveOutcome | None:
         """Work on a stored job to its end (blocking): the search, then the held-out
-        comparison. Holds the job's lease meanwhile."""
+        comparison. Holds the job's lease meanwhile. A cancel ends it ``cancelled`` with the
+        outcome so far (None if not even the start was stored)."""
         lease = lease_name(job_id)
         try:
             run_lease.hold(self.store.db.path, lease)
@@ -125,7 +126,11 @@ class ImproveService:
             record = self.store.improve.update_job(job_id, status=RUNNING, error=None)
             outcome = self._work(record, job)
         except Stopped:
-            outcome = self._ended(job_id, CANCELLED)
+            self.store.improve.update_job(job_id, status=CANCELLED)
+            try:
+                outcome = self.outcome(job_id)
+            except WorkbenchError:
+                outcome = None  # stopped before its first candidate was stored
             job.finish(outcome)
             return outcome
         except BaseException as error:
@@ -221,10 +226,6 @@ class ImproveService:
         keys = [(case_id, repeat) for case_id in split.held_out for repeat in range(repeats)]
         return weigh([start_units.get(key, False) for key in keys],
                      [best_units.get(key, False) for key in keys])
-
-    def _ended(self, job_id: str, status: str) -> ImproveOutcome:
-        self.store.improve.update_job(job_id, status=status)
-        return self.outcome(job_id)
 
     # -- reading ------------------------------------------------------------------------------
 
