@@ -42,10 +42,16 @@ def test_the_model_bar_names_a_base_model_and_switches_it_to_raw(qtbot, app_serv
     qtbot.waitUntil(lambda: "<start_of_turn>user" in composer.preview.toPlainText(),
                     timeout=30_000)  # chat markup the base model was never taught
 
+    table, rows_notice = window.compare.variants, window.compare.base_notice
+    table.table.setRowCount(0)
+    table.add_variant("chat", model=str(gemma_model))
+    qtbot.waitUntil(rows_notice.isVisible, timeout=30_000)
+
     with qtbot.waitSignal(window.models.loaded, timeout=60_000) as loaded:
         qtbot.mouseClick(notice.raw_button, LEFT)
     assert loaded.args[0].chat_template_source == RAW_SOURCE
     assert not notice.isVisible()
+    assert not rows_notice.isVisible()  # the file loads raw for every variant now
     assert "template: raw completion" in window.picker.state.text()
     assert app_services.models.template_choice(str(gemma_model)) == TemplateChoice(name="raw")
     qtbot.waitUntil(lambda: composer.preview.toPlainText() == "The capital of France is",

@@ -7,7 +7,7 @@ each decides what "Use raw completion" does there (the file's template, or the r
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from ..core.base_model import NOTICE, loaded_looks_base, why_base
@@ -16,6 +16,23 @@ from ..core.chat_template import RAW_SOURCE
 COMPACT = "⚠ Base model — use raw completion"
 STYLE = ("BaseModelNotice { background:#fff3e0; border:1px solid #ffb74d; border-radius:3px; }"
          " QLabel { color:#e65100; font-weight:bold; }")
+
+
+class _Loads(QObject):
+    """Every model the bar loads passes here: a file's template may have changed (the bar's
+    own notice made it raw), so the variants' notice looks again."""
+
+    seen = Signal()
+
+
+_loads: _Loads | None = None
+
+
+def bar_loads() -> _Loads:
+    global _loads
+    if _loads is None:
+        _loads = _Loads()
+    return _loads
 
 
 class BaseModelNotice(QFrame):
@@ -52,6 +69,7 @@ class BaseModelNotice(QFrame):
 
     def show_for_loaded(self, meta) -> None:
         """The model bar: the loaded model, unless it is a chat model or already raw."""
+        bar_loads().seen.emit()
         if loaded_looks_base(meta) and meta.chat_template_source != RAW_SOURCE:
             self.show_notice(NOTICE, why_base(meta.name))
         else:

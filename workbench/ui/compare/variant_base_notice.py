@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...core.base_model import NOTICE, RAW_TEMPLATE, why_base
 from ...core.engine_flags import parse_engine_flags
 from ...core.errors import SettingsError
-from ..base_model_notice import BaseModelNotice
+from ..base_model_notice import BaseModelNotice, bar_loads
 from ..jobs import run_in_background
 from .variants_table import ENGINE_COLUMN, VariantsTable
 
@@ -23,11 +23,12 @@ class VariantBaseNotice(BaseModelNotice):
         """``models``: the ModelService (``looks_like_base``, ``raw_by_default``)."""
         super().__init__(table)
         self.table, self.models = table, models
-        self.base: dict[str, bool] = {}  # model name -> a base model prompted as a chat
+        self.base: dict[str, str | None] = {}  # model -> its file if a base model, else None
         self._asked: set[str] = set()
         table.layout().insertWidget(1, self)  # between the rows and their buttons
         table.edited.connect(self.refresh)
         table.changed.connect(self.refresh)
+        bar_loads().seen.connect(self.refresh)  # the file's template may be raw now
         self.use_raw.connect(self.switch_to_raw)
 
     def refresh(self) -> None:
@@ -48,22 +49,26 @@ class VariantBaseNotice(BaseModelNotice):
     def _ask(self, model: str) -> None:
         self._asked.add(model)
 
-        def check() -> bool:
-            return self.models.looks_like_base(model) and not self.models.raw_by_default(model)
+        def check() -> str | None:
+            base = self.models.looks_like_base(model)
+            return str(self.models.resolve(model)) if base else None
 
-        def learned(value: bool) -> None:
-            self.base[model] = bool(value)
+        def learned(path: str | None) -> None:
+            self.base[model] = path
             self.refresh()
 
         # A model that cannot be read gets no notice: the run names what is wrong with it.
-        run_in_background(check, self, learned, lambda _message: learned(False))
+        run_in_background(check, self, learned, lambda _message: learned(None))
 
     def base_rows(self) -> list[int]:
         """Rows with a base model whose flags name no chat template (a half-typed flag: not
         judged until it parses)."""
         rows = []
         for row in range(self.table.count()):
-            if not self.base.get(self.table.model_choice(row) or ""):
+            path = self.base.get(self.table.model_choice(row) or "")
+            # A file whose chosen template is raw already loads raw for every variant (its
+            # path is known: no library listing here).
+            if path is None or self.models.raw_by_default(path):
                 continue
             try:
                 named = parse_engine_flags(self._flags(row).text()).get("template_name")
