@@ -84,7 +84,8 @@ def test_a_job_killed_mid_evaluation_resumes_from_the_store(tmp_path):
     process.wait(30)
     run_id, stored_before = found
 
-    listed = workbench("improve", "--resume", "--json", str(tmp_path / "out.json"))
+    listed = workbench("improve", "--resume", "--json", str(tmp_path / "out.json"),
+                       "--out", str(tmp_path / "report.md"))
     assert listed.returncode in (0, 100), listed.stderr
     assert "Resuming improve job" in listed.stderr
     result = json.loads((tmp_path / "out.json").read_text())
@@ -110,6 +111,9 @@ def test_a_job_killed_mid_evaluation_resumes_from_the_store(tmp_path):
     # a resumed training run asks only its own cases, never a held-out one
     assert not {case for _, case, *_ in cells} & set(result["split"]["held_out"])
     assert result["spent"]["generations"] <= 20
+    report = (tmp_path / "report.md").read_text()
+    assert "Held-out cases (never seen by the search)" in report
+    assert (tmp_path / "report-figures" / "improve-plot.png").stat().st_size > 1000
     # nothing is left to resume
     again = workbench("improve", "--resume")
     assert again.returncode == 1 and "No interrupted or cancelled improve job" in again.stderr
