@@ -17,8 +17,9 @@ def build_report(store: Store, outcome: ImproveOutcome) -> ReportDocument:
     if evidence is None:
         document.paragraph(f"The job is {outcome.status}: no held-out comparison yet.")
     else:
+        sentence = evidence.sentence()
         document.paragraph(
-            f"<b>{evidence.verdict.capitalize()}</b>. {evidence.sentence()} (exact McNemar "
+            f"{evidence.verdict.capitalize()}. {sentence[:1].upper()}{sentence[1:]} (exact McNemar "
             f"on {evidence.units} paired held-out units). "
             + ("The winner is offered." if outcome.significant else
                "The best candidate is shown below, labelled as such; it is not offered."))
@@ -64,10 +65,10 @@ def _plot(outcome: ImproveOutcome) -> bytes:
               label="best on training")
     held = [p for p in outcome.history if p.held_out_rate is not None]
     if held and outcome.evidence is not None:
-        axes.scatter([held[-1].generations], [held[-1].held_out_rate], color="C1", zorder=3,
-                     label="winner on held-out")
         axes.scatter([held[-1].generations], [outcome.evidence.start_rate or 0], color="C2",
-                     zorder=3, label="start on held-out")
+                     marker="s", s=90, zorder=3, label="start on held-out")
+        axes.scatter([held[-1].generations], [held[-1].held_out_rate], color="C1", zorder=4,
+                     label=("winner" if outcome.significant else "best") + " on held-out")
     axes.set_xlabel("generations spent")
     axes.set_ylabel("pass rate")
     axes.set_ylim(-0.02, 1.02)
