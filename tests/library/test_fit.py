@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.library.fit import estimate_fit
+from workbench.core.model_info import LoadSettings
+from workbench.engine.host.client import ModelHost
+from workbench.library.fit import KVTypes, estimate_fit, kv_cache_bytes
 from workbench.library.gguf_metadata import read_gguf_info
 from workbench.library.load_usage import parse_load_log
 from workbench.library.system_memory import Memory, system_memory
@@ -34,6 +36,22 @@ def test_estimate_matches_the_buffers_llama_cpp_allocates(info, shared_host):
     assert usage.ram == pytest.approx(estimate.total, rel=0.05)
     assert usage.rss and usage.rss > 50 * MiB
     assert "llama.cpp buffers" in usage.summary()
+
+
+@pytest.mark.parametrize("cache", ["q8_0", "q4_0"])
+def test_a_quantized_kv_cache_is_what_llama_cpp_allocates(info, bundled_model, tmp_path, cache):
+    host = ModelHost(LoadSettings(str(bundled_model), n_ctx=512, n_parallel=2, flash_attn="on",
+                                  cache_type_k=cache, cache_type_v=cache), logs_dir=tmp_path)
+    host.start()
+    try:
+        usage = LibraryService.actual_usage(host)
+    finally:
+        host.close()
+    kv = KVTypes(cache, cache)
+    estimate = estimate_fit(info, 512, _memory(), n_parallel=2, kv=kv).kv_cache
+    # Exact, as far as the log's two decimals of MiB tell.
+    assert usage.kind_total("KV") == pytest.approx(estimate, abs=0.006 * MiB)
+    assert estimate == kv_cache_bytes(info, 512 * 2, kv=kv) < kv_cache_bytes(info, 512 * 2) / 1.8
 
 
 def test_unknown_vram_recommends_cpu_and_says_why(info):

@@ -85,7 +85,8 @@ def test_the_issue_case_an_8b_model_on_an_8_gb_card(models):
     # A q8_0 KV cache is about half the size: the advice says 8 would then fit, with its
     # measured effect.
     assert choice.advice.startswith("With -ctk q8_0 -ctv q8_0 -fa on, 8 parallel sequences "
-                                    "with all 33 layers would fit (the KV cache 47% smaller")
+                                    "with all 33 layers would fit (measured on the bundled "
+                                    "model: KV cache 47% smaller")
     q8 = KVTypes("q8_0", "q8_0")
     assert kv_cache_bytes(info, N_CTX * 8, kv=q8) == 4 * GiB * 34 // 64
     with_q8 = choose_offload(info, N_CTX, None, card(8), offload_supported=True, kv=q8)
