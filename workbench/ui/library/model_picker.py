@@ -190,9 +190,11 @@ class ModelPicker(QWidget):
         why = describe_source(meta.chat_template_source, meta.file_has_chat_template,
                               meta.architecture)
         offload_why = f"\nGPU offload: {meta.offload_reason}" if meta.offload_reason else ""
+        threads = meta.engine.get("threads_reason")  # why this many CPU threads (a busy machine)
+        threads_why = f"\nThreads: {threads}" if threads else ""
         gguf = ModelNames.detail(meta.name)
         self.state.set_detail(f"{gguf}\nEngine: {describe_engine(meta.engine)}\n"
-                              f"Chat template: {why}{offload_why}".lstrip("\n"))
+                              f"Chat template: {why}{offload_why}{threads_why}".lstrip("\n"))
 
     def _on_failed(self, message: str) -> None:
         # The whole reason (e.g. "not enough GPU memory …; try --gpu-layers 12") on hover.
