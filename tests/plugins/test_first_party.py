@@ -59,3 +59,18 @@ def test_the_safety_filters_word_list_is_a_setting_that_applies_at_once(repo_man
     words.save(["banana", "  ", "kiwi "])
     assert words.load() == ["banana", "kiwi"]  # blanks dropped, spaces trimmed
     assert [f.reason for f in manager.check_output("a banana split")] == ["blocked word 'banana'"]
+
+
+def test_the_rouge_l_score_and_the_rouge_l_check_are_one_measure(repo_manager):
+    """The quality scorers plugin and the evaluation checks measure with one implementation
+    (core/text_metrics.py), so a cell's score and its check never disagree."""
+    from workbench.core.evaluation import Assertion
+    from workbench.services.evaluation.checks import CheckContext, check
+
+    output, reference = "The quick brown fox jumps over the dog", "A quick fox jumped over a dog"
+    scores = {s.scorer: s.value for s in repo_manager.scores(output, reference)}
+    checked = check(Assertion("rouge-l"), CheckContext(output, expected=reference))
+    assert scores["ROUGE-L"] == checked.score and 0 < checked.score < 1
+    for text in ('{"a": 1}', "{a: 1}"):
+        valid = {s.scorer: s.value for s in repo_manager.scores(text, None)}["valid JSON"]
+        assert bool(valid) is check(Assertion("is-json"), CheckContext(text)).passed

@@ -18,7 +18,6 @@ Choices where promptfoo leaves room:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
-from rapidfuzz.distance import LCSseq, Levenshtein
+from rapidfuzz.distance import Levenshtein
 
 from ...core.evaluation import (
     EVALUATED,
@@ -35,6 +34,7 @@ from ...core.evaluation import (
     Assertion,
     AssertionResult,
 )
+from ...core.text_metrics import json_value, rouge_l
 from ...core.wording import counted
 from ...plugins.manager import PluginManager
 from .cost import cost_finding
@@ -46,7 +46,6 @@ from .refusal import refusal_phrase
 
 REASON_CHARS = 120  # a reason is one short line in a grid cell's tooltip
 QUOTE_CHARS = 40  # how much of a value a reason quotes
-WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -155,9 +154,8 @@ def _regex(assertion: Assertion, context: CheckContext) -> Finding:
 
 
 def _is_json(assertion: Assertion, context: CheckContext) -> Finding:
-    try:
-        document = json.loads(context.text.strip())
-    except ValueError as error:
+    document, error = json_value(context.text)
+    if error is not None:
         return _no(f"not JSON: {error}")
     schema = assertion.value
     if schema is None:
@@ -178,16 +176,6 @@ def _is_refusal(assertion: Assertion, context: CheckContext) -> Finding:
 
 
 # -- similarity ---------------------------------------------------------------------------
-
-def rouge_l(text: str, reference: str) -> float:
-    """ROUGE-L F1 (Lin, 2004) over lower-cased word tokens: the longest common subsequence of
-    the two token lists, as precision and recall, harmonically averaged."""
-    candidate, target = WORD.findall(text.lower()), WORD.findall(reference.lower())
-    if not candidate or not target:
-        return 0.0
-    common = LCSseq.similarity(candidate, target)
-    return 2 * common / (len(candidate) + len(target))  # = 2PR / (P + R)
-
 
 def _rouge_l(assertion: Assertion, context: CheckContext) -> Finding:
     reference = _reference(assertion, context)
