@@ -72,5 +72,5 @@ def _plot(outcome: ImproveOutcome) -> bytes:
     axes.set_xlabel("generations spent")
     axes.set_ylabel("pass rate")
     axes.set_ylim(-0.02, 1.02)
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper left")
     return render_png(figure)
