@@ -203,7 +203,8 @@ def outcome_lines(outcome) -> list[str]:
                      f"[{evidence.winner_interval.low:.0%}, "
                      f"{evidence.winner_interval.high:.0%}] ({outcome.best.slot}: "
                      f"{outcome.best.change})")
-        lines.append(f"{evidence.sentence()} (exact McNemar).")
+        sentence = evidence.sentence()
+        lines.append(f"{sentence[:1].upper()}{sentence[1:]} (exact McNemar).")
         lines.append("Significant improvement: the winner is offered."
                      if outcome.significant else
                      "No significant improvement: the best candidate is shown, not offered.")
