@@ -30,7 +30,7 @@ from ...core.model_info import (
     SpecialTokens,
     default_parallel,
 )
-from ...library.fit import estimate_fit
+from ...library.fit import KVTypes, estimate_fit
 from ...library.gguf_metadata import read_gguf_info
 from ...library.offload import vram_failure_message
 from ...library.quantization import quantization_name
@@ -197,9 +197,10 @@ class LlamaRuntime:
             info = read_gguf_info(self.settings.path)
             total = info.n_layers + 1
             if estimate:
+                kv = KVTypes(self.settings.cache_type_k, self.settings.cache_type_v)
                 fit = estimate_fit(info, self.settings.n_ctx, system_memory(),
-                                   offload_supported=True,
-                                   n_parallel=self.n_parallel).recommended_gpu_layers
+                                   offload_supported=True, n_parallel=self.n_parallel,
+                                   kv=kv).recommended_gpu_layers
         except Exception:  # noqa: BLE001 - a suggestion only; the message stands without it
             pass
         return vram_failure_message(log, self._gpu_layers_requested, total, fit)
