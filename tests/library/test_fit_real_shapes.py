@@ -9,6 +9,9 @@ n_ctx of KV cache, so "auto" gives up sequences (8 → 4 → 2 → 1) before it 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.fixtures.model_shapes import REAL_SHAPES, write_shape
@@ -124,3 +127,16 @@ def test_the_library_service_says_what_auto_would_pick(models):
         service.close()
     assert (choice.n_gpu_layers, choice.n_parallel) == (33, 4)
     assert choice.describe().startswith(choice.reason + ". With -ctk q8_0")
+
+
+def test_workbench_fit_plans_for_a_card_by_its_free_vram(models):
+    """The command a user runs before buying or loading: what auto picks on that card."""
+    path = models["Llama-3.1-8B-Instruct"][1]
+    done = subprocess.run([sys.executable, "-m", "workbench", "fit", str(path),
+                           "--free-vram", "7.7"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "(4 parallel, each its own KV cache)" in lines[0]  # the estimate for auto's choice
+    assert "fits with n_gpu_layers 33 (all layers on the GPU)" in lines[0]
+    assert lines[-1].startswith("auto: all 33 layers fit in 7.7 GiB free VRAM with 4 parallel "
+                                "sequences (8 would need 4.0 GiB of KV cache")
