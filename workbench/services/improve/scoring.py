@@ -134,7 +134,12 @@ class Scorer:
         run = self.store.runs.get(evaluation.run_id)
         if run.status is RunStatus.CANCELLED or self.job.cancelled:
             raise Stopped()
-        units = self.units(evaluation.run_id).passed.get(candidate.slot, {})
+        # only the evaluation's own cells count (a run resumed elsewhere, e.g. by
+        # `workbench eval --resume`, may have been filled with the whole case set)
+        own = set(evaluation.case_ids)
+        units = {key: passed for key, passed
+                 in self.units(evaluation.run_id).passed.get(candidate.slot, {}).items()
+                 if key[0] in own and key[1] < repeats}
         errors = self._errors(evaluation.run_id, candidate.slot)
         if errors:
             raise WorkbenchError(f"{len(errors)} cell(s) of candidate {candidate.slot} failed to "
