@@ -49,9 +49,13 @@ The service API (the window's *Improve…* dialog and ``workbench improve`` use 
 * "Use this version": ``service.adopt(job_id)`` saves the winner (or, asked explicitly with
   ``candidate_id``, any candidate) as the newest version of the session's prompt and returns
   it with the sampling it ran with.
-* Resume: a job whose process died is ``interrupted`` (``service.jobs(session_id)`` lists
-  jobs with that status worked out from their lease). ``service.resume(job_id)`` (or
-  ``service.resumable()[0]``) goes on in a background thread and returns the JobState; it
+* Blocking forms (the CLI, tests): ``service.run(request, job)``, ``service.create(request)``
+  then ``service.work(job_id, job)``, ``service.resume_now(job_id, job)``.
+* Resume: a job whose process died is ``interrupted`` (``service.jobs(session_id)`` and
+  ``service.find(id_prefix)`` give jobs with that status worked out from their lease; a
+  cancelled one is ``cancelled``; both are in ``service.resumable(session_id)``).
+  ``service.resume(job_id)`` (None: the newest) goes on in a background thread and returns
+  the JobState; it
   replays the seeded search, taking every stored candidate, proposer answer and finished
   evaluation from the store and finishing a half-done evaluation run in place, so it ends
   where an uninterrupted job would.
