@@ -58,3 +58,27 @@ def test_no_qt_slot_lambda_returns_a_bool():
                     if isinstance(arg, ast.Lambda) and _returns_bool(arg.body):
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def _window_imports(path: Path) -> set[str]:
+    """The window's feature packages (compare, evaluate, …) that ``path`` imports, at the top
+    or deferred inside a function."""
+    import ast
+
+    package = path.parent.relative_to(ROOT).parts  # ('workbench', 'ui', 'compare')
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level and node.module:
+            target = package[: len(package) - node.level + 1] + tuple(node.module.split("."))
+            if target[:2] == ("workbench", "ui") and len(target) > 3:
+                found.add(target[2])
+    return found
+
+
+def test_no_two_of_the_windows_feature_packages_import_each_other():
+    """A feature package may use another (evaluate uses compare's run list), never both ways:
+    what both need lives below them, in the ui package itself (ui/shown_values.py)."""
+    features = [p for p in (ROOT / "workbench" / "ui").iterdir() if (p / "__init__.py").exists()]
+    uses = {f.name: {t for p in f.rglob("*.py") for t in _window_imports(p)} - {f.name}
+            for f in features}
+    assert {(a, b) for a in uses for b in uses[a] if a in uses.get(b, ())} == set()

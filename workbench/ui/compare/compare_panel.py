@@ -34,6 +34,7 @@ from ...services.run_history import RunHistoryService, StoredRun
 from ...services.workspace import WorkspaceService
 from ..banner import Banner
 from ..jobs import BackgroundCall, JobBridge
+from ..shown_values import local_time
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
 from .grid_checks import MAX_REPEATS, GridChecks
@@ -45,7 +46,7 @@ from .grid_pages import GridPages
 from .grid_resume import GridResume
 from .output_cell import OutputCell
 from .run_bridge import RunBridge
-from .run_history import RunList, local_time
+from .run_history import RunList
 from .summary_table import SummaryTable
 from .variant_base_notice import VariantBaseNotice
 from .variants_table import VariantsTable

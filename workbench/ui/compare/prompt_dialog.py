@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from ...core.retrieved_context import source_name
 from ...core.wording import counted
 from ...services.sent_prompt import SentPrompt
-from ..evaluate.eval_widgets import DASH, cell_item
+from ..shown_values import DASH, cell_item
 
 CHUNK_COLUMNS = ["#", "Source", "Score", "BM25 rank", "Dense rank"]
 ROLE_COLORS = {"system": "#6a1b9a", "user": "#1565c0", "assistant": "#2e7d32"}

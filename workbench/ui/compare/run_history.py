@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ...core.runs import Run
-
-
-def local_time(moment: datetime) -> datetime:
-    """Stored times are UTC; SQLite may hand them back without a zone."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone()
+from ..shown_values import local_time
 
 
 def describe_run(run: Run, status: str | None = None) -> str:

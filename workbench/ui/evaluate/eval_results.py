@@ -30,12 +30,10 @@ from ...services.evaluation.report import EvalReport
 from ...services.evaluation.runner import report_for_run
 from ...services.evaluation.trend import trend_history
 from ...services.sessions import Store
-from ..compare.run_history import local_time
 from ..jobs import BackgroundCall
+from ..shown_values import DASH, cell_item, local_time
 from .eval_widgets import (
-    DASH,
     Sentences,
-    cell_item,
     fit_rows,
     note_label,
     percent,

@@ -14,13 +14,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QTableWidget,
-    QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-DASH = "—"
+from ..shown_values import DASH
 
 
 def percent(value: float | None) -> str:
@@ -29,16 +28,6 @@ def percent(value: float | None) -> str:
 
 def span(low: float, high: float) -> str:
     return f"{low:.0%}–{high:.0%}"
-
-
-def cell_item(text: str, tooltip: str = "", align_right: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if tooltip:
-        item.setToolTip(tooltip)
-    if align_right:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 def read_only_table(columns: Sequence[str]) -> QTableWidget:
