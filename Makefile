@@ -20,7 +20,7 @@ LLAMA_REQ     := llama-cpp-python>=0.3.8
 BACKEND_ENV   := $(VENV)/workbench-backend.env
 BACKEND_JSON  := $(VENV)/workbench-backend.json
 
-.PHONY: run test venv lint bench screenshots clean conformance
+.PHONY: run test venv lint bench screenshots clean conformance improve-peer
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,24 @@ CONFORMANCE_CACHE ?= $(HOME)/.cache/workbench-conformance
 
 conformance: $(STAMP)
 	WORKBENCH_CONFORMANCE_CACHE="$(CONFORMANCE_CACHE)" $(BIN)/python tests/conformance/run.py
+
+# `workbench improve` against DSPy (BootstrapFewShotWithRandomSearch, MIPROv2) at an equal budget
+# of target-model calls (tests/bench/bench_improve_peer.py). DSPy, pinned, gets its own venv and
+# pip cache outside the repository, never the project's venv. Slow; not part of `make test`.
+# `make improve-peer IMPROVE_PEER_ARGS="--budget 60"` for a quick end-to-end run.
+DSPY_CACHE ?= $(HOME)/.cache/workbench-dspy
+DSPY_REQ   ?= dspy==3.4.1
+DSPY_STAMP := $(DSPY_CACHE)/venv/.installed
+IMPROVE_PEER_ARGS ?=
+
+$(DSPY_STAMP):
+	test -x "$(DSPY_CACHE)/venv/bin/python" || $(PYTHON) -m venv "$(DSPY_CACHE)/venv"
+	PIP_CACHE_DIR="$(DSPY_CACHE)/pip-cache" "$(DSPY_CACHE)/venv/bin/python" -m pip install "$(DSPY_REQ)"
+	touch "$(DSPY_STAMP)"
+
+improve-peer: $(STAMP) $(DSPY_STAMP)
+	$(BIN)/python tests/bench/bench_improve_peer.py --dspy-python "$(DSPY_CACHE)/venv/bin/python" \
+	  $(IMPROVE_PEER_ARGS)
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
