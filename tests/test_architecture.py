@@ -82,3 +82,16 @@ def test_no_two_of_the_windows_feature_packages_import_each_other():
     uses = {f.name: {t for p in f.rglob("*.py") for t in _window_imports(p)} - {f.name}
             for f in features}
     assert {(a, b) for a in uses for b in uses[a] if a in uses.get(b, ())} == set()
+
+
+def test_the_window_asks_services_not_their_repositories():
+    """Widgets call a service's verbs (``history.verdicts(run_id)``), never a repository
+    through it (``runs.store.evaluations.results(run_id)``): what the window may read is
+    then written down in one place, the service."""
+    import re
+
+    reach = re.compile(r"\bstore\.[a-z_]+\.[a-z_]+\(")
+    found = [f"{p.relative_to(ROOT)}:{number}"
+             for p in (ROOT / "workbench" / "ui").rglob("*.py")
+             for number, line in enumerate(p.read_text().splitlines(), 1) if reach.search(line)]
+    assert found == []

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.cases import TestCase
+from ..core.cases import CaseSet, TestCase
 from ..core.errors import NotFoundError
+from ..core.evaluation import EvalResult
+from ..core.prompts import PromptVersion
 from ..core.ratings import Preference, Rating
 from ..core.runs import CellKey, Output, Run, Variant
+from ..core.tokens import TokenTrace
 from ..plugins.manager import PluginManager
 from ..store import Store
 from . import run_state
@@ -51,6 +54,21 @@ class RunHistoryService:
 
     def spec_for(self, variant: Variant) -> VariantSpec:
         return run_state.spec_for(self.store, variant)
+
+    def case_set(self, case_set_id: str) -> CaseSet:
+        return self.store.case_sets.get(case_set_id)
+
+    def token_trace(self, output_id: str) -> TokenTrace | None:
+        """An output's tokens with their probabilities, when they were recorded."""
+        return self.store.runs.token_trace(output_id)
+
+    def verdicts(self, run_id: str) -> list[EvalResult]:
+        """The run's stored verdicts, every output's (branches and repeats too)."""
+        return self.store.evaluations.results(run_id)
+
+    def versions(self, run: Run) -> dict[str, PromptVersion]:
+        """Variant id -> the prompt version it ran."""
+        return {v.id: self.store.prompts.version(v.prompt_version_id) for v in run.variants}
 
     def open(self, run_id: str, cases: list[TestCase] | None = None) -> StoredRun:
         """One run with everything the grid shows. ``cases`` defaults to the run's case set

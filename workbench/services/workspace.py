@@ -143,6 +143,13 @@ class WorkspaceService:
                 parent_id=version.id, note=f"forked from {version.id[:8]}"))
         return prompt, copy
 
+    def history(self, prompt_id: str) -> list[PromptVersion]:
+        """The prompt line's versions, oldest first."""
+        return self.store.prompts.history(prompt_id)
+
+    def version(self, version_id: str) -> PromptVersion:
+        return self.store.prompts.version(version_id)
+
     def _session_of(self, prompt_id: str) -> str:
         return self.store.prompts.prompt(prompt_id).session_id
 
@@ -181,6 +188,10 @@ class WorkspaceService:
         self.store.drafts.save(Draft(session_id, COMPOSER_DRAFT, content))
 
     # -- variants ------------------------------------------------------------------------
+
+    def variants(self, session_id: str) -> list[SessionVariant]:
+        """The session's saved variants table (empty when it never saved one)."""
+        return list(self.store.session_variants.get(session_id) or ())
 
     def save_variants(self, session_id: str, variants: list[SessionVariant]) -> None:
         """The session's variants table as the user left it (NotFoundError: session gone)."""

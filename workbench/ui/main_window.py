@@ -329,7 +329,7 @@ class MainWindow(PluginsMenu, QMainWindow):
     def refresh_history(self) -> None:
         if self.workspace is None:
             return
-        history = self.workspace_service.store.prompts.history(self.workspace.prompt.id)
+        history = self.workspace_service.history(self.workspace.prompt.id)
         self.workspace = self._with(history=history)
         self.history_panel.show_versions(history)
         self.compare.variants.set_choices(history, self._model_choices(),
@@ -424,7 +424,7 @@ class MainWindow(PluginsMenu, QMainWindow):
                 where = variants.label(row)
                 choice = variants.version_choice(row)
                 version = current if choice == CURRENT else \
-                    self.workspace_service.store.prompts.version(choice)
+                    self.workspace_service.version(choice)
                 specs.append(VariantSpec(
                     variants.label(row), version, variants.model_choice(row),
                     variants.sampling(row), n_ctx=self.picker.n_ctx.value(),

@@ -19,7 +19,7 @@ class GridChecks:
     def _stored_case_set(self, case_set_id: str | None) -> CaseSet | None:
         if not case_set_id or self.evaluation is None:
             return None
-        return self.runs.store.case_sets.get(case_set_id)
+        return self.history.case_set(case_set_id)
 
     def _case_set_of_run(self) -> CaseSet | None:
         if self.case_set is None and self.run is not None:
@@ -85,17 +85,17 @@ class GridChecks:
         self.checks_done.emit(run_id)
 
     def _verdicts_later(self, run: Run) -> None:
-        store = self.runs.store
-        self._call("verdicts", lambda: store.evaluations.results(run.id),
+        history = self.history
+        self._call("verdicts", lambda: history.verdicts(run.id),
                    lambda results: self._show_results(run.id, results))
 
     def _finish_checks(self, listener, run_id: str) -> None:
         """select-best judgements and the run's summary, off the GUI thread (judges run)."""
-        evaluation, store = self.evaluation, self.runs.store
+        evaluation, history = self.evaluation, self.history
 
         def finish() -> list[EvalResult]:
             evaluation.finish(listener, run_id)
-            return store.evaluations.results(run_id)
+            return history.verdicts(run_id)
 
         call = self._call("finish", finish,
                           lambda results: self._show_results(run_id, results))
@@ -106,7 +106,7 @@ class GridChecks:
         (the window's table, saved first), in the background; the badges follow."""
         if self.run is None or self.evaluation is None or self.running:
             return
-        run, evaluation, store = self.run, self.evaluation, self.runs.store
+        run, evaluation, history = self.run, self.evaluation, self.history
         case_set = self.case_set_for() if self.case_set_for is not None else None
         if case_set is None or case_set.id != run.case_set_id:
             case_set = self._stored_case_set(run.case_set_id)
@@ -117,9 +117,8 @@ class GridChecks:
 
         def work() -> list[EvalResult]:
             evaluation.check_cases(case_set)  # a value no case can render: said, not checked
-            versions = {v.id: store.prompts.version(v.prompt_version_id) for v in run.variants}
-            evaluation.reevaluate(run, case_set, versions)
-            return store.evaluations.results(run.id)
+            evaluation.reevaluate(run, case_set, history.versions(run))
+            return history.verdicts(run.id)
 
         self.recheck_button.setEnabled(False)
         self.state.setText("Re-checking the outputs…")

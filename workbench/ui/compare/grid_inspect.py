@@ -42,8 +42,8 @@ class GridInspect:
         output = cell.output
         if output is None:
             return
-        store = self.runs.store
-        self._call(f"trace {cell.key}", lambda: store.runs.token_trace(output.id),
+        history = self.history
+        self._call(f"trace {cell.key}", lambda: history.token_trace(output.id),
                    lambda trace: cell.show_trace(output.id, trace))
 
     # -- branch --------------------------------------------------------------------------

@@ -86,14 +86,15 @@ class SuiteActions(QObject):
                                      f"{safe or 'suite'}.yaml", SUITE_FILTER)
         if not path:
             return
-        store, history = w.services.store, list(w.workspace.history)
-        default_model = w.picker.chosen()
+        store, workspace = w.services.store, w.services.workspace
+        history, default_model = list(w.workspace.history), w.picker.chosen()
 
         def work() -> None:
             variants = [replace(v, model=v.model or default_model)
-                        for v in store.session_variants.get(session.id)]
+                        for v in workspace.variants(session.id)]
             suite = suite_from_session(store, session.id, case_set,
-                                       versions_of(variants, history, store), variants)
+                                       versions_of(variants, history, workspace.version),
+                                       variants)
             save_suite(suite, path)
 
         self._background(work, lambda _none: w.banner.show_message(
@@ -119,15 +120,16 @@ class SuiteActions(QObject):
         self.message_box = box
 
 
-def versions_of(variants, history, store) -> list:
+def versions_of(variants, history, version_of) -> list:
     """The prompt versions the variants run, labelled v1, v2… by their place in history
-    ("current": the newest), each once, in the variants' order."""
+    ("current": the newest), each once, in the variants' order; ``version_of(id)`` reads a
+    stored one."""
     numbers = {version.id: number for number, version in enumerate(history, 1)}
     latest = history[-1] if history else None
     chosen: dict[str, tuple[str, object]] = {}
     for variant in variants:
         version = latest if variant.version == CURRENT_VERSION else \
-            store.prompts.version(variant.version)
+            version_of(variant.version)
         if version is not None and version.id not in chosen:
             chosen[version.id] = (f"v{numbers.get(version.id, len(numbers) + 1)}", version)
     return list(chosen.values())
