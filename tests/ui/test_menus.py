@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+)
 
 from tests.ui.conftest import make_window
 from tests.ui.test_workbench import compose, set_variants
@@ -151,8 +157,8 @@ def test_ctrl_q_closes_the_window(qtbot, main_window):
 
 def test_ctrl_q_quits_right_after_an_export(qtbot, main_window, tmp_path):
     """The export's own file dialog, answered as a user would; once it has closed, Ctrl+Q
-    reaches the window from whatever has the focus (it once went nowhere: no window was
-    active after the dialog)."""
+    reaches the window from whatever has the focus (it once went nowhere: where no window
+    manager hands the focus back, no window was active after the dialog)."""
     window = main_window
     activate(qtbot, window)
     window.composer.system_edit.setFocus()
@@ -168,6 +174,29 @@ def test_ctrl_q_quits_right_after_an_export(qtbot, main_window, tmp_path):
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: "Exported" in window.banner.text, timeout=30_000)
     assert list(tmp_path.glob("*.json"))
+    ctrl_q_where_the_focus_is(qtbot, window)
+
+
+def test_ctrl_q_quits_right_after_naming_a_new_session(qtbot, main_window):
+    """The same for File ▸ New session's name dialog (any dialog: focus_return.py)."""
+    window = main_window
+    activate(qtbot, window)
+
+    def name_it() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QInputDialog)
+        name = dialog.findChild(QLineEdit)
+        name.selectAll()
+        qtbot.keyClicks(name, "Quit test")
+        qtbot.keyClick(name, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, name_it)
+    qtbot.keyClick(window.composer.system_edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.workspace.session.name == "Quit test", timeout=30_000)
+    ctrl_q_where_the_focus_is(qtbot, window)
+
+
+def ctrl_q_where_the_focus_is(qtbot, window) -> None:
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
     assert QApplication.focusWidget().window() is window
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ..services.sessions import SessionService
 from .evaluate.suite_actions import SuiteActions
 from .file_dialogs import ask_open_path, ask_save_path
+from .focus_return import FocusReturn
 from .jobs import run_in_background
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -74,6 +75,8 @@ class WindowMenus(QObject):
         for menu in self.menus:
             bar.insertMenu(first, menu)
         bar.addMenu(self._help_menu())
+        # Ctrl+Q and the other keys work again as soon as a dialog closes (focus_return.py).
+        self.focus_return = FocusReturn(window)
 
     def _action(self, menu, text: str, slot, keys=()) -> QAction:
         action = menu.addAction(text)
