@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -23,15 +21,10 @@ from PySide6.QtWidgets import (
 from ..core.errors import WorkbenchError
 from ..core.model_info import human_bytes
 from ..core.prompts import PromptVersion
-from ..services.compare import RunService, VariantSpec
-from ..services.evaluation.runner import EvalService
+from ..services.compare import VariantSpec
 from ..services.library import LibraryService, ModelNames
-from ..services.models import ModelService
-from ..services.plugins import PluginManager
-from ..services.retrieval.service import RetrievalService
-from ..services.sessions import Store
-from ..services.tuning import TuningService
-from ..services.workspace import Workspace, WorkspaceService
+from ..services.workspace import Workspace
+from .app_services import AppServices
 from .banner import Banner, BannerOverlay
 from .compare.chat_panel import ChatPanel
 from .compare.compare_panel import ComparePanel
@@ -54,32 +47,6 @@ from .window_title import is_unsaved, window_title
 
 WINDOW_TITLE = "Prompt Workbench"
 DRAFT_DELAY_MS = 800
-
-
-@dataclass
-class AppServices:
-    models: ModelService
-    store: Store
-    plugins: PluginManager | None = None
-    tuning: TuningService = field(init=False)
-    evaluation: EvalService = field(init=False)
-    retrieval: RetrievalService = field(init=False)
-
-    def __post_init__(self) -> None:
-        # First: the comparison runs (self.runs) retrieve through it, sharing its embedders.
-        self.retrieval = RetrievalService(self.store, self.models)
-        # One instance: it keeps the trainer processes this app started.
-        self.tuning = TuningService(self.store, self.models, plugins=self.plugins)
-        # One instance: it keeps the judge models it opened.
-        self.evaluation = EvalService(self.store, self.models, self.runs, self.plugins)
-
-    @property
-    def workspace(self) -> WorkspaceService:
-        return WorkspaceService(self.store)
-
-    @property
-    def runs(self) -> RunService:
-        return RunService(self.store, self.models, self.plugins, retrieval=self.retrieval)
 
 
 class MainWindow(PluginsMenu, QMainWindow):
@@ -108,6 +75,18 @@ class MainWindow(PluginsMenu, QMainWindow):
     # -- layout --------------------------------------------------------------------------
 
     def _build(self) -> None:
+        """The window's parts, one idea each, in the order they depend on each other."""
+        self._build_toolbar()
+        self._build_docks()
+        self._build_panels()
+        self._build_tabs()
+        self._build_central()
+        self._build_status_bar()
+        self._build_menus()
+        self._connect_parts()
+
+    def _build_toolbar(self) -> None:
+        """The model bar, and the version note with Save version beside it."""
         toolbar = QToolBar("Model")
         toolbar.setObjectName("model-toolbar")
         self.picker = ModelPicker(self.models)
@@ -121,6 +100,7 @@ class MainWindow(PluginsMenu, QMainWindow):
         toolbar.addWidget(self.save_button)
         self.addToolBar(toolbar)
 
+    def _build_docks(self) -> None:
         self.sessions_panel = SessionsPanel(self.workspace_service)
         self.history_panel = HistoryPanel()
         for title, widget, name in (("Sessions", self.sessions_panel, "sessions-dock"),
@@ -130,6 +110,9 @@ class MainWindow(PluginsMenu, QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
+    def _build_panels(self) -> None:
+        """The composer, the comparison grid, the chat and the model library, wired to
+        what each borrows from the others."""
         self.banner = Banner()
         self.plugin_banner = Banner()  # its own strip: model messages must not hide it
         self.composer = ComposerPanel(self.models)
@@ -151,6 +134,9 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.composer.retrieval.sets_listed.connect(self.compare.variants.set_retrieval_sets)
         self.chat = ChatPanel(self.models)
         self.library_panel = LibraryPanel(LibraryService(store=self.services.store))
+
+    def _build_tabs(self) -> None:
+        """Compose && compare (composer over grid), Chat, Models, Documents, Evaluation."""
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("main-splitter")
         self.splitter.setChildrenCollapsible(False)  # a drag past a pane's minimum hid it
@@ -179,6 +165,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         # A note ("Imported …") has been read once the user moves on; an error stays.
         self.tabs.currentChanged.connect(
             lambda _index: self.banner.dismiss() if self.banner.kind == "info" else None)
+
+    def _build_central(self) -> None:
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
@@ -189,6 +177,7 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.banner_overlay.add(self.plugin_banner)
         self.setCentralWidget(central)
 
+    def _build_status_bar(self) -> None:
         # Elided, never wider than the window gives: a long model name once widened the
         # window past the screen and pushed the memory readout off it.
         self.models_status = ElidedLabel("No model loaded")
@@ -198,10 +187,14 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.statusBar().addPermanentWidget(self.memory_status)
         self.statusBar().addPermanentWidget(self.jobs_status)
 
+    def _build_menus(self) -> None:
         self.tune = TuneMenu(self, self.menuBar().addMenu("&Tune"))
         self.experiments = ExperimentsMenu(self, self.menuBar().addMenu("E&xperiments"))
         self._build_plugins_menu()
         self.menus = WindowMenus(self)  # File, Edit, View, Help with their keys
+
+    def _connect_parts(self) -> None:
+        """What one part does when another changes."""
         self.save_button.clicked.connect(lambda: self.save_version(self.note_edit.text()))
         self.compare.run_button.clicked.connect(self.run_comparison)
         self.sessions_panel.session_chosen.connect(self.open_session)

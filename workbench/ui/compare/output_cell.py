@@ -65,55 +65,40 @@ class OutputCell(QFrame):
         self.body = QStackedWidget()  # the text, or the same output as tokens
         self.body.addWidget(self.text)
         layout.addWidget(self.body, 1)
-        self.branch_line = QLabel()  # "branched at token 3 (' Paris' → ' Rome')"
-        self.branch_line.setWordWrap(True)
-        self.branch_line.setStyleSheet("color:#1565c0; font-size:9pt")
-        self.branch_line.hide()
-        layout.addWidget(self.branch_line)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color:#c62828")
-        self.error.hide()
-        layout.addWidget(self.error)
-        self.flags = QLabel()  # filled by output filters (plugins)
-        self.flags.setWordWrap(True)
-        self.flags.setStyleSheet("color:#e65100")
-        self.flags.hide()
-        layout.addWidget(self.flags)
-        self.notice = QLabel()  # neutral: a stopped cell is not an error
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("color:#666; font-style:italic")
-        self.notice.hide()
-        layout.addWidget(self.notice)
-        self.stats = QLabel("")
-        self.stats.setWordWrap(True)
-        self.stats.setStyleSheet("color:#555")
-        layout.addWidget(self.stats)
-        self.scores = QLabel()  # filled by scorers (plugins), on its own line to stay readable
-        self.scores.setWordWrap(True)
-        self.scores.setStyleSheet(f"color:{LINE_COLOUR}")  # each figure coloured by its value
+        self._build_lines(layout)
+        layout.addLayout(self._build_rating_row())
+        self._connect_rating_row()
+        self._set_rating_enabled(False)
+
+    def _build_lines(self, layout: QVBoxLayout) -> None:
+        """The lines under the text, each shown only when it has something to say."""
+        def line(style: str, hidden: bool = True) -> QLabel:
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setStyleSheet(style)
+            if hidden:
+                label.hide()
+            layout.addWidget(label)
+            return label
+
+        self.branch_line = line("color:#1565c0; font-size:9pt")  # "branched at token 3 (…)"
+        self.error = line("color:#c62828")
+        self.flags = line("color:#e65100")  # filled by output filters (plugins)
+        self.notice = line("color:#666; font-style:italic")  # a stopped cell is not an error
+        self.stats = line("color:#555", hidden=False)
+        # filled by scorers (plugins), on its own line to stay readable, each figure coloured
+        # by its value
+        self.scores = line(f"color:{LINE_COLOUR}")
         self.scores.setTextFormat(Qt.TextFormat.RichText)
-        self.scores.hide()
-        layout.addWidget(self.scores)
-        self.grounding = QLabel()  # "2 quotes: 2 supported" against the retrieved chunks
-        self.grounding.setWordWrap(True)
-        self.grounding.hide()
-        layout.addWidget(self.grounding)
-        self.reason = QLabel()  # why the verdict failed: the first failing assertion's reason
-        self.reason.setWordWrap(True)
-        self.reason.setStyleSheet("color:#b71c1c; font-size:9pt")
-        self.reason.hide()
-        layout.addWidget(self.reason)
-        self.repeats = QLabel()  # "3 repeats · 2 distinct · 2/3 pass"
-        self.repeats.setWordWrap(True)
-        self.repeats.setStyleSheet("color:#37474f; font-size:9pt")
-        self.repeats.hide()
-        layout.addWidget(self.repeats)
-        self.likelihood = QLabel()  # the expected answer's NLL, perplexity, least likely tokens
-        self.likelihood.setWordWrap(True)
-        self.likelihood.setStyleSheet("color:#4a148c; font-size:9pt")
-        self.likelihood.hide()
-        layout.addWidget(self.likelihood)
+        self.grounding = line("")  # "2 quotes: 2 supported" against the retrieved chunks
+        # why the verdict failed: the first failing assertion's reason
+        self.reason = line("color:#b71c1c; font-size:9pt")
+        self.repeats = line("color:#37474f; font-size:9pt")  # "3 repeats · 2 distinct · 2/3 pass"
+        # the expected answer's NLL, perplexity, least likely tokens
+        self.likelihood = line("color:#4a148c; font-size:9pt")
+
+    def _build_rating_row(self) -> QHBoxLayout:
+        """Verdict badge, rating, note, and the cell's own actions."""
         row = self._rating_row = QHBoxLayout()
         self.badge = QLabel()  # "✓ pass" / "✗ fail 0.40", where the eye meets the rating
         self.badge.hide()
@@ -133,20 +118,27 @@ class OutputCell(QFrame):
             text="Tokens", checkable=True,
             toolTip="Show this output as tokens coloured by probability; hover a token for "
                     "the alternatives, click it to branch from there")
-        self.more = QToolButton(text="⋯", toolTip="More about this output")
-        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.more)
+        self.more = self._more_button()
+        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick,
+                       self.tokens_button, self.more):
+            row.addWidget(widget)
+        return row
+
+    def _more_button(self) -> QToolButton:
+        """⋯: the likelihood of the expected answer, and the prompt that was sent."""
+        more = QToolButton(text="⋯", toolTip="More about this output")
+        more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(more)
         self.likelihood_action = menu.addAction("Likelihood of expected")
         self.likelihood_action.setToolTip("How likely the model finds the case's expected "
                                           "answer: NLL, perplexity, least likely tokens")
         self.prompt_action = menu.addAction("Prompt sent…")
         self.prompt_action.setToolTip("The messages this output's prompt held, the text the "
                                       "model read, and the chunks retrieval put in")
-        self.more.setMenu(menu)
-        for widget in (self.up, self.down, self.stars, self.note, self.rerun, self.pick,
-                       self.tokens_button, self.more):
-            row.addWidget(widget)
-        layout.addLayout(row)
+        more.setMenu(menu)
+        return more
+
+    def _connect_rating_row(self) -> None:
         self.up.clicked.connect(lambda: self.rate(THUMBS_UP))
         self.down.clicked.connect(lambda: self.rate(THUMBS_DOWN))
         self.stars.activated.connect(self._on_stars)
@@ -155,7 +147,6 @@ class OutputCell(QFrame):
         self.tokens_button.toggled.connect(self._on_tokens_toggled)
         self.likelihood_action.triggered.connect(self._on_likelihood)
         self.prompt_action.triggered.connect(self._on_prompt)
-        self._set_rating_enabled(False)
 
     # -- streaming -----------------------------------------------------------------------
 

@@ -87,9 +87,15 @@ class EvalResultsView(QWidget):
         layout.addWidget(self.pages)
 
     def _build_report_page(self) -> QWidget:
+        """The report's parts, then where each sits on the page."""
         self.heading = note_label()
         self.heading.setStyleSheet("font-weight: bold;")
+        self._build_tables()
+        self._build_ranking()
+        self._build_trend()
+        return self._lay_out_report()
 
+    def _build_tables(self) -> None:
         self.pass_table = read_only_table(PASS_COLUMNS)
         self.pass_table.horizontalHeaderItem(5).setToolTip(
             "Outputs that failed to generate; they count as fails.")
@@ -110,6 +116,7 @@ class EvalResultsView(QWidget):
         self.agreement = note_label()
         self.agreement.hide()
 
+    def _build_ranking(self) -> None:
         self.ranking_plot = _plots().IntervalPlot("strength (0 = average)", baseline=0.0)
         self.ranking_note = note_label()
         self.ranking_empty = note_label(NO_RANKING)
@@ -118,6 +125,7 @@ class EvalResultsView(QWidget):
         self.ranking_pages.addWidget(self.ranking_empty)
         self.ranking_pages.addWidget(self.ranking_plot)
 
+    def _build_trend(self) -> None:
         self.trend_plot = _plots().TrendPlot()
         self.trend_legend = QLabel()
         self.trend_legend.setTextFormat(Qt.TextFormat.RichText)
@@ -133,6 +141,7 @@ class EvalResultsView(QWidget):
         self.trend_pages.addWidget(self.trend_empty)
         self.trend_pages.addWidget(trend_page)
 
+    def _lay_out_report(self) -> QWidget:
         # Tables take the height of their rows; the charts share what is left.
         left_top = stacked_column(
             titled_box("Pass rate per variant", self.pass_table),
