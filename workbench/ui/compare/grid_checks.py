@@ -8,11 +8,12 @@ from ...core.cases import CaseSet, TestCase
 from ...core.evaluation import EvalResult
 from ...core.runs import Output, Run
 from ...services.evaluation.pass_rates import pass_counts
+from .grid_parts import PanelBase
 
 MAX_REPEATS = 20
 
 
-class GridChecks:
+class GridChecks(PanelBase):
     """Mixed into ComparePanel: checks each output as it arrives when the cases have
     assertions, and shows stored verdicts for stored runs."""
 

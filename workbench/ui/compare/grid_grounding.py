@@ -8,9 +8,10 @@ from __future__ import annotations
 from ...core.runs import Output
 from ...services.retrieval_context import groundings
 from ..jobs import BackgroundCall
+from .grid_parts import PanelBase
 
 
-class GridGrounding:
+class GridGrounding(PanelBase):
     """Mixed into ComparePanel."""
 
     def _ground_later(self, outputs: list[Output]) -> None:

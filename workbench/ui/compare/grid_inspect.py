@@ -10,11 +10,12 @@ from ...core.tokens import TokenTrace
 from ...services.inspection import InspectionService
 from ...services.sent_prompt import sent_prompt
 from ..jobs import BackgroundCall
+from .grid_parts import PanelBase
 from .output_cell import OutputCell
 from .prompt_dialog import PromptDialog
 
 
-class GridInspect:
+class GridInspect(PanelBase):
     """Mixed into ComparePanel: uses its run, cases, cells, spec_for, runs and banner."""
 
     _inspection_service = None

@@ -10,10 +10,11 @@ from ...core.summary import summarize
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog
 from .grid_labels import case_label
+from .grid_parts import PanelBase
 from .output_cell import OutputCell
 
 
-class GridJudging:
+class GridJudging(PanelBase):
     """Mixed into ComparePanel: uses its run, cases, outputs, ratings and preferences."""
 
     def _on_rated(self, output_id: str, score: int, note: str) -> None:

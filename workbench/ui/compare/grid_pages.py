@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QWidget
 
 from .grid_labels import case_header, case_tooltip
+from .grid_parts import PanelBase
 from .output_cell import OutputCell
 
 PAGE_CASES = 40
@@ -18,7 +19,7 @@ FIRST_CELLS = 16
 CELLS_PER_TURN = 8
 
 
-class GridPages:
+class GridPages(PanelBase):
     """Needs the panel's run, cases, cells, outputs, repeat_outputs, ratings, running and its
     _lay_out_page, _show_repeats, _verdict_of, _annotate_later and fit_rows."""
 

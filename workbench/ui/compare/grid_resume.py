@@ -8,9 +8,10 @@ from PySide6.QtWidgets import QPushButton
 
 from ...core.runs import Run
 from ..jobs import JobBridge
+from .grid_parts import PanelBase
 
 
-class GridResume:
+class GridResume(PanelBase):
     """Needs the panel's run, cases, cells, history, runs, evaluation, bridge, banner,
     state, _handles, _listeners, _repeating, _call, _set_running and refresh_runs."""
 
