@@ -21,3 +21,11 @@ def test_an_irregular_plural_is_given():
 def test_a_float_count_reads_like_a_number():
     assert counted(1.0, "token") == "1 token"
     assert counted(2.5, "token") == "2.5 tokens"
+
+
+def test_a_slow_rate_keeps_its_tenths_and_a_fast_one_is_whole():
+    from workbench.core.wording import rate
+
+    assert rate(0.4) == "0.4 tok/s"  # whole numbers printed "0 tok/s" on a busy machine
+    assert rate(9.96) == "10.0 tok/s"
+    assert rate(61.24) == "61 tok/s"

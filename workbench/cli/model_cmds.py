@@ -20,7 +20,7 @@ from ..core.model_info import (
     human_count,
 )
 from ..core.sampling import DEFAULTS, SamplingSettings
-from ..core.wording import counted
+from ..core.wording import counted, rate
 from ..services.models import ModelService
 from . import inspect_cmds
 from .model_options import add_load_options, load_options, model_service
@@ -262,13 +262,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if args.logprobs:
                 inspect_cmds.print_token_table(tokens)
             stats = done.stats
-            print(f"[{counted(stats.completion_tokens, 'token')}, "
-                  f"{stats.tokens_per_second:.1f} tok/s, "
-                  f"first token {stats.time_to_first_token_s * 1000:.0f} ms, "
-                  f"finish: {stats.finish_reason}, seed {stream.seed}]", file=sys.stderr)
+            print(f"[{figures(stats)}, finish: {stats.finish_reason}, seed {stream.seed}]",
+                  file=sys.stderr)
     finally:
         service.close()
     return 0
+
+
+def figures(stats) -> str:
+    """'12 tokens, 8.4 tok/s, first token 84 ms': a figure with nothing to measure (a rate
+    under two tokens, a latency without a token) is left out, never printed as 0."""
+    parts = [counted(stats.completion_tokens, "token")]
+    if stats.completion_tokens >= 2 and stats.tokens_per_second > 0:
+        parts.append(rate(stats.tokens_per_second))
+    if stats.completion_tokens > 0:
+        parts.append(f"first token {stats.time_to_first_token_s * 1000:.0f} ms")
+    return ", ".join(parts)
 
 
 def _tokens(stream) -> list:

@@ -16,3 +16,10 @@ def counted(number: float, noun: str, plural: str | None = None) -> str:
     """``number`` (thousands separated) and its noun: ``counted(1, "token")`` is "1 token"."""
     shown = f"{number:,}" if isinstance(number, int) else f"{number:,g}"
     return f"{shown} {noun_for(number, noun, plural)}"
+
+
+def rate(tokens_per_second: float) -> str:
+    """A decoding rate a reader can trust at any speed: "0.4 tok/s" on a slow machine (whole
+    numbers would print 0), "61 tok/s" where a tenth is noise."""
+    return f"{tokens_per_second:.1f} tok/s" if tokens_per_second < 10 else \
+        f"{tokens_per_second:.0f} tok/s"

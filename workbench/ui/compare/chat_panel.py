@@ -25,6 +25,7 @@ from ...core.generation import DoneEvent, GenerationRequest, GenerationStats, To
 from ...core.messages import ChatMessage
 from ...core.sampling import SamplingSettings
 from ...core.tokens import TokenTrace
+from ...core.wording import counted, rate
 from ..banner import Banner
 from ..jobs import StreamJob
 from ..model_controller import ModelController
@@ -231,9 +232,9 @@ def figures_line(stats: GenerationStats) -> str:
     """'393 tokens · 61.2 tok/s · first token 84 ms · cancelled'. A figure with nothing to
     measure is left out, never shown as 0: no rate under two tokens, no latency without a
     first token."""
-    parts = [f"{stats.completion_tokens} tokens"]
+    parts = [counted(stats.completion_tokens, "token")]
     if stats.tokens_per_second > 0:
-        parts.append(f"{stats.tokens_per_second:.1f} tok/s")
+        parts.append(rate(stats.tokens_per_second))
     if stats.completion_tokens > 0:
         parts.append(f"first token {stats.time_to_first_token_s * 1000:.0f} ms")
     parts.append(stats.finish_reason)

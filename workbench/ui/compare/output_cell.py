@@ -27,7 +27,7 @@ from ...core.ratings import THUMBS_DOWN, THUMBS_UP
 from ...core.runs import Output
 from ...core.sampling import describe_sampling
 from ...core.tokens import AnswerLikelihood, TokenTrace
-from ...core.wording import counted
+from ...core.wording import counted, rate
 from .score_line import LINE_COLOUR, score_line
 from .token_view import TokenView, percent, quoted
 
@@ -195,7 +195,7 @@ class OutputCell(QFrame):
         self.notice.setVisible(output.cancelled)
         parts = [counted(output.token_count, "token")]
         if output.tokens_per_second:
-            parts.append(f"{output.tokens_per_second:.0f} tok/s")
+            parts.append(rate(output.tokens_per_second))
         if output.time_to_first_token_s is not None and not output.error:
             parts.append(f"first {output.time_to_first_token_s * 1000:.0f} ms")
         parts.append(output.finish_reason or "—")
