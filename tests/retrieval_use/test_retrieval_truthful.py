@@ -5,10 +5,11 @@ tab's Embed with button, not a command line, until the set is embedded."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.retrieval_use import test_retrieval_gui
-from tests.retrieval_use.test_retrieval_gui import compose_questions, with_document_set
+from tests.retrieval_use.test_retrieval_gui import click_tab, compose_questions, with_document_set
 from tests.ui.conftest import app_services, make_window  # noqa: F401 - a fixture
 from tests.ui.test_workbench import run_and_wait
 from workbench.core.runs import RunStatus
@@ -73,9 +74,17 @@ def test_hybrid_on_a_set_without_vectors_names_the_embed_button_until_it_is_embe
     message = section.status.text()
     assert "Documents tab" in message and "workbench docs" not in message
 
-    session = window.workspace.session.id
-    window.services.retrieval.reembed("handbook", "bundled", session_id=session)
-    choose(qtbot, section.mode_combo, "BM25")
-    choose(qtbot, section.mode_combo, "hybrid")
+    # Embedded in the Documents tab; back on the composer, the line is retrieval's again.
+    panel = window.documents_panel
+    click_tab(qtbot, window, panel)
+    qtbot.waitUntil(lambda: panel.current is not None and panel.current.name == "handbook",
+                    timeout=20_000)
+    combo = panel.embedding.model_combo
+    qtbot.waitUntil(lambda: combo.currentText() == "smollm2-135m-instruct", timeout=20_000)
+    with qtbot.waitSignal(panel.strip.ended, timeout=120_000) as ended:
+        qtbot.mouseClick(panel.embedding.embed_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].status == "done", ended.args[0].error
+    click_tab(qtbot, window, window.tabs.widget(0))
     qtbot.waitUntil(lambda: "from handbook (hybrid)" in section.status.text(), timeout=60_000)
     assert "Embed with" not in section.status.text()
+    assert section.settings().mode == "hybrid"  # nothing was chosen again

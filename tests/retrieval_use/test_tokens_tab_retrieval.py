@@ -26,7 +26,9 @@ def click_tokens_tab(qtbot, composer) -> None:
 
 def click_case(qtbot, composer, row: int) -> None:
     table = composer.cases.table
-    rect = table.visualRect(table.model().index(row, 0))
+    # The first column in view: with retrieval on, the `context` column is hidden.
+    column = next(c for c in range(table.columnCount()) if not table.isColumnHidden(c))
+    rect = table.visualRect(table.model().index(row, column))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert composer.cases.current_row() == row
 

@@ -144,6 +144,7 @@ class ComposerPanel(QWidget):
         self.budget_ready.connect(self.tokens.show_budget)
         self.preview.reason_shown.connect(self.tokens.show_reason)
         self.retrieval.active_changed.connect(self.cases.set_filled_by_retrieval)
+        self.retrieval.retry_wanted.connect(self.schedule_measure)
         self.examples.import_button.clicked.connect(self.import_examples)
         self.cases.import_button.clicked.connect(self.import_cases)
 

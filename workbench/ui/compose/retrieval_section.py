@@ -87,6 +87,9 @@ def _raise_if_unembedded(service, settings: RetrievalSettings, session_id: str |
 class RetrievalSection(QGroupBox):
     changed = Signal()  # the user chose another set, mode or k
     active_changed = Signal(bool)  # retrieval fills {{ context }} (or no longer does)
+    # The sets were listed again after a failed retrieval: the set may have been embedded
+    # (or made) since, so the line's reason may be out of date; worth retrieving again.
+    retry_wanted = Signal()
     sets_listed = Signal(list)  # the set names, after each refresh
 
     def __init__(self, parent: QWidget | None = None):
@@ -95,6 +98,7 @@ class RetrievalSection(QGroupBox):
         self.service = None  # the retrieval lab's RetrievalService (None: not available)
         self.session_id: str | None = None
         self._loading = False
+        self._failed = False  # the line shows why retrieval could not run
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         row = QHBoxLayout()
@@ -152,6 +156,8 @@ class RetrievalSection(QGroupBox):
         fill_set_combo(self.set_combo, names, self.set_combo.currentData() or "")
         self._loading = False
         self.sets_listed.emit(list(names))
+        if self._failed:
+            self.retry_wanted.emit()
 
     # -- the choice ----------------------------------------------------------------------
 
@@ -193,6 +199,7 @@ class RetrievalSection(QGroupBox):
 
     def show_result(self, context: CaseContext | None, error: str = "") -> None:
         """The line under the choice: what was retrieved for the selected case, or why not."""
+        self._failed = bool(error)
         if error:
             self.status.setText(error)
             self.status.setStyleSheet("color:#c62828")
