@@ -318,6 +318,7 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.compare.show_run(workspace.run, list(workspace.case_set.cases), workspace.outputs,
                               workspace.ratings, workspace.preferences)
         self.sessions_panel.refresh(session_id)
+        self.experiments.session_opened(session_id)  # offers an interrupted improve job
 
     def refresh_history(self) -> None:
         if self.workspace is None:

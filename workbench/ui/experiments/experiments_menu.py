@@ -15,6 +15,11 @@ class ExperimentsMenu(QObject):
         self.fewshot_action.triggered.connect(lambda _checked=False: self.open_fewshot())
         self.quantlab_action = menu.addAction("Quantization lab…")
         self.quantlab_action.triggered.connect(lambda _checked=False: self.open_quantlab())
+        self.improve_action = menu.addAction("Improve…")
+        self.improve_action.triggered.connect(lambda _checked=False: self.open_improve())
+        window.composer.improve_button.clicked.connect(lambda: self.improve_action.trigger())
+        self._improve_service = None
+        self.improve_offer = None  # the banner offering to resume an interrupted improve job
 
     def _show(self, key: str, make):
         dialog = self.dialogs.get(key)
@@ -35,3 +40,33 @@ class ExperimentsMenu(QObject):
         from .quantlab_dialog import QuantLabDialog
 
         return self._show("quantlab", lambda: QuantLabDialog(self.window))
+
+    def open_improve(self):
+        """One dialog per window, kept when closed: a search goes on while it is hidden."""
+        from ..improve.improve_dialog import ImproveDialog
+
+        dialog = self.dialogs.get("improve")
+        if dialog is None:
+            dialog = self.dialogs["improve"] = ImproveDialog(self.window)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def session_opened(self, session_id: str) -> None:
+        """Offer to resume the session's interrupted (or cancelled) improve job."""
+        if self.improve_offer is None:
+            from ..improve.resume_offer import ResumeOffer
+
+            self.improve_offer = ResumeOffer(self._improve)
+            self.window.banner_overlay.add(self.improve_offer)
+            self.improve_offer.resume_requested.connect(
+                lambda job_id: self.open_improve().resume(job_id))
+        self.improve_offer.check(session_id)
+
+    def _improve(self):
+        from ...services.improve import ImproveService
+
+        if self._improve_service is None:
+            self._improve_service = ImproveService(self.window.services.evaluation)
+        return self._improve_service
