@@ -9,14 +9,17 @@ thread counts so that drift in the machine's load hits each alike; medians are p
 the load average seen at each round (the rule in engine/host/threads.py reads that figure).
 
     .venv/bin/python tests/bench/bench_threads.py [--rounds 5] [--tokens 64] [--busy 1]
+        [--skip-as-is]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,10 +74,10 @@ def measure(hosts: dict[int, ModelHost], rounds: int, tokens: int) -> dict[int, 
 
 def report(label: str, speeds: dict[int, list[float]]) -> None:
     loads = speeds.pop(0)
-    print(f"{label}: load average (1 min) {min(loads):.1f}–{max(loads):.1f}")
+    print(f"{label}: load average (1 min) {min(loads):.1f}–{max(loads):.1f}", flush=True)
     for threads, runs in speeds.items():
         print(f"  n_threads {threads}: median {statistics.median(runs):6.1f} tokens/s  "
-              f"(runs: {', '.join(f'{r:.1f}' for r in runs)})")
+              f"(runs: {', '.join(f'{r:.1f}' for r in runs)})", flush=True)
 
 
 def main() -> None:
@@ -82,7 +85,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--busy", type=int, default=1, help="spinning processes added")
+    parser.add_argument("--skip-as-is", action="store_true",
+                        help="only the measurement with the busy processes added")
     args = parser.parse_args()
+    # A timeout's SIGTERM still stops the busy processes and the hosts (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     cores = os.cpu_count() or 1
     counts = sorted({cores, max(1, cores // 2), 1}, reverse=True)
     model = str(bundled_model_path())
@@ -96,7 +103,8 @@ def main() -> None:
         for host in hosts.values():
             host.start()
             decode_speed(host, -1, 8)  # warm-up
-        report("as the machine is", measure(hosts, args.rounds, args.tokens))
+        if not args.skip_as_is:
+            report("as the machine is", measure(hosts, args.rounds, args.tokens))
         busy = start_busy(args.busy)
         try:
             time.sleep(2)
