@@ -127,6 +127,17 @@ def test_the_library_service_says_what_auto_would_pick(models):
         service.close()
     assert (choice.n_gpu_layers, choice.n_parallel) == (33, 4)
     assert choice.describe().startswith(choice.reason + ". With -ctk q8_0")
+    # The estimate the Models tab, the doctor and `workbench fit` show is auto's.
+    service = LibraryService()
+    try:
+        estimate = service.fit(str(path), N_CTX, memory=card(8), offload_supported=True)
+        cpu = service.fit(str(path), N_CTX, memory=card(8), offload_supported=False)
+    finally:
+        service.close()
+    assert estimate.n_parallel == 4 and estimate.recommended_gpu_layers == 33
+    assert estimate.notes[-1] == f"auto loads it with 33 GPU layers and 4 parallel: " \
+                                 f"{choice.describe()}"
+    assert cpu.n_parallel == 4 and not any(n.startswith("auto") for n in cpu.notes)
 
 
 def test_workbench_fit_plans_for_a_card_by_its_free_vram(models):
@@ -138,5 +149,6 @@ def test_workbench_fit_plans_for_a_card_by_its_free_vram(models):
     lines = done.stdout.splitlines()
     assert "(4 parallel, each its own KV cache)" in lines[0]  # the estimate for auto's choice
     assert "fits with n_gpu_layers 33 (all layers on the GPU)" in lines[0]
-    assert lines[-1].startswith("auto: all 33 layers fit in 7.7 GiB free VRAM with 4 parallel "
-                                "sequences (8 would need 4.0 GiB of KV cache")
+    assert lines[-1].startswith("  note: auto loads it with 33 GPU layers and 4 parallel: all "
+                                "33 layers fit in 7.7 GiB free VRAM with 4 parallel sequences "
+                                "(8 would need 4.0 GiB of KV cache")

@@ -144,14 +144,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if args.free_vram is not None:  # a card planned for: offload as a GPU build would
             vram = int(args.free_vram * 1024 ** 3)
             memory, offload = replace(memory, free_vram=vram, gpu="planned GPU"), True
-        choice = library.offload_choice(args.model, args.n_ctx, memory=memory,
-                                        offload_supported=offload, n_parallel=args.parallel)
         estimate = library.fit(args.model, args.n_ctx, memory=memory, offload_supported=offload,
-                               n_parallel=args.parallel or choice.n_parallel)
+                               n_parallel=args.parallel)
     print(estimate.summary())
-    for note in estimate.notes:
+    for note in estimate.notes:  # with offload and no --parallel, the last says auto's choice
         print(f"  note: {note}")
-    print(f"auto: {choice.describe()}")
     return 0
 
 

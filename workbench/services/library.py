@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,8 +194,21 @@ class LibraryService:
     def fit(self, name_or_path: str | None, n_ctx: int, *, memory: Memory | None = None,
             offload_supported: bool | None = None,
             n_parallel: int | None = None) -> FitEstimate:
-        return estimate_fit(self.info(name_or_path), n_ctx, memory or system_memory(),
-                            offload_supported, n_parallel)
+        """The memory estimate. With GPU offload and no ``n_parallel``, it is the estimate for
+        the parallel sequences auto would load with, and a note says auto's choice and why."""
+        memory = memory or system_memory()
+        info = self.info(name_or_path)
+        choice = None
+        if n_parallel is None and offload_supported is not False and memory.free_vram:
+            if offload_supported or offload_in_build():
+                choice = choose_offload(info, n_ctx, None, memory, True)
+                n_parallel = choice.n_parallel
+        estimate = estimate_fit(info, n_ctx, memory, offload_supported, n_parallel)
+        if choice is None:
+            return estimate
+        note = (f"auto loads it with {choice.n_gpu_layers} GPU layers and "
+                f"{choice.n_parallel} parallel: {choice.describe()}")
+        return replace(estimate, notes=(*estimate.notes, note))
 
     def offload_choice(self, name_or_path: str | None, n_ctx: int, *,
                        memory: Memory | None = None, offload_supported: bool | None = None,
