@@ -31,6 +31,15 @@ def _created(name="created_at", nullable=False):
 
 
 def upgrade() -> None:
+    """The tables in the order their foreign keys need: each group after what it points at."""
+    _sessions_prompts_and_cases()
+    _models_and_tuning()
+    _runs_and_outputs()
+    _ratings()
+    _documents()
+
+
+def _sessions_prompts_and_cases() -> None:
     op.create_table("sessions", _id(), sa.Column("name", sa.Text, nullable=False),
                     sa.Column("notes", sa.Text, nullable=False), _created(),
                     _created("updated_at"))
@@ -51,6 +60,9 @@ def upgrade() -> None:
                     sa.Column("position", sa.Integer, nullable=False),
                     sa.Column("variables", sa.JSON, nullable=False),
                     sa.Column("expected", sa.Text, nullable=True))
+
+
+def _models_and_tuning() -> None:
     op.create_table("models", _id(), sa.Column("path", sa.Text, nullable=False, unique=True),
                     sa.Column("sha256", sa.String(64), nullable=True),
                     sa.Column("size", sa.Integer, nullable=False),
@@ -69,6 +81,9 @@ def upgrade() -> None:
                     _fk("base_model_id", "models.id", "SET NULL", nullable=True, index=False),
                     _fk("tune_job_id", "tune_jobs.id", "SET NULL", nullable=True, index=False),
                     sa.Column("name", sa.Text, nullable=False), _created())
+
+
+def _runs_and_outputs() -> None:
     op.create_table("runs", _id(), _fk("session_id", "sessions.id"),
                     sa.Column("name", sa.Text, nullable=False),
                     _fk("case_set_id", "case_sets.id", "SET NULL", nullable=True, index=False),
@@ -102,6 +117,9 @@ def upgrade() -> None:
         sa.Column("adapter_scale", sa.Float, nullable=True),
         sa.Column("engine_settings", sa.JSON, nullable=False),
         sa.Column("error", sa.Text, nullable=True), _created())
+
+
+def _ratings() -> None:
     op.create_table("ratings", _id(), _fk("output_id", "outputs.id"),
                     sa.Column("score", sa.Integer, nullable=False),
                     sa.Column("rater", sa.Text, nullable=False),
@@ -113,6 +131,9 @@ def upgrade() -> None:
                     sa.Column("rater", sa.Text, nullable=False),
                     sa.Column("blind", sa.Boolean, nullable=False),
                     sa.Column("note", sa.Text, nullable=False), _created())
+
+
+def _documents() -> None:
     op.create_table("documents", _id(), _fk("session_id", "sessions.id", nullable=True),
                     sa.Column("title", sa.Text, nullable=False),
                     sa.Column("source", sa.Text, nullable=False),
