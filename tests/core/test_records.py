@@ -4,7 +4,7 @@ with the line it starts on, broken ones named in their place."""
 from __future__ import annotations
 
 from workbench.core.records import RecordProblem, delimited_records, jsonl_records
-from workbench.core.tabular import parse_delimited, read_rows
+from workbench.core.tabular import parse_delimited, read_table
 from workbench.tuning.formats import read_file
 
 
@@ -30,7 +30,7 @@ def test_cases_and_training_data_read_the_same_file_the_same_way(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_text('{"prompt": "p1", "completion": "c1"}\nnot json\n'
                     '{"prompt": "p2", "completion": "c2"}\n')
-    rows = read_rows(path)
+    rows = read_table(path)
     imported = read_file(path)
     assert [p.line for p in rows.problems] == [p.line for p in imported.problems] == [2]
     assert len(rows.rows) == len(imported.examples) == 2
@@ -39,5 +39,5 @@ def test_cases_and_training_data_read_the_same_file_the_same_way(tmp_path):
 def test_a_json_array_of_cases_is_read_with_line_numbers(tmp_path):
     path = tmp_path / "cases.json"
     path.write_text('[\n  {"country": "Peru"},\n  {"country": "Chile"}\n]\n')
-    rows = read_rows(path)
+    rows = read_table(path)
     assert rows.rows == [{"country": "Peru"}, {"country": "Chile"}] and not rows.problems

@@ -29,7 +29,9 @@ class Rows:
     problems: list[RowProblem]  # rows left out, with why: never dropped silently
 
 
-def read_rows(path: str | Path) -> Rows:
+def read_table(path: str | Path) -> Rows:
+    """A table file of cases or examples (CSV, TSV, JSONL, JSON) as ``Rows``: the built-in
+    importer's reader (the window and the CLI read tables through the importer plugins)."""
     path = Path(path)
     try:
         text = read_text(path)

@@ -26,7 +26,7 @@ from ...core.composition import template_variables
 from ...core.errors import WorkbenchError
 from ...core.prompts import FewShotExample, PromptVersion, templated_examples
 from ...core.retrieval import RetrievalSettings
-from ...core.tabular import example_pairs, read_rows
+from ...core.tabular import example_pairs, read_table
 from ...services.context import ContextBudget, measure
 from ..banner import Banner
 from ..jobs import BackgroundCall
@@ -211,7 +211,7 @@ class ComposerPanel(QWidget):
 
     # -- imports: through the importer plugins (set_importers), the built-in tables first --
 
-    read_table = staticmethod(read_rows)  # until the window hands over the plugins' importers
+    read_table = staticmethod(read_table)  # until the window hands over the plugins' importers
     table_filter = "Tables (*.csv *.tsv *.jsonl *.json)"
 
     def set_importers(self, read_table, suffixes: list[str]) -> None:
