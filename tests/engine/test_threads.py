@@ -38,7 +38,8 @@ def test_the_reason_says_when_threads_were_held_back():
 def test_the_engine_flag_sets_the_threads_and_refuses_nonsense():
     assert parse_engine_flags("-t 3 -np 2") == {"n_threads": 3, "n_parallel": 2}
     assert parse_engine_flags("--threads=1") == {"n_threads": 1}
-    assert format_engine_flags({"n_threads": 3, "n_parallel": 4}) == "-t 3 -np 4"
+    # Not written back into a variant's flags: a resumed run takes the machine's load anew.
+    assert format_engine_flags({"n_threads": 3, "n_parallel": 4}) == "-np 4"
     with pytest.raises(SettingsError, match="-t '0' is not a whole number of threads"):
         parse_engine_flags("-t 0")
 

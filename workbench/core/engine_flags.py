@@ -70,7 +70,9 @@ ENGINE_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--threads": ("n_threads", _threads),
 }
 ENGINE_SHORT = {"flash_attn": "-fa", "cache_type_k": "-ctk", "cache_type_v": "-ctv",
-                "n_batch": "-b", "n_ubatch": "-ub", "n_parallel": "-np", "n_threads": "-t"}
+                "n_batch": "-b", "n_ubatch": "-ub", "n_parallel": "-np"}
+# -t is read but never written back: threads do not change the arithmetic, and the count
+# llama.cpp resolved (recorded with outputs) must not pin a restored variant's threads.
 # llama.cpp's defaults, as LoadSettings declares them (one place to change them).
 ENGINE_DEFAULTS = {f.name: f.default for f in fields(LoadSettings) if f.name in ENGINE_SHORT}
 
