@@ -227,5 +227,13 @@ def test_export_results_writes_the_shown_run_through_an_exporter(qtbot, monkeypa
     # The model by the name the window gives it, its file beside it.
     assert {(r["model"], r["model_file"]) for r in rows} == {
         ("smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+    # JUnit XML is a built-in exporter too, the same one `workbench eval --junit` writes
+    junit = tmp_path / "results.xml"
+    monkeypatch.setattr(menus, "ask_save_path", lambda *a: str(junit))
+    export.trigger()
+    qtbot.waitUntil(junit.exists, timeout=30_000)
+    from xml.etree import ElementTree
+    (suite,) = ElementTree.parse(junit).getroot().findall("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("greedy", "2", "0")
     services.models.close()
     services.store.close()

@@ -8,11 +8,9 @@ any comparison, so it opens in the app afterwards (its session is named ``eval: 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
-from xml.etree import ElementTree
 
 from ..core.atomic_file import write_text_atomically
 from ..core.wording import counted
@@ -50,6 +48,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="write the full results as JSON")
     parser.add_argument("--junit", dest="junit_file", metavar="FILE",
                         help="write JUnit XML (one test case per case × repeat × variant)")
+    parser.add_argument("--export", dest="export_files", action="append", default=[],
+                        metavar="FILE", help="write the results in the format of FILE's suffix "
+                        "(repeatable): any exporter plugin's (`workbench plugins` lists "
+                        "them); .json, .xml, .jsonl and .csv are built in")
     parser.add_argument("--output", dest="output_file", metavar="FILE",
                         help="write the results in promptfoo's layout (promptfoo eval -o "
                              "FILE.json), which promptfoo import/view/share open")
@@ -83,7 +85,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise WorkbenchError("Name a suite file (workbench eval SUITE.yaml), or --resume a run.")
     path = suite_path(args.suite) if args.suite else None
     # A results file from an earlier run must not be left looking like this run's.
-    for stale in (args.json_file, args.junit_file, args.output_file):
+    for stale in (args.json_file, args.junit_file, args.output_file, *args.export_files):
         if stale:
             Path(stale).unlink(missing_ok=True)
     store = open_store()
@@ -121,18 +123,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(line)
         print(f"Stored as session '{store.sessions.get(outcome.session_id).name}' "
               f"(run {outcome.run.id[:8]}).")
-        if args.json_file:
-            write_text_atomically(Path(args.json_file), json.dumps(
-                {"suite": str(path) if path else name, "run_id": outcome.run.id,
-                 "session_id": outcome.session_id, "exit_code": code, "threshold": threshold,
-                 "repeats": store.evaluations.eval_run(outcome.run.id).repeats,
-                 "errors": outcome.errors, "report": outcome.report.to_dict(),
-                 "results": _results(store, outcome.run)}, indent=2, ensure_ascii=False))
-        if args.junit_file:
-            write_junit(Path(args.junit_file), store, outcome.run, suite_name=name)
-        if args.output_file:
-            from ..services.evaluation.promptfoo_results import promptfoo_json
-            write_text_atomically(Path(args.output_file), promptfoo_json(store, outcome.run, code))
+        write_results(args, plugins, store, outcome, {
+            "suite": str(path) if path else name, "suite_name": name, "exit_code": code,
+            "threshold": threshold,
+            "errors": outcome.errors, "report": outcome.report.to_dict()})
         # every non-zero exit says why: each variant below the threshold, or what failed
         kind = "fail" if code == 100 else "error"
         for reason in outcome.exit_reasons(threshold) if code else ():
@@ -245,46 +239,16 @@ class ProgressLine:
             print(file=sys.stderr)
 
 
-def _results(store, run) -> list[dict]:
-    from ..services.evaluation.pass_rates import counted
+def write_results(args: argparse.Namespace, plugins, store, outcome, summary: dict) -> None:
+    """--json, --junit, --export and --output: every file through the exporter plugins (the
+    format by the option, or by the file's suffix), promptfoo's layout by its own writer."""
+    from ..services.results_export import export_results
 
-    outputs = {output.id: output for output in store.runs.outputs(run.id)}
-    labels = {variant.id: variant.label for variant in run.variants}
-    rows = []
-    for result in counted(store.evaluations.results(run.id)):  # the cells the report counts
-        output = outputs.get(result.output_id)
-        rows.append({"variant": labels.get(result.variant_id, result.variant_id),
-                     "case_id": result.case_id, "repeat": result.repeat,
-                     "output": output.text if output else None,
-                     "seed": output.seed if output else None, **result.verdict.to_dict()})
-    return rows
-
-
-def write_junit(path: Path, store, run, suite_name: str) -> None:
-    """JUnit XML as CI systems read it: a test suite per variant, a test case per case and
-    repeat; a failing verdict is a <failure> with its reason, a generation error an <error>."""
-    from ..services.evaluation.pass_rates import counted
-
-    cases = {case.id: case for case in store.case_sets.get(run.case_set_id).cases}
-    results = counted(store.evaluations.results(run.id))  # the cells the report counts
-    root = ElementTree.Element("testsuites", name=suite_name)
-    for variant in run.variants:
-        mine = [r for r in results if r.variant_id == variant.id]
-        suite = ElementTree.SubElement(
-            root, "testsuite", name=variant.label or variant.model_path, tests=str(len(mine)),
-            failures=str(sum(1 for r in mine if not r.passed and not r.verdict.error)),
-            errors=str(sum(1 for r in mine if r.verdict.error)))
-        for result in mine:
-            case = cases.get(result.case_id)
-            title = (case.description if case and case.description
-                     else f"case {case.position + 1 if case else '?'}")
-            element = ElementTree.SubElement(
-                suite, "testcase", classname=variant.label or "variant",
-                name=f"{title} [repeat {result.repeat + 1}]")
-            if result.verdict.error:
-                ElementTree.SubElement(element, "error", message=result.verdict.error[:500])
-            elif not result.passed:
-                ElementTree.SubElement(element, "failure", message=result.verdict.reason[:500])
-    ElementTree.indent(root)
-    write_text_atomically(path, ElementTree.tostring(root, encoding="unicode",
-                                                xml_declaration=True))
+    wanted = [(args.json_file, ".json"), (args.junit_file, ".xml")]
+    for file, suffix in wanted + [(file, None) for file in args.export_files]:
+        if file:
+            export_results(store, plugins, outcome.run, file, suffix=suffix, summary=summary)
+    if args.output_file:
+        from ..services.evaluation.promptfoo_results import promptfoo_json
+        write_text_atomically(Path(args.output_file),
+                              promptfoo_json(store, outcome.run, summary["exit_code"]))

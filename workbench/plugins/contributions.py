@@ -62,9 +62,14 @@ class Importer:
 
 @dataclass(frozen=True)
 class Exporter:
+    """``write(path, rows)``: one dict per output (services/results_export.py's rows). With
+    ``summary=True``, ``write(path, rows, summary)`` also gets the run as a whole: its ids, its
+    evaluation report, and from ``workbench eval`` the suite and the exit code."""
+
     name: str
     suffix: str
-    write: Callable[[str, list[dict]], None]
+    write: Callable[..., None]
+    summary: bool = False
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,10 @@ def register_importers(register):
 def register_exporters(register):
     """Write results in more formats: ``register(Exporter(name, suffix, write))``.
 
-    ``write(path, rows)`` gets a list of dicts (one per output) and writes the file.
+    ``write(path, rows)`` gets a list of dicts (one per output) and writes the file; with
+    ``Exporter(..., summary=True)``, ``write(path, rows, summary)`` also gets a dict about the
+    run as a whole (ids, evaluation report, exit code). One exporter serves File ▸ Export
+    results and ``workbench eval --export``; JSON, JSON lines, CSV and JUnit XML are built in.
     """
 
 

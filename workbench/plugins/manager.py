@@ -287,20 +287,27 @@ class PluginManager:
     def exporters(self) -> list[tuple[str, Any]]:
         return self.contributions("register_exporters")
 
-    def export(self, path: str | Path, rows: list[dict]) -> str:
-        """Write ``rows`` with the exporter for ``path``'s suffix; returns its name."""
-        suffix = Path(path).suffix.lower()
+    def exporter_for(self, suffix: str) -> tuple[str, Any]:
+        """(plugin, Exporter) that writes ``suffix`` ('.csv'); the first registered wins."""
+        suffix = suffix.lower()
         for name, exporter in self.exporters():
             if exporter.suffix.lower() == suffix:
-                ok, _ = self.guarded(name, f"exporter '{exporter.name}'", exporter.write,
-                                     str(path), rows)
-                if not ok:
-                    raise PluginCallError(f"The exporter '{exporter.name}' ({name}) failed to "
-                                          f"write {Path(path).name}; see Plugins ▸ Manage.")
-                return exporter.name
+                return name, exporter
         known = sorted(e.suffix for _, e in self.exporters())
         raise PluginCallError(f"No exporter writes {suffix or 'files without a suffix'} files; "
                               f"installed exporters write {', '.join(known) or 'nothing'}.")
+
+    def export(self, path: str | Path, rows: list[dict], *, summary: dict | None = None,
+               suffix: str | None = None) -> str:
+        """Write ``rows`` with the exporter for ``suffix`` (default: ``path``'s); returns its
+        name. An exporter registered with ``summary=True`` also gets ``summary``."""
+        name, exporter = self.exporter_for(Path(path).suffix if suffix is None else suffix)
+        args = (str(path), rows, summary or {}) if exporter.summary else (str(path), rows)
+        ok, _ = self.guarded(name, f"exporter '{exporter.name}'", exporter.write, *args)
+        if not ok:
+            raise PluginCallError(f"The exporter '{exporter.name}' ({name}) failed to "
+                                  f"write {Path(path).name}; see Plugins ▸ Manage.")
+        return exporter.name
 
     def transform(self, messages: list) -> list:
         for name, transform in self.contributions("register_prompt_transforms"):

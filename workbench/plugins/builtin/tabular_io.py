@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from ...core.tabular import read_rows
+from ...core.tabular import read_table
 from ..contributions import Exporter, Importer
 from ..hookspecs import hookimpl
 
@@ -20,17 +20,20 @@ def write_jsonl(path: str, rows: list[dict]) -> None:
 
 
 def write_csv(path: str, rows: list[dict]) -> None:
+    """A column per key; a list or a mapping (a verdict's checks) as its JSON, one cell."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: json.dumps(value, ensure_ascii=False)
+                          if isinstance(value, (list, dict)) else value
+                          for key, value in row.items()} for row in rows)
 
 
 @hookimpl
 def register_importers(register):
     register(Importer("CSV, TSV or JSONL table", (".csv", ".tsv", ".jsonl", ".json"),
-                      lambda path: read_rows(Path(path))))
+                      lambda path: read_table(Path(path))))
 
 
 @hookimpl
