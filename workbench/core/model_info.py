@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import SettingsError
+from .wording import counted
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,11 @@ def describe_engine(engine: dict[str, Any]) -> str:
     """One line for a model's status: ``4 parallel · flash attn auto→on · KV f16/f16 · …``."""
     if not engine:
         return "unknown"
+    threads = (counted(engine["n_threads"], "thread") if isinstance(engine.get("n_threads"), int)
+               else f"{engine.get('n_threads')} threads")
     return (f"{engine.get('n_parallel', 1)} parallel · flash attn {engine.get('flash_attn')} · "
             f"KV {engine.get('cache_type_k')}/{engine.get('cache_type_v')} · batch "
-            f"{engine.get('n_batch')}/{engine.get('n_ubatch')} · {engine.get('n_threads')} threads")
+            f"{engine.get('n_batch')}/{engine.get('n_ubatch')} · {threads}")
 
 
 def human_count(n: int) -> str:
