@@ -3,6 +3,7 @@ OpenAI-compatible server), every exit code, the JSON and JUnit files, stored res
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -58,7 +59,7 @@ def test_a_passing_suite_exits_0_and_writes_json_and_junit(tmp_path, bundled_mod
     path = suite(tmp_path, two_cases("{type: not-contains, value: zzqx}",
                                      "{type: max-length, value: 5000}"))
     done = workbench("eval", str(path), "--json", str(tmp_path / "out.json"),
-                     "--junit", str(tmp_path / "out.xml"))
+                     "--junit", str(tmp_path / "out.xml"), "--export", str(tmp_path / "out.csv"))
     assert done.returncode == 0, done.stderr
     assert "smol" in done.stdout and "2/2" in done.stdout
     assert "eval: 2/2 cells" in done.stderr  # the progress line
@@ -69,6 +70,11 @@ def test_a_passing_suite_exits_0_and_writes_json_and_junit(tmp_path, bundled_mod
     cases = junit.findall("./testsuite/testcase")
     assert len(cases) == 2 and not junit.findall(".//failure")
     assert {c.get("name") for c in cases} == {"france [repeat 1]", "japan [repeat 1]"}
+    # --export: any exporter by the file's suffix (CSV is the built-in tables plugin's)
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as handle:
+        exported = list(csv.DictReader(handle))
+    assert sorted(row["description"] for row in exported) == ["france", "japan"]
+    assert {row["passed"] for row in exported} == {"True"}
     # Stored: the run opens in the app later (its session is listed).
     sessions = json.loads(workbench("sessions", "--json").stdout)
     assert any(s["name"] == "eval: capitals" and s["outputs"] == 2 for s in sessions)
