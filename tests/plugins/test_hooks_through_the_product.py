@@ -157,3 +157,22 @@ def test_the_composer_imports_cases_through_the_importer_plugins(qtbot, workbenc
     finally:
         services.models.close()
         services.store.close()
+
+
+def test_a_suites_table_of_tests_is_read_by_the_importer_plugins(workbench_home, tmp_path):
+    """`tests: file://cases.lines` in a suite: the recording plugin's importer reads it, as it
+    reads the composer's tables; the built-in CSV importer serves .csv the same way."""
+    from workbench.services.evaluation.preflight import Preflight, check_file
+
+    install("recording_plugin")
+    models = ModelService()
+    plugins = start_plugins(models)
+    (tmp_path / "cases.lines").write_text("Peru\nChile\n")
+    (tmp_path / "suite.yaml").write_text("prompts: ['Capital of {{line}}?']\n"
+                                         "tests: file://cases.lines\n")
+    suite = check_file(tmp_path / "suite.yaml", Preflight(models, plugins), need_models=False)
+    assert [test.vars for test in suite.tests] == [{"line": "Peru"}, {"line": "Chile"}]
+    (tmp_path / "other.yaml").write_text("prompts: ['{{line}}']\ntests: file://cases.xlsx\n")
+    with pytest.raises(Exception, match="No importer reads .xlsx"):
+        check_file(tmp_path / "other.yaml", Preflight(models, plugins), need_models=False)
+    models.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import WorkbenchError
@@ -27,6 +27,12 @@ class Rows:
     columns: list[str]
     rows: list[dict[str, str]]
     problems: list[RowProblem]  # rows left out, with why: never dropped silently
+    # the line each row starts on in its file (a suite's problems name it); an importer that
+    # does not know them leaves this empty
+    lines: list[int] = field(default_factory=list)
+
+    def line_of(self, index: int) -> int | None:
+        return self.lines[index] if index < len(self.lines) else None
 
 
 def read_table(path: str | Path) -> Rows:
@@ -54,7 +60,7 @@ def read_table(path: str | Path) -> Rows:
 
 def _from_json(source: str, records) -> Rows:
     """JSON objects as rows of text (a nested value is kept as its JSON)."""
-    rows, problems, columns = [], [], []
+    rows, problems, columns, lines = [], [], [], []
     for number, record in records:
         if isinstance(record, RecordProblem):
             problems.append(RowProblem(number, str(record)))
@@ -62,6 +68,7 @@ def _from_json(source: str, records) -> Rows:
         if not isinstance(record, dict):
             problems.append(RowProblem(number, "not a JSON object"))
             continue
+        lines.append(number)
         row = {str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
                for k, v in record.items()}
         for key in row:
@@ -70,20 +77,21 @@ def _from_json(source: str, records) -> Rows:
         rows.append(row)
     if not rows and not problems:
         raise TabularError(f"{source} holds no rows.")
-    return Rows(columns, rows, problems)
+    return Rows(columns, rows, problems, lines)
 
 
 def parse_delimited(text: str, delimiter: str, source: str = "the pasted text") -> Rows:
     header, records = delimited_records(text, delimiter)
     if not header:
         raise TabularError(f"{source} holds no rows.")
-    rows, problems = [], []
+    rows, problems, lines = [], [], []
     for number, record in records:
         if isinstance(record, RecordProblem):
             problems.append(RowProblem(number, str(record)))
         else:
             rows.append(record)
-    return Rows(header, rows, problems)
+            lines.append(number)
+    return Rows(header, rows, problems, lines)
 
 
 INPUT_KEYS = ("input", "prompt", "question", "instruction", "user")

@@ -243,7 +243,8 @@ def check_file(path: str | Path, preflight: Preflight, *, models: list[str] | No
     """The suite in the file at ``path``, when it can run: otherwise one ``SuiteError`` with
     the file's problems and, checked on what could be read, everything the preflight finds."""
     scorers, filters = preflight.plugin_names()
-    suite, problems = read_suite(path, scorers=scorers, filters=filters)
+    tables = {} if preflight.plugins is None else {"read_table": preflight.plugins.read_table}
+    suite, problems = read_suite(path, scorers=scorers, filters=filters, **tables)
     if suite is None:
         raise SuiteError(problems)
     preflight.check(suite, models, model_config, known=problems, need_models=need_models)

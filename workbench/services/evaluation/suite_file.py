@@ -11,7 +11,8 @@ What is read (promptfoo's names; ``file://`` paths are relative to the suite fil
   reads it: split at lines that are ``---``, each part trimmed, one prompt per part.
 - ``providers``: a model reference (library name, GGUF path, ``openai+http://…``), or
   ``{id, label, config}``; ``config`` keys are SamplingSettings' names (``CONFIG_KINDS``).
-- ``tests``: a list (an item may be a ``file://`` reference), or ``file://tests.yaml``/``.csv``.
+- ``tests``: a list (an item may be a ``file://`` reference), or ``file://tests.yaml``, or a
+  table of tests (``.csv``, ``.tsv``, ``.jsonl``, or any format an importer plugin reads).
   In a CSV every column is a variable except ``__expected`` (also ``__expected2``, …: one
   assertion each in promptfoo's shorthand, ``contains: Paris``, ``not-icontains: x``,
   ``rouge-l(0.6): text``, a bare text meaning ``equals``; without a ``(threshold)``
@@ -42,19 +43,20 @@ templated example is written as its rendered user message.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ...core.errors import WorkbenchError
 from ...core.evaluation import ASSERT_SET, ASSERTION_TYPES, Assertion
 from ...core.prompts import VARIABLE
 from ...core.retrieved_context import CONTEXT_VARIABLE
 from ...core.suites import Suite, SuiteError, SuiteProblem, SuitePrompt, SuiteTest
-from ...core.wording import counted
+from ...core.tabular import Rows, TabularError
+from ...core.tabular import read_table as read_any_table
 from .assert_set import read_set
 from .suite_options import DEFAULT_TEST_OPTIONS, TEST_OPTIONS, read_options
 from .suite_prompts import PromptReading
@@ -89,20 +91,36 @@ CODE_PREFIXES = ("fn:", "eval:", "javascript:")
 CSV_THRESHOLDS = {"similar": 0.8, "levenshtein": 0.75, "latency": 0.75, "perplexity": 0.75,
                   "perplexity-score": 0.75, "cost": 0.75}
 
+ReadTable = Callable[[Path], Rows]
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")  # read without plugins (the built-in importer's)
+
+
+def read_table(path: Path) -> Rows:
+    """A table of tests without the plugins: the built-in importer's formats."""
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise TabularError(f"test files are .yaml, .json, .csv, .tsv or .jsonl (or what an "
+                           f"importer plugin reads), not {suffix or 'a file without a suffix'}"
+                           "; test generators are not supported")
+    return read_any_table(path)
+
+
 def load_suite(path: str | Path, *, scorers: set[str] | None = None,
-               filters: set[str] | None = None) -> Suite:
+               filters: set[str] | None = None, read_table: ReadTable = read_table) -> Suite:
     """The suite in the YAML file at ``path``; ``SuiteError`` lists every problem at once.
 
     ``scorers``/``filters``: names plugins registered, to check python and flagged assertions
-    (None: not checked)."""
-    suite, problems = read_suite(path, scorers=scorers, filters=filters)
+    (None: not checked). ``read_table``: how a ``file://`` table of tests is read (the
+    plugins' importers, ``PluginManager.read_table``; by default the built-in reader)."""
+    suite, problems = read_suite(path, scorers=scorers, filters=filters, read_table=read_table)
     if problems or suite is None:
         raise SuiteError(problems)
     return suite
 
 
 def read_suite(path: str | Path, *, scorers: set[str] | None = None,
-               filters: set[str] | None = None) -> tuple[Suite | None, list[SuiteProblem]]:
+               filters: set[str] | None = None, read_table: ReadTable = read_table,
+               ) -> tuple[Suite | None, list[SuiteProblem]]:
     """The suite at ``path`` as far as it could be read, and every problem found on the way
     (in reading order), without raising: the preflight goes on checking what could be read,
     so a file's problems and its models', judges' and templates' come in one list. The suite
@@ -113,7 +131,7 @@ def read_suite(path: str | Path, *, scorers: set[str] | None = None,
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "it is not UTF-8 text"
         return None, [SuiteProblem(str(path), None, "file", f"cannot read it: {reason}")]
-    return _parse(text, str(path), path.parent, scorers, filters)
+    return _parse(text, str(path), path.parent, scorers, filters, read_table)
 
 
 def parse_suite(text: str, source: str = "the suite", *, base_dir: str | Path | None = None,
@@ -127,12 +145,13 @@ def parse_suite(text: str, source: str = "the suite", *, base_dir: str | Path | 
 
 
 def _parse(text: str, source: str, base_dir: str | Path | None, scorers: set[str] | None,
-           filters: set[str] | None) -> tuple[Suite | None, list[SuiteProblem]]:
+           filters: set[str] | None, read_table: ReadTable = read_table,
+           ) -> tuple[Suite | None, list[SuiteProblem]]:
     reader = SuiteReader(source, Path(base_dir) if base_dir is not None else Path.cwd(), [])
     data = reader.load_yaml(text)
     suite = None
     if isinstance(data, LinedMap):
-        suite = _SuiteParser(scorers, filters).suite(reader, data)
+        suite = _SuiteParser(scorers, filters, read_table).suite(reader, data)
     elif data is not NOT_YAML:
         reader.problem(None, "suite", "the file must be a mapping with prompts, providers and "
                                       "tests (promptfoo's layout)")
@@ -197,8 +216,9 @@ def _shorthand_value(kind: str, raw: str | None) -> Any:
 class _SuiteParser(PromptReading):
     """Turns the loaded YAML into a Suite, recording every problem on its way."""
 
-    def __init__(self, scorers: set[str] | None, filters: set[str] | None):
-        self.scorers, self.filters = scorers, filters
+    def __init__(self, scorers: set[str] | None, filters: set[str] | None,
+                 read_table: ReadTable):
+        self.scorers, self.filters, self.read_table = scorers, filters, read_table
         self.tests: list[tuple[SuiteTest, str, SuiteReader]] = []  # with its name and its file
         self.reading: set[Path] = set()  # test files being read, to stop a file naming itself
         self.retrieval_seen = False  # a provider's config names retrieval (fills {{context}})
@@ -247,10 +267,6 @@ class _SuiteParser(PromptReading):
         suffix = Path(reference).suffix.lower()
         if not reference.startswith(FILE):
             reader.problem(line, "tests", "a text here must be a file:// reference to tests")
-        elif suffix in (".csv", ".tsv"):
-            found = reader.read(reference, line, "tests")
-            if found is not None:
-                self.csv_tests(found[1], found[0], "\t" if suffix == ".tsv" else ",")
         elif suffix in (".yaml", ".yml", ".json"):
             path = (reader.base_dir / reference[len(FILE):]).resolve()
             if path in self.reading:  # a file that names itself, directly or not
@@ -262,8 +278,21 @@ class _SuiteParser(PromptReading):
                 self.read_tests(loaded[1], loaded[0], 1)
                 self.reading.discard(path)
         else:
-            reader.problem(line, "tests", f"test files are .yaml, .json or .csv, not {suffix} "
-                                          "(test generators are not supported)")
+            self.table_of_tests(reader, reference, line)
+
+    def table_of_tests(self, reader: SuiteReader, reference: str, line: int | None) -> None:
+        """A table of tests (.csv, .tsv, .jsonl, or any format an importer plugin reads): a
+        column per variable, promptfoo's special columns (__expected, …) for the rest."""
+        path = reader.base_dir / reference[len(FILE):]
+        try:
+            table = self.read_table(path)
+        except WorkbenchError as error:  # unreadable, or no importer reads it
+            reader.problem(line, "tests", f"{reference}: {error}")
+            return
+        in_file = SuiteReader(str(path), path.parent, reader.problems)
+        for problem in table.problems:
+            in_file.problem(problem.line, "tests", problem.reason)
+        self.table_tests(in_file, table)
 
     def test(self, reader: SuiteReader, node: LinedMap) -> None:
         number = len(self.tests) + 1
@@ -282,31 +311,20 @@ class _SuiteParser(PromptReading):
                                  TEST_OPTIONS))
         self.tests.append((test, name, reader))
 
-    def csv_tests(self, reader: SuiteReader, text: str, delimiter: str) -> None:
-        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-        header = [cell.strip() for cell in next(rows, [])]
-        if not any(header):
-            reader.problem(1, "tests", "the file has no header row (the variables' names)")
-            return
+    def table_tests(self, reader: SuiteReader, table: Rows) -> None:
+        header = table.columns
         for column in header:
             if column.startswith("__") and column not in CSV_COLUMNS \
                     and not EXPECTED_COLUMN.fullmatch(column):
                 reader.problem(1, column, "column not supported; special columns: __expected "
                                "(and __expected2, …), __description, __threshold")
-        last_line = rows.line_num
-        for cells in rows:
-            line, last_line = last_line + 1, rows.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                reader.problem(line, "tests", f"{counted(len(cells), 'cell')}, the header has {len(header)}")
-                continue
-            row = dict(zip(header, cells))
+        for index, row in enumerate(table.rows):
+            line = table.line_of(index)
             description = row.get("__description", "").strip()
             name = f'test "{description}"' if description else f"test {len(self.tests) + 1}"
             assertions = []
             for column in header:
-                if EXPECTED_COLUMN.fullmatch(column) and row[column].strip():
+                if EXPECTED_COLUMN.fullmatch(column) and row.get(column, "").strip():
                     assertion = assertion_from_string(row[column], line)
                     self.check_assertion(reader, assertion, line, name)
                     assertions.append(assertion)
