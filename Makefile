@@ -45,7 +45,7 @@ endif
 	    --note "the $$BACKEND build of llama-cpp-python failed (see above) → CPU build; fix the toolkit, then \`make clean run\`" \
 	    > "$(BACKEND_ENV)" && $(PIP) install --force-reinstall --no-deps "$(LLAMA_REQ)"; }; \
 	fi
-	$(PIP) install -e ".[demo,tune,dev]"
+	$(PIP) install -e ".[demo,tune,ray,dev]"
 	@$(BIN)/python -c 'import json; print("llama.cpp backend:", json.load(open("$(BACKEND_JSON)"))["reason"])'
 	touch $(STAMP)
 

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "Models", "PyTorch", "Qt",
-            "Data folders", "Database", "Plugins"]
+SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "Models", "PyTorch", "Ray",
+            "Qt", "Data folders", "Database", "Plugins"]
 
 
 def doctor(*args: str, **env: str | None) -> subprocess.CompletedProcess:

@@ -13,8 +13,8 @@ from workbench.services.doctor_checks import database_check
 from workbench.services.sessions import open_store
 from workbench.store.revisions import head_revision
 
-SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "Models", "PyTorch", "Qt",
-            "Data folders", "Database", "Plugins"]
+SECTIONS = ["Python", "Platform", "llama.cpp", "GPUs", "Offload", "Models", "PyTorch", "Ray",
+            "Qt", "Data folders", "Database", "Plugins"]
 
 # Recorded: nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits
 NVIDIA_SMI_TWO_GPUS = """\

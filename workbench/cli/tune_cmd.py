@@ -31,6 +31,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                            "train nothing")
     tune.add_argument("--resume", metavar="JOB_ID", help="continue a stopped job (id or prefix)")
     tune.add_argument("--jobs", action="store_true", help="list tune jobs and exit")
+    where = tune.add_argument_group("where it trains (else the config's [where]: this machine)")
+    where.add_argument("--ray", metavar="ADDRESS", nargs="?", const="local",
+                       help="on a Ray cluster: ray://HOST:10001 or HOST:6379; without an "
+                            "address, a Ray started on this machine (needs the ray extra)")
+    where.add_argument("--workers", type=int, help="Ray Train workers (data-parallel)")
+    where.add_argument("--gpus-per-worker", type=float, help="GPUs per Ray worker (0: CPU)")
+    where.add_argument("--storage", help="checkpoints: a folder the cluster shares or an "
+                                         "object store URL (s3://…, gs://…)")
     tune.set_defaults(func=cmd_tune)
 
 
@@ -47,7 +55,11 @@ class Printer(JobWatcher):
         if event.event == "start":
             self.total = int(event.get("total_steps") or 0)
             how = "resumed at step" if event.get("resumed") else "started at step"
-            print(f"trainer {how} {event.step} of {self.total} on {event.get('device')} "
+            on = event.get("device")
+            if event.get("place") == "ray":
+                on = (f"Ray at {event.get('ray_address')}, {event.get('workers')} workers "
+                      f"({event.get('ray_devices')}), Ray job {event.get('ray_job_id')}")
+            print(f"trainer {how} {event.step} of {self.total} on {on} "
                   f"({event.get('train_rows')} training rows, {event.get('val_rows')} held out)",
                   flush=True)
         elif event.event == "eval":
@@ -55,9 +67,11 @@ class Printer(JobWatcher):
             print(f"step {event.step}/{self.total}  eval loss {self.eval_loss:.4f}", flush=True)
         elif event.event == "step":
             eta = int(event.get("eta_s") or 0)
+            workers = int(event.get("workers") or 1)
             print(f"step {event.step}/{self.total}  loss {event.get('loss'):.4f}  "
                   f"{event.get('tokens_per_second'):.0f} tok/s  "
-                  f"ETA {eta // 60}:{eta % 60:02d}", flush=True)
+                  + (f"{workers} workers  " if workers > 1 else "")
+                  + f"ETA {eta // 60}:{eta % 60:02d}", flush=True)
         elif event.event == "checkpoint":
             print(f"checkpoint at step {event.step}", flush=True)
 
@@ -81,10 +95,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
             print(f"resuming tune job {job_id}", flush=True)
             run = service.resume(job_id, printer)
         elif args.config and args.check:
-            _plan(service, config_path(args.config))
+            _plan(service, config_path(args.config), args)
             return 0
         elif args.config:
-            run = _start(service, config_path(args.config), printer)
+            run = _start(service, config_path(args.config), printer, args)
         else:
             raise WorkbenchError("Give a tune config (CONFIG.toml) or --resume JOB_ID.")
         job = _wait(run)
@@ -107,10 +121,34 @@ def config_path(text: str) -> str:
     return str(shipped_or_path(text, "EXAMPLES", ".toml"))
 
 
-def _plan(service: TuningService, path: str):
+def with_where(config, args: argparse.Namespace):
+    """The config's [where], with what the command line says over it."""
+    from dataclasses import replace
+
+    where = config.where
+    if args.ray is not None:
+        where = replace(where, place="ray", address="" if args.ray == "local" else args.ray)
+    for option, key in (("workers", "workers"), ("gpus_per_worker", "gpus_per_worker"),
+                        ("storage", "storage")):
+        if getattr(args, option, None) is not None:
+            where = replace(where, **{key: getattr(args, option)})
+    return replace(config, where=where.validate())
+
+
+def describe_where(where) -> str:
+    if not where.on_ray:
+        return "this machine (a trainer process)"
+    gpus = f", {where.gpus_per_worker:g} GPU each" if where.gpus_per_worker else ""
+    return (f"Ray at {where.address or 'a local Ray started for the job'}, {where.workers} "
+            f"workers × {where.cpus_per_worker} CPU{gpus}")
+
+
+def _plan(service: TuningService, path: str, args: argparse.Namespace):
     from ..tuning.config import load_toml
 
-    config = load_toml(path)
+    config = with_where(load_toml(path), args)
+    print(f"where: {describe_where(config.where)}", flush=True)
+    service.check_where(config.where)  # Ray missing or no cluster there: said before loading
     base = service.inspect_base(config.base_model)
     print(f"base model: {base.name} ({base.model_type}, {base.kind})", flush=True)
     plan = service.plan(config, base=base)
@@ -125,8 +163,8 @@ def _plan(service: TuningService, path: str):
     return config, plan
 
 
-def _start(service: TuningService, path: str, printer: Printer):
-    config, plan = _plan(service, path)
+def _start(service: TuningService, path: str, printer: Printer, args: argparse.Namespace):
+    config, plan = _plan(service, path, args)
     run = service.start(config, plan, printer)
     print(f"tune job {run.job_id}", flush=True)
     return run

@@ -21,7 +21,7 @@ from ..core.model_info import human_bytes
 from ..core.paths import AppPaths, app_paths
 from . import doctor_probes as probes
 from .base_models import base_model_checks
-from .doctor_checks import database_check, qt_checks
+from .doctor_checks import database_check, qt_checks, ray_checks
 from .doctor_status import OK, PROBLEM, WARNING, Check
 
 SETUP_RECORD = "workbench-backend.json"  # written into the venv by the set-up (make / pip path)
@@ -39,13 +39,15 @@ class _Context:
     offload: bool | None = None  # the installed llama.cpp supports GPU offload
     gpus: list = field(default_factory=list)
     plugins: object = None  # the app's loaded PluginManager, reported as it is
+    ray_address: str | None = None  # `doctor --ray ADDRESS`: does that cluster answer
 
 
 def run_checks(paths: AppPaths | None = None, *, safe_mode: bool = False,
-               plugins=None) -> list[Check]:
+               plugins=None, ray_address: str | None = None) -> list[Check]:
     """``plugins``: the running app's PluginManager, so the window reports the plugins it has
     (loading them a second time would re-import the plugin modules); the CLI loads them."""
-    context = _Context(paths or app_paths(), safe_mode, plugins=plugins)
+    context = _Context(paths or app_paths(), safe_mode, plugins=plugins,
+                       ray_address=ray_address)
     checks: list[Check] = []
     for section, check in SECTIONS:
         try:
@@ -242,6 +244,6 @@ def _pip() -> str:
 SECTIONS: list[tuple[str, Callable[[_Context], Iterator[Check]]]] = [
     ("Python", _python), ("Platform", _platform), ("llama.cpp", _llama), ("GPUs", _gpus),
     ("Offload", _offload), ("Models", lambda ctx: base_model_checks(ctx.paths)),
-    ("PyTorch", _torch), ("Qt", _qt), ("Data folders", _folders),
+    ("PyTorch", _torch), ("Ray", lambda ctx: ray_checks(ctx.ray_address)), ("Qt", _qt), ("Data folders", _folders),
     ("Database", _database), ("Plugins", _plugins),
 ]

@@ -1,4 +1,4 @@
-"""The Qt and database sections of `workbench doctor` (services/doctor.py runs them).
+"""The Qt, database and Ray sections of `workbench doctor` (services/doctor.py runs them).
 
 Qt is looked at from outside: services may not import PySide6 (import-linter), and a failed
 Qt start aborts the process, so the platform is tried in a child (doctor_probes.try_qt_start).
@@ -129,3 +129,31 @@ def gui_start_problem() -> str | None:
                 f"install them with `{probes.apt_line(missing)}`, {HEADLESS_HINT}. "
                 "`workbench doctor` checks the rest.")
     return None
+
+
+def ray_checks(address: str | None) -> Iterator[Check]:
+    """The Ray version (the ``ray`` extra, for tune jobs on a cluster); given an address,
+    whether the cluster answers and what it has."""
+    from ..core.tuning_errors import TuningError
+    from ..core.wording import counted
+    from ..tuning.on_ray.probe import INSTALL_HINT, cluster_resources, ray_version
+
+    version = ray_version()
+    if version is None:
+        yield Check("Ray", "ray", WARNING if address else OK,
+                    "not installed: tune jobs train on this machine only",
+                    INSTALL_HINT.split(": ", 1)[1])
+        return
+    yield Check("Ray", "ray", OK, f"ray {version}: tune jobs can run on a Ray cluster")
+    if not address:
+        return
+    try:
+        found = cluster_resources(address)
+    except TuningError as error:
+        yield Check("Ray", "cluster", PROBLEM, str(error),
+                    "start it with `ray start --head` on the head node, or fix the address")
+        return
+    gpus = f", {found['GPU']:g} GPUs" if found["GPU"] else ", no GPUs"
+    yield Check("Ray", "cluster", OK, f"{address} answers: {counted(found['nodes'], 'node')}, "
+                                      f"{found['CPU']:g} CPUs{gpus}, "
+                                      f"{found['memory_gib']:g} GiB memory")

@@ -26,13 +26,14 @@ from ..store import Store
 from ..tuning.architectures import ALL_LINEAR  # noqa: F401
 from ..tuning.base_model import BaseInfo, inspect_base
 from ..tuning.base_tokenizer import FolderTokenizer, HostTokenizer
-from ..tuning.config import PRESETS, TuneConfig, TuneSettings  # noqa: F401
+from ..tuning.config import PRESETS, TuneConfig, TuneSettings, TuneWhere  # noqa: F401
 from ..tuning.estimate import Estimate, estimate
 from ..tuning.formats import Imported, read_files
 from ..tuning.job_files import JobFolder
 from ..tuning.job_run import TuneRun
+from ..tuning.on_ray.probe import check_reachable, parse_address, ray_version, require_ray
 from ..tuning.rows import Histogram, Prepared, length_histogram, prepare, require_rows, split
-from ..tuning.runner import stop_orphan, trainer_alive
+from ..tuning.runner import RAY_DRIVER_MODULE, TRAINER_MODULE, stop_orphan, trainer_alive
 from ..tuning.session_data import session_examples
 from .compare import VariantSpec
 from .models import ModelService
@@ -117,8 +118,26 @@ class TuningService:
                  base: BaseInfo | None = None) -> Estimate:
         base = base or self.inspect_base(config.base_model)
         device = config.settings.device
+        workers = config.where.workers if config.where.on_ray else 1
         return estimate(base, config.settings, [len(r.ids) for r in plan.train],
-                        "cpu" if device == "auto" else device, config.settings.threads)
+                        "cpu" if device == "auto" else device, config.settings.threads,
+                        workers=workers)
+
+    # -- where ----------------------------------------------------------------------------
+
+    def ray_version(self) -> str | None:
+        """The installed Ray (the ``ray`` extra), or None."""
+        return ray_version()
+
+    def check_where(self, where: TuneWhere) -> None:
+        """Refuse, in seconds and with what to do, a Ray job that cannot start: Ray missing,
+        an address that is not one or where nothing answers."""
+        where.validate()
+        if not where.on_ray:
+            return
+        require_ray()
+        parse_address(where.address)
+        check_reachable(where.address)
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -126,6 +145,7 @@ class TuningService:
               *, memory_limit_bytes: int | None = None) -> TuneRun:
         """Start the trainer; the run is a JobState (trainer events as partial results, the
         stored TuneJob as its outcome). ``watcher`` is attached before the first event."""
+        self.check_where(config.where)
         base_path = self.resolve_base(config.base_model)
         name = config.name or f"{Path(base_path).stem}-lora"
         config = replace(config, name=name)
@@ -133,7 +153,7 @@ class TuningService:
                                           config=config.to_dict()))
         folder = JobFolder(self.paths.data / "tune-jobs" / job.id)
         spec = {"job_id": job.id, "base_path": base_path, "settings": asdict(config.settings),
-                "memory_limit_bytes": memory_limit_bytes}
+                "memory_limit_bytes": memory_limit_bytes, "where": asdict(config.where)}
         folder.create(spec, (r.to_wire() for r in plan.train), (r.to_wire() for r in plan.val))
         self.store.jobs.update(job.id, artifacts={"folder": str(folder.root)})
         return self._launch(job.id, folder, watcher)
@@ -150,11 +170,14 @@ class TuningService:
         folder = JobFolder(job.artifacts.get("folder", ""))
         if not folder.spec.is_file():
             raise TuningError(f"The files of tune job {job_id} are gone; it cannot be resumed.")
+        self.check_where(_where_of(folder))
         stop_orphan(_int(job.artifacts.get("pid")), folder.root)
         return self._launch(job_id, folder, watcher)
 
     def _launch(self, job_id: str, folder: JobFolder, watcher: JobWatcher | None) -> TuneRun:
-        run = TuneRun(self.store, job_id, folder, lambda: self._publish(job_id, folder))
+        module = RAY_DRIVER_MODULE if _where_of(folder).on_ray else TRAINER_MODULE
+        run = TuneRun(self.store, job_id, folder, lambda: self._publish(job_id, folder),
+                      module=module)
         if self.plugins is not None:  # told first; guarded: a raising plugin is reported
             plugins = self.plugins
             run.watch(JobWatcher(on_finished=lambda state: plugins.emit(
@@ -239,6 +262,11 @@ class TuningService:
                               adapter_path=adapter, adapter_scale=scale, **spec_options)
                   for scale in scales]
         return specs
+
+
+def _where_of(folder: JobFolder) -> TuneWhere:
+    """Where a job trains, from its folder (jobs from before Ray have no ``where``)."""
+    return TuneWhere(**(folder.read_spec().get("where") or {}))
 
 
 def _int(value) -> int | None:

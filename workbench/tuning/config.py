@@ -81,6 +81,38 @@ PRESETS: dict[str, TuneSettings] = {
 }
 
 
+PLACES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class TuneWhere:
+    """Where the job trains: this machine (a trainer process) or a Ray cluster (Ray Train,
+    data-parallel over ``workers``). The rest of the job is the same either way."""
+
+    place: str = "local"  # "local" or "ray"
+    address: str = ""  # ray://HOST:10001 or HOST:6379; "" or "local": a Ray started here
+    workers: int = 2
+    cpus_per_worker: int = 1
+    gpus_per_worker: float = 0.0
+    storage: str = ""  # checkpoints: a folder the cluster shares or an object store URL
+
+    @property
+    def on_ray(self) -> bool:
+        return self.place == "ray"
+
+    def validate(self) -> TuneWhere:
+        problems = []
+        if self.place not in PLACES:
+            problems.append("where.place must be local or ray")
+        if self.workers < 1 or self.cpus_per_worker < 1:
+            problems.append("where.workers and where.cpus_per_worker must be at least 1")
+        if self.gpus_per_worker < 0:
+            problems.append("where.gpus_per_worker cannot be negative")
+        if problems:
+            raise TuneConfigError("Invalid tune settings: " + "; ".join(problems) + ".")
+        return self
+
+
 @dataclass(frozen=True)
 class TuneConfig:
     base_model: str  # a library name, a .gguf file or a Hugging Face folder (safetensors)
@@ -91,6 +123,7 @@ class TuneConfig:
     settings: TuneSettings = field(default_factory=TuneSettings)
     merge: bool = False  # also write a full GGUF with the adapter merged (GGUF bases only)
     session_id: str | None = None
+    where: TuneWhere = field(default_factory=TuneWhere)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -104,6 +137,7 @@ class TuneConfig:
         settings = dict(values.pop("settings", {}) or {})
         settings["targets"] = tuple(settings.get("targets") or ATTENTION)
         values["data"] = tuple(values.get("data") or ())
+        values["where"] = TuneWhere(**(values.get("where") or {}))
         return cls(settings=TuneSettings(**settings), **values)
 
 
@@ -115,7 +149,9 @@ def preset(name: str) -> TuneSettings:
                               f"{', '.join(PRESETS)}.") from None
 
 
-TOP_KEYS = {"base_model", "data", "validation", "name", "preset", "merge", "lora", "training"}
+TOP_KEYS = {"base_model", "data", "validation", "name", "preset", "merge", "lora", "training",
+            "where"}
+WHERE_KEYS = {f.name for f in fields(TuneWhere)}
 LORA_KEYS = {"rank", "alpha", "dropout", "targets"}
 TRAINING_KEYS = {f.name for f in fields(TuneSettings)} - LORA_KEYS
 
@@ -146,6 +182,7 @@ def load_toml(path: str | Path) -> TuneConfig:
 def from_toml_dict(raw: dict[str, Any], folder: Path) -> TuneConfig:
     unknown = (set(raw) - TOP_KEYS) | {f"lora.{k}" for k in set(raw.get("lora", {})) - LORA_KEYS}
     unknown |= {f"training.{k}" for k in set(raw.get("training", {})) - TRAINING_KEYS}
+    unknown |= {f"where.{k}" for k in set(raw.get("where", {})) - WHERE_KEYS}
     if unknown:
         raise TuneConfigError(f"Unknown keys in the tune config: {', '.join(sorted(unknown))}.")
     if "base_model" not in raw:
@@ -171,4 +208,16 @@ def from_toml_dict(raw: dict[str, Any], folder: Path) -> TuneConfig:
         preset=raw.get("preset", "quick"),
         settings=settings,
         merge=bool(raw.get("merge", False)),
+        where=_where(raw.get("where", {})),
     )
+
+
+def _where(raw: dict[str, Any]) -> TuneWhere:
+    """The [where] table; a table with an address but no place means a Ray cluster."""
+    values = dict(raw)
+    if "address" in values and "place" not in values:
+        values["place"] = "ray"
+    try:
+        return TuneWhere(**values).validate()
+    except TypeError as error:
+        raise TuneConfigError(f"Invalid tune settings: {error}.") from None

@@ -18,8 +18,9 @@ from ..engine.process import describe_exit
 from ..store import Store
 from .job_files import JobFolder
 from .progress import TrainerEvent
-from .runner import TrainerProcess
+from .runner import TRAINER_MODULE, TrainerProcess
 
+PROVENANCE = ("ray_", "workers", "place", "torch_version")
 METRICS = {"step": ("loss", "tokens_per_second", "lr"), "eval": ("eval_loss",)}
 
 
@@ -28,13 +29,14 @@ class TuneRun(JobState):
     (the trainer finishes its step and checkpoints), the stored TuneJob as its outcome."""
 
     def __init__(self, store: Store, job_id: str, folder: JobFolder,
-                 publish: Callable[[], dict[str, str]], env: dict[str, str] | None = None):
+                 publish: Callable[[], dict[str, str]], env: dict[str, str] | None = None,
+                 module: str = TRAINER_MODULE):
         super().__init__(f"tune job {job_id[:8]}")
         self.store = store
         self.job_id = job_id
         self.folder = folder
         self.publish = publish  # export + register after "done"; returns artifacts
-        self.process = TrainerProcess(folder, env=env)
+        self.process = TrainerProcess(folder, env=env, module=module)
         self.on_cancel(self.process.cancel)
         self.job: TuneJob | None = None
         self.last_step = 0
@@ -92,7 +94,10 @@ class TuneRun(JobState):
             self.total_steps = int(event.get("total_steps") or 0)
             self.store.jobs.update(self.job_id, artifacts={
                 "total_steps": str(event.get("total_steps")), "device": event.get("device", ""),
-                "device_note": event.get("device_note", "")})
+                "device_note": event.get("device_note", ""),
+                # a Ray job's provenance: job id, address, workers, devices, versions
+                **{key: str(value) for key, value in event.data.items()
+                   if key.startswith(PROVENANCE)}})
 
     def _conclude(self, terminal: TrainerEvent | None, code: int) -> TuneJob:
         if terminal is not None and terminal.event == "done":

@@ -20,12 +20,14 @@ from .job_files import JobFolder
 from .progress import TrainerEvent, decode
 
 TRAINER_MODULE = "workbench.tuning.trainer"
+RAY_DRIVER_MODULE = "workbench.tuning.on_ray"  # same protocol: a tune job on a Ray cluster
 
 
 class TrainerProcess:
     def __init__(self, folder: JobFolder, *, cancel_grace_s: float = 60.0,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, module: str = TRAINER_MODULE):
         self.folder = folder
+        self.module = module
         self.cancel_grace_s = cancel_grace_s
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
@@ -40,7 +42,7 @@ class TrainerProcess:
                "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", **self.env}
         with open(self.folder.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", TRAINER_MODULE, str(self.folder.root)],
+                [sys.executable, "-m", self.module, str(self.folder.root)],
                 stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True)
         return self
@@ -90,7 +92,8 @@ def trainer_alive(pid: int | None, folder: Path) -> bool:
             args = handle.read().split(b"\0")
     except OSError:
         return False
-    return TRAINER_MODULE.encode() in args and str(folder).encode() in args
+    return (any(m.encode() in args for m in (TRAINER_MODULE, RAY_DRIVER_MODULE))
+            and str(folder).encode() in args)
 
 
 def stop_orphan(pid: int | None, folder: Path, timeout_s: float = 30.0) -> None:

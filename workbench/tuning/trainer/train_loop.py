@@ -25,7 +25,7 @@ Emit = Callable[[TrainerEvent], None]
 
 
 class Stop:
-    """Set from the SIGTERM handler: finish the step, checkpoint, leave."""
+    """Set from the SIGTERM handler: finish the step, checkpoint, leave (Solo reads it)."""
 
     requested = False
 
@@ -90,15 +90,25 @@ def evaluate(model, rows: list[dict], batch_size: int, device) -> float | None:
     return total / max(count, 1)
 
 
-def train(folder: JobFolder, spec: dict, emit: Emit) -> None:
+def trained_tokens(row: dict) -> int:
+    """How many tokens of a row are trained on (as make_batch selects them)."""
+    return sum(max(0, end - max(start, 1)) for start, end in row["spans"])
+
+
+def train(folder: JobFolder, spec: dict, emit: Emit, team=None) -> None:
+    """Train the job in ``folder``; ``team`` is Solo (this process alone) or a worker of a
+    data-parallel team (team.py): the step below is the same for both."""
     import torch
 
     from .hf_model import add_lora, base_shape, load_model
+    from .loss_module import TrainedTokenLoss
+    from .team import Solo
 
+    team = team or Solo(Stop)
     s = spec["settings"]
     torch.set_num_threads(int(s.get("threads") or torch.get_num_threads()))
     torch.manual_seed(s["seed"])
-    device = pick_device(s["device"])
+    device = team.device(s["device"])
     device_note = training_device_line(s["device"])
     print(device_note, file=sys.stderr, flush=True)  # the job's log (trainer.log)
     model = load_model(spec["base_path"])
@@ -110,8 +120,9 @@ def train(folder: JobFolder, spec: dict, emit: Emit) -> None:
     _apply_memory_limit(spec)
     train_rows, val_rows = read_rows(folder.train), read_rows(folder.val)
     lengths = [len(r["ids"]) for r in train_rows]
+    window_size = s["grad_accum"] * team.world  # micro-batches per optimizer step, whole team
     per_epoch = math.ceil(len(length_grouped_batches(lengths, s["batch_size"], 0, 0))
-                          / s["grad_accum"])
+                          / window_size)
     total = s["max_steps"] or max(1, math.ceil(s["epochs"] * per_epoch))
     eval_every = s["eval_every"] or max(1, total // 10)
     checkpoint_every = s["checkpoint_every"] or max(1, total // 5)
@@ -124,24 +135,31 @@ def train(folder: JobFolder, spec: dict, emit: Emit) -> None:
     latest = folder.latest_checkpoint()
     if latest is not None:
         position = load_checkpoint(latest, model, optimizer, scheduler)
+    stepper = team.wrap(TrainedTokenLoss(model))  # DDP in a team: gradients summed in backward
     emit(TrainerEvent("start", position["step"], {
         "total_steps": total, "train_rows": len(train_rows), "val_rows": len(val_rows),
         "device": str(device), "device_note": device_note, "resumed": latest is not None,
-        "trainable_parameters": sum(p.numel() for p in params)}))
+        "trainable_parameters": sum(p.numel() for p in params), "workers": team.world}))
     step_time, started = None, time.perf_counter()
     last_saved = position["step"]
     while position["step"] < total:
         batches = length_grouped_batches(lengths, s["batch_size"], s["seed"], position["epoch"])
         while position["batch"] < len(batches) and position["step"] < total:
             tick = time.perf_counter()
-            window = batches[position["batch"]:position["batch"] + s["grad_accum"]]
-            prepared = [make_batch([train_rows[i] for i in b], device) for b in window]
-            trained = sum(len(b[4]) for b in prepared) or 1
-            loss_value = 0.0
-            for batch in prepared:
-                loss, _ = summed_loss(model, batch)
-                (loss / trained).backward()
-                loss_value += float(loss.detach()) / trained
+            window = batches[position["batch"]:position["batch"] + window_size]
+            # The loss of a step is the mean over every trained token of the whole window, so
+            # each worker divides its sum by the window's count; DDP averages over the team,
+            # hence the factor ``world``: the team's gradient is one process's gradient.
+            trained = sum(trained_tokens(train_rows[i]) for b in window for i in b) or 1
+            mine = team.share(window)
+            loss_sum = 0.0
+            for k, (indices, weight) in enumerate(mine):
+                batch = make_batch([train_rows[i] for i in indices], device)
+                with team.sync_grads(stepper, last=k == len(mine) - 1):
+                    loss = stepper(*batch)
+                    (loss * (weight * team.world / trained)).backward()
+                loss_sum += weight * float(loss.detach())
+            loss_value, stop = team.agree(loss_sum / trained)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
@@ -156,24 +174,31 @@ def train(folder: JobFolder, spec: dict, emit: Emit) -> None:
                 "loss": loss_value, "lr": scheduler.get_last_lr()[0],
                 "tokens_per_second": tokens / elapsed, "tokens": tokens,
                 "eta_s": step_time * (total - step), "elapsed_s": time.perf_counter() - started,
-                "epoch": position["epoch"] + position["batch"] / len(batches)}))
-            if step % eval_every == 0 or step == total:
+                "epoch": position["epoch"] + position["batch"] / len(batches),
+                "workers": team.world}))
+            if team.chief and (step % eval_every == 0 or step == total):
                 eval_loss = evaluate(model, val_rows, s["batch_size"], device)
                 if eval_loss is not None:
                     emit(TrainerEvent("eval", step, {"eval_loss": eval_loss}))
-            if step % checkpoint_every == 0 or Stop.requested:
-                path = save_checkpoint(folder, step, model, optimizer, scheduler, position)
+            if step % checkpoint_every == 0 or stop:
+                path = (save_checkpoint(folder, step, model, optimizer, scheduler, position)
+                        if team.chief else None)
+                path = team.checkpointed(step, path)
                 last_saved = step
-                emit(TrainerEvent("checkpoint", step, {"path": str(path)}))
-            if Stop.requested:
-                emit(TrainerEvent("cancelled", step, {"checkpoint": str(path)}))
+                emit(TrainerEvent("checkpoint", step, {"path": path}))
+            if stop:
+                emit(TrainerEvent("cancelled", step, {"checkpoint": path}))
                 return
         if position["batch"] >= len(batches):
             position = {"step": position["step"], "epoch": position["epoch"] + 1, "batch": 0}
     if last_saved != position["step"]:
-        save_checkpoint(folder, position["step"], model, optimizer, scheduler, position)
-    model.save_pretrained(str(folder.adapter))
-    shape.save(folder.adapter)
+        path = (save_checkpoint(folder, position["step"], model, optimizer, scheduler, position)
+                if team.chief else None)
+        team.checkpointed(position["step"], path)
+    if team.chief:
+        model.save_pretrained(str(folder.adapter))
+        shape.save(folder.adapter)
+    team.finished(position["step"], folder.adapter)
     emit(TrainerEvent("done", position["step"], {"adapter": str(folder.adapter)}))
 
 

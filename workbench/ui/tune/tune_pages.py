@@ -36,6 +36,7 @@ from ...services.tuning import (
 )
 from ..jobs import BackgroundCall, JobBridge
 from .loss_plot import Histogram, LossPlot
+from .where_box import WhereBox
 
 
 class WizardParts(Protocol):
@@ -235,6 +236,8 @@ class SettingsPage(QWizardPage):
         self.lr = spin(QDoubleSpinBox, 1e-6, 1e-1, 1e-4, 6)
         self.targets = {name: QCheckBox(name) for name in ALL_LINEAR}
         self.merge = QCheckBox("Also write a merged full GGUF (GGUF bases)")
+        self.where = WhereBox(wizard.service.ray_version())
+        self.where.changed.connect(self._update_estimate)
         self.estimate = QLabel(wordWrap=True)
         form = QFormLayout(self)
         form.addRow("Preset", self.preset)
@@ -251,6 +254,7 @@ class SettingsPage(QWizardPage):
             widget.valueChanged.connect(self._update_estimate)
         form.addRow("Target modules", targets)
         form.addRow(self.merge)
+        form.addRow(self.where)
         form.addRow(self.estimate)
         for box in self.targets.values():
             box.toggled.connect(self._update_estimate)
@@ -290,6 +294,7 @@ class SettingsPage(QWizardPage):
         try:
             config = self.w.config()
             config.settings.validate()
+            config.where.validate()
             self.estimate.setText("Estimate: " + self.w.service.estimate(
                 config, self.w.plan, self.w.base).describe())
         except Exception as error:  # noqa: BLE001 - shown, not raised, while typing
@@ -363,13 +368,17 @@ class TrainPage(QWizardPage):
         if event.event == "start":
             self.plot.total_steps = int(event.get("total_steps") or 0)
             # Which device trains (and, on the CPU, why): until the first step replaces it.
-            self.status.setText(escape(event.get("device_note") or "Training started."))
+            note = event.get("device_note") or "Training started."
+            if event.get("place") == "ray":
+                note = (f"On Ray at {event.get('ray_address')}: {event.get('workers')} workers "
+                        f"({event.get('ray_devices')}), Ray job {event.get('ray_job_id')}.")
+            self.status.setText(escape(note))
         elif event.event == "step":
             self.plot.add("loss", event.step, event.get("loss"))
             eta = int(event.get("eta_s") or 0)
             self.status.setText(f"Step {event.step} of {self.plot.total_steps} · loss "
                                 f"{event.get('loss'):.3f} · {event.get('tokens_per_second'):.0f} "
-                                f"tokens/s · {eta // 60}:{eta % 60:02d} left")
+                                f"tokens/s{_workers(event)} · {eta // 60}:{eta % 60:02d} left")
         elif event.event == "eval":
             self.plot.add("eval_loss", event.step, event.get("eval_loss"))
 
@@ -394,6 +403,11 @@ class TrainPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.w.job is not None and self.w.job.status == "done"
+
+
+def _workers(event) -> str:
+    workers = int(event.get("workers") or 1)
+    return f" · {workers} workers" if workers > 1 else ""
 
 
 class ExportPage(QWizardPage):

@@ -47,7 +47,8 @@ class TuneWizard(QWizard):
                           preset=self.settings_page.preset.currentText(),
                           settings=self.settings_page.settings(),
                           merge=self.settings_page.merge.isChecked(),
-                          session_id=self.session_id)
+                          session_id=self.session_id,
+                          where=self.settings_page.where.where())
 
     def resume_from(self, job) -> None:
         """Open on the training page of a stopped job: Start continues from its checkpoint."""
