@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import optimize, stats
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import proportion_confint
+
+# scipy and statsmodels are imported inside the functions that use them: importing them costs
+# ~1 s of CPU (21 s of wall time measured on a busy machine), and the window imports this module
+# at start through the evaluation services while it may never draw an interval.
 
 WINNERS = ("a", "b", "tie")
 # Weight of the prior: every item plays this many virtual ties against a pseudo-item of strength
@@ -83,6 +84,8 @@ def wilson(passed: int, total: int, alpha: float = 0.05) -> Interval:
         raise ValueError(f"A pass count must be between 0 and the total: {passed} of {total}.")
     if total == 0:
         return Interval(0.0, 1.0)
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(passed, total, alpha=alpha, method="wilson")
     return Interval(max(0.0, float(low)), min(1.0, float(high)))
 
@@ -106,6 +109,8 @@ def mcnemar_exact(a: Sequence[bool], b: Sequence[bool]) -> PairedTest:
     if a_only + b_only == 0:
         note = "no units to compare" if not a else "both variants agree on every unit"
         return PairedTest("mcnemar-exact", len(a), 1.0, b_only, a_only, note=note)
+    from statsmodels.stats.contingency_tables import mcnemar
+
     result = mcnemar([[both, a_only], [b_only, neither]], exact=True)
     return PairedTest("mcnemar-exact", len(a), min(1.0, float(result.pvalue)), b_only, a_only)
 
@@ -126,6 +131,8 @@ def paired_scores(a: Sequence[float], b: Sequence[float], seed: int,
         return PairedTest("wilcoxon", int(differences.size), 1.0, mean_difference=mean,
                           interval=interval, confidence=confidence,
                           note="all differences are zero")
+    from scipy import stats
+
     p_value = float(stats.wilcoxon(differences).pvalue)
     return PairedTest("wilcoxon", int(differences.size), min(1.0, p_value),
                       mean_difference=mean, interval=interval, confidence=confidence)
@@ -138,6 +145,8 @@ def _bootstrap_mean(differences: np.ndarray, seed: int, confidence: float,
     if np.all(differences == differences[0]):
         # every resample has the same mean; scipy would warn about degenerate data
         return Interval(float(differences[0]), float(differences[0]))
+    from scipy import stats
+
     # Resampling the differences is resampling the pairs: each difference is one pair.
     result = stats.bootstrap((differences,), np.mean, n_resamples=resamples,
                              confidence_level=confidence, method="percentile",
@@ -283,6 +292,8 @@ def _fit(count: int, pairs: np.ndarray, outcomes: np.ndarray,
         gradient = -(residual @ incidence) + PRIOR_TIES * (_sigmoid(theta) - 0.5)
         return float(value), gradient.ravel()
 
+    from scipy import optimize
+
     result = optimize.minimize(negative_log_posterior, np.zeros(rows * count), jac=True,
                                method="L-BFGS-B",
                                options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 20000})
@@ -338,6 +349,8 @@ def kendall_tau(judge: Sequence[float], human: Sequence[float]) -> Agreement:
         if len(set(values)) < 2:
             return Agreement(None, None, n, f"not enough: the {side} gave every output the "
                                             "same value")
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         result = stats.kendalltau(judge, human)
