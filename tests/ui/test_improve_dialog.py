@@ -27,7 +27,7 @@ def close(dialog, window) -> None:
 
 def open_dialog(qtbot, app_services):
     """The window on the sentiment session, with one greedy 6-token variant as the target; the
-    dialog opened by the composer's Improve… button, set to a tiny budget."""
+    dialog opened by the toolbar's Improve… button (beside Save version), set to a tiny budget."""
     service = ImproveService(app_services.evaluation)
     session_id = sentiment_session(service)
     window = make_window(qtbot, app_services)
@@ -35,7 +35,7 @@ def open_dialog(qtbot, app_services):
     variants = window.compare.variants
     variants.table.setRowCount(0)
     variants.add_variant("tiny", temperature=0.0, seed=0, max_tokens=6)
-    click(qtbot, window.composer.improve_button)
+    click(qtbot, window.improve_button)
     dialog = window.experiments.dialogs["improve"]
     assert dialog.isVisible()
     form = dialog.form

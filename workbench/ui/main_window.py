@@ -98,6 +98,8 @@ class MainWindow(PluginsMenu, QMainWindow):
         self.save_button = QPushButton("Save version")
         toolbar.addWidget(self.note_edit)
         toolbar.addWidget(self.save_button)
+        self.improve_button = QPushButton("Improve…")  # the composer's prompt: Experiments menu
+        toolbar.addWidget(self.improve_button)
         self.addToolBar(toolbar)
 
     def _build_docks(self) -> None:

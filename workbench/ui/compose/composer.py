@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -107,10 +106,6 @@ class ComposerPanel(QWidget):
         self.answer_tokens = QSpinBox(minimum=1, maximum=32768, value=256)
         answer_row.addWidget(self.answer_tokens)
         answer_row.addStretch(1)
-        self.improve_button = QPushButton("Improve…")  # Experiments ▸ Improve… (the window's)
-        self.improve_button.setToolTip("Search for a better version of this prompt against "
-                                       "the checked test cases, with held-out evidence")
-        answer_row.addWidget(self.improve_button)
 
         editors = QSplitter(Qt.Orientation.Vertical)
         editors.addWidget(_group("System prompt", self.system_edit))

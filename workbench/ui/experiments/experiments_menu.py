@@ -17,7 +17,10 @@ class ExperimentsMenu(QObject):
         self.quantlab_action.triggered.connect(lambda _checked=False: self.open_quantlab())
         self.improve_action = menu.addAction("Improve…")
         self.improve_action.triggered.connect(lambda _checked=False: self.open_improve())
-        window.composer.improve_button.clicked.connect(lambda: self.improve_action.trigger())
+        window.improve_button.setToolTip("Search for a better version of the composer's "
+                                         "prompt against the checked test cases, with "
+                                         "held-out evidence (Experiments ▸ Improve…)")
+        window.improve_button.clicked.connect(lambda: self.improve_action.trigger())
         self._improve_service = None
         self.improve_offer = None  # the banner offering to resume an interrupted improve job
 

@@ -13,11 +13,18 @@ from ...core.improve import Candidate, Evaluation
 COLUMNS = ("Candidate", "Parent", "Change", "Training", "Held-out")
 
 
-def score_text(evaluation: Evaluation | None) -> str:
-    """"3/4 · 75%", or "–" before it was scored."""
+TRAINING_TIP = ("Passed / scored training cases. Successive halving scores every proposal on a "
+                "small sample first and only the best on every training case: a rate marked "
+                "(sample) comes from fewer cases and is not comparable with a full one.")
+
+
+def score_text(evaluation: Evaluation | None, full: int | None = None) -> str:
+    """"3/4 · 75%", "(sample)" after it when it covers fewer than ``full`` cases, or "–"
+    before it was scored."""
     if evaluation is None or evaluation.rate is None:
         return "–"
-    return f"{evaluation.passed}/{evaluation.total} · {evaluation.rate:.0%}"
+    sample = " (sample)" if full and len(evaluation.case_ids) < full else ""
+    return f"{evaluation.passed}/{evaluation.total} · {evaluation.rate:.0%}{sample}"
 
 
 class CandidatesTable(QTableWidget):
@@ -26,7 +33,10 @@ class CandidatesTable(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
+        self.horizontalHeaderItem(3).setToolTip(TRAINING_TIP)
         self.verticalHeader().setVisible(False)
+        # rows as tall as their wrapped change, also after the columns are resized
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -34,6 +44,7 @@ class CandidatesTable(QTableWidget):
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.setWordWrap(True)  # a change lists several parts: wrapped, whole
         self.candidates: list[Candidate] = []
         self.best_id: str | None = None
         self.best_label = "best so far"
@@ -74,7 +85,8 @@ class CandidatesTable(QTableWidget):
         best = candidate.id == self.best_id
         name = f"{candidate.slot} ({self.best_label})" if best else candidate.slot
         parent = slots.get(candidate.parent_id, "") if candidate.parent_id else "—"
-        texts = (name, parent, candidate.change, score_text(candidate.training()),
+        texts = (name, parent, candidate.change,
+                 score_text(candidate.training(), self._full_training()),
                  score_text(candidate.held_out()))
         hover = candidate.critique.strip()
         tip = (f"{candidate.change}\n\nThe proposer's critique: {hover}" if hover
@@ -90,6 +102,11 @@ class CandidatesTable(QTableWidget):
             if column >= 3:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(row, column, item)
+
+    def _full_training(self) -> int | None:
+        """How many training cases a full score covers: the start is scored on all of them."""
+        start = self.candidates[0].training() if self.candidates else None
+        return len(start.case_ids) if start is not None else None
 
     def _double_clicked(self, row: int, _column: int) -> None:
         if 0 <= row < len(self.candidates):

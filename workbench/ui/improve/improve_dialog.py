@@ -1,4 +1,4 @@
-"""Experiments ▸ Improve… (or the composer's Improve… button): search for a better version of
+"""Experiments ▸ Improve… (or the toolbar's Improve… button): search for a better version of
 the composer's prompt against the session's checked cases, and show the evidence.
 
 Not modal: a search takes minutes and the window stays usable. The search runs in the
@@ -33,7 +33,7 @@ from ..jobs import JobBridge, run_in_background
 from .candidates_table import CandidatesTable
 from .evidence_view import best_label, diff_text, evidence_html
 from .improve_form import ImproveForm, Target
-from .improve_plot import ImprovePlot
+from .improve_plot import ImprovePlot, legend_html
 
 READY = "Set the search up, then Start. The composer's prompt is saved as the start."
 
@@ -93,11 +93,17 @@ class ImproveDialog(QDialog):
         self.evidence.setStyleSheet("padding:6px; background:#f5f5f5")
         self.diff = QTextBrowser()
         self.diff.setPlaceholderText("The start against the best candidate, word by word.")
+        self.legend = QLabel(legend_html())
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        chart = QWidget()
+        chart_layout = QVBoxLayout(chart)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.addWidget(self.legend)
+        chart_layout.addWidget(self.plot, 1)
         upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(self.plot)
+        upper.addWidget(chart)
         upper.addWidget(self.table)
-        upper.setStretchFactor(0, 2)
-        upper.setStretchFactor(1, 3)
+        upper.setSizes([550, 650])  # the table's Change column is what a reader studies
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -106,8 +112,7 @@ class ImproveDialog(QDialog):
         results = QSplitter(Qt.Orientation.Vertical)
         results.addWidget(upper)
         results.addWidget(lower)
-        results.setStretchFactor(0, 3)
-        results.setStretchFactor(1, 2)
+        results.setSizes([440, 300])  # the diff gets room to be read
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(buttons)
@@ -192,6 +197,7 @@ class ImproveDialog(QDialog):
         """Start the job off the GUI thread (the service writes the store first)."""
         self.outcome = None
         self.plot.reset()
+        self.legend.setText(legend_html())
         self.table.show_all([], None, "best so far")
         self.evidence.setText("The evidence appears here when the search ends.")
         self.diff.clear()
@@ -257,23 +263,31 @@ class ImproveDialog(QDialog):
         if state.status == "failed" or outcome is None:
             self.status.setText(f"The improve job failed: {state.error or 'no reason given'}")
             return
+        self.show_outcome(outcome)
+
+    def show_outcome(self, outcome) -> None:
+        """A job's end (``ImproveOutcome``): its candidates, its plot, the evidence, the diff,
+        and Use this version when it finished."""
         self.outcome, self.job_id = outcome, outcome.job.id
         label = best_label(outcome)
         self.table.show_all(outcome.candidates, outcome.best.id, label)
+        self.plot.set_points(outcome.history)
         self.evidence.setText(evidence_html(outcome))
         if outcome.status == CANCELLED or outcome.evidence is None:
-            self.status.setText(f"Cancelled: its {len(outcome.candidates)} candidates so far "
-                                "are kept; Resume goes on from them.")
+            self.status.setText(f"{outcome.status.capitalize()}: its "
+                                f"{len(outcome.candidates)} candidates so far are kept; Resume "
+                                "goes on from them.")
             return
         spent = outcome.spent
         self.status.setText(
             f"Done: {spent.generations} generations ({spent.search_generations} searching, "
             f"{spent.held_out_generations} held-out), {spent.proposer_calls} proposer calls, "
             f"{spent.wall_s:.0f} s, {len(outcome.candidates)} candidates.")
-        self.progress.setRange(0, max(1, outcome.spent.generations))
-        self.progress.setValue(outcome.spent.generations)
+        self.progress.setRange(0, max(1, spent.generations))
+        self.progress.setValue(spent.generations)
         self.plot.show_held_out(outcome.history[-1].generations if outcome.history
-                                else spent.generations, outcome.evidence, label)
+                                else spent.generations, outcome.evidence)
+        self.legend.setText(legend_html(label))
         self.use_button.setEnabled(outcome.status == DONE)
         self.use_button.setText("Use this version" if outcome.winner is not None
                                 else "Use the best anyway")

@@ -1,7 +1,9 @@
 """The Improve dialog's live plot, on pyqtgraph as the evaluation view's charts: the best
-candidate's training pass rate against generations spent, one point per scored candidate, and
-at the end the held-out pass rates of the start and the best (with their Wilson intervals) at
-the generations the whole job spent."""
+candidate's training pass rate against generations spent, one point per scored candidate (a
+step line: the best so far holds until a better one is found), and at the end the held-out pass
+rates of the start and the best (with their Wilson intervals) at the generations the whole job
+spent. The legend is rich text for a label beside the chart (``legend_html``): inside it would
+cover the held-out points at the right edge."""
 
 from __future__ import annotations
 
@@ -25,11 +27,10 @@ class ImprovePlot(pg.PlotWidget):
         self.setLabel("bottom", "generations spent")
         self.setLabel("left", "pass rate")
         self.getAxis("left").setTicks(PERCENT_TICKS)
-        self.addLegend(offset=(-10, -10))  # bottom right: the curve climbs away from it
         self.points: list[tuple[int, float]] = []  # (generations, best training rate)
         self.held_out: dict[str, tuple[int, float]] = {}  # "start"/"best" -> (x, rate)
-        self.training = self.plot([], [], name="best so far, training cases",
-                                  symbol="o", symbolSize=6, pen=pg.mkPen(TRAINING_COLOR, width=2),
+        self.steps = self.plot([], [], pen=pg.mkPen(TRAINING_COLOR, width=2))
+        self.training = self.plot([], [], pen=None, symbol="o", symbolSize=6,
                                   symbolBrush=TRAINING_COLOR, symbolPen=None)
         self._held_items: list = []
         self.setYRange(0, 1, padding=0.04)
@@ -40,26 +41,38 @@ class ImprovePlot(pg.PlotWidget):
         if training_rate is None:
             return
         self.points.append((generations, training_rate))
-        self.training.setData([x for x, _ in self.points], [y for _, y in self.points])
+        self._draw()
+
+    def _draw(self) -> None:
+        xs, ys = [x for x, _ in self.points], [y for _, y in self.points]
+        self.training.setData(xs, ys)
+        step_x, step_y = [], []
+        for x, y in self.points:
+            if step_y:  # the previous best holds up to here
+                step_x.append(x)
+                step_y.append(step_y[-1])
+            step_x.append(x)
+            step_y.append(y)
+        self.steps.setData(step_x, step_y)
         self._fit()
 
     def set_points(self, points) -> None:
-        """A whole history (``PlotPoint``s): a resumed or finished job's, from the store."""
+        """A whole history (``PlotPoint``s): a finished job's, or one rebuilt from the store. Its
+        end point (with the held-out rate) is drawn by ``show_held_out``."""
         self.reset()
         for point in points:
-            self.add_point(point.generations, point.training_rate)
+            if point.held_out_rate is None:
+                self.add_point(point.generations, point.training_rate)
 
-    def show_held_out(self, generations: int, evidence, best_label: str) -> None:
+    def show_held_out(self, generations: int, evidence) -> None:
         """The start's and the best's held-out pass rates with their intervals, at the end."""
         for item in self._held_items:
             self.removeItem(item)
         self._held_items.clear()
         self.held_out = {}
-        for key, rate, interval, color, label in (
-                ("start", evidence.start_rate, evidence.start_interval, START_COLOR,
-                 "start, held-out cases"),
-                ("best", evidence.winner_rate, evidence.winner_interval, BEST_COLOR,
-                 f"{best_label}, held-out cases")):
+        for key, rate, interval, color in (
+                ("start", evidence.start_rate, evidence.start_interval, START_COLOR),
+                ("best", evidence.winner_rate, evidence.winner_interval, BEST_COLOR)):
             if rate is None:
                 continue
             self.held_out[key] = (generations, rate)
@@ -68,7 +81,7 @@ class ImprovePlot(pg.PlotWidget):
                                        top=np.array([interval.high - rate]),
                                        bottom=np.array([rate - interval.low]),
                                        beam=max(1.0, generations * 0.02), pen=pg.mkPen(color))
-            point = self.plot([generations], [rate], pen=None, name=label, symbol="s"
+            point = self.plot([generations], [rate], pen=None, symbol="s"
                               if key == "best" else "t", symbolSize=11, symbolBrush=color,
                               symbolPen=pg.mkPen("#333333"))
             self.addItem(whiskers)
@@ -77,7 +90,7 @@ class ImprovePlot(pg.PlotWidget):
 
     def reset(self) -> None:
         self.points.clear()
-        self.training.setData([], [])
+        self._draw()
         for item in self._held_items:
             self.removeItem(item)
         self._held_items.clear()
@@ -88,3 +101,15 @@ class ImprovePlot(pg.PlotWidget):
         self.setXRange(0, max(xs + [1]), padding=0.05)
         self.setYRange(0, 1, padding=0.04)
 
+
+
+def legend_html(best_label: str = "") -> str:
+    """What the marks mean, as rich text for a QLabel (the held-out marks once there are
+    some: ``best_label`` names the best, "winner" or "best candidate")."""
+    parts = [(TRAINING_COLOR, "&#9679;", "best so far, training cases")]
+    if best_label:
+        parts += [(START_COLOR, "&#9660;", "start, held-out cases (95% interval)"),
+                  (BEST_COLOR, "&#9632;", f"{best_label}, held-out cases (95% interval)")]
+    return "&nbsp;&nbsp;&nbsp;".join(
+        f'<span style="color:{color}; font-size:large">{mark}</span>&nbsp;{text}'
+        for color, mark, text in parts)
