@@ -83,6 +83,12 @@ def test_a_job_killed_mid_evaluation_resumes_from_the_store(tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     process.wait(30)
     run_id, stored_before = found
+    # `workbench eval --resume` leaves the job's sample run alone: as a plain run it would be
+    # filled with every case of the set, held-out ones included
+    plain = workbench("eval", "--resume")
+    assert plain.returncode == 1 and "No interrupted or stopped run to resume" in plain.stderr
+    named = workbench("eval", "--resume", run_id[:12])
+    assert named.returncode == 1 and "workbench improve --resume" in named.stderr, named.stderr
 
     listed = workbench("improve", "--resume", "--json", str(tmp_path / "out.json"),
                        "--out", str(tmp_path / "report.md"))

@@ -44,7 +44,9 @@ class RunHistoryService:
         return {run.id: run_state.describe(self.store, run) for run in runs}
 
     def resumable(self, run: Run) -> bool:
-        return run.status in run_state.RESUMABLE
+        """Stopped or interrupted, and not an improve job's sample (its job finishes it)."""
+        return (run.status in run_state.RESUMABLE
+                and run_state.improve_job_of(self.store, run.id) is None)
 
     def missing_cells(self, run: Run) -> list[CellKey]:
         return run_state.missing_cells(self.store, run)

@@ -94,12 +94,20 @@ def spec_for(store: Store, variant: Variant) -> VariantSpec:
                        retrieval=variant.retrieval)
 
 
+def improve_job_of(store: Store, run_id: str) -> str | None:
+    """The improve job whose candidate this run scored, or None. Such a run holds a sample of
+    its case set (training cases, or held-out ones): resuming it as a plain run would fill the
+    whole set, so only the job itself finishes it (``workbench improve --resume``)."""
+    return store.improve.run_owners().get(run_id)
+
+
 def resumable_runs(store: Store, source_path: str | None = None) -> list[Run]:
-    """Interrupted or stopped runs, newest first; ``source_path``: only evaluations of that
-    suite file."""
+    """Interrupted or stopped runs, newest first, but not an improve job's (see
+    ``improve_job_of``); ``source_path``: only evaluations of that suite file."""
     find_interrupted(store)
+    owned = store.improve.run_owners()
     runs = [store.runs.get(run_id) for status in RESUMABLE
-            for run_id in store.runs.ids_with_status(status)]
+            for run_id in store.runs.ids_with_status(status) if run_id not in owned]
     if source_path is not None:
         wanted = _same_file(source_path)
         runs = [run for run in runs if _same_file(_suite_path(store, run)) == wanted]

@@ -45,7 +45,7 @@ class ImproveRepository:
         return job
 
     def job(self, job_id: str) -> ImproveJob:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.get(ImproveJobRow, job_id)
             if row is None:
                 raise NotFoundError(f"No improve job with id {job_id}.")
@@ -56,7 +56,7 @@ class ImproveRepository:
         query = select(ImproveJobRow).order_by(ImproveJobRow.created_at.desc())
         if session_id is not None:
             query = query.where(ImproveJobRow.session_id == session_id)
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return [to_job(row) for row in s.scalars(query).all()]
 
     def update_job(self, job_id: str, **changes) -> ImproveJob:
@@ -86,17 +86,26 @@ class ImproveRepository:
 
     def candidates(self, job_id: str) -> list[Candidate]:
         """In the order the search made them."""
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             rows = s.scalars(select(ImproveCandidateRow)
                              .where(ImproveCandidateRow.job_id == job_id)
                              .order_by(ImproveCandidateRow.position)).all()
             return [to_candidate(row) for row in rows]
 
     def candidate_at(self, job_id: str, slot: str) -> Candidate | None:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             row = s.scalars(select(ImproveCandidateRow).where(
                 ImproveCandidateRow.job_id == job_id, ImproveCandidateRow.slot == slot)).first()
             return None if row is None else to_candidate(row)
+
+    def run_owners(self) -> dict[str, str]:
+        """Evaluation run id -> the improve job it scored a candidate for. Such a run holds a
+        sample of the case set (training or held-out cases only): only the job may finish it."""
+        with self.db.reading() as s:
+            rows = s.execute(select(ImproveCandidateRow.job_id,
+                                    ImproveCandidateRow.evaluations)).all()
+        return {evaluation["run_id"]: job_id for job_id, evaluations in rows
+                for evaluation in evaluations if evaluation.get("run_id")}
 
     def record_evaluation(self, candidate: Candidate, evaluation: Evaluation) -> Candidate:
         """The candidate with ``evaluation`` stored in place of its stage and rung's."""
