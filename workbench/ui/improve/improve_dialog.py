@@ -298,9 +298,9 @@ class ImproveDialog(QDialog):
         self._show_diff(outcome, label)
 
     def _show_diff(self, outcome, label: str) -> None:
-        prompts = self.service.store.prompts
+        workspace = self.window_ref.workspace_service
         versions = (outcome.start.version_id, outcome.best.version_id)
-        run_in_background(lambda: [prompts.version(v) for v in versions], self,
+        run_in_background(lambda: [workspace.version(v) for v in versions], self,
                           lambda found: self.diff.setHtml(diff_text(*found, label)),
                           lambda message: self.diff.setPlainText(message))
 
@@ -347,7 +347,7 @@ class ImproveDialog(QDialog):
 
     def open_candidate(self, candidate) -> None:
         """A candidate's prompt version into the composer (saving it makes a new version)."""
-        prompts = self.service.store.prompts
-        run_in_background(lambda: prompts.version(candidate.version_id), self,
+        workspace = self.window_ref.workspace_service
+        run_in_background(lambda: workspace.version(candidate.version_id), self,
                           self.window_ref.restore_version,
                           lambda message: self.status.setText(message))
