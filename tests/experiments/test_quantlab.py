@@ -4,6 +4,7 @@ children, the KL divergence checked against a computation from llama.cpp's own l
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -45,13 +46,13 @@ def lab(lab_home):
     store = open_store(paths)
     models = ModelService(paths, store=store)
     service = QuantLabService(models, store, paths=paths)
-    partials = []
+    partials, progress = [], []
     job = JobState()
-    job.watch(JobWatcher(on_partial=partials.append))
+    job.watch(JobWatcher(on_partial=partials.append, on_progress=progress.append))
     outcome = service.run(QuantLabConfig(
         "smollm2-135m-instruct", quants=["Q8_0", "Q4_K_M", "IQ2_XXS"], texts=TEXTS,
         repeats=2, pp=32, tg=8, top_k=TOP_K, threads=THREADS), job)
-    yield outcome, job, partials, paths
+    yield outcome, job, partials, paths, progress
     models.close()
     store.close()
 
@@ -61,7 +62,7 @@ def _arm(outcome, kind: str) -> dict:
 
 
 def test_quantized_files_are_made_loaded_and_in_the_library(lab):
-    outcome, job, partials, paths = lab
+    outcome, job, partials, paths, _progress = lab
     assert job.status == "done"
     made = {arm["type"]: arm for arm in outcome.arms}
     assert set(made) == {"F16", "Q8_0", "Q4_K_M", "IQ2_XXS"}
@@ -81,6 +82,44 @@ def test_quantized_files_are_made_loaded_and_in_the_library(lab):
     assert {made[k]["path"] for k in ("F16", "Q8_0", "Q4_K_M")} <= known
     assert [p["type"] for p in partials] == ["F16", "Q8_0", "Q4_K_M", "IQ2_XXS"]
     assert "F16 form of a Q4_1 file" in outcome.results["reference_note"]
+
+
+def _bar_at(progress, message: str) -> float:
+    """The bar's fraction when the lab first said ``message``."""
+    return next(p.fraction for p in progress if p.message == message)
+
+
+def test_progress_only_grows_and_each_step_moves_it_by_its_share_of_the_work(lab):
+    """Issue 28: the bar jumped to 50% and sat at 66% while the slow steps ran. Each step that
+    did work (a quantization, the reference pass, an arm) must move the bar by about its share
+    of the measured work: the durations the lab itself records, compared as shares (a busy
+    machine slows every child alike), within a factor of 2.5 — the reference pass, which reads
+    the texts twice, used to move it by nothing."""
+    outcome, _job, _partials, _paths, progress = lab
+    fractions = [p.fraction for p in progress]
+    assert all(later >= earlier for earlier, later in zip(fractions, fractions[1:]))
+    assert progress[-1].message == "done" and fractions[-1] == 1.0
+    files = {f["type"]: f for f in outcome.results["files"]}
+    arms = {arm["type"]: arm for arm in outcome.arms if arm["status"] == "done"}
+    steps = {  # step: (where the bar was as it began, as the next began; seconds it took)
+        "F16": ("quantizing to F16", "quantizing to Q8_0", files["F16"]["quantize_seconds"]),
+        "Q8_0": ("quantizing to Q8_0", "quantizing to Q4_K_M",
+                 files["Q8_0"]["quantize_seconds"]),
+        "Q4_K_M": ("quantizing to Q4_K_M", "quantizing to IQ2_XXS",
+                   files["Q4_K_M"]["quantize_seconds"]),
+        "reference pass": ("reference token distributions", "measuring Q8_0",
+                           arms["F16"]["seconds"]),
+        "Q8_0 arm": ("measuring Q8_0", "measuring Q4_K_M", arms["Q8_0"]["seconds"]),
+        "Q4_K_M arm": ("measuring Q4_K_M", "writing the report", arms["Q4_K_M"]["seconds"]),
+    }
+    moved = {name: _bar_at(progress, end) - _bar_at(progress, start)
+             for name, (start, end, _seconds) in steps.items()}
+    all_moved = sum(moved.values())
+    all_seconds = sum(seconds for _start, _end, seconds in steps.values())
+    for name, (_start, _end, seconds) in steps.items():
+        bar_share, time_share = moved[name] / all_moved, seconds / all_seconds
+        assert time_share / 2.5 <= bar_share <= time_share * 2.5, (
+            f"{name}: {bar_share:.0%} of the bar for {time_share:.0%} of the time ({moved})")
 
 
 def test_kld_orders_the_quantizations_and_the_reference_is_zero(lab):
@@ -257,7 +296,10 @@ def test_cli_prints_the_results_as_json(lab, monkeypatch, capsys):
     assert [arm["label"] for arm in results["arms"]] == ["F16 (reference) -fa off", "Q8_0 -fa off"]
     assert all(arm["status"] == "done" for arm in results["arms"])
     assert results["arms"][0]["kld_mean"] == 0.0
-    assert "quantlab: step" in captured.err
+    shown = re.findall(r"^quantlab: (\d+)% · (.*?) · ", captured.err, re.M)
+    assert shown[-1] == ("100", "done")
+    percents = [int(percent) for percent, _message in shown]
+    assert percents == sorted(percents)
     assert Path(results["folder"], "report.html").is_file()
 
 

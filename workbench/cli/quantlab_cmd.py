@@ -134,13 +134,15 @@ def _run(args: argparse.Namespace, resume: bool = False):
     started = time.monotonic()
     terminal = sys.stderr.isatty()
 
-    shown = {"step": -1}
+    shown = {"step": None}
 
     def progress(state) -> None:
-        if not terminal and int(state.done) == shown["step"]:
+        step = state.message.split(": ", 1)[0]  # "Q8_0: speed, repeat 1/3" is step Q8_0's
+        if not terminal and step == shown["step"]:
             return  # a log gets one line per step, a terminal every message
-        shown["step"] = int(state.done)
-        text = (f"quantlab: step {int(state.done)}/{int(state.total)} · {state.message} · "
+        shown["step"] = step
+        # the fraction of the work done, each step weighted by its cost (quantlab_plan)
+        text = (f"quantlab: {100 * (state.fraction or 0):.0f}% · {state.message} · "
                 f"{time.monotonic() - started:.0f} s")
         print(("\r\x1b[K" if terminal else "") + text, end="" if terminal else "\n",
               file=sys.stderr, flush=True)

@@ -51,6 +51,7 @@ from .quantlab_measure import (
     run_measure,
     write_spec,
 )
+from .quantlab_plan import LabProgress, lab_plan, measuring_plan
 from .quantlab_report import build_report
 from .report_doc import ReportDocument
 
@@ -221,20 +222,40 @@ class _Lab:
             "config": config.to_dict(), "started": journal.header["started_at"],
             "machine": _machine(), "arms": [], "files": [], "status": "running",
         }
-        self.step = 0
-        self.total = (1 + len(config.quants) + len(config.existing)
-                      + (1 + len(config.quants) + len(config.existing)) * len(config.engines)
-                      + ((len(config.quants) + len(config.existing) + 1) * len(config.engines)
-                         if config.suite else 0))
+        self.tracker = LabProgress(self.plan())
         job.on_cancel(service._kill_child)
 
     # -- progress ----------------------------------------------------------------------------
 
-    def progress(self, message: str) -> None:
-        self.job.set_progress(min(self.step, self.total), self.total, message)
+    def plan(self, files: list[dict] | None = None):
+        """The steps weighted by what they cost (quantlab_plan), on the texts they will read;
+        with ``files`` (those prepared), the steps left once they are ready."""
+        texts, cases = None, 0
+        if self.suite is not None:
+            cases = (len(self.suite.prompts) * len(self.suite.effective_tests())
+                     * self.config.eval_repeats)
+            if not self.config.texts:
+                texts = suite_texts(self.suite, _plain_chat)
+        if files is None:
+            return lab_plan(self.config, self.info.quantization not in HIGH_PRECISION, texts,
+                            cases)
+        return measuring_plan(self.config, [not file.get("error") for file in files], texts,
+                              cases)
 
-    def advance(self) -> None:
-        self.step += 1
+    def progress(self, message: str) -> None:
+        """The message, and the work done as a fraction of the plan (done of 1000)."""
+        self.job.set_progress(round(1000 * self.tracker.fraction(), 1), 1000, message)
+
+    def child_progress(self, label: str, event: dict) -> None:
+        self.tracker.child_event(event)
+        self.progress(f"{label}: {event.get('message', '')}")
+
+    def suite_progress(self, label: str, message: str, part: float) -> None:
+        self.tracker.part(part)
+        self.progress(f"{label}: {message}")
+
+    def advance(self, kind: str) -> None:
+        self.tracker.end(kind)
 
     # -- the steps -----------------------------------------------------------------------------
 
@@ -253,8 +274,10 @@ class _Lab:
         npz, own = None, {}
         try:
             files = self.prepare_files()
+            self.tracker.replan(self.plan(files))
             if not self.job.cancelled:
                 npz, own = self.reference_pass(files[0])
+                self.advance("reference")
         except ChildCancelled:
             pass
         try:
@@ -287,15 +310,15 @@ class _Lab:
         reference["reference"] = True
         self.results["reference_note"] = note
         files.append(reference)
-        self.advance()
+        self.advance("file")
         for quant in self.config.quants:
             if self.job.cancelled:
                 break
             if quant == reference["type"]:
-                self.advance()
+                self.advance("file")
                 continue
             files.append(self.file_step(quant, Path(reference["path"])))
-            self.advance()
+            self.advance("file")
         for path in self.config.existing:
             file = Path(os.path.abspath(Path(path).expanduser()))
             try:
@@ -304,7 +327,7 @@ class _Lab:
             except WorkbenchError as error:
                 files.append({"type": file.name, "path": str(file), "origin": "library",
                               "error": str(error)})
-            self.advance()
+            self.advance("file")
         self.results["files"] = files
         return files
 
@@ -377,7 +400,7 @@ class _Lab:
                                      "template": template_source}
         try:
             result = run_measure(spec, self.logs / "reference.log", self.service._set_child,
-                                 lambda message: self.progress(f"{label}: {message}"))
+                                 lambda event: self.child_progress(label, event))
         except ChildFailed as error:
             raise WorkbenchError(f"The reference {Path(reference['path']).name} could not be "
                                  f"measured: {error}") from None
@@ -412,7 +435,7 @@ class _Lab:
                     steps.mark_arm(self.journal, arm)
                 self.results["arms"].append(arm)
                 self.job.add_partial(dict(arm))
-                self.advance()
+                self.advance("arm")
 
     def measure(self, arm: dict, npz: Path) -> dict:
         self.progress(f"measuring {arm['label']}")
@@ -421,7 +444,7 @@ class _Lab:
                                                       arm["engine"], npz))
         try:
             result = run_measure(spec, self.logs / f"{name}.log", self.service._set_child,
-                                 lambda message: self.progress(f"{arm['label']}: {message}"))
+                                 lambda event: self.child_progress(arm["label"], event))
         except ChildCancelled:
             return {"status": "cancelled"}
         except ChildFailed as error:
@@ -451,7 +474,8 @@ class _Lab:
                             self.service._evaluation(), self.suite, self.suite_yaml,
                             Path(file["path"]),
                             self.config.eval_repeats, self.job,
-                            lambda message, label=label: self.progress(f"{label}: {message}"),
+                            lambda message, part, label=label: self.suite_progress(
+                                label, message, part),
                             engine=engine_settings(flags), run_id=kept.get("run_id"),
                             listener=MarkRunStarted(self.journal, "pass_rate", key))
                     except ChildCancelled:
@@ -460,19 +484,27 @@ class _Lab:
                         rates[file["path"], flags] = {"pass_error": str(error)}
                     self.journal.mark("pass_rate", key, state="done",
                                       rates=rates[file["path"], flags])
-                self.advance()
+                self.advance("suite")
         for arm in self.results["arms"]:
             arm.update(rates.get((arm["path"], arm["engine"]), {}))
 
     def write(self) -> QuantLabOutcome:
+        self.progress("writing the report")
         outcome = QuantLabOutcome(self.folder, self.results)
         document = outcome.report()
         document.write(self.folder / "report.html")
         document.write(self.folder / "report.md")
         write_json(self.folder / "results.json", self.results)  # last: the lab has ended
         self.journal.update(status=self.results["status"])
+        self.advance("report")
         self.progress("done" if not self.job.cancelled else "cancelled")
         return outcome
+
+
+def _plain_chat(messages) -> str:
+    """The messages' text without a chat template: enough to size the suite's texts before
+    the reference's template is read."""
+    return "\n".join(message.content for message in messages)
 
 
 def _text_of(path: str) -> str:

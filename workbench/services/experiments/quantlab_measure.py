@@ -52,13 +52,14 @@ def arm_label(kind: str, flags: str, reference: bool = False) -> str:
 
 
 def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None], None],
-                on_message: Callable[[str], None]) -> dict:
-    """One measuring child to its end (ChildFailed / ChildCancelled otherwise)."""
+                on_event: Callable[[dict], None]) -> dict:
+    """One measuring child to its end (ChildFailed / ChildCancelled otherwise); ``on_event``
+    gets each progress event (message, and done/total of its texts or speed repeats)."""
     child = LabChild("measure", [str(spec_path)], log)
     on_child(child)
     started = time.perf_counter()
     try:
-        result = child.run(lambda event: on_message(event.get("message", "")))
+        result = child.run(on_event)
     finally:
         on_child(None)
     result["seconds"] = time.perf_counter() - started
@@ -66,13 +67,14 @@ def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None]
 
 
 def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job: JobState,
-              on_message: Callable[[str], None], engine: dict | None = None,
+              on_message: Callable[[str, float], None], engine: dict | None = None,
               run_id: str | None = None, listener=None) -> dict:
     """The evaluation lab's pass rate of one file on the suite (read once by the lab, with its
     YAML text), with its Wilson interval (the suite's own sampling settings, with the file as
     the model, loaded with ``engine``'s settings: flash_attn, cache_type_k/v). ``run_id``: the
     run an interrupted lab started for it, finished in place instead of a new one;
-    ``listener``: told of each output (eval_step.MarkRunStarted)."""
+    ``listener``: told of each output (eval_step.MarkRunStarted). ``on_message`` gets what is
+    done and the fraction of the cells done."""
     from ..evaluation.runner import report_for_run
     from ..evaluation.statistics import wilson
     from .eval_step import finish_run, run_status
@@ -81,14 +83,16 @@ def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job:
     sub = JobState(f"suite on {model.name}")
     job.on_cancel(sub.cancel)
 
+    def cells(done: int, total: int) -> None:
+        on_message(f"suite: {done}/{counted(total, 'cell')}", done / total if total else 0.0)
+
     def progress(state) -> None:
-        on_message(f"suite: {int(state.done)}/{counted(int(state.total), 'cell')}")
+        cells(int(state.done), int(state.total))
 
     from ...core.job_state import JobWatcher
 
     if run_id and run_status(evaluation.store, run_id) is not None:
-        finish_run(evaluation, run_id, job,
-                   lambda done, total: on_message(f"suite: {done}/{counted(total, 'cell')}"))
+        finish_run(evaluation, run_id, job, cells)
         report = report_for_run(evaluation.store, run_id)
     else:
         sub.watch(JobWatcher(on_progress=progress))
