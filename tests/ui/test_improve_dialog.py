@@ -82,10 +82,14 @@ def test_a_search_shows_its_progress_evidence_and_the_version_it_found(qtbot, ap
         assert dialog.table.item(row, 1).text() == parent.slot
     qtbot.waitUntil(lambda: "alike" in dialog.diff.toPlainText(), timeout=60_000)
 
-    # Use this version: the composer shows the best, the history panel lists it
+    # Use this version, from another session: the window goes back to the job's session, the
+    # composer shows the best, the history panel lists it
+    window.create_session("another session")
+    assert window.workspace.session.id != session_id
     assert dialog.use_button.isEnabled()
     click(qtbot, dialog.use_button)
-    qtbot.waitUntil(lambda: window.history_panel.list.count() == versions_before + 1,
+    qtbot.waitUntil(lambda: window.workspace.session.id == session_id
+                    and window.history_panel.list.count() == versions_before + 1,
                     timeout=60_000)
     best = app_services.store.prompts.version(outcome.best.version_id)
     system, examples, template = window.composer.content()

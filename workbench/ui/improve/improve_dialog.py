@@ -45,6 +45,7 @@ class ImproveDialog(QDialog):
         self.service = ImproveService(window.services.evaluation)
         self.job = None  # the JobState of the job this dialog runs, while it runs
         self.job_id: str | None = None  # the job shown (running or ended)
+        self.job_session: str | None = None  # its session (the window may have moved on)
         self.outcome = None  # its ImproveOutcome once it ended
         self.resumable = None  # the session's newest interrupted or cancelled ImproveJob
         self._cancel_asked = False  # Cancel clicked before the job had started
@@ -195,7 +196,7 @@ class ImproveDialog(QDialog):
 
     def _launch(self, text: str, start) -> None:
         """Start the job off the GUI thread (the service writes the store first)."""
-        self.outcome = None
+        self.outcome, self.job_session = None, self._session_id()
         self.plot.reset()
         self.legend.setText(legend_html())
         self.table.show_all([], None, "best so far")
@@ -269,6 +270,7 @@ class ImproveDialog(QDialog):
         """A job's end (``ImproveOutcome``): its candidates, its plot, the evidence, the diff,
         and Use this version when it finished."""
         self.outcome, self.job_id = outcome, outcome.job.id
+        self.job_session = outcome.job.session_id
         label = best_label(outcome)
         self.table.show_all(outcome.candidates, outcome.best.id, label)
         self.plot.set_points(outcome.history)
@@ -329,6 +331,7 @@ class ImproveDialog(QDialog):
     def _adopted(self, adopted) -> None:
         version, sampling = adopted
         window = self.window_ref
+        window.open_session(self.job_session)  # the job's (nothing if it is shown)
         window.refresh_history()
         window.composer.set_version(version)
         window.save_draft()
@@ -349,5 +352,10 @@ class ImproveDialog(QDialog):
         """A candidate's prompt version into the composer (saving it makes a new version)."""
         workspace = self.window_ref.workspace_service
         run_in_background(lambda: workspace.version(candidate.version_id), self,
-                          self.window_ref.restore_version,
-                          lambda message: self.status.setText(message))
+                          self._open_version, lambda message: self.status.setText(message))
+
+    def _open_version(self, version) -> None:
+        window = self.window_ref
+        if self.job_session is not None:  # the job's session, if the window moved on
+            window.open_session(self.job_session)
+        window.restore_version(version)
