@@ -31,6 +31,8 @@ class FocusReturn(QObject):
         """Platforms tell a closing differently: X11 hides the dialog and says nothing of the
         focus (its visibility is watched); the offscreen platform moves the focus to the
         hidden dialog, or to no window, after the dialog has gone."""
+        if not isValid(self):
+            return  # its window is gone; the application's signal may outlive it
         left, self.previous = self.previous, focused
         if focused is not None and not focused.isVisible():
             self._closed(focused)
@@ -42,7 +44,8 @@ class FocusReturn(QObject):
             focused.visibleChanged.connect(lambda visible, w=focused: self._hidden(w, visible))
 
     def _hidden(self, window: QWindow, visible: bool) -> None:
-        if not visible and isValid(window):
+        # The connection (a lambda) is not undone when this object goes with its window.
+        if not visible and isValid(self) and isValid(window):
             self._closed(window)
 
     def _closed(self, window: QWindow) -> None:
@@ -56,5 +59,5 @@ class FocusReturn(QObject):
             return  # another window has the keys
         if parent is not None and isValid(parent) and parent.isVisible():
             parent.requestActivate()
-        elif self.window.isVisible():
+        elif isValid(self.window) and self.window.isVisible():
             self.window.activateWindow()
