@@ -147,3 +147,25 @@ def test_the_window_reports_its_own_plugin_manager_as_loaded():
     assert [c.name for c in checks] == list(manager.records)
     details = {c.name: c.detail for c in checks}
     assert details["openai_compat"].startswith("not loaded (safe mode)")  # the manager's state
+
+
+def test_pytorch_is_read_from_its_files_or_asked_in_a_child_never_imported_here():
+    """The files' answer (a CPU-only build) is what torch itself says when imported, in a
+    child: this process, the window's in Help ▸ System report, does not import torch."""
+    imported_before = "torch" in sys.modules
+    from_files, from_torch = doctor_probes.torch_from_files(), doctor_probes.torch_in_child()
+    assert from_torch.failure == ""
+    if from_files is not None:
+        assert from_files == from_torch
+    if from_torch.found is not None:
+        assert from_torch.found["device"] in ("cuda", "mps", "cpu") and from_torch.found["detail"]
+    assert doctor_probes.torch_device() == from_torch
+    assert ("torch" in sys.modules) == imported_before
+
+
+def test_a_probe_started_early_answers_the_next_call_once():
+    doctor_probes.start_early(doctor_probes.linker_libraries)
+    assert "linker_libraries" in doctor_probes._early  # on its way before anyone asks
+    early = doctor_probes.linker_libraries()
+    assert "linker_libraries" not in doctor_probes._early  # taken: the next call asks again
+    assert early == doctor_probes.linker_libraries()

@@ -48,6 +48,10 @@ def run_checks(paths: AppPaths | None = None, *, safe_mode: bool = False,
     (loading them a second time would re-import the plugin modules); the CLI loads them."""
     context = _Context(paths or app_paths(), safe_mode, plugins=plugins,
                        ray_address=ray_address)
+    # The child-process probes (Qt's start, ldconfig, nvidia-smi, PyTorch's import where its
+    # files do not settle it) run at once while the sections below run in turn.
+    probes.start_early(probes.torch_device, probes.try_qt_start, probes.linker_libraries,
+                       probes.nvidia_gpus)
     checks: list[Check] = []
     for section, check in SECTIONS:
         try:
@@ -185,16 +189,18 @@ def _offload(ctx: _Context) -> Iterator[Check]:
 
 
 def _torch(_ctx: _Context) -> Iterator[Check]:
-    from ..tuning.device import describe_torch_device
-
-    try:
-        device = describe_torch_device()
-    except ImportError:
+    probe = probes.torch_device()  # its files, or tuning.device asked in a child process
+    if probe.failure:
+        yield Check("PyTorch", "tuning", PROBLEM, f"PyTorch could not be asked: {probe.failure}",
+                    f"{_pip()} install --force-reinstall torch")
+        return
+    if probe.found is None:
         yield Check("PyTorch", "tuning", WARNING, "PyTorch is not installed: LoRA tuning is off",
                     f"{_pip()} install 'prompt-workbench[tune]'")
         return
-    yield Check("PyTorch", "tuning", OK,
-                f"torch {device.version}, trains on {device.device} ({device.detail})")
+    device = probe.found
+    yield Check("PyTorch", "tuning", OK, f"torch {device['version']}, trains on "
+                                         f"{device['device']} ({device['detail']})")
 
 
 def _qt(_ctx: _Context) -> Iterator[Check]:

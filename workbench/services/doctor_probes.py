@@ -1,18 +1,57 @@
-"""What `workbench doctor` asks the machine: nvidia-smi, the dynamic linker's cache, and a
-throw-away Qt start. The parsers are pure functions of the tools' text so they are tested on
-recorded outputs; the probes run the tools with timeouts and never raise for a missing tool.
+"""What `workbench doctor` asks the machine: nvidia-smi, the dynamic linker's cache, a
+throw-away Qt start and PyTorch's device. The parsers are pure functions of the tools' text so
+they are tested on recorded outputs; the probes run the tools with timeouts and never raise for
+a missing tool.
+
+Each probe is a child process the report would otherwise wait for in turn (PyTorch's import
+alone took 10-14 s on a busy machine): ``start_early`` starts them all at once, each waited on
+by a thread of its own, and the report's sections take their answers when they get to them.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 PROBE_TIMEOUT_S = 10
+TORCH_TIMEOUT_S = 120  # importing torch from a cold disk on a busy machine
+
+_early: dict[str, Future] = {}  # probe name -> its answer on the way (start_early)
+_early_lock = threading.Lock()
+
+
+def can_start_early(probe: Callable) -> Callable:
+    """A probe whose answer ``start_early`` can ask for ahead of time: the next call takes
+    that answer (once), any other call runs the probe."""
+
+    @functools.wraps(probe)
+    def answer(*args, **kwargs):
+        with _early_lock:
+            future = None if args or kwargs else _early.pop(probe.__name__, None)
+        return future.result() if future is not None else probe(*args, **kwargs)
+
+    return answer
+
+
+def start_early(*probes: Callable) -> None:
+    """Start these probes now, at once: each thread only waits on its child process."""
+    pool = ThreadPoolExecutor(max_workers=len(probes) or 1, thread_name_prefix="doctor-probe")
+    with _early_lock:
+        for probe in probes:
+            _early[probe.__name__] = pool.submit(probe.__wrapped__)
+    pool.shutdown(wait=False)
 
 # What Qt's xcb plugin needs and a bare desktop (or a container) often lacks, with the Debian /
 # Ubuntu package that provides each: Qt's own error names only the first one it trips over.
@@ -48,6 +87,7 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
     return gpus
 
 
+@can_start_early
 def nvidia_gpus() -> tuple[list[Gpu], str]:
     """The GPUs nvidia-smi lists, and '' or why it could not be asked."""
     exe = shutil.which("nvidia-smi")
@@ -74,6 +114,7 @@ def missing_libraries(known: set[str]) -> list[str]:
     return [name for name in XCB_LIBRARIES if name not in known]
 
 
+@can_start_early
 def linker_libraries() -> set[str] | None:
     """Sonames the dynamic linker knows, or None where there is no ldconfig (not Linux)."""
     exe = shutil.which("ldconfig") or next(
@@ -105,6 +146,7 @@ class QtStart:
     message: str  # Qt's own lines saying why (plugin errors first)
 
 
+@can_start_early
 def try_qt_start(env: dict[str, str] | None = None) -> QtStart:
     try:
         done = subprocess.run([sys.executable, "-c", _QT_START], capture_output=True, text=True,
@@ -130,3 +172,76 @@ def qt_failure(stderr: str) -> str:
     plugin = [line.split(": ", 1)[-1] for line in lines
               if line.startswith("qt.qpa.plugin:") and "is needed to load" not in line]
     return "; ".join(dict.fromkeys(causes + plugin))
+
+
+# In a child too: the window's process need not hold torch (hundreds of MB) for one line of a
+# report, and its import does not hold the report's other checks or the window's GIL.
+_TORCH_DEVICE = ("import json, dataclasses\n"
+                 "try:\n"
+                 "    from workbench.tuning.device import describe_torch_device\n"
+                 "    print(json.dumps(dataclasses.asdict(describe_torch_device())))\n"
+                 "except ImportError as error:\n"
+                 "    print(json.dumps({'missing': str(error)}))\n")
+
+
+@dataclass(frozen=True)
+class TorchProbe:
+    found: dict | None  # TorchDevice's fields (version, device, detail); None: no torch
+    failure: str = ""  # why the child gave no answer
+
+
+@can_start_early
+def torch_device() -> TorchProbe:
+    """What tuning.device.describe_torch_device says: read from the installed files where
+    they settle it, else asked in a child process."""
+    return torch_from_files() or torch_in_child()
+
+
+def torch_from_files() -> TorchProbe | None:
+    """No torch, or a CPU-only build away from macOS (no CUDA, ROCm or MPS to look for):
+    the answer without importing torch; None when only torch itself can tell."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return TorchProbe(None)
+    build = torch_build(Path(spec.origin).with_name("version.py"))
+    if (not build.get("__version__") or sys.platform == "darwin"
+            or any(build.get(name) for name in ("cuda", "hip", "rocm"))):
+        return None
+    return TorchProbe({"version": build["__version__"], "device": "cpu",
+                       "detail": "a CPU-only build of PyTorch"})
+
+
+def torch_in_child() -> TorchProbe:
+    try:
+        done = subprocess.run([sys.executable, "-c", _TORCH_DEVICE], capture_output=True,
+                              text=True, timeout=TORCH_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return TorchProbe(None, f"importing PyTorch took over {TORCH_TIMEOUT_S} s")
+    except OSError as error:
+        return TorchProbe(None, f"cannot run {sys.executable}: {error.strerror}")
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        last = done.stderr.strip().splitlines()
+        return TorchProbe(None, f"the probe exited with status {done.returncode}"
+                                + (f": {last[-1]}" if last else ""))
+    return TorchProbe(None if "missing" in answer else answer)
+
+
+def torch_build(version_file: Path) -> dict:
+    """The constants of torch/version.py (``__version__``, ``cuda``, ``hip`` …), read
+    without importing torch; {} when it cannot be read."""
+    try:
+        tree = ast.parse(version_file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found = {}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target",
+                                                                               None)
+        if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
+            try:
+                found[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return found

@@ -1,7 +1,9 @@
 """Help ▸ System report: the `workbench doctor` report in a window, with Copy for bug reports.
 
-The checks take a second or two (subprocesses, importing torch), so they run in a background
-call and the dialog says so until the report arrives; the window stays responsive.
+The checks take a second or more (importing llama.cpp, child processes for Qt, nvidia-smi
+and ldconfig, started at once), so they run in a background call and the dialog says so until
+the report arrives; the window stays responsive. PyTorch is read from its files, or asked in a
+child process: the window's process never imports it for one line.
 """
 
 from __future__ import annotations
