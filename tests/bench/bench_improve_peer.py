@@ -149,12 +149,20 @@ def held_out_answers(home: Path, result: dict, candidate_id: str
 # -- DSPy ----------------------------------------------------------------------------------------
 
 def run_dspy(optimizer: str, spec: dict, work: Path, requests: list, python: Path) -> dict:
+    """The peer's OUT with the proxy's counts and the wall time; a kept folder's finished run
+    of the same spec is reused (to rerun one optimizer, or only the workbench side)."""
     spec_path, out_path = work / f"{optimizer}-spec.json", work / f"{optimizer}.json"
-    spec_path.write_text(json.dumps({**spec, "optimizer": optimizer}))
+    text = json.dumps({**spec, "optimizer": optimizer, "api_base": None}, sort_keys=True)
+    if out_path.is_file() and spec_path.is_file() and spec_path.read_text() == text:
+        return json.loads(out_path.read_text())
+    out_path.unlink(missing_ok=True)
+    spec_path.write_text(text)
+    run_spec = work / f"{optimizer}-run-spec.json"
+    run_spec.write_text(json.dumps({**spec, "optimizer": optimizer}))
     before = len(requests)
     started = time.monotonic()
     with (work / f"{optimizer}.log").open("w") as log:
-        done = subprocess.run([str(python), str(PEER), str(spec_path), str(out_path)],
+        done = subprocess.run([str(python), str(PEER), str(run_spec), str(out_path)],
                               stdout=log, stderr=subprocess.STDOUT, check=False,
                               env={**os.environ, **QUIET, "DSPY_CACHEDIR": str(work / "cache")})
     wall = time.monotonic() - started
@@ -166,14 +174,16 @@ def run_dspy(optimizer: str, spec: dict, work: Path, requests: list, python: Pat
                    if r.method == "POST" and "completions" in r.path)
     result["proxy"] = {"target": seen.get(TARGET, 0), "proposer": seen.get(PROPOSER, 0)}
     result["wall_s"] = wall
+    out_path.write_text(json.dumps(result, indent=1))
     return result
 
 
 def server_options() -> list[str]:
     """The threads the app's own host would take now (a thread on a busy core stalls every
-    llama.cpp step), a context for four demos in DSPy's chat format, and the target's name."""
+    llama.cpp step), the model's whole context (MIPROv2's proposer prompts pass 2048 tokens), and
+    the target's name."""
     threads = str(choose_threads(os.cpu_count(), machine_load()).n_threads)
-    return ["--n_ctx", "2048", "--n_threads", threads, "--n_threads_batch", threads,
+    return ["--n_ctx", "8192", "--n_threads", threads, "--n_threads_batch", threads,
             "--model_alias", TARGET]
 
 
@@ -214,6 +224,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--allow", default="instruction,examples,format")
     parser.add_argument("--optimizers", default="bfrs,mipro")
+    parser.add_argument("--adapter", choices=("chat", "plain"), default="chat",
+                        help="DSPy's prompt format: its ChatAdapter (default), or the task's "
+                             "own prompt with the completion as the answer")
     parser.add_argument("--suite", default=str(TASK))
     parser.add_argument("--dspy-python", default=str(DSPY_PYTHON))
     parser.add_argument("--keep", help="work folder (default: a new temporary one)")
@@ -260,14 +273,14 @@ def main() -> int:
                 "seed": args.seed, "budget": compile_budget, "api_base": proxy,
                 "target_model": TARGET, "proposer_model": PROPOSER,
                 "max_tokens": sampling_of(suite.providers[0]).max_tokens,
-                "proposer_max_tokens": PROPOSER_MAX_TOKENS}
+                "proposer_max_tokens": PROPOSER_MAX_TOKENS, "adapter": args.adapter}
         for optimizer in [o.strip() for o in args.optimizers.split(",") if o.strip()]:
             peer = run_dspy(optimizer, spec, work, requests, python)
             calls = peer["calls"]
             answers = {a["index"]: (a["answer"], a.get("error"))
                        for a in peer["compiled"]["answers"]}
             target_calls = calls["compile_target"] + calls["held_out_target"]
-            rows.append(row(OPTIMIZERS[optimizer], score(case_set, answers), start,
+            rows.append(row(f"{OPTIMIZERS[optimizer]} ({args.adapter})", score(case_set, answers), start,
                             f"{target_calls} ({calls['compile_proposer']})", peer["wall_s"]))
             dspy_start = {a["index"]: (a["answer"], a.get("error"))
                           for a in peer["start"]["answers"]}
@@ -284,7 +297,7 @@ def main() -> int:
     for optimizer in OPTIMIZERS:
         if optimizer in arms:
             zero = arms[optimizer]["scored_start"]
-            print(f"  {OPTIMIZERS[optimizer]}: its zero-shot start (ChatAdapter format) passes "
+            print(f"  {OPTIMIZERS[optimizer]}: its zero-shot start ({args.adapter} adapter) passes "
                   f"{sum(zero.values())}/{len(zero)} held-out; settings "
                   f"{arms[optimizer]['settings']}")
     (work / "peer.json").write_text(json.dumps({

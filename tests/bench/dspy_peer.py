@@ -10,9 +10,11 @@ suite's test indexes, from the engine's own split), ``optimizer`` ("bfrs" or "mi
 can be told apart), ``max_tokens`` (the suite's), ``proposer_max_tokens``.
 
 The program: ``dspy.Predict`` over a signature ``review -> answer`` whose instruction is the
-suite's starting prompt (its template without the ``{{review}}`` line), with DSPy's default
-ChatAdapter, its JSONAdapter fallback off (see ``main``): an answer without DSPy's
-``[[ ## answer ## ]]`` field fails. Labels
+suite's starting prompt (its template without the ``{{review}}`` line). ``adapter`` in SPEC:
+"chat", DSPy's default ChatAdapter format (``PeerAdapter``: its JSONAdapter fallback off, the
+proposer's answers read leniently; an answer without DSPy's ``[[ ## answer ## ]]`` field
+fails), or "plain" (``PlainAdapter``: the suite's own prompt shape, the completion as the
+answer). Labels
 (the suite's ``expected``) are the examples' ``answer``, so DSPy may show labelled demos.
 
 The metric applies the suite's checks for the case, implemented plainly (peer_checks.py):
@@ -37,6 +39,7 @@ from pathlib import Path
 
 import dspy
 from dspy.utils.callback import BaseCallback
+from dspy.utils.exceptions import AdapterParseError
 from peer_checks import passes, read_cases  # beside this file (tests/bench/peer_checks.py)
 
 # An answer DSPy cannot parse raises; DSPy's default (10) stops the whole compile after ten.
@@ -52,6 +55,64 @@ class CallCounter(BaseCallback):
 
     def on_lm_start(self, call_id, instance, inputs):
         self.calls[instance.model] += 1
+
+
+def is_task(signature) -> bool:
+    """The task's signature (review -> answer), not one of MIPROv2's proposer's."""
+    return set(signature.input_fields) == {"review"} and set(signature.output_fields) == {"answer"}
+
+
+class PeerAdapter(dspy.ChatAdapter):
+    """DSPy's ChatAdapter with two changes, both needed for the 135M model to finish a run:
+    no JSONAdapter fallback (it asks the server for a JSON-schema response, which llama.cpp's
+    grammar sampling made take minutes per call on this 2-core machine, and it spends a second
+    call on every misformatted answer), and the proposer's answers (MIPROv2's dataset summary,
+    program summary, instructions) taken as raw text when the model misses DSPy's field
+    markers: otherwise MIPROv2 stops with an AdapterParseError at its first proposal. The
+    task's answers are parsed strictly: one without ``[[ ## answer ## ]]`` fails."""
+
+    def __init__(self) -> None:
+        super().__init__(use_json_adapter_fallback=False)
+
+    def parse(self, signature, completion):
+        try:
+            return super().parse(signature, completion)
+        except AdapterParseError:
+            if is_task(signature):
+                raise
+            names = list(signature.output_fields)
+            return {name: completion.strip() if name == names[-1] else "" for name in names}
+
+
+class PlainAdapter(PeerAdapter):
+    """The task's own prompt, no DSPy markup: each demo a user turn (the instruction, a blank
+    line, the review: what the suite's template renders) and an assistant turn (the answer),
+    then the case; the whole completion is the answer. With no demos it sends exactly what
+    ``workbench improve``'s start sends. The proposer's signatures go through PeerAdapter."""
+
+    def format(self, signature, demos, inputs):
+        if not is_task(signature):
+            return super().format(signature, demos, inputs)
+
+        def user(review: str) -> dict:
+            return {"role": "user", "content": f"{signature.instructions}\n\n{review}"}
+
+        messages = []
+        for demo in demos:
+            if demo.get("review") is not None and demo.get("answer") is not None:
+                messages += [user(demo["review"]), {"role": "assistant",
+                                                    "content": str(demo["answer"])}]
+        return messages + [user(inputs["review"])]
+
+    def parse(self, signature, completion):
+        if not is_task(signature):
+            return super().parse(signature, completion)
+        return {"answer": completion}
+
+
+def adapter(name: str) -> PeerAdapter:
+    """"chat": PeerAdapter (DSPy's ChatAdapter format); "plain": PlainAdapter."""
+    return PlainAdapter() if name == "plain" else PeerAdapter()
 
 
 # -- the task --------------------------------------------------------------------------------
@@ -110,6 +171,15 @@ def mipro(metric, budget: int, training: int, seed: int, proposer: dspy.LM):
 
 # -- one run ---------------------------------------------------------------------------------
 
+def language_model(name: str, api_base: str, temperature: float, max_tokens: int) -> dspy.LM:
+    """The server's model, uncached. DSPy sends ``max_tokens`` as ``max_completion_tokens``,
+    which llama_cpp.server does not read (it then generates to the end of the context), so
+    the limit also goes in ``extra_body`` under the name the server reads."""
+    return dspy.LM(f"openai/{name}", api_base=api_base, api_key="none",
+                   temperature=temperature, max_tokens=int(max_tokens), cache=False,
+                   extra_body={"max_tokens": int(max_tokens)})
+
+
 def answers(predict: dspy.Predict, cases: list[dict]) -> list[dict]:
     """Each held-out case answered once: the program's answer, or the error it raised."""
     out = []
@@ -137,18 +207,11 @@ def main(spec_path: str, out_path: str) -> int:
     training = [by_index[i] for i in spec["training"]]
     held_out = [by_index[i] for i in spec["held_out"]]
     counter = CallCounter()
-    target = dspy.LM(f"openai/{spec['target_model']}", api_base=spec["api_base"],
-                     api_key="none", temperature=0.0, max_tokens=int(spec["max_tokens"]),
-                     cache=False)
-    proposer = dspy.LM(f"openai/{spec['proposer_model']}", api_base=spec["api_base"],
-                       api_key="none", temperature=1.0,
-                       max_tokens=int(spec["proposer_max_tokens"]), cache=False)
+    target = language_model(spec["target_model"], spec["api_base"], 0.0, spec["max_tokens"])
+    proposer = language_model(spec["proposer_model"], spec["api_base"], 1.0,
+                              spec["proposer_max_tokens"])
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
-    # ChatAdapter without its JSONAdapter fallback: the fallback asks the server for a
-    # JSON-schema response, which llama.cpp's grammar sampling made take minutes per call on
-    # this 2-core machine, and it spends a second call on every answer the model misformats
-    dspy.configure(lm=target, callbacks=[counter],
-                   adapter=dspy.ChatAdapter(use_json_adapter_fallback=False))
+    dspy.configure(lm=target, callbacks=[counter], adapter=adapter(spec.get("adapter", "chat")))
 
     def metric(example, prediction, trace=None) -> bool:
         return passes(by_index[example.case_index]["checks"], getattr(prediction, "answer", None))
@@ -171,7 +234,7 @@ def main(spec_path: str, out_path: str) -> int:
     total = dict(counter.calls)
     target_name, proposer_name = target.model, proposer.model
     result = {
-        "optimizer": spec["optimizer"], "dspy": dspy.__version__, "seed": seed,
+        "optimizer": spec["optimizer"], "adapter": spec.get("adapter", "chat"), "dspy": dspy.__version__, "seed": seed,
         "settings": settings, "budget": spec["budget"],
         "calls": {"compile_target": compile_calls.get(target_name, 0),
                   "compile_proposer": compile_calls.get(proposer_name, 0),
