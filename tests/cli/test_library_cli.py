@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -44,6 +46,32 @@ def test_pull_shows_progress_and_the_model_is_listed(hub, hf_env):
     assert str(hf_env) in done.stdout
     listed = workbench("models")
     assert "SmolLM2-135M-Instruct.Q4_1" in listed.stdout and "hub" in listed.stdout
+
+
+def test_ctrl_c_cancels_a_pull_which_keeps_its_bytes_and_resumes(hub, hf_env):
+    hub.hold_after = 30_000_000  # the server pauses mid-body until released
+    pull = subprocess.Popen([sys.executable, "-m", "workbench", "pull", SMOL, FILE],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert hub.held.wait(120)
+        # Two of huggingface_hub's 10 MiB chunks written: a resume has bytes to start from.
+        while _received(hf_env) < 20_000_000:
+            assert pull.poll() is None, pull.communicate()
+            time.sleep(0.05)
+        pull.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    finally:
+        hub.release.set()
+    out, err = pull.communicate(timeout=120)
+    assert pull.returncode == 130, err
+    assert "was cancelled" in err and "Traceback" not in err and out == ""
+    assert _received(hf_env) >= 20_000_000  # the bytes received are kept
+    done = workbench("pull", SMOL, FILE)
+    assert done.returncode == 0, done.stderr
+    assert hub.downloads_of(FILE)[-1][2].startswith("bytes=")  # resumed, not started again
+
+
+def _received(cache) -> int:
+    return sum(p.stat().st_size for p in cache.rglob("*.partial"))
 
 
 def test_errors_are_one_clear_line(hub):

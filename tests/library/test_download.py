@@ -105,6 +105,25 @@ def test_cancel_stops_the_download_and_keeps_nothing_as_a_model(fake_hub, librar
     assert model.path.is_file()
 
 
+def test_a_download_job_cancelled_mid_way_ends_cancelled_and_a_failed_one_failed(
+        fake_hub, library, hf_env):
+    fake_hub.hold_after = 30_000_000  # the server pauses mid-body until released
+    job = library.start_pull(SMOL, FILE)
+    assert fake_hub.held.wait(60)
+    job.cancel()
+    fake_hub.release.set()
+    assert job.wait(60)
+    assert job.status == "cancelled" and job.outcome is None and job.error is None
+    assert not _hub_models(library)
+    failing = library.start_pull(SMOL, "missing.gguf")
+    assert failing.wait(60)
+    assert failing.status == "failed" and "has no GGUF file named missing.gguf" in failing.error
+    finished = library.start_pull(SMOL, FILE)
+    assert finished.wait(60)
+    assert finished.status == "done" and finished.outcome.path.is_file()
+    assert finished.progress.done == finished.progress.total > 0
+
+
 def test_checksum_mismatch_is_refused_and_deleted(fake_hub, library, hf_env):
     fake_hub.corrupt.add(FILE)
     with pytest.raises(ChecksumMismatchError, match="damaged: its sha256 is"):

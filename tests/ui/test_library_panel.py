@@ -139,3 +139,30 @@ def test_a_broken_download_shows_why_and_retry_resumes_it(panel, qtbot, fake_hub
     with qtbot.waitSignal(row.finished, timeout=30_000):
         row.retry_button.click()
     assert row.state == "done"
+
+
+def received(cache) -> int:
+    """Bytes of the download kept so far (its .partial file in the Hugging Face cache)."""
+    return sum(p.stat().st_size for p in cache.rglob("*.partial"))
+
+
+def test_cancel_mid_download_ends_cancelled_and_resume_finishes_it(panel, qtbot, fake_hub,
+                                                                   hf_env):
+    # The server pauses mid-body until released; the client has written two of
+    # huggingface_hub's 10 MiB chunks by then.
+    fake_hub.hold_after = 30_000_000
+    row = panel.hub.download(SMOL, "SmolLM2-135M-Instruct.Q4_1.gguf")
+    qtbot.waitUntil(lambda: fake_hub.held.is_set() and received(hf_env) >= 20_000_000
+                    and "of 93.8 MiB" in row.detail.text(), timeout=20_000)
+    qtbot.mouseClick(row.cancel_button, Qt.LeftButton)
+    assert row.detail.text() == "Cancelling…"
+    fake_hub.release.set()
+    qtbot.waitUntil(lambda: row.state != "running", timeout=20_000)
+    assert row.state == "cancelled" and row.job.state.status == "cancelled"
+    assert row.detail.text().startswith("Cancelled") and row.retry_button.text() == "Resume"
+    assert not any(m.source == "hub" for m in panel.models)
+    with qtbot.waitSignal(row.finished, timeout=30_000):
+        qtbot.mouseClick(row.retry_button, Qt.LeftButton)
+    resumed = fake_hub.downloads_of("SmolLM2-135M-Instruct.Q4_1.gguf")[-1]
+    assert resumed[2].startswith("bytes=") and int(resumed[2][6:].rstrip("-")) >= 20_000_000
+    assert row.state == "done" and row.job.state.status == "done"

@@ -94,11 +94,26 @@ def cmd_hub_files(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from ..core.errors import WorkbenchError
+    from ..core.job_state import CANCELLED, FAILED, JobWatcher
+
     bar = TerminalBar()
     with _service() as library:
-        model = library.pull(args.repo, args.file, revision=args.revision, progress=bar.show)
+        job = library.start_pull(args.repo, args.file, revision=args.revision,
+                                 watcher=JobWatcher(on_partial=bar.show))
+        try:
+            job.wait()
+        except KeyboardInterrupt:  # Ctrl-C: the download stops at its next chunk
+            job.cancel()
+            job.wait()
     bar.finish()
-    print(f"{model.name}  {model.path}")
+    if job.status == CANCELLED:
+        print(f"workbench: the download of {args.file} was cancelled; the bytes received so "
+              "far are kept, so pulling it again resumes.", file=sys.stderr)
+        return 130  # as any command Ctrl-C stops (cli/main.py)
+    if job.status == FAILED:
+        raise WorkbenchError(job.error or "The download failed.")
+    print(f"{job.outcome.name}  {job.outcome.path}")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..core.catalog import ModelEntry
 from ..core.errors import ModelFileError, WorkbenchError
-from ..core.job_state import JobState
-from ..core.library_errors import LibraryError
+from ..core.job_state import CANCELLED, DONE, JobState, JobWatcher
+from ..core.library_errors import DownloadCancelled, LibraryError
 from ..core.paths import AppPaths, app_paths
 from ..library.bundled import BUNDLED_NAME
 from ..library.catalogue import KnownModel, known_models, library_models, resolve_model
@@ -160,6 +161,36 @@ class LibraryService:
 
     def repo_files(self, repo: str, revision: str | None = None) -> RepoFiles:
         return self.hub.files(repo, revision)
+
+    def start_pull(self, repo: str, filename: str, *, revision: str | None = None,
+                   watcher: JobWatcher | None = None) -> JobState:
+        """Download ``filename`` in a thread, as a job: its progress in bytes (the phase as
+        its message), each detailed Progress (speed, ETA) a partial result, the library
+        model its outcome. A cancel ends it CANCELLED, keeping the bytes received, so a new
+        pull resumes. ``watcher`` is bound before the work starts: no event is missed."""
+        job = JobState(f"download {filename}")
+        if watcher is not None:
+            job.watch(watcher)
+        threading.Thread(target=self._pull_job, args=(job, repo, filename, revision),
+                         daemon=True, name="download").start()
+        return job
+
+    def _pull_job(self, job: JobState, repo: str, filename: str, revision: str | None) -> None:
+        def report(progress: Progress) -> None:
+            job.set_progress(progress.done, progress.total, progress.phase)
+            job.add_partial(progress)
+
+        try:
+            model = self.pull(repo, filename, revision=revision, progress=report, cancel=job)
+        except DownloadCancelled:
+            job.finish(None, status=CANCELLED)
+        except WorkbenchError as error:
+            job.fail(str(error))
+        except BaseException as error:  # noqa: BLE001 - the job says what went wrong
+            traceback.print_exc()
+            job.fail(f"Unexpected error: {type(error).__name__}: {error}")
+        else:
+            job.finish(model, status=DONE)  # a cancel after the last byte undoes nothing
 
     def pull(self, repo: str, filename: str, *, revision: str | None = None,
              progress: ProgressCallback | None = None,

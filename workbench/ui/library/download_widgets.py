@@ -1,13 +1,11 @@
-"""A download as a job (a JobState bound by the window's JobBridge) and as a row: progress bar, bytes, speed, ETA, Cancel.
+"""A download as a job (the service's JobState bound by the window's JobBridge) and as a row:
+progress bar, bytes, speed, ETA, Cancel; it ends done, failed or cancelled.
 
-The pull itself is the blocking ``LibraryService.pull``; progress arrives from its thread as a
-queued signal, so the GUI thread only updates widgets (the meter already throttles to ~10/s).
+``LibraryService.start_pull`` runs the pull in its own thread; progress arrives as a queued
+signal, so the GUI thread only updates widgets (the meter already throttles to ~10/s).
 """
 
 from __future__ import annotations
-
-import threading
-import traceback
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -19,12 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.errors import WorkbenchError
-from ...core.job_state import JobState
-from ...core.library_errors import DownloadCancelled
+from ...core.job_state import CANCELLED, DONE, JobState
 from ...core.model_info import human_bytes
 from ...services.library import LibraryService, Progress
-from ..jobs import JobBridge, describe_error
+from ..jobs import JobBridge
 
 
 def describe_progress(progress: Progress) -> str:
@@ -41,14 +37,15 @@ def describe_progress(progress: Progress) -> str:
 
 
 class DownloadJob(QObject):
-    """One download as a job: a ``JobState`` the blocking ``LibraryService.pull`` reports into
-    (each Progress as a partial result, the library model as the outcome, the job as its
-    cancel), bound to the window by a ``JobBridge``. Each start is a new job; the bytes a
-    cancelled or failed one received are kept, so a restart resumes."""
+    """One download as the window sees it: the job ``LibraryService.start_pull`` creates,
+    bound by a ``JobBridge`` (each detailed Progress, the library model, or how it ended).
+    Each start is a new job; the bytes a cancelled or failed one received are kept, so a
+    restart resumes."""
 
     progress = Signal(object)  # Progress
     succeeded = Signal(object)  # LibraryModel
-    failed = Signal(str, bool)  # message, cancelled
+    failed = Signal(str)  # why
+    cancelled = Signal()
 
     def __init__(self, service: LibraryService, repo: str, filename: str,
                  parent: QObject | None = None):
@@ -57,35 +54,24 @@ class DownloadJob(QObject):
         self.state: JobState | None = None
 
     def start(self) -> DownloadJob:
-        state = self.state = JobState(f"download {self.filename}")
-        bridge = JobBridge(self).bind(state)
+        bridge = JobBridge(self)
         bridge.partial.connect(self.progress.emit)
         bridge.finished.connect(self._ended)
         bridge.finished.connect(bridge.deleteLater)
-        threading.Thread(target=self._pull, args=(state,), daemon=True,
-                         name="gui-download").start()
+        self.state = self.service.start_pull(self.repo, self.filename, watcher=bridge.watcher)
         return self
 
     def cancel(self) -> None:
         if self.state is not None:
             self.state.cancel()
 
-    def _pull(self, state: JobState) -> None:
-        try:
-            model = self.service.pull(self.repo, self.filename, progress=state.add_partial,
-                                      cancel=state)
-        except BaseException as error:  # noqa: BLE001 - every failure becomes a message
-            if not isinstance(error, WorkbenchError):
-                traceback.print_exc()
-            state.fail(describe_error(error), outcome=isinstance(error, DownloadCancelled))
-            return
-        state.finish(model)
-
     def _ended(self, state: JobState) -> None:
-        if state.status == "failed":
-            self.failed.emit(state.error or "The download failed.", bool(state.outcome))
-        else:
+        if state.status == DONE:
             self.succeeded.emit(state.outcome)
+        elif state.status == CANCELLED:
+            self.cancelled.emit()
+        else:
+            self.failed.emit(state.error or "The download failed.")
 
 
 class DownloadRow(QWidget):
@@ -118,6 +104,7 @@ class DownloadRow(QWidget):
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_done)
         job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
         self.state = "running"
 
     def start(self) -> None:
@@ -147,10 +134,18 @@ class DownloadRow(QWidget):
         self.detail.setText(f"Done: {model.name} is in the library ({model.path}).")
         self.finished.emit(model)
 
-    def _on_failed(self, message: str, cancelled: bool) -> None:
-        self.state = "cancelled" if cancelled else "failed"
+    def _on_failed(self, message: str) -> None:
+        self._ended("failed", "Retry", message)
+        self.detail.setStyleSheet("color:#611a15;")
+
+    def _on_cancelled(self) -> None:
+        self._ended("cancelled", "Resume", "Cancelled: the bytes received so far are kept; "
+                                           "Resume continues where it stopped.")
+
+    def _ended(self, state: str, retry: str, message: str) -> None:
+        self.state = state
         self.cancel_button.setEnabled(False)
         self.retry_button.show()
-        self.retry_button.setText("Resume" if cancelled else "Retry")
-        self.detail.setStyleSheet("" if cancelled else "color:#611a15;")
+        self.retry_button.setText(retry)
+        self.detail.setStyleSheet("")
         self.detail.setText(message)
