@@ -315,15 +315,15 @@ class EvalService:
         it had never stopped (blocking)."""
         run_state.find_interrupted(self.store)
         run = self.store.runs.get(run_id)
-        if run.status not in run_state.RESUMABLE:
-            raise WorkbenchError(f"Run {run_id[:8]} is {run.status.value}: only an interrupted "
-                                 "or stopped run can be resumed.")
         owner = run_state.improve_job_of(self.store, run_id)
         if owner is not None:
             raise WorkbenchError(
                 f"Run {run_id[:8]} scored a candidate of improve job {owner[:8]} on a sample of "
                 f"the cases; resuming it here would run every case. Resume the job instead: "
                 f"workbench improve --resume {owner[:8]}")
+        if run.status not in run_state.RESUMABLE:
+            raise WorkbenchError(f"Run {run_id[:8]} is {run.status.value}: only an interrupted "
+                                 "or stopped run can be resumed.")
         eval_run = self.store.evaluations.eval_run(run_id)
         repeats = eval_run.repeats if eval_run is not None else 1
         case_set = self.store.case_sets.get(run.case_set_id)
