@@ -63,3 +63,20 @@ def test_an_embedding_host_refuses_to_generate_and_a_chat_host_to_embed(embeddin
         embedding_host.generate(GenerationRequest(prompt="hi")).result()
     with pytest.raises(HostRequestError, match="loaded for generation"):
         shared_host.embed(["hi"])
+
+
+def test_embedding_stops_between_batches_once_its_job_is_cancelled(embedding_host):
+    from workbench.core.job_state import JobState
+    from workbench.services.retrieval.embedder import BATCH_TEXTS, Embedders
+
+    job = JobState("embedding")
+    stored: list[int] = []
+
+    def store(offset: int, vectors: list[bytes]) -> None:
+        stored.append(len(vectors))
+        job.cancel()  # the user's Cancel while the first batch was being stored
+
+    texts = [f"text number {i}" for i in range(3 * BATCH_TEXTS)]
+    done = Embedders(models=None).embed(embedding_host, texts, each=store, job=job)
+    assert done == BATCH_TEXTS and stored == [BATCH_TEXTS]
+    assert Embedders(models=None).embed(embedding_host, texts[:3], each=lambda *_: None) == 3

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...core.errors import WorkbenchError
+from ...core.job_state import JobState
 from ...core.retrieval import EMBEDDING_WINDOW, EmbeddingSpace
 from ...engine.host.client import ModelHost
 from ...library.hashing import file_sha256
@@ -70,13 +71,13 @@ class Embedders:
                                  "embedded; re-embed the set (workbench docs reembed).")
 
     def embed(self, host: ModelHost, texts: list[str], *,
-              each: Callable[[int, list[bytes]], None],
-              cancelled: Callable[[], bool] = lambda: False) -> int:
-        """Embed in batches of BATCH_TEXTS; ``each(offset, vectors)`` stores a batch. Stops
-        between batches on cancel. Returns how many texts were embedded."""
+              each: Callable[[int, list[bytes]], None], job: JobState | None = None) -> int:
+        """Embed in batches of BATCH_TEXTS; ``each(offset, vectors)`` stores a batch (and
+        reports the job's progress: only the caller knows the whole job's count). Stops
+        between batches once ``job`` is cancelled. Returns how many texts were embedded."""
         done = 0
         for offset in range(0, len(texts), BATCH_TEXTS):
-            if cancelled():
+            if job is not None and job.cancelled:
                 break
             batch = texts[offset:offset + BATCH_TEXTS]
             each(offset, host.embed_packed(batch))

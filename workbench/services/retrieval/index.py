@@ -188,7 +188,7 @@ class Indexer:
                 job.set_progress(before + offset + len(vectors), total, message)
 
             embedded = self.embedders.embed(host, [text for _, text in page], each=store_batch,
-                                            cancelled=lambda: job.cancelled)
+                                            job=job)
             done += embedded
             after = ids[-1]
             if embedded < len(page):

@@ -1,25 +1,23 @@
 """One long retrieval job at a time (add files, re-chunk, re-embed) as a strip: what it is
 doing, a progress bar, Cancel.
 
-The service call is blocking and reports into a ``JobState``; it runs in a Python thread and a
-``JobBridge`` brings its progress and end to the GUI thread (the shape of the library's
-downloads). Whatever the service does with the job, the strip ends it once the call returns
-(finishing twice is a no-op), so a service that only reports progress is enough.
+The service call is blocking and reports into a ``JobState``; it runs off the GUI thread as a
+``run_in_background`` call and the window's one ``JobBridge`` brings its progress and end to
+the GUI thread. Whatever the service does with the job, the strip ends it once the call
+returns or raises (finishing twice is a no-op), so a service that only reports progress is
+enough.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ...core.errors import WorkbenchError
 from ...core.job_state import JobProgress, JobState
-from ..jobs import JobBridge, describe_error
+from ..jobs import JobBridge, run_in_background
 
 
 class JobStrip(QWidget):
@@ -57,8 +55,8 @@ class JobStrip(QWidget):
         self.bar.setRange(0, 0)  # busy until the first progress says how much there is
         self.cancel_button.setEnabled(True)
         self.show()
-        threading.Thread(target=self._work, args=(state, work), daemon=True,
-                         name="gui-retrieval-job").start()
+        # Not a child of the strip: a job outlives a closed panel and still ends.
+        run_in_background(lambda: work(state), None, state.finish, state.fail)
         return state
 
     def cancel(self) -> None:
@@ -66,17 +64,6 @@ class JobStrip(QWidget):
             self.cancel_button.setEnabled(False)
             self.label.setText(f"{self.state.title}: cancelling…")
             self.state.cancel()
-
-    @staticmethod
-    def _work(state: JobState, work: Callable[[JobState], Any]) -> None:
-        try:
-            outcome = work(state)
-        except BaseException as error:  # noqa: BLE001 - every failure becomes a message
-            if not isinstance(error, WorkbenchError):
-                traceback.print_exc()
-            state.fail(describe_error(error))
-            return
-        state.finish(outcome)  # a no-op when the service already finished it
 
     def _on_progress(self, progress: JobProgress) -> None:
         if self.state is not None and self.state.cancelled:
