@@ -119,6 +119,8 @@ class TuningService:
         base = base or self.inspect_base(config.base_model)
         device = config.settings.device
         workers = config.where.workers if config.where.on_ray else 1
+        if config.where.on_ray and device == "auto":  # the workers' devices, not this one's
+            device = "cuda" if config.where.gpus_per_worker else "cpu"
         return estimate(base, config.settings, [len(r.ids) for r in plan.train],
                         "cpu" if device == "auto" else device, config.settings.threads,
                         workers=workers)

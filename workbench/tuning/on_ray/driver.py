@@ -131,8 +131,7 @@ class Driver:
                 "spec": spec, "channel": channel,
                 "train_rows": _rows(self.folder.train), "val_rows": _rows(self.folder.val),
                 "checkpoint_root": f"{storage.rstrip('/')}/{run_name(self.spec)}",
-                # Ray Train restores a run of the same name from its latest checkpoint by
-                # itself; the job folder's pointer is the fallback (storage that was moved).
+                # The newest checkpoint known persisted (worker.restore_checkpoint).
                 "resume_from": latest_pointer(self.folder)},
             scaling_config=ScalingConfig(num_workers=int(self.where["workers"]),
                                          use_gpu=gpus > 0, resources_per_worker=resources),

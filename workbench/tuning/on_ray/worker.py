@@ -93,12 +93,14 @@ class RayTeam:
 
 
 def restore_checkpoint(staging: JobFolder, resume_from: str | None) -> None:
-    """Ray Train's latest checkpoint of this run (a resumed job) into the staging folder."""
+    """The job's latest checkpoint (a resumed job) into the staging folder.
+
+    ``resume_from`` is the newest checkpoint the driver saw persisted (the job folder's
+    pointer); Ray Train's own record of the run can lag one behind when a worker died just
+    after a checkpoint, so it is only the fallback."""
     from ray.train import Checkpoint
 
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is None and resume_from:
-        checkpoint = Checkpoint(resume_from)
+    checkpoint = Checkpoint(resume_from) if resume_from else ray.train.get_checkpoint()
     if checkpoint is None:
         return
     match = STEP_NAME.search(checkpoint.path.rstrip("/"))
