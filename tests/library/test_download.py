@@ -4,6 +4,7 @@ cancel, checksum, disk space, offline; nothing half-made ever becomes a model.""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
@@ -50,10 +51,13 @@ def test_pull_downloads_with_progress_verifies_and_adds_to_library(fake_hub, lib
     assert model.source == "hub" and model.repo == SMOL
     assert model.info.architecture == "llama" and model.info.quantization == "Q4_1"
     size = bundled_model.stat().st_size
-    assert seen[-1].phase == "done" and seen[-1].done == seen[-1].total == size
-    downloading = [p for p in seen if p.phase == "downloading"]
+    assert seen[-1].message == "done" and seen[-1].done == seen[-1].total == size
+    downloading = [p for p in seen if p.message.startswith("downloading")]
     assert [p.done for p in downloading] == sorted(p.done for p in downloading)
-    assert any(p.speed > 0 for p in downloading)
+    # with a speed and the time left once bytes have arrived: "downloading · 9.1 MiB/s · 00:03 left"
+    assert any(re.fullmatch(r"downloading · [\d.]+ [KMG]iB/s · \d\d:\d\d left", p.message)
+               for p in downloading), [p.message for p in downloading]
+    assert any(p.message == "verifying sha256…" for p in seen)
     # The model is known everywhere by its name, through the store.
     assert ModelService().resolve(model.name).name == FILE
     assert _leftovers(hf_env) == []

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from ..core.model_info import human_bytes
 
 if TYPE_CHECKING:  # the services import the store and the Hub client: only when used
-    from ..library.download import Progress
+    from ..core.job_state import JobProgress
     from ..services.library import LibraryService
 
 
@@ -100,7 +99,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     bar = TerminalBar()
     with _service() as library:
         job = library.start_pull(args.repo, args.file, revision=args.revision,
-                                 watcher=JobWatcher(on_partial=bar.show))
+                                 watcher=JobWatcher(on_progress=bar.show))
         try:
             job.wait()
         except KeyboardInterrupt:  # Ctrl-C: the download stops at its next chunk
@@ -180,7 +179,8 @@ class _service:
 
 
 class TerminalBar:
-    """``[#####-----]  45%  44.2 MiB / 93.8 MiB  120.3 MiB/s  ETA 0:03`` on stderr."""
+    """``[#####-----]  45%  44.2 MiB / 93.8 MiB  downloading · 120.3 MiB/s · 00:03 left`` on
+    stderr, from the download job's progress."""
 
     WIDTH = 28
 
@@ -190,17 +190,17 @@ class TerminalBar:
         self._last_step = -1
         self._shown = False
 
-    def show(self, progress: Progress) -> None:
-        step = int(progress.fraction * 4)
-        if not self.tty and step == self._last_step and progress.phase == "downloading":
+    def show(self, progress: JobProgress) -> None:
+        fraction = progress.fraction or 0.0
+        step = int(fraction * 4)
+        downloading = progress.message.startswith("downloading")
+        if not self.tty and step == self._last_step and downloading:
             return  # a log file gets a line per quarter, not a flood
         self._last_step = step
-        filled = int(progress.fraction * self.WIDTH)
+        filled = int(fraction * self.WIDTH)
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        eta = _clock(progress.eta_s) if progress.eta_s is not None else "--:--"
-        line = (f"[{bar}] {progress.fraction:4.0%}  {human_bytes(progress.done)} / "
-                f"{human_bytes(progress.total)}  {human_bytes(int(progress.speed))}/s  ETA {eta}"
-                f"  {progress.phase}")
+        line = (f"[{bar}] {fraction:4.0%}  {human_bytes(int(progress.done))} / "
+                f"{human_bytes(int(progress.total))}  {progress.message}")
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         self.stream.flush()
         self._shown = True
@@ -209,8 +209,3 @@ class TerminalBar:
         if self._shown and self.tty:
             self.stream.write("\n")
             self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return time.strftime("%H:%M:%S" if seconds >= 3600 else "%M:%S", time.gmtime(seconds))

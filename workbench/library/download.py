@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..core.job_state import JobState
+from ..core.job_state import JobProgress, JobState
 from ..core.library_errors import (
     ChecksumMismatchError,
     DiskSpaceError,
@@ -41,21 +41,10 @@ HASH_CHUNK = 8 * 1024 * 1024
 _SHA256_HEX = set("0123456789abcdef")
 
 
-@dataclass(frozen=True)
-class Progress:
-    filename: str
-    phase: str  # "checking" | "downloading" | "verifying" | "done"
-    done: int  # bytes of the whole model (all parts)
-    total: int
-    speed: float = 0.0  # bytes per second over the last few seconds
-    eta_s: float | None = None
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
-
-ProgressCallback = Callable[[Progress], None]
+# Progress is the job's own shape: bytes of the whole model (all parts) done and in all, and a
+# message that starts with the phase: "downloading · 1.2 MiB/s · 00:03 left",
+# "verifying sha256…", "done".
+ProgressCallback = Callable[[JobProgress], None]
 
 
 @dataclass
@@ -74,7 +63,7 @@ class _Part:
 
 
 class _Meter:
-    """Bytes received -> Progress with a speed over a sliding window, throttled to ~10/s."""
+    """Bytes received -> JobProgress with a speed over a sliding window, throttled to ~10/s."""
 
     def __init__(self, model: HubModelFile, total: int, callback: ProgressCallback | None,
                  cancel: JobState | None):
@@ -98,12 +87,26 @@ class _Meter:
             self._last_emit = now
             self.callback(self._progress(phase))
 
-    def _progress(self, phase: str) -> Progress:
+    def _progress(self, phase: str) -> JobProgress:
+        return JobProgress(min(self.done, self.total), self.total, self._message(phase))
+
+    def _message(self, phase: str) -> str:
+        if phase == "verifying":
+            return "verifying sha256…"
+        if phase != "downloading":
+            return phase
         (t0, b0), (t1, b1) = self._samples[0], self._samples[-1]
         speed = (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
-        eta = (self.total - self.done) / speed if speed > 0 and phase == "downloading" else None
-        return Progress(self.model.filename, phase, min(self.done, self.total), self.total,
-                        speed, eta)
+        if speed <= 0:
+            return phase
+        left = clock((self.total - self.done) / speed)
+        return f"{phase} · {human_bytes(int(speed))}/s · {left} left"
+
+
+def clock(seconds: float) -> str:
+    """``MM:SS``, or ``HH:MM:SS`` from an hour on."""
+    seconds = int(max(0, seconds))
+    return time.strftime("%H:%M:%S" if seconds >= 3600 else "%M:%S", time.gmtime(seconds))
 
 
 class _Bar:

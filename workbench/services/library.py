@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from ..core.catalog import ModelEntry
 from ..core.errors import ModelFileError, WorkbenchError
-from ..core.job_state import CANCELLED, DONE, JobState, JobWatcher
+from ..core.job_state import CANCELLED, DONE, JobProgress, JobState, JobWatcher
 from ..core.library_errors import DownloadCancelled, LibraryError
 from ..core.paths import AppPaths, app_paths
 from ..library.bundled import BUNDLED_NAME
 from ..library.catalogue import KnownModel, known_models, library_models, resolve_model
-from ..library.download import Progress, ProgressCallback, pull_model  # noqa: F401
+from ..library.download import ProgressCallback, pull_model
 from ..library.fit import F16_CACHE, FitEstimate, KVTypes, estimate_fit
 from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
 from ..library.gguf_metadata import GGUFInfo, MetadataCache
@@ -164,9 +164,9 @@ class LibraryService:
 
     def start_pull(self, repo: str, filename: str, *, revision: str | None = None,
                    watcher: JobWatcher | None = None) -> JobState:
-        """Download ``filename`` in a thread, as a job: its progress in bytes (the phase as
-        its message), each detailed Progress (speed, ETA) a partial result, the library
-        model its outcome. A cancel ends it CANCELLED, keeping the bytes received, so a new
+        """Download ``filename`` in a thread, as a job: its progress in bytes of the whole
+        model, the message the phase with speed and time left ("downloading · 1.2 MiB/s ·
+        00:03 left", "verifying sha256…", "done"), the library model its outcome. A cancel ends it CANCELLED, keeping the bytes received, so a new
         pull resumes. ``watcher`` is bound before the work starts: no event is missed."""
         job = JobState(f"download {filename}")
         if watcher is not None:
@@ -176,9 +176,8 @@ class LibraryService:
         return job
 
     def _pull_job(self, job: JobState, repo: str, filename: str, revision: str | None) -> None:
-        def report(progress: Progress) -> None:
-            job.set_progress(progress.done, progress.total, progress.phase)
-            job.add_partial(progress)
+        def report(progress: JobProgress) -> None:
+            job.set_progress(progress.done, progress.total, progress.message)
 
         try:
             model = self.pull(repo, filename, revision=revision, progress=report, cancel=job)

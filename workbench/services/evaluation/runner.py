@@ -33,7 +33,9 @@ from .report import EvalReport, VariantSummary, build_report
 from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
 from .trend import summary_of
 
-Progress = Callable[[int, int, int], None]  # cells done, cells in all, cells failed
+# How an evaluation counts its cells to whoever drives it (done, in all, failed); the driver
+# turns them into its job's JobProgress (run_suite and resume below, an experiment's step).
+CellCount = Callable[[int, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class EvaluatingListener:
     """Passes the comparison engine's events on, and checks each output as it arrives."""
 
     def __init__(self, evaluator: Evaluator, store: Store, case_set: CaseSet,
-                 inner=None, progress: Progress | None = None, total: int = 0):
+                 inner=None, progress: CellCount | None = None, total: int = 0):
         self.evaluator, self.store, self.case_set = evaluator, store, case_set
         self.inner, self.progress, self.total = inner, progress, total
         self.cases = {case.id: case for case in case_set.cases}
@@ -206,7 +208,7 @@ class EvalService:
             raise WorkbenchError("Nothing was run. " + "\n".join(problems))
 
     def watch(self, case_set: CaseSet, inner, total: int = 0,
-              progress: Progress | None = None) -> EvaluatingListener:
+              progress: CellCount | None = None) -> EvaluatingListener:
         """A listener for ``RunService.start`` that checks each output against ``case_set``'s
         assertions as it arrives, then passes it on (``inner.cell_evaluated(EvalResult)``).
         Call ``started`` with the handle right after the run starts."""
@@ -378,7 +380,7 @@ class EvalService:
 
     def run_held(self, held: SuiteInSession, specs, *, repeats: int = 1,
                  concurrency: int | None = None, threshold: float | None = None,
-                 listener=None, progress: Progress | None = None, total: int = 0,
+                 listener=None, progress: CellCount | None = None, total: int = 0,
                  job: JobState | None = None):
         """Generate ``specs`` over a stored suite's cases, each output checked as it arrives,
         then judged and summarised (blocking). ``job`` takes a cancel. Returns the run's

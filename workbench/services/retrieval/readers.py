@@ -31,7 +31,7 @@ KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 BLOCK = 1 << 20  # bytes read at a time (progress steps of a huge file, one text part)
 TITLE_CHARS = 1 << 16  # the title is looked for in the first lines of this much text
 
-Progress = Callable[[int, int], None]  # (bytes read, file size)
+ByteCount = Callable[[int, int], None]  # (bytes read, file size): the job's progress while reading
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _not_found(path: Path) -> str:
     return "not a file or folder"
 
 
-def fingerprint(path: Path, progress: Progress | None = None) -> Fingerprint:
+def fingerprint(path: Path, progress: ByteCount | None = None) -> Fingerprint:
     """A readable kind of file's SHA-256 and size, read in blocks with progress; Unreadable
     with the reason (unknown kind, cannot be read, empty)."""
     suffix = path.suffix.lower()
@@ -120,7 +120,7 @@ class FileText:
     a file with no text at all), and when the file's bytes are no longer those
     ``fingerprint`` hashed."""
 
-    def __init__(self, fingerprint: Fingerprint, progress: Progress | None = None):
+    def __init__(self, fingerprint: Fingerprint, progress: ByteCount | None = None):
         self.path = fingerprint.path
         self.fingerprint = fingerprint
         self.progress = progress
@@ -365,7 +365,7 @@ def _said(notes: list[str], shown: int = 3) -> str:
 
 
 def _pdf_parts(path: Path, size: int, notices: list[str],
-               progress: Progress | None) -> Iterator[str]:
+               progress: ByteCount | None) -> Iterator[str]:
     """A PDF's text page by page: each page's text stripped, pages apart by a blank line.
     The file is read through an open handle (given a path, pypdf would read it whole)."""
     from pypdf import PdfReader

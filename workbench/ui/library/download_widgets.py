@@ -17,32 +17,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.job_state import CANCELLED, DONE, JobState
+from ...core.job_state import CANCELLED, DONE, JobProgress, JobState
 from ...core.model_info import human_bytes
-from ...services.library import LibraryService, Progress
+from ...services.library import LibraryService
 from ..jobs import JobBridge
 
 
-def describe_progress(progress: Progress) -> str:
-    text = f"{human_bytes(progress.done)} of {human_bytes(progress.total)}"
-    if progress.phase == "downloading":
-        if progress.speed > 0:
-            text += f" · {human_bytes(int(progress.speed))}/s"
-        if progress.eta_s is not None:
-            minutes, seconds = divmod(int(progress.eta_s), 60)
-            text += f" · {minutes}:{seconds:02d} left"
-    elif progress.phase == "verifying":
-        text += " · checking sha256…"
-    return text
+def describe_progress(progress: JobProgress) -> str:
+    """``44.2 MiB of 93.8 MiB · downloading · 1.2 MiB/s · 00:39 left``"""
+    text = f"{human_bytes(int(progress.done))} of {human_bytes(int(progress.total))}"
+    return f"{text} · {progress.message}" if progress.message else text
 
 
 class DownloadJob(QObject):
     """One download as the window sees it: the job ``LibraryService.start_pull`` creates,
-    bound by a ``JobBridge`` (each detailed Progress, the library model, or how it ended).
+    bound by a ``JobBridge`` (its progress, the library model, or how it ended).
     Each start is a new job; the bytes a cancelled or failed one received are kept, so a
     restart resumes."""
 
-    progress = Signal(object)  # Progress
+    progress = Signal(object)  # JobProgress
     succeeded = Signal(object)  # LibraryModel
     failed = Signal(str)  # why
     cancelled = Signal()
@@ -55,7 +48,7 @@ class DownloadJob(QObject):
 
     def start(self) -> DownloadJob:
         bridge = JobBridge(self)
-        bridge.partial.connect(self.progress.emit)
+        bridge.progress.connect(self.progress.emit)
         bridge.finished.connect(self._ended)
         bridge.finished.connect(bridge.deleteLater)
         self.state = self.service.start_pull(self.repo, self.filename, watcher=bridge.watcher)
@@ -123,8 +116,8 @@ class DownloadRow(QWidget):
     def retry(self) -> None:
         self.start()  # the bytes already received are kept: the download resumes
 
-    def _on_progress(self, progress: Progress) -> None:
-        self.bar.setValue(int(progress.fraction * 1000))
+    def _on_progress(self, progress: JobProgress) -> None:
+        self.bar.setValue(int((progress.fraction or 0.0) * 1000))
         self.detail.setText(describe_progress(progress))
 
     def _on_done(self, model) -> None:
