@@ -12,7 +12,7 @@ from workbench.ui.system_report import COLLECTING
 
 
 def test_help_system_report_shows_every_section_and_copies_it(qtbot, main_window):
-    torch_before = "torch" in sys.modules
+    heavy_before = {name: name in sys.modules for name in ("torch", "llama_cpp")}
     menu_action(main_window, "&Help", "&System report…").trigger()
     dialog = main_window.menus.system_report
     assert dialog.isVisible()  # open(), not exec(): the trigger returned at once
@@ -22,8 +22,9 @@ def test_help_system_report_shows_every_section_and_copies_it(qtbot, main_window
                     "Plugins"):
         assert section in report.splitlines()
     assert "n_gpu_layers" in report and dialog.summary.text() != COLLECTING
-    # PyTorch's line comes from its files or a child process: the window does not hold torch
-    assert ("torch" in sys.modules) == torch_before
+    # PyTorch's and llama.cpp's lines come from their files or child processes: the window's
+    # process loads neither for a report
+    assert {name: name in sys.modules for name in heavy_before} == heavy_before
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert QApplication.clipboard().text() == report
     dialog.close()

@@ -48,10 +48,10 @@ def run_checks(paths: AppPaths | None = None, *, safe_mode: bool = False,
     (loading them a second time would re-import the plugin modules); the CLI loads them."""
     context = _Context(paths or app_paths(), safe_mode, plugins=plugins,
                        ray_address=ray_address)
-    # The child-process probes (Qt's start, ldconfig, nvidia-smi, PyTorch's import where its
-    # files do not settle it) run at once while the sections below run in turn.
-    probes.start_early(probes.torch_device, probes.try_qt_start, probes.linker_libraries,
-                       probes.nvidia_gpus)
+    # The child-process probes (llama.cpp's and Qt's start, ldconfig, nvidia-smi, PyTorch's
+    # import where its files do not settle it) run at once while the sections run in turn.
+    probes.start_early(probes.llama_build, probes.torch_device, probes.try_qt_start,
+                       probes.linker_libraries, probes.nvidia_gpus)
     checks: list[Check] = []
     for section, check in SECTIONS:
         try:
@@ -115,18 +115,15 @@ def _platform(_ctx: _Context) -> Iterator[Check]:
 
 
 def _llama(ctx: _Context) -> Iterator[Check]:
-    try:
-        import llama_cpp
-    except Exception as error:  # noqa: BLE001 - a broken wheel raises OSError, not ImportError
-        yield Check("llama.cpp", "llama.cpp", PROBLEM, f"cannot import llama_cpp: {error}",
+    build = probes.llama_build()  # imported in a child process
+    if build.error:  # a broken wheel raises OSError, not ImportError
+        yield Check("llama.cpp", "llama.cpp", PROBLEM, f"cannot import llama_cpp: {build.error}",
                     f"{_pip()} install --force-reinstall llama-cpp-python")
         return
-    ctx.offload = bool(llama_cpp.llama_supports_gpu_offload())
-    build = "GPU offload supported" if ctx.offload else "CPU build (no GPU offload)"
-    yield Check("llama.cpp", "llama.cpp", OK, f"{llama_cpp.__version__}, {build}")
-    info = llama_cpp.llama_print_system_info()
-    info = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
-    yield Check("llama.cpp", "backends", OK, " ".join(info.split()).rstrip(" |"))
+    ctx.offload = build.offload
+    state = "GPU offload supported" if ctx.offload else "CPU build (no GPU offload)"
+    yield Check("llama.cpp", "llama.cpp", OK, f"{build.version}, {state}")
+    yield Check("llama.cpp", "backends", OK, " ".join(build.info.split()).rstrip(" |"))
     yield setup_record_check()
 
 

@@ -245,3 +245,44 @@ def torch_build(version_file: Path) -> dict:
             except ValueError:
                 continue
     return found
+
+
+# llama.cpp too: the window's process does not load llama.cpp (its model hosts do), and its
+# import held the window's GIL for a moment on a busy machine.
+_LLAMA_BUILD = ("import json\n"
+                "try:\n"
+                "    import llama_cpp\n"
+                "except Exception as error:\n"
+                "    print(json.dumps({'error': str(error)}))\n"
+                "    raise SystemExit(0)\n"
+                "info = llama_cpp.llama_print_system_info()\n"
+                "info = info.decode(errors='replace') if isinstance(info, bytes) else str(info)\n"
+                "print(json.dumps({'version': llama_cpp.__version__, 'info': info,\n"
+                "                  'offload': bool(llama_cpp.llama_supports_gpu_offload())}))\n")
+
+
+@dataclass(frozen=True)
+class LlamaBuild:
+    version: str = ""
+    offload: bool = False  # the build supports GPU offload
+    info: str = ""  # llama.cpp's system info line
+    error: str = ""  # why llama_cpp cannot be imported (or the probe gave no answer)
+
+
+@can_start_early
+def llama_build() -> LlamaBuild:
+    """The installed llama.cpp as a child process imports it."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _LLAMA_BUILD], capture_output=True,
+                              text=True, timeout=TORCH_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return LlamaBuild(error=f"importing llama_cpp took over {TORCH_TIMEOUT_S} s")
+    except OSError as error:
+        return LlamaBuild(error=f"cannot run {sys.executable}: {error.strerror}")
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        last = done.stderr.strip().splitlines()
+        return LlamaBuild(error=f"the import ended the process (status {done.returncode})"
+                                + (f": {last[-1]}" if last else ""))
+    return LlamaBuild(**answer)
