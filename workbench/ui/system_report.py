@@ -1,9 +1,9 @@
 """Help ▸ System report: the `workbench doctor` report in a window, with Copy for bug reports.
 
-The checks take a second or more (importing llama.cpp, child processes for Qt, nvidia-smi
-and ldconfig, started at once), so they run in a background call and the dialog says so until
-the report arrives; the window stays responsive. PyTorch is read from its files, or asked in a
-child process: the window's process never imports it for one line.
+The checks take a second or more (child processes for llama.cpp, Qt, nvidia-smi and ldconfig,
+started at once), so they run in a background call and the dialog says so until the report
+arrives; the window stays responsive. PyTorch is read from its files, or asked in a child
+process: the window's process loads neither llama.cpp nor torch for a report.
 """
 
 from __future__ import annotations
