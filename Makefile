@@ -84,16 +84,18 @@ conformance: $(STAMP)
 
 # `workbench improve` against DSPy (BootstrapFewShotWithRandomSearch, MIPROv2) at an equal budget
 # of target-model calls (tests/bench/bench_improve_peer.py). DSPy, pinned, gets its own venv and
-# pip cache outside the repository, never the project's venv. Slow; not part of `make test`.
+# pip cache outside the repository, never the project's venv (optuna too: MIPROv2 needs it).
+# Slow; not part of `make test`.
 # `make improve-peer IMPROVE_PEER_ARGS="--budget 60"` for a quick end-to-end run.
 DSPY_CACHE ?= $(HOME)/.cache/workbench-dspy
-DSPY_REQ   ?= dspy==3.4.1
-DSPY_STAMP := $(DSPY_CACHE)/venv/.installed
+DSPY_VERSION ?= 3.4.1
+DSPY_STAMP := $(DSPY_CACHE)/venv/.installed-dspy-optuna-$(DSPY_VERSION)
 IMPROVE_PEER_ARGS ?=
 
 $(DSPY_STAMP):
 	test -x "$(DSPY_CACHE)/venv/bin/python" || $(PYTHON) -m venv "$(DSPY_CACHE)/venv"
-	PIP_CACHE_DIR="$(DSPY_CACHE)/pip-cache" "$(DSPY_CACHE)/venv/bin/python" -m pip install "$(DSPY_REQ)"
+	PIP_CACHE_DIR="$(DSPY_CACHE)/pip-cache" "$(DSPY_CACHE)/venv/bin/python" -m pip install \
+	  "dspy[optuna]==$(DSPY_VERSION)"
 	touch "$(DSPY_STAMP)"
 
 improve-peer: $(STAMP) $(DSPY_STAMP)
