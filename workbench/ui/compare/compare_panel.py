@@ -329,6 +329,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         self.ratings, self.preferences = [], []
         self.handle = handle
         self._handles.append(handle)
+        self.bridge.follow(handle)
         self._lay_out(handle.run, cases)
         self._run_repeats = repeats
         for key, cell in self.cells.items():
@@ -383,6 +384,7 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
     def track_one_cell(self, handle: RunHandle, key: tuple[str, str]) -> None:
         self._repeating.discard(key)  # one output: it streams
         self._handles.append(handle)
+        self.bridge.follow(handle)
         self._set_running(True)
 
     def _on_started(self, variant_id: str, case_id: str) -> None:
@@ -431,7 +433,8 @@ class ComparePanel(GridJudging, GridChecks, GridInspect, GridGrounding, GridResu
         cell.show_scores(scores)
         self._fit_timer.start()
 
-    def _on_run_done(self, run_id: str, status: RunStatus) -> None:
+    def _on_run_done(self, handle: RunHandle) -> None:
+        run_id, status = handle.run.id, handle.outcome
         self._handles = [h for h in self._handles if not h.done.is_set()]
         if not self._handles:
             self._set_running(False)

@@ -33,7 +33,7 @@ class GridResume(PanelBase):
         run = self.run
         if run is None or self.running or not self.history.resumable(run):
             return
-        history, evaluation, runs = self.history, self.evaluation, self.runs
+        history, evaluation, runs, bridge = self.history, self.evaluation, self.runs, self.bridge
         self.resume_button.setEnabled(False)
         self.state.setText("Preparing to resume…")
 
@@ -51,6 +51,7 @@ class GridResume(PanelBase):
             missing = history.missing_cells(run)
             handle = runs.resume(run, specs, cases, missing, listener or self.bridge,
                                  repeats=repeats)
+            bridge.follow(handle)  # before the GUI thread hears of it: a tiny resume may end first
             return handle, missing, listener, repeats
 
         call = self._call("resume", prepare, lambda started: self._start_resume(run, *started))

@@ -7,6 +7,8 @@ import threading
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from ...core.job_state import JobWatcher
+
 
 class RunBridge(QObject):
     """RunListener for worker threads: each call becomes a signal on the GUI thread.
@@ -14,14 +16,18 @@ class RunBridge(QObject):
     Tokens and cell starts are queued signals. Finished cells, verdicts and the run's end go
     through one ordered queue that the GUI thread drains BATCH at a time per turn of its event
     loop: a stop turns thousands of queued cells into outputs at once, and handling them in one
-    go stalled the window for a quarter of a second."""
+    go stalled the window for a quarter of a second.
+
+    The run's end is read from its handle (a JobState: the RunStatus its outcome) once the
+    grid ``follow``s it, and queued behind the cells it finished; the listener's own
+    ``run_finished`` would only repeat it."""
 
     BATCH = 50
 
     started = Signal(str, str)
     token = Signal(str, str, str)
     finished = Signal(object)
-    run_done = Signal(str, object)
+    run_done = Signal(object)  # the RunHandle that ended: its run, its RunStatus as outcome
     annotated = Signal(str, str, object, object)  # variant id, case id, flags, scores
     evaluated = Signal(object)  # EvalResult: an output checked against its case's assertions
     _pending = Signal()
@@ -42,8 +48,13 @@ class RunBridge(QObject):
     def cell_finished(self, output):
         self._put(self.finished, (output,))
 
+    def follow(self, handle) -> None:
+        """``run_done`` once ``handle`` ends (at once if it has). Thread-safe: a resume is
+        started off the GUI thread."""
+        handle.watch(JobWatcher(on_finished=lambda ended: self._put(self.run_done, (ended,))))
+
     def run_finished(self, run_id, status):
-        self._put(self.run_done, (run_id, status))
+        """Part of the RunListener protocol; the end comes from the handle (``follow``)."""
 
     def cell_annotated(self, output_id, variant_id, case_id, flags, scores):
         self.annotated.emit(variant_id, case_id, list(flags), dict(scores))
