@@ -34,6 +34,7 @@ from .probe import check_reachable
 POINTER = "ray_checkpoint.json"
 KEEP = 2
 POLL_S = 0.2
+ANSWER_TIMEOUT_S = 60.0  # a lost cluster fails the job after this long
 WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
               "OMP_WAIT_POLICY": "PASSIVE", "PYTHONUNBUFFERED": "1"}
 
@@ -186,7 +187,7 @@ class Driver:
             if StopFlag.requested and not stop_sent:
                 channel.request_stop.remote()
                 stop_sent = True
-            for line in ray.get(channel.take.remote()):
+            for line in self.take(channel):
                 self.forward(line, team)
             if finished:
                 break
@@ -198,6 +199,18 @@ class Driver:
             self.emit(TrainerEvent("done", self.terminal.step,
                                    {"adapter": str(self.folder.adapter)}))
         return 0
+
+    def take(self, channel) -> list[str]:
+        """The events waiting in the channel; a cluster that stops answering is an error
+        (never a hang: Ray's own reconnection could wait much longer)."""
+        import ray
+        from ray.exceptions import GetTimeoutError
+
+        try:
+            return ray.get(channel.take.remote(), timeout=ANSWER_TIMEOUT_S)
+        except GetTimeoutError:
+            raise ConnectionError(f"the Ray cluster at {self.where.get('address') or 'local'} "
+                                  f"stopped answering for {ANSWER_TIMEOUT_S:.0f} s") from None
 
     def bring_adapter_home(self, result) -> None:
         shutil.rmtree(self.folder.adapter, ignore_errors=True)
