@@ -209,11 +209,11 @@ def row(name: str, passed: dict[int, bool], start: dict[int, bool], calls: str,
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"{'arm':<40} {'held-out':>8} {'rate [95% Wilson]':>20} {'p vs start':>10}  "
+    print(f"{'arm':<46} {'held-out':>8} {'rate [95% Wilson]':>20} {'p vs start':>10}  "
           f"{'target calls (proposer)':<26} {'wall s':>7}")
     for r in rows:
         p = "—" if r["arm"] == "start" else f"{r['p_vs_start']:.3g}"
-        print(f"{r['arm']:<40} {r['passed']:>3}/{r['total']:<4} "
+        print(f"{r['arm']:<46} {r['passed']:>3}/{r['total']:<4} "
               f"{r['rate']:>5.0%} [{r['low']:.0%}, {r['high']:.0%}]{'':>4} {p:>10}  "
               f"{r['calls']:<26} {r['wall_s']:>7}")
 
