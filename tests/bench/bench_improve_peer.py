@@ -2,7 +2,7 @@
 task and the bundled model (``make improve-peer``).
 
     .venv/bin/python tests/bench/bench_improve_peer.py [--budget 400] [--seed 0]
-        [--optimizers bfrs,mipro] [--dspy-python PATH] [--keep DIR]
+        [--optimizers bfrs,mipro] [--adapter chat|plain] [--dspy-python PATH] [--keep DIR]
 
 1. The split: the engine's own ``split_cases`` on the suite's cases, the seed and the default
    held-out fraction, as ``workbench improve`` makes it (the run's split is checked against it).
