@@ -173,7 +173,7 @@ def test_make_builds_llama_first_in_its_own_cache_and_falls_back_when_the_gpu_bu
     assert cache.endswith("/.cache/pip-llama-vulkan") and cmake_args == "-DGGML_VULKAN=on"
     assert "--force-reinstall --no-deps llama-cpp-python>=0.3.8" in calls[gpu + 1]
     assert calls[gpu + 1].split("|")[1] == ""  # the CPU fallback without GPU flags
-    assert "install -e .[demo,tune,dev]" in calls[gpu + 2]
+    assert "install -e .[demo,tune,ray,dev]" in calls[gpu + 2]
     saved = json.loads((venv / "workbench-backend.json").read_text(encoding="utf-8"))
     assert saved["backend"] == "cpu"
     assert saved["reason"].startswith("the vulkan build of llama-cpp-python failed")
