@@ -139,8 +139,8 @@ def describe_where(where) -> str:
     if not where.on_ray:
         return "this machine (a trainer process)"
     gpus = f", {where.gpus_per_worker:g} GPU each" if where.gpus_per_worker else ""
-    return (f"Ray at {where.address or 'a local Ray started for the job'}, {where.workers} "
-            f"workers × {where.cpus_per_worker} CPU{gpus}")
+    at = f"Ray at {where.address}" if where.address else "a Ray started here for the job"
+    return f"{at}, {where.workers} workers × {where.cpus_per_worker} CPU{gpus}"
 
 
 def _plan(service: TuningService, path: str, args: argparse.Namespace):
