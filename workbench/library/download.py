@@ -71,6 +71,7 @@ class _Meter:
         self.done = 0
         self._samples: list[tuple[float, int]] = [(time.monotonic(), 0)]
         self._last_emit = 0.0
+        self._phase = "downloading"
 
     def add(self, n: int, phase: str = "downloading", force: bool = False) -> None:
         if self.cancel is not None and self.cancel.cancelled:
@@ -83,8 +84,11 @@ class _Meter:
             self._samples.append((now, self.done))
             while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
                 self._samples.pop(0)
+        # A new phase is always told (a fast machine verifies within one throttle interval,
+        # and "verifying sha256…" was never shown); within a phase, about ten a second.
+        force = force or phase != self._phase
         if self.callback is not None and (force or now - self._last_emit >= 0.1):
-            self._last_emit = now
+            self._last_emit, self._phase = now, phase
             self.callback(self._progress(phase))
 
     def _progress(self, phase: str) -> JobProgress:
