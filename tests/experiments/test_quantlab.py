@@ -13,8 +13,9 @@ import pytest
 
 from workbench.core.job_state import CANCELLED, JobState, JobWatcher
 from workbench.core.paths import AppPaths
-from workbench.services.experiments.quantlab import QuantLabService, load_results
+from workbench.services.experiments.quantlab import QuantLabService
 from workbench.services.experiments.quantlab_config import QuantLabConfig
+from workbench.services.experiments.quantlab_outcome import load_results
 from workbench.services.experiments.quantlab_report import HEADERS
 from workbench.services.library import LibraryService
 from workbench.services.models import ModelService

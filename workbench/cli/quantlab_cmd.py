@@ -61,7 +61,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_quantlab(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
-    from ..services.experiments.quantlab import load_results
+    from ..services.experiments.quantlab_outcome import load_results
 
     if args.model and args.resume == "" and Path(args.model).is_dir():
         args.model, args.resume = None, args.model  # quantlab FOLDER --resume

@@ -14,11 +14,9 @@ Each step is marked in the folder's progress.json as it ends, so an interrupted 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,38 +49,8 @@ from .quantlab_measure import (
     run_measure,
     write_spec,
 )
+from .quantlab_outcome import QuantLabOutcome, quantized_folder
 from .quantlab_plan import LabProgress, lab_plan, measuring_plan
-from .quantlab_report import build_report
-from .report_doc import ReportDocument
-
-
-@dataclass
-class QuantLabOutcome:
-    folder: Path
-    results: dict
-
-    @property
-    def arms(self) -> list[dict]:
-        return self.results["arms"]
-
-    def report(self) -> ReportDocument:
-        return build_report(self.results)
-
-
-def quantized_folder(paths: AppPaths | None = None) -> Path:
-    """Where the lab's files go (each added to the library where it lies)."""
-    return (paths or app_paths()).data / "quantized"
-
-
-def load_results(path: Path) -> QuantLabOutcome:
-    """A stored experiment (its folder or its results.json) as an outcome, to show again."""
-    path = Path(path)
-    file = path / "results.json" if path.is_dir() else path
-    try:
-        results = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise WorkbenchError(f"Cannot read the lab's results {file}: {error}") from None
-    return QuantLabOutcome(file.parent, results)
 
 
 class QuantLabService:
