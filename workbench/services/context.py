@@ -10,6 +10,7 @@ retrieved ``{{ context }}`` block, or the template's own markup (role tags, line
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -312,6 +313,13 @@ def prompt_tokens(model: TextModel, version: PromptVersion,
 
 def _model_name(model: TextModel) -> str:
     """The model's one name, the library's (not the GGUF's own general.name)."""
+    return _library_name(str(model.metadata.path)) if model.metadata else ""
+
+
+@functools.lru_cache(maxsize=16)
+def _library_name(path: str) -> str:
+    # Measuring runs at every pause in typing; listing the library reads the database and scans
+    # its folders (6 ms -> ~30 ms a measurement). A loaded file keeps its name meanwhile.
     from .library import ModelNames
 
-    return ModelNames.listed().of(model.metadata.path) if model.metadata else ""
+    return ModelNames.listed().of(path)
