@@ -28,7 +28,7 @@ from pathlib import Path
 from ...core.errors import WorkbenchError
 from ..job_files import JobFolder
 from ..progress import TrainerEvent, decode
-from ..trainer.__main__ import _event_stream, _watch_parent, is_out_of_memory
+from ..trainer.__main__ import _watch_parent, event_emitter, is_out_of_memory
 from .probe import check_reachable
 
 POINTER = "ray_checkpoint.json"
@@ -255,14 +255,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m workbench.tuning.on_ray JOB_FOLDER", file=sys.stderr)
         return 2
-    events = _event_stream()
-
-    def emit(event: TrainerEvent) -> None:
-        try:
-            events.write(event.encode() + "\n")
-            events.flush()
-        except OSError:  # the app is gone: stop at the end of the step, with a checkpoint
-            StopFlag.requested = True
+    emit = event_emitter(StopFlag)  # the app gone: stop at the end of the step, checkpointed
 
     stop_on_sigterm()
     _watch_parent(StopFlag)

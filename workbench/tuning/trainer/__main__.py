@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from ...core.errors import WorkbenchError
@@ -22,13 +23,24 @@ from ..job_files import JobFolder
 from ..progress import TrainerEvent
 
 
-def _event_stream():
-    """A private copy of stdout for events; fd 1 itself now points at stderr."""
+def event_emitter(stop) -> Callable[[TrainerEvent], None]:
+    """Writes each event as a line on a private copy of stdout (fd 1 itself now points at
+    stderr, so a library's prints never mix with events); once the app is gone (the pipe
+    breaks), asks ``stop`` to end the job at its step, the checkpoints on disk being what
+    matters then. Shared by the local trainer and the Ray driver."""
     sys.stdout.flush()
     events = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    return events
+
+    def emit(event: TrainerEvent) -> None:
+        try:
+            events.write(event.encode() + "\n")
+            events.flush()
+        except OSError:
+            stop.requested = True
+
+    return emit
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -58,16 +70,9 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m workbench.tuning.trainer JOB_FOLDER", file=sys.stderr)
         return 2
-    events = _event_stream()
-
-    def emit(event: TrainerEvent) -> None:
-        try:
-            events.write(event.encode() + "\n")
-            events.flush()
-        except OSError:  # the app is gone; the checkpoints on disk are what matters now
-            Stop.requested = True
-
     from .train_loop import Stop, train
+
+    emit = event_emitter(Stop)
 
     signal.signal(signal.SIGTERM, lambda *_: setattr(Stop, "requested", True))
     _watch_parent(Stop)
