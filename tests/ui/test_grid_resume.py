@@ -68,7 +68,7 @@ def test_stop_then_resume_finishes_the_run_in_place(qtbot, app_services):
                         timeout=120_000)
         qtbot.mouseClick(compare.stop_button, Qt.MouseButton.LeftButton)
     assert stopped.args[0] is RunStatus.CANCELLED
-    assert compare.resume_button.isVisible()
+    qtbot.waitUntil(compare.resume_button.isVisible, timeout=10_000)  # asked off the GUI thread
     run_id = compare.run.id
     with qtbot.waitSignal(compare.run_finished, timeout=240_000) as done:
         qtbot.mouseClick(compare.resume_button, Qt.MouseButton.LeftButton)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QPushButton
 
+from ...core.errors import WorkbenchError
 from ...core.runs import Run
+from ...services.run_state import RESUMABLE
 from ..jobs import JobBridge
 from .grid_parts import PanelBase
 
@@ -24,14 +26,24 @@ class GridResume(PanelBase):
         return self.resume_button
 
     def _show_resume(self) -> None:
-        """The button shows while the grid holds a run that can be finished."""
-        run = self.run
-        self.resume_button.setVisible(run is not None and not self.running
-                                      and self.history.resumable(run))
+        """The button shows while the grid holds a run that can be finished. Whether it can
+        is partly a store read (an improve job's sample is finished by its job), asked off the
+        GUI thread: this runs the moment a run stops, while its last writes are landing, and a
+        read there stalled the window for 140-250 ms in the soak (tests/bench/bench_gui_soak.py)."""
+        run, history = self.run, self.history
+        if run is None or self.running or run.status not in RESUMABLE:
+            self.resume_button.hide()
+            return
+
+        def shown(resumable: bool) -> None:
+            still_shown = self.run is not None and self.run.id == run.id
+            self.resume_button.setVisible(resumable and still_shown and not self.running)
+
+        self._call("resumable", lambda: history.resumable(run), shown)
 
     def resume_shown_run(self) -> None:
         run = self.run
-        if run is None or self.running or not self.history.resumable(run):
+        if run is None or self.running or run.status not in RESUMABLE:
             return
         history, evaluation, runs, bridge = self.history, self.evaluation, self.runs, self.bridge
         self.resume_button.setEnabled(False)
@@ -41,6 +53,9 @@ class GridResume(PanelBase):
             # Off the GUI thread: the store is read and written (stopped cells removed), an
             # answer stored without its verdict is checked (a judge may be asked), and only
             # then the run goes on.
+            if not history.resumable(run):
+                raise WorkbenchError("This run is an improve job's sample: "
+                                     "`workbench improve --resume` finishes it.")
             case_set = self._stored_case_set(run.case_set_id)
             cases = list(case_set.cases) if case_set is not None else list(self.cases)
             specs = [history.spec_for(variant) for variant in run.variants]
