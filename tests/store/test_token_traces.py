@@ -160,7 +160,7 @@ def test_an_export_from_before_traces_still_imports(tmp_path):
     export_session(source.db, data.session.id, file)
     source.close()
     document = json.loads(file.read_text())
-    assert document["format_version"] == FORMAT_VERSION == 5
+    assert document["format_version"] == FORMAT_VERSION == 6
     # What the previous version wrote: format 2, none of revision 0005's columns and tables.
     document["format_version"], document["schema_revision"] = 2, "0004"
     del document["tables"]["output_traces"]

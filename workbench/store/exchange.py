@@ -19,6 +19,10 @@ whole in its ``text`` column as format 4 has it, and imported there.
 
 Format 5 (schema revision 0008) adds a test case's ``options`` (promptfoo's transform and
 transformVars); older files import with none.
+
+Format 6 (schema revision 0009) adds Improve: the tables ``improve_jobs`` (a search's request,
+split, status and evidence) and ``improve_candidates`` (each candidate's prompt version,
+settings, lineage and the runs that scored it). Older files import with no improve jobs.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from .schema import (
     EvalResultRow,
     EvalRunRow,
     EvalSuiteRow,
+    ImproveCandidateRow,
+    ImproveJobRow,
     OutputRetrievalRow,
     OutputRow,
     OutputTraceRow,
@@ -66,10 +72,10 @@ from .schema import (
 
 FORMAT = "prompt-workbench-session"
 # 2: the evaluation lab (revision 0004); 3: token traces and branches (revision 0005); 4: the
-# retrieval lab (revision 0006); 5: test case options (revision 0008). An older
-# app refuses a newer file with "exported by a newer version" instead of failing on columns it
-# does not know.
-FORMAT_VERSION = 5
+# retrieval lab (revision 0006); 5: test case options (revision 0008); 6: improve jobs and
+# their candidates (revision 0009). An older app refuses a newer file with "exported by a
+# newer version" instead of failing on columns it does not know.
+FORMAT_VERSION = 6
 
 
 def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
@@ -107,6 +113,9 @@ def _session_rows(s: OrmSession, session_id: str) -> dict[str, list]:
     take("eval_suites", EvalSuiteRow, EvalSuiteRow.session_id == session_id)
     take("eval_runs", EvalRunRow, EvalRunRow.run_id.in_(run_ids))
     take("eval_results", EvalResultRow, EvalResultRow.run_id.in_(run_ids))
+    jobs = take("improve_jobs", ImproveJobRow, ImproveJobRow.session_id == session_id)
+    take("improve_candidates", ImproveCandidateRow,
+         ImproveCandidateRow.job_id.in_([j.id for j in jobs]))
     return rows
 
 
@@ -118,6 +127,7 @@ MODELS = {
     "eval_suites": EvalSuiteRow, "eval_runs": EvalRunRow, "eval_results": EvalResultRow,
     "output_retrievals": OutputRetrievalRow, "document_sets": DocumentSetRow,
     "documents": DocumentRow, "chunks": ChunkRow,
+    "improve_jobs": ImproveJobRow, "improve_candidates": ImproveCandidateRow,
 }
 # Formats 1-3 had other tables of these names (never written by a release): not read.
 RETRIEVAL_SINCE = {"document_sets": 4, "documents": 4, "chunks": 4}
