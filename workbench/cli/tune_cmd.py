@@ -78,13 +78,16 @@ class Printer(JobWatcher):
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from ..services.models import ModelService
+    from ..services.plugins import start_plugins
     from ..services.tuning import TuningService
     from ..store import Store
 
     paths = app_paths().ensure()
     store = Store.open(paths.database)
     models = ModelService(paths)
-    service = TuningService(store, models, paths)
+    # an importer plugin's table is training data; an engine plugin loads the base model
+    plugins = start_plugins(models, safe_mode=args.safe_mode, paths=paths)
+    service = TuningService(store, models, paths, plugins=plugins)
     try:
         service.recover()
         if args.jobs:

@@ -1,8 +1,9 @@
 """Records from JSONL, JSON or CSV/TSV text, each with the line it starts on.
 
-The reader behind test cases and few-shot examples (core/tabular.py: JSONL, JSON, CSV, TSV) and
-training data's JSONL and JSON (tuning/formats.py; its CSV, with its own column rules, goes
-through csv.DictReader there). A record that cannot be read is yielded as a ``RecordProblem`` in
+The one reader behind test cases and few-shot examples (core/tabular.py: JSONL, JSON, CSV,
+TSV, the built-in importer's formats) and training data's JSONL, JSON and CSV (tuning/formats.py,
+which applies its own layouts' column rules to these records; any other table reaches both
+through the importer plugins). A record that cannot be read is yielded as a ``RecordProblem`` in
 its place, never dropped, so each caller can name the line and go on with the rest of the file.
 """
 

@@ -83,7 +83,9 @@ class TuningService:
         return FolderTokenizer(base.path)
 
     def import_files(self, paths) -> Imported:
-        return read_files(paths)
+        """Training data files: a suffix tuning does not read itself (JSONL, JSON, CSV) is
+        read by the importer plugins, as a table of test cases is."""
+        return read_files(paths, self.plugins.read_table if self.plugins is not None else None)
 
     def session_examples(self, session_id: str, *, include_examples: bool = True,
                          min_rating: float = 4.0) -> Imported:
@@ -95,7 +97,7 @@ class TuningService:
         """Render and tokenize every row; refuse data that leaves nothing to train on."""
         base = base or self.inspect_base(config.base_model)
         settings = config.settings.validate()
-        imported = imported if imported is not None else read_files(config.data)
+        imported = imported if imported is not None else self.import_files(config.data)
         if not imported.examples:  # say so before loading anything
             require_rows(Prepared([], imported.problems), 0, settings.max_length)
         tokenizer = tokenizer or self.tokenizer(base)
@@ -104,7 +106,7 @@ class TuningService:
         require_rows(Prepared(prepared.rows, problems), len(imported.examples),
                      settings.max_length)
         if config.validation:
-            extra = read_files([config.validation])
+            extra = self.import_files([config.validation])
             held = prepare(tokenizer, extra.examples, settings.max_length)
             train, val = prepared.rows, held.rows
             problems += [*extra.problems, *held.problems]

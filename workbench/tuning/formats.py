@@ -1,6 +1,7 @@
-"""Training examples from files: JSONL, JSON or CSV in the common fine-tuning layouts.
+"""Training examples from files: JSONL, JSON or CSV in the common fine-tuning layouts, and any
+table an importer plugin reads (``read_file``'s ``read_table``).
 
-Layouts, told apart by their keys (CSV: by the header):
+Layouts, told apart by their keys (a table, CSV or a plugin's: by its columns):
 
 * chat — ``{"messages": [{"role": "system"|"user"|"assistant", "content": ...}, ...]}``
   (OpenAI's fine-tuning format); ShareGPT's ``{"conversations": [{"from", "value"}]}`` too.
@@ -13,20 +14,24 @@ number and the reason, and the rest of the file is still read.
 
 from __future__ import annotations
 
-import csv
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import WorkbenchError
 from ..core.messages import ChatMessage
 from ..core.records import (
     RecordProblem,
     RecordsError,
     RowProblem,
+    delimited_records,
     json_array_records,
     jsonl_records,
     read_text,
 )
+from ..core.tabular import Rows
 from ..core.tuning_errors import DatasetError
 
 ROLES = ("system", "user", "assistant")
@@ -123,25 +128,53 @@ def _chat(items: Any, role_key: str, text_key: str, roles: dict[str, str]):
 
 # -- files ---------------------------------------------------------------------------------
 
-def read_file(path: str | Path) -> Imported:
+ReadTable = Callable[[Path], Rows]  # PluginManager.read_table: the importer hook, handed in
+OWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
+# A table's columns for each flat layout (CSV, or a table an importer plugin reads).
+TABLE_LAYOUTS = ({"prompt", "completion"}, {"instruction", "output"}, {"user", "assistant"})
+NESTED = ("messages", "conversations")  # a table keeps these as JSON text (core/tabular.py)
+
+
+def read_file(path: str | Path, read_table: ReadTable | None = None) -> Imported:
+    """The examples of one file and the problems of its rows. JSONL, JSON and CSV are read
+    here with the one record reader (core/records.py): JSON keeps its nested messages and
+    value types, which a table flattens into text. Any other suffix is read by
+    ``read_table`` — the importer plugins, which the service hands in (tuning imports no
+    plugins) — so a plugin's table format is training data too."""
     path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in OWN_SUFFIXES:
+        return _examples(path, _plugin_rows(path, read_table))
+    text = _text_of(path)
+    if suffix == ".csv":
+        header, records = delimited_records(text)
+        rows = _table_rows(header, records, f"{path.name}: the CSV header")
+    elif suffix == ".json":
+        rows = _json_array(text, path.name)
+    else:
+        rows = jsonl_records(text)
+    return _examples(path, rows)
+
+
+def read_files(paths, read_table: ReadTable | None = None) -> Imported:
+    result = Imported()
+    for path in paths:
+        result.extend(read_file(path, read_table))
+    return result
+
+
+def _text_of(path: Path) -> str:
     try:
-        text = read_text(path)
+        return read_text(path)
     except FileNotFoundError:
         raise DatasetError(f"The data file {path} does not exist.") from None
     except UnicodeDecodeError:
         raise DatasetError(f"The data file {path} is not UTF-8 text.") from None
     except OSError as error:
         raise DatasetError(f"Cannot read the data file {path}: {error.strerror}.") from None
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(text, str(path))
-    elif suffix == ".json":
-        rows = _json_array(text, path.name)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = jsonl_records(text)
-    else:
-        raise DatasetError(f"Cannot read {path.name}: data files must be .jsonl, .json or .csv.")
+
+
+def _examples(path: Path, rows) -> Imported:
     result = Imported()
     for line, row in rows:
         if isinstance(row, (RowError, RecordProblem)):
@@ -154,13 +187,6 @@ def read_file(path: str | Path) -> Imported:
     return result
 
 
-def read_files(paths) -> Imported:
-    result = Imported()
-    for path in paths:
-        result.extend(read_file(path))
-    return result
-
-
 def _json_array(text: str, name: str):
     try:
         yield from json_array_records(text, name)
@@ -168,23 +194,49 @@ def _json_array(text: str, name: str):
         raise DatasetError(str(error)) from None
 
 
-def _csv_rows(text: str, source: str):
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    if not reader.fieldnames:
-        return
-    columns = {name.strip().lower() for name in reader.fieldnames if name}
-    if not ({"prompt", "completion"} <= columns or {"instruction", "output"} <= columns
-            or {"user", "assistant"} <= columns):
-        raise DatasetError(f"{Path(source).name}: the CSV header must have prompt,completion or "
-                           "instruction,(input),output or user,assistant columns (optional "
-                           f"system); found {', '.join(reader.fieldnames)}.")
-    for row in reader:
-        line = reader.line_num
-        cleaned = {(k or "").strip().lower(): v for k, v in row.items()}
-        if None in row:
-            yield line, RowError("more cells than header columns")
-            continue
-        if "user" in cleaned:
-            cleaned = {"system": cleaned.get("system"), "prompt": cleaned.get("user"),
-                       "completion": cleaned.get("assistant")}
-        yield line, {k: v for k, v in cleaned.items() if v is not None}
+def _plugin_rows(path: Path, read_table: ReadTable | None):
+    """A table an importer plugin reads, as (line, row) records, the problems it found in
+    their places."""
+    if not path.exists():
+        raise DatasetError(f"The data file {path} does not exist.")
+    formats = "data files must be .jsonl, .json or .csv"
+    if read_table is None:
+        raise DatasetError(f"Cannot read {path.name}: {formats}.")
+    try:
+        table = read_table(path)
+    except WorkbenchError as error:  # no importer reads it, or the one that does failed
+        raise DatasetError(f"Cannot read {path.name}: {formats}, or a table an importer "
+                           f"plugin reads. {error}") from None
+    problems = [(problem.line, RecordProblem(problem.reason)) for problem in table.problems]
+    # An importer that knows no lines numbers its rows from 1.
+    records = [(table.line_of(index) or index + 1, row) for index, row in enumerate(table.rows)]
+    rows = list(_table_rows(table.columns, iter(records), f"{path.name}: the table"))
+    return sorted(problems + rows, key=lambda record: record[0])  # in the file's order
+
+
+def _table_rows(columns: list[str], records: Iterator, what: str):
+    """A table's rows in a layout ``to_messages`` knows, by its columns (checked first: a
+    table without them has no row to train on)."""
+    names = {(name or "").strip().lower() for name in columns}
+    if not names:
+        return  # an empty file: no rows (an empty dataset is said later, with its reason)
+    if not (any(layout <= names for layout in TABLE_LAYOUTS) or names & set(NESTED)):
+        raise DatasetError(f"{what} must have prompt,completion or instruction,(input),output "
+                           "or user,assistant columns (optional system), or messages as JSON; "
+                           f"found {', '.join(columns) or 'none'}.")
+    for line, row in records:
+        yield line, row if isinstance(row, RecordProblem) else _flat_row(row)
+
+
+def _flat_row(row: dict) -> dict | RowError:
+    cleaned = {(key or "").strip().lower(): value for key, value in row.items()}
+    if "user" in cleaned:
+        cleaned = {"system": cleaned.get("system"), "prompt": cleaned.get("user"),
+                   "completion": cleaned.get("assistant")}
+    for key in NESTED:
+        if isinstance(cleaned.get(key), str):
+            try:
+                cleaned[key] = json.loads(cleaned[key])
+            except json.JSONDecodeError as error:
+                return RowError(f"'{key}' is not valid JSON ({error.msg})")
+    return {key: value for key, value in cleaned.items() if value is not None}
