@@ -30,7 +30,8 @@ from .evaluator import Evaluator, JudgePool, judge_of
 from .javascript import CaseVariables, prompt_text
 from .preflight import case_value_problems, preflight_for
 from .report import EvalReport, VariantSummary, build_report
-from .suite_session import SuiteInSession, providers_for, store_suite, variant_specs
+from .suite_rerun import store_or_join
+from .suite_session import SuiteInSession, providers_for, variant_specs
 from .trend import summary_of
 
 # How an evaluation counts its cells to whoever drives it (done, in all, failed); the driver
@@ -276,8 +277,9 @@ class EvalService:
         (flash_attn, cache_type_k, …; the quantization lab's engine arms)."""
         self.check(suite, models, model_config)
         providers = providers_for(suite, models, model_config)
-        held = store_suite(self.store, replace(suite, providers=tuple(providers)),
-                           yaml_text=yaml_text)
+        # a suite run again adds its run to the session of its earlier runs
+        held = store_or_join(self.store, replace(suite, providers=tuple(providers)),
+                             yaml_text=yaml_text)
         specs = variant_specs(suite, held.versions, providers, engine=engine)
         job = job or JobState(f"evaluation of {held.stored.name}")
         try:

@@ -4,7 +4,7 @@ in the app like any comparison; and a session the user built in the app exports 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...core.cases import CaseSet, TestCase
@@ -72,46 +72,70 @@ def sampling_of(provider: SuiteProvider) -> SamplingSettings:
 def store_suite(store: Store, suite: Suite, *, name: str | None = None,
                 yaml_text: str = "") -> SuiteInSession:
     """Create a session holding the suite (one transaction: all of it or nothing)."""
-    title = name or suite.description or Path(suite.source).stem or "Suite"
+    title = suite_title(suite, name)
     with store.transaction():
-        session = store.sessions.add(Session(name=f"eval: {title}"))
+        session = store.sessions.add(Session(name=session_name(title)))
         # One prompt whose versions are the suite's prompts (the window shows a session's
         # prompt and its versions; each variant row names the version it runs).
         line = store.prompts.add_prompt(Prompt(session.id, title))
         versions = []
         parent = None
         for prompt in suite.prompts:
-            version = store.prompts.save_version(PromptVersion(
-                line.id, system_prompt=prompt.system, examples=prompt.examples,
-                user_template=prompt.user_template, parent_id=parent,
-                note=f"{prompt.label} (imported from a suite)"))
+            version = store.prompts.save_version(version_of(prompt, line.id, parent))
             versions.append(version)
             parent = version.id
-        case_set = CaseSet(session.id, title, default_assertions=suite.default_assertions,
-                           default_threshold=suite.default_threshold, judge=suite.judge)
-        case_set = store.case_sets.save(CaseSet(
-            session.id, title, id=case_set.id, default_assertions=suite.default_assertions,
-            default_threshold=suite.default_threshold, judge=suite.judge,
-            default_options=dict(suite.default_options),
-            cases=tuple(TestCase(case_set.id, {**suite.default_vars, **test.vars},
-                                 expected=test.expected, assertions=test.assertions,
-                                 threshold=test.threshold, description=test.description,
-                                 options={**suite.default_options, **test.options})
-                        for test in suite.tests)))
+        case_set = store.case_sets.save(case_set_of(suite, session.id, title))
         stored = store.evaluations.add_suite(StoredSuite(
-            session.id, case_set.id, title,
-            source_path="" if suite.source == "the suite" else str(suite.source),
+            session.id, case_set.id, title, source_path=source_path_of(suite),
             yaml_text=yaml_text))
-        store.session_variants.save(session.id, [
-            SessionVariant(label=spec_label(prompt, provider, suite.prompts),
+        store.session_variants.save(session.id, session_variants(suite, versions))
+    return SuiteInSession(session, tuple(versions), case_set, stored)
+
+
+def suite_title(suite: Suite, name: str | None = None) -> str:
+    """What the suite's session, prompt and case set are named after."""
+    return name or suite.description or Path(suite.source).stem or "Suite"
+
+
+def session_name(title: str) -> str:
+    return f"eval: {title}"
+
+
+def source_path_of(suite: Suite) -> str:
+    """The file the suite was read from ("" for one given as text)."""
+    return "" if suite.source == "the suite" else str(suite.source)
+
+
+def version_of(prompt: SuitePrompt, prompt_id: str, parent: str | None) -> PromptVersion:
+    return PromptVersion(prompt_id, system_prompt=prompt.system, examples=prompt.examples,
+                         user_template=prompt.user_template, parent_id=parent,
+                         note=f"{prompt.label} (imported from a suite)")
+
+
+def case_set_of(suite: Suite, session_id: str, title: str) -> CaseSet:
+    """The suite's tests as a new case set (not stored): defaultTest's vars and options
+    merged into each case."""
+    case_set = CaseSet(session_id, title, default_assertions=suite.default_assertions,
+                       default_threshold=suite.default_threshold, judge=suite.judge,
+                       default_options=dict(suite.default_options))
+    return replace(case_set, cases=tuple(
+        TestCase(case_set.id, {**suite.default_vars, **test.vars}, expected=test.expected,
+                 assertions=test.assertions, threshold=test.threshold,
+                 description=test.description,
+                 options={**suite.default_options, **test.options})
+        for test in suite.tests))
+
+
+def session_variants(suite: Suite, versions) -> list[SessionVariant]:
+    """The session's variants table: each prompt (its version) × each provider."""
+    return [SessionVariant(label=spec_label(prompt, provider, suite.prompts),
                            version=version.id, model=provider.id,
                            temperature=sampling_of(provider).temperature,
                            seed=sampling_of(provider).seed or 0,
                            max_tokens=sampling_of(provider).max_tokens,
                            retrieval=retrieval_of(provider))
             for prompt, version in zip(suite.prompts, versions)
-            for provider in suite.providers])
-    return SuiteInSession(session, tuple(versions), case_set, stored)
+            for provider in suite.providers]
 
 
 def spec_label(prompt: SuitePrompt, provider: SuiteProvider, prompts) -> str:
