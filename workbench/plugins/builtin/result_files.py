@@ -33,9 +33,14 @@ def junit_cases(rows: list[dict]) -> list[dict]:
 
 def write_junit(path: str, rows: list[dict], summary: dict) -> None:
     """JUnit XML as CI systems read it: a test suite per variant, a test case per case and
-    repeat; a failing verdict is a <failure> with its reason, a generation error an <error>."""
-    root = ElementTree.Element("testsuites", name=str(summary.get("suite_name") or
-                                                      summary.get("run") or "results"))
+    repeat; a failing verdict is a <failure> with its reason, a generation error an <error>.
+
+    Names follow promptfoo's: the whole is named as the run is (a suite's description, as
+    promptfoo names an eval; the file's name only when the suite has none), each test suite
+    as promptfoo names a column (the provider's label, else its id, with the prompt's label
+    when there are several)."""
+    root = ElementTree.Element("testsuites", name=str(summary.get("run") or
+                                                      summary.get("suite_name") or "results"))
     variants: dict[str, list[dict]] = {}
     for row in junit_cases(rows):
         variants.setdefault(row.get("variant") or row.get("model") or "variant", []).append(row)

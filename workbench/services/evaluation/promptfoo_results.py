@@ -53,6 +53,7 @@ def promptfoo_results(store: Store, run: Run, *, exit_code: int | None = None) -
     repeats = eval_run.repeats if eval_run is not None else 1
     outputs = {output.id: output for output in store.runs.outputs(run.id)}
     columns = _columns(store, run, config)
+    config = _used_providers(config, columns)
     rows = []
     for result in counted(store.evaluations.results(run.id)):  # one per cell, no branch
         output, column = outputs.get(result.output_id), columns.get(result.variant_id)
@@ -103,19 +104,32 @@ def _columns(store: Store, run: Run, config: dict) -> dict[str, dict[str, Any]]:
         provider_idx = variant.position - prompt_idx * per_prompt
         written = (providers[provider_idx] if len(providers) == per_prompt
                    and 0 <= provider_idx < len(providers) else None)
-        ident, label = _provider_names(written, variant.model_path, variant.label)
         try:
             version = store.prompts.version(variant.prompt_version_id)
         except WorkbenchError:
             version = None
         template = version.user_template if version is not None else ""
         prompt_label = prompt_labels[prompt_idx] if prompt_idx < len(prompt_labels) else template
+        named = _provider_part(variant.label, prompt_label if len(version_ids) > 1 else None)
+        ident, label = _provider_names(written, named)
         columns[variant.id] = {
             "index": provider_idx * len(version_ids) + prompt_idx, "version": version,
             "template": template, "label": prompt_label, "provider_id": ident,
             "provider_label": label, "variant": variant.label,
             "prompt_id": hashlib.sha256(prompt_label.encode()).hexdigest()}
     return columns
+
+
+def _used_providers(config: dict, columns: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """promptfoo's ``config`` lists the providers the eval ran (``--providers`` replaces the
+    file's): where the run's are not the file's (``workbench eval -m``), theirs."""
+    used = list(dict.fromkeys((column["provider_id"], column["provider_label"]) for column in
+                              sorted(columns.values(), key=lambda c: c["index"])))
+    written = config.get("providers") if isinstance(config.get("providers"), list) else []
+    if [_written_names(item) for item in written] == used or not used:
+        return config
+    return {**config, "providers": [{"id": ident, "label": label} if label else ident
+                                    for ident, label in used]}
 
 
 def _prompt_labels(config: dict, count: int) -> list[str]:
@@ -137,14 +151,42 @@ def _prompt_labels(config: dict, count: int) -> list[str]:
     return labels
 
 
-def _provider_names(written: Any, model_path: str, variant_label: str) -> tuple[str, str]:
+def _provider_part(variant_label: str, prompt_label: str | None) -> str:
+    """The provider's name in a variant's label (``spec_label``: "PROMPT · PROVIDER" when the
+    suite has several prompts, else the provider's label or id)."""
+    if prompt_label is None:
+        return variant_label
+    prefix = f"{prompt_label} · "
+    if variant_label.startswith(prefix):
+        return variant_label[len(prefix):]
+    return variant_label.split(" · ", 1)[-1]
+
+
+def _written_names(written: Any) -> tuple[str | None, str]:
+    """(id, label) of a provider as the suite wrote it: a text, ``{id, label, …}``, or
+    promptfoo's ``{MODEL: {config…}}``."""
     if isinstance(written, str):
         return written, ""
     if isinstance(written, dict) and len(written) == 1 and "id" not in written:
-        return str(next(iter(written))), ""  # promptfoo's {model: {config…}}
-    if isinstance(written, dict):
-        return str(written.get("id") or model_path), str(written.get("label") or "")
-    return model_path, variant_label if variant_label != model_path else ""
+        inner = next(iter(written.values()))
+        label = inner.get("label") if isinstance(inner, dict) else None
+        return str(next(iter(written))), str(label or "")
+    if isinstance(written, dict) and written.get("id"):
+        return str(written["id"]), str(written.get("label") or "")
+    return None, ""
+
+
+def _provider_names(written: Any, named: str) -> tuple[str, str]:
+    """promptfoo's provider ``{id, label}`` of a column: as the suite wrote it when the column
+    ran that provider (the column is named by its label, else by its id, with the retrieval
+    the column adds), else the name the run gave the model — the ``-m MODEL`` text, which
+    is what promptfoo's ``--providers MODEL`` makes the id, with no label. Never the model's
+    file path: promptfoo reports a provider by its id."""
+    ident, label = _written_names(written)
+    if ident is not None and (named == (label or ident)
+                              or not label and named.startswith(f"{ident} · ")):
+        return ident, label
+    return named, ""
 
 
 def _row(store: Store, result: EvalResult, output: Output, case, column: dict,
@@ -176,7 +218,7 @@ def _row(store: Store, result: EvalResult, output: Output, case, column: dict,
         "namedScores": _named_scores(verdict.results),
         "prompt": {"raw": raw, "label": column["label"], "config": {}},
         "promptId": column["prompt_id"], "promptIdx": column["index"],
-        "provider": {"id": column["provider_id"], "label": column["provider_label"]},
+        "provider": _provider(column),
         "response": response, "score": verdict.score, "success": verdict.passed,
         "testCase": test_case, "testIdx": test_idx, "tokenUsage": usage,
         "vars": variables, "failureReason": failure,
@@ -188,6 +230,15 @@ def _row(store: Store, result: EvalResult, output: Output, case, column: dict,
     if response is None:
         del row["response"]
     return row
+
+
+def _provider(column: dict) -> dict[str, str]:
+    """promptfoo's ``{id: provider.id(), label: provider.label}``: a provider without a label
+    has no ``label`` key (JSON leaves out what is undefined)."""
+    provider = {"id": column["provider_id"]}
+    if column["provider_label"]:
+        provider["label"] = column["provider_label"]
+    return provider
 
 
 def _component(result: AssertionResult) -> dict[str, Any]:
