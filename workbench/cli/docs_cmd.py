@@ -69,15 +69,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 class _Service:
-    """The store, the models and the retrieval service for one command, closed after."""
+    """The store, the models (with the plugins' backends, as every command has them) and the
+    retrieval service for one command, closed after."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.safe_mode = args.safe_mode
 
     def __enter__(self):
         from ..services.models import ModelService
+        from ..services.plugins import start_plugins
         from ..services.retrieval.service import RetrievalService
         from ..services.sessions import open_store
 
         self.store = open_store()
         self.models = ModelService(store=self.store)
+        start_plugins(self.models, safe_mode=self.safe_mode)  # an engine plugin embeds too
         return RetrievalService(self.store, self.models)
 
     def __exit__(self, *exc):
@@ -85,10 +91,10 @@ class _Service:
         self.store.close()
 
 
-def _job(title: str):
-    from ..core.job_state import JobState, JobWatcher
+def _progress_lines():
+    """A watcher that prints the job's progress on stderr: each new step, and every 10%."""
+    from ..core.job_state import JobWatcher
 
-    job = JobState(title)
     last = {"message": None, "percent": -1}
 
     def progress(p) -> None:
@@ -97,21 +103,34 @@ def _job(title: str):
             last.update(message=p.message, percent=percent)
             print(f"  {p.message} {percent}%", file=sys.stderr)
 
-    job.watch(JobWatcher(on_progress=progress))
-    return job
+    return JobWatcher(on_progress=progress)
 
 
-def _print_report(report) -> int:
+def _finish(job, *, report: bool = True) -> int:
+    """Wait for the job (Ctrl-C cancels it: what was done is kept) and say what it did."""
+    from ..core.job_state import CANCELLED
+    from .job_wait import INTERRUPTED, wait_for
+
+    wait_for(job, f"{job.title}: cancelling…")
+    if report:
+        _print_report(job.outcome)
+    if job.status == CANCELLED:
+        doing = job.title[:1].lower() + job.title[1:]  # "adding to SET"
+        print(f"workbench: {doing} was cancelled; what was done is kept.", file=sys.stderr)
+        return INTERRUPTED
+    return 0
+
+
+def _print_report(report) -> None:
     for problem in report.skipped:
         print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
     for notice in report.notices:  # added, with what its reader warned of (a damaged PDF)
         print(f"notice {notice.path}: {notice.reason}", file=sys.stderr)
     print(report.summary())
-    return 0
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    with _Service() as service:
+    with _Service(args) as service:
         given = {k: v for k, v in (("strategy", args.chunking), ("size", args.size),
                                    ("overlap", args.overlap)) if v is not None}
         # The session's own set of that name before a global one, as get_set picks.
@@ -119,18 +138,20 @@ def cmd_add(args: argparse.Namespace) -> int:
         if doc_set is None:
             doc_set = service.create_set(args.set, args.session, replace(DEFAULT_CHUNKING, **given))
         elif replace(doc_set.chunking, **given) != doc_set.chunking:
-            service.set_chunking(args.set, replace(doc_set.chunking, **given),
-                                 _job("re-chunking"), args.session)
+            code = _finish(service.start_set_chunking(
+                args.set, replace(doc_set.chunking, **given), session_id=args.session,
+                watcher=_progress_lines()), report=False)
+            if code:
+                return code
         model = args.embed_model
         if model is None and not args.no_embed and doc_set.embedding is None:
             model = "bundled"  # dense and hybrid search work out of the box
-        report = service.add(args.set, args.paths, _job(f"adding to {args.set}"),
-                             embed_model=model, session_id=args.session)
-        return _print_report(report)
+        return _finish(service.start_add(args.set, args.paths, embed_model=model,
+                                         session_id=args.session, watcher=_progress_lines()))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    with _Service() as service:
+    with _Service(args) as service:
         if args.set is None:
             for doc_set in service.sets(args.session):
                 documents = service.documents(doc_set.id)
@@ -147,7 +168,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    with _Service() as service:
+    with _Service(args) as service:
         hits = service.search(args.set, args.query, mode=args.mode, k=args.k,
                               score_floor=args.score_floor, session_id=args.session)
         if args.json:
@@ -163,7 +184,6 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_reembed(args: argparse.Namespace) -> int:
-    with _Service() as service:
-        report = service.reembed(args.set, args.model, _job(f"embedding {args.set}"),
-                                 session_id=args.session)
-        return _print_report(report)
+    with _Service(args) as service:
+        return _finish(service.start_reembed(args.set, args.model, session_id=args.session,
+                                             watcher=_progress_lines()))

@@ -1,15 +1,16 @@
 """The retrieval lab's use cases: document sets, adding files, chunking, embedding, search.
 
 ``RetrievalService`` is what the CLI (``workbench docs``), the composer and the grid call. Long
-calls (``add``, ``set_chunking``, ``reembed``) take a ``JobState`` (progress, cancel) and end
-it with their ``IndexReport``, as ``EvalService.run_suite`` does; they block, so the GUI runs
-them in the background (ui/jobs.py).
+work is started as a job the service makes and returns (``start_add``, ``start_set_chunking``,
+``start_reembed``: a thread, progress, cancel, the ``IndexReport`` as outcome); the window's
+documents panel and ``workbench docs`` watch it. The blocking forms (``add``, ``set_chunking``,
+``reembed``) are what those threads run, and what tests and other services call directly.
 """
 
 from __future__ import annotations
 
 from ...core.errors import WorkbenchError
-from ...core.job_state import JobState
+from ...core.job_state import JobState, JobWatcher
 from ...core.retrieval import (
     ChunkingSpec,
     ChunkView,
@@ -18,6 +19,7 @@ from ...core.retrieval import (
     Retrieved,
     SourceDocument,
 )
+from ..job_start import start_job
 from .chunking import check_spec
 from .embedder import DEFAULT_MODEL, Embedders
 from .index import Indexer
@@ -33,6 +35,35 @@ class RetrievalService:
         self.embedders = Embedders(models)
         self.indexer = Indexer(store, self.embedders)
         self.searcher = Searcher(store, self.embedders)
+
+    # -- long work, started as a job ----------------------------------------------------
+
+    def start_add(self, name: str, paths: list, *, embed_model: str | None = None,
+                  session_id: str | None = None, watcher: JobWatcher | None = None) -> JobState:
+        """``add`` in a thread, as the job returned (its outcome the IndexReport)."""
+        return self._start("Adding to", name, session_id, watcher, lambda job: self.add(
+            name, paths, job, embed_model=embed_model, session_id=session_id))
+
+    def start_set_chunking(self, name: str, spec: ChunkingSpec, *,
+                           session_id: str | None = None,
+                           watcher: JobWatcher | None = None) -> JobState:
+        """``set_chunking`` in a thread, as the job returned."""
+        return self._start("Re-chunking", name, session_id, watcher,
+                           lambda job: self.set_chunking(name, spec, job, session_id))
+
+    def start_reembed(self, name: str, model: str, *, session_id: str | None = None,
+                      watcher: JobWatcher | None = None) -> JobState:
+        """``reembed`` in a thread, as the job returned."""
+        return self._start("Embedding", name, session_id, watcher,
+                           lambda job: self.reembed(name, model, job, session_id))
+
+    def _start(self, doing: str, name: str, session_id: str | None,
+               watcher: JobWatcher | None, work) -> JobState:
+        try:  # the title names the set as the user knows it, not by its id
+            shown = self.get_set(name, session_id).name
+        except WorkbenchError:
+            shown = name  # the work fails with the reason, through the job
+        return start_job(f"{doing} {shown}", work, watcher, thread_name="retrieval")
 
     # -- sets ----------------------------------------------------------------------------
 
@@ -81,7 +112,7 @@ class RetrievalService:
             if rechunked.embedding is not None and not job.cancelled:
                 self.indexer.embed(rechunked, model, job, report)
 
-        return _as_job(job, f"re-chunking {doc_set.name}", work)
+        return _as_job(job, f"Re-chunking {doc_set.name}", work)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -97,7 +128,7 @@ class RetrievalService:
             if (embed_model or doc_set.embedding) and not job.cancelled:
                 self.indexer.embed(doc_set, model, job, report)
 
-        return _as_job(job, f"adding to {doc_set.name}", work)
+        return _as_job(job, f"Adding to {doc_set.name}", work)
 
     def remove_document(self, name: str, document_id: str, session_id: str | None = None) -> None:
         doc_set = self.get_set(name, session_id)
@@ -130,7 +161,7 @@ class RetrievalService:
             path = self.embedders.resolve(model)  # before any work
             self.indexer.embed(doc_set, path, job, report)
 
-        return _as_job(job, f"embedding {doc_set.name}", work)
+        return _as_job(job, f"Embedding {doc_set.name}", work)
 
     def _model_path(self, doc_set: DocumentSet, embed_model: str | None):
         """The model that embeds (and so tokenizes, for chunk sizes) the set's chunks."""

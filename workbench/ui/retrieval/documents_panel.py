@@ -355,8 +355,8 @@ class DocumentsPanel(QWidget):
         doc_set = self.current
         if doc_set is None or self.strip.running:
             return
-        self._start(f"Adding to {doc_set.name}",
-                    lambda job: self.service.add(doc_set.id, paths, job=job))
+        self._start(lambda watcher: self.service.start_add(doc_set.id, paths,
+                                                           watcher=watcher))
 
     def ask_chunking(self) -> None:
         doc_set = self.current
@@ -369,20 +369,21 @@ class DocumentsPanel(QWidget):
 
     def _rechunk(self, doc_set: DocumentSet, spec) -> None:
         self.set_dialog = None
-        self._start(f"Re-chunking {doc_set.name}",
-                    lambda job: self.service.set_chunking(doc_set.id, spec, job=job))
+        self._start(lambda watcher: self.service.start_set_chunking(doc_set.id, spec,
+                                                                    watcher=watcher))
 
     def embed(self, model: str) -> None:
         doc_set = self.current
         if doc_set is None or self.strip.running:
             return
-        self._start(f"Embedding {doc_set.name}",
-                    lambda job: self.service.reembed(doc_set.id, model, job=job))
+        self._start(lambda watcher: self.service.start_reembed(doc_set.id, model,
+                                                               watcher=watcher))
 
-    def _start(self, title: str, work) -> None:
+    def _start(self, start) -> None:
+        """Show the job ``start(watcher)`` (the service's ``start_…``) starts in the strip."""
         self.banner.hide()
         self._show_report(None)
-        self.strip.start(title, work)
+        self.strip.start(start)
         self._update_buttons()
 
     def _job_ended(self, state: JobState) -> None:

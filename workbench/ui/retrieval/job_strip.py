@@ -1,23 +1,20 @@
 """One long retrieval job at a time (add files, re-chunk, re-embed) as a strip: what it is
 doing, a progress bar, Cancel.
 
-The service call is blocking and reports into a ``JobState``; it runs off the GUI thread as a
-``run_in_background`` call and the window's one ``JobBridge`` brings its progress and end to
-the GUI thread. Whatever the service does with the job, the strip ends it once the call
-returns or raises (finishing twice is a no-op), so a service that only reports progress is
-enough.
+The strip makes no job: a service's ``start_…`` call does (it runs the work off the GUI thread
+and returns the ``JobState``), given the watcher of the window's one ``JobBridge`` so that the
+job's progress and end reach the GUI thread from its first event on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ...core.job_state import JobProgress, JobState
-from ..jobs import JobBridge, run_in_background
+from ...core.job_state import JobProgress, JobState, JobWatcher
+from ..jobs import JobBridge
 
 
 class JobStrip(QWidget):
@@ -44,19 +41,18 @@ class JobStrip(QWidget):
     def running(self) -> bool:
         return self.state is not None and not self.state.done.is_set()
 
-    def start(self, title: str, work: Callable[[JobState], Any]) -> JobState:
-        """Run ``work(job)`` off the GUI thread; ``ended`` tells how it went."""
-        state = self.state = JobState(title)
-        bridge = JobBridge(self).bind(state)
+    def start(self, start: Callable[[JobWatcher], JobState]) -> JobState:
+        """Show the job ``start(watcher)`` starts and returns (a service's ``start_…``);
+        ``ended`` tells how it went."""
+        bridge = JobBridge(self)  # events are queued: none is handled before this returns
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
         bridge.finished.connect(bridge.deleteLater)
-        self.label.setText(f"{title}…")
+        state = self.state = start(bridge.watcher)
+        self.label.setText(f"{state.title}…")
         self.bar.setRange(0, 0)  # busy until the first progress says how much there is
         self.cancel_button.setEnabled(True)
         self.show()
-        # Not a child of the strip: a job outlives a closed panel and still ends.
-        run_in_background(lambda: work(state), None, state.finish, state.fail)
         return state
 
     def cancel(self) -> None:
