@@ -1,0 +1,131 @@
+"""``workbench improve`` whose target is a real llama_cpp.server on 127.0.0.1, SIGKILLed while
+a candidate is being evaluated: the job fails saying why, nothing is scored from the cells the
+dead server could not answer, and the command exits 1 — never a result, never a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import sqlean
+
+from tests.cli.test_improve_cli import database
+from tests.plugins.test_openai_compat_cli import free_port, start_server
+
+REVIEWS = [("Loved it, lovely staff.", "positive"), ("Broken on arrival, awful.", "negative"),
+           ("Delicious pizza, cosy room.", "positive"), ("Cold soup, slow waiter.", "negative"),
+           ("Brilliant, clever, funny.", "positive"), ("Leaks, cracked lid.", "negative"),
+           ("Kind nurses, quick care.", "positive"), ("Rude driver, late bus.", "negative")]
+
+
+PROMPT = ("Describe this review in two sentences, then say if it is positive or negative."
+          "\\n\\n{{review}}")
+
+
+def suite_text(base: str) -> str:
+    # answers of a few dozen tokens: a cell lasts long enough for the kill to land inside an
+    # evaluation rather than between two
+    return textwrap.dedent(f"""
+        description: sentiment on a server
+        prompts: ["{PROMPT}"]
+        providers:
+          - id: openai+{base}?model=smollm2
+            config: {{temperature: 0, max_tokens: 48, seed: 0}}
+        tests:
+        """) + "".join(f"  - vars: {{review: \"{text}\"}}\n    expected: {label}\n"
+                       f"    assert: [{{type: icontains, value: {label}}}]\n"
+                       for text, label in REVIEWS)
+
+
+def rows(query: str, *parameters) -> list[tuple]:
+    connection = sqlean.connect(f"file:{database()}?mode=ro", uri=True, timeout=5)
+    try:
+        return connection.execute(query, parameters).fetchall()
+    finally:
+        connection.close()
+
+
+def evaluations() -> list[tuple[str, dict]]:
+    """(candidate slot, evaluation) of every candidate so far."""
+    try:
+        found = rows("SELECT slot, evaluations FROM improve_candidates")
+    except sqlean.OperationalError:
+        return []  # the database or its tables are not there yet
+    return [(slot, evaluation) for slot, stored in found for evaluation in json.loads(stored)]
+
+
+def outputs_of(run_id: str) -> list[tuple[str, str | None]]:
+    """(variant label, error) of each output the run stored."""
+    return rows("SELECT v.label, o.error FROM outputs o JOIN variants v ON o.variant_id = v.id "
+                "WHERE o.run_id = ?", run_id)
+
+
+def evaluation_under_way() -> str | None:
+    """The run of an evaluation that has stored some of its answers and not all, past the
+    start's first one (so the kill lands amid the search: a trial, or the held-out
+    comparison)."""
+    for slot, evaluation in evaluations():
+        run_id = evaluation["run_id"]
+        if (slot == "start" and evaluation["stage"] == "training") or evaluation["done"] \
+                or not run_id:
+            continue
+        [(variants,)] = rows("SELECT COUNT(*) FROM variants WHERE run_id = ?", run_id)
+        if 0 < len(outputs_of(run_id)) < variants * len(evaluation["case_ids"]):
+            return run_id
+    return None
+
+
+def test_a_target_server_killed_mid_evaluation_fails_the_job_and_scores_nothing(
+        tmp_path, bundled_model):
+    server, log, base = start_server(
+        ["--model", str(bundled_model), "--n_ctx", "1024", "--model_alias", "smollm2",
+         "--interrupt_requests", "False"], tmp_path / "server.log", free_port())
+    suite = tmp_path / "served.yaml"
+    suite.write_text(suite_text(base))
+    job = subprocess.Popen([sys.executable, "-m", "workbench", "improve", str(suite),
+                            "--budget", "30", "--allow", "examples", "--seed", "1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=os.environ.copy())
+    try:
+        killed = None
+        deadline = time.monotonic() + 900
+        while killed is None and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            killed = evaluation_under_way()
+        assert killed is not None, "no evaluation was caught under way: " + (
+            job.communicate()[1][-2000:] if job.poll() is not None else "still running")
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(30)
+        stdout, stderr = job.communicate(timeout=600)  # ends on its own: no hang
+    finally:
+        if job.poll() is None:
+            job.kill()
+        server.kill()
+        server.wait(10)
+        log.close()
+
+    assert job.returncode == 1, stdout + stderr
+    assert "failed to generate" in stderr, stderr
+    assert any(reason in stderr for reason in ("Cannot reach", "without its end", "broke")), \
+        stderr
+    assert "Significant improvement" not in stdout and "No significant" not in stdout
+    [(status, error)] = rows("SELECT status, error FROM improve_jobs")
+    assert status == "failed" and "failed to generate" in error
+    # the evaluation the kill cut is not scored: no pass count came out of dead cells
+    cut = [(slot, e) for slot, e in evaluations() if e["run_id"] == killed]
+    assert cut and all(not e["done"] and e["passed"] == 0 and e["total"] == 0 for _, e in cut)
+    failed = [label for label, error in outputs_of(killed) if error]
+    assert failed, "the dead server's cells were stored as answers"
+    # every evaluation that was scored was scored on answers only
+    for slot, evaluation in evaluations():
+        if evaluation["done"]:
+            assert not [error for label, error in outputs_of(evaluation["run_id"])
+                        if label == slot and error]
+    # and no verdict of a cell that failed to generate is a pass
+    assert not rows("SELECT r.id FROM eval_results r JOIN outputs o ON r.output_id = o.id "
+                    "WHERE o.error IS NOT NULL AND r.passed")
