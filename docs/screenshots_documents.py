@@ -100,7 +100,7 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.02)
         window.grab().save(str(DOCS / "documents.png"))
-        print("saved", DOCS / "documents.png", "|", panel.summary.text(), "|",
+        print("saved", DOCS / "documents.png", "|", panel.job_report.summary.text(), "|",
               panel.search.status.text())
     finally:
         window.compare.stop()

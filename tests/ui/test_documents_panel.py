@@ -124,10 +124,11 @@ def test_new_set_add_files_then_a_document_shows_its_chunks(qtbot, panel, monkey
     assert panel.table.rowCount() == 2
     assert sorted(d.path for d in panel.documents) == sorted(
         str(tmp_path / "corpus" / n) for n in ("bikes.txt", "handbook.md"))
-    assert "2 added" in panel.summary.text()
+    report = panel.job_report
+    assert "2 added" in report.summary.text()
     # What was skipped stays listed, each file with its reason.
-    skipped = [panel.skipped.item(i).text() for i in range(panel.skipped.count())]
-    assert panel.skipped.isVisible() and len(skipped) == 2
+    skipped = [report.skipped.item(i).text() for i in range(report.skipped.count())]
+    assert report.skipped.isVisible() and len(skipped) == 2
     assert {line.split(":")[0] for line in skipped} == {"empty.txt", "broken.pdf"}
     assert all(len(line.split(":", 1)[1].strip()) > 3 for line in skipped)
 
@@ -172,12 +173,13 @@ def test_a_damaged_pdf_is_listed_as_added_with_what_pypdf_said(qtbot, panel, mon
     state = add_files(qtbot, panel, monkeypatch, [tmp_path / "shifted.pdf",
                                                   tmp_path / "empty.txt"])
     assert state.status == "done", state.error
-    assert "1 added" in panel.summary.text() and "1 with notices" in panel.summary.text()
-    lines = [panel.skipped.item(i).text() for i in range(panel.skipped.count())]
+    report = panel.job_report
+    assert "1 added" in report.summary.text() and "1 with notices" in report.summary.text()
+    lines = [report.skipped.item(i).text() for i in range(report.skipped.count())]
     assert lines == ["empty.txt: the file is empty",
                      "shifted.pdf (added): pypdf: incorrect startxref pointer(3); parsing for "
                      "Object Streams"]
-    assert panel.skipped_label.text() == "Skipped files and notices:"
+    assert report.skipped_label.text() == "Skipped files and notices:"
 
 
 def test_bm25_search_lists_hits_and_a_hit_opens_its_chunk(qtbot, panel, monkeypatch,
@@ -223,7 +225,7 @@ def test_cancel_during_an_add_of_many_files_keeps_what_was_done(qtbot, panel, mo
     with qtbot.waitSignal(panel.strip.ended, timeout=JOB_TIMEOUT_MS) as ended:
         qtbot.mouseClick(panel.strip.cancel_button, Qt.MouseButton.LeftButton)
     assert ended.args[0].status == "cancelled"
-    assert "stopped" in panel.summary.text()
+    assert "stopped" in panel.job_report.summary.text()
     qtbot.waitUntil(lambda: background_calls_in_flight() == 0 and panel.table.rowCount() > 0,
                     timeout=20_000)
     assert 0 < panel.table.rowCount() < count
@@ -253,7 +255,9 @@ def test_embed_with_a_model_then_dense_search(qtbot, broken_model, panel, monkey
     with qtbot.waitSignal(panel.strip.ended, timeout=JOB_TIMEOUT_MS) as ended:
         qtbot.mouseClick(panel.embedding.embed_button, Qt.MouseButton.LeftButton)
     assert ended.args[0].status == "failed"
-    assert "failed:" in panel.summary.text() and "broken-embedder" in panel.summary.text()
+    summary = panel.job_report.summary
+    assert "failed:" in summary.text() and "broken-embedder" in summary.text()
+    assert summary.isVisible()  # the strip is gone: the reason stays on screen
 
     combo.setCurrentIndex(combo.findText("smollm2-135m-instruct"))
     with qtbot.waitSignal(panel.strip.ended, timeout=JOB_TIMEOUT_MS) as ended:

@@ -4,8 +4,8 @@ cut into chunks, the set's embedding, and a search box to try queries.
 Every service call runs off the GUI thread: quick ones (listing, a document's text, a search)
 with ``run_in_background``, long ones (adding files, re-chunking, embedding) as a job in the
 ``JobStrip`` with progress and Cancel. What an add skipped stays listed with its reasons until
-the next job, not in a banner that goes away, and so do the files it added with a notice (what
-pypdf warned of in a damaged PDF it could still read).
+the next job (``JobReport``), not in a banner that goes away, and so do the files it added with
+a notice (what pypdf warned of in a damaged PDF it could still read).
 """
 
 from __future__ import annotations
@@ -30,15 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.job_state import CANCELLED, FAILED, JobState
+from ...core.job_state import FAILED, JobState
 from ...core.model_info import human_bytes
-from ...core.retrieval import DocumentSet, IndexReport, Retrieved, SourceDocument
+from ...core.retrieval import DocumentSet, Retrieved, SourceDocument
 from ...core.wording import counted
 from ..banner import Banner
 from ..file_dialogs import ask_folder, ask_open_paths, confirm
 from ..jobs import run_in_background
 from .chunk_view import CHUNK_COLOURS, OVERLAP_COLOUR, ChunkTextView
 from .embedding_row import EmbeddingRow
+from .job_report import JobReport
 from .job_strip import JobStrip
 from .search_box import SearchBox
 from .set_dialog import SetDialog
@@ -69,96 +70,70 @@ class DocumentsPanel(QWidget):
     # -- layout ----------------------------------------------------------------------------
 
     def _build(self, models) -> None:
+        """The set list on the left, the chosen set on the right; then the wiring."""
         self.banner = Banner()
-        self.set_list = QListWidget()
-        self.new_set_button = QPushButton("New set…")
-        self.remove_set_button = QPushButton("Remove set")
-        left = QWidget()
-        left_column = QVBoxLayout(left)
-        left_column.setContentsMargins(0, 0, 0, 0)
-        left_column.addWidget(QLabel("<b>Document sets</b>"))
-        left_column.addWidget(self.set_list, 1)
-        set_buttons = QHBoxLayout()
-        set_buttons.addWidget(self.new_set_button)
-        set_buttons.addWidget(self.remove_set_button)
-        left_column.addLayout(set_buttons)
-
-        self.title = QLabel("")
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.chunking_label = QLabel("")
-        self.change_chunking_button = QPushButton("Change chunking…")
-        self.embedding = EmbeddingRow(models.list_models if models is not None else None)
-        self.add_files_button = QPushButton("Add files…")
-        self.add_folder_button = QPushButton("Add folder…")
-        self.remove_document_button = QPushButton("Remove document")
-        self.strip = JobStrip()
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.skipped_label = QLabel("Skipped files:")
-        self.skipped = QListWidget()
-        self.skipped.setWordWrap(True)
-
-        self.table = QTableWidget(0, len(DOCUMENT_COLUMNS))
-        self.table.setHorizontalHeaderLabels(DOCUMENT_COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's both ends tell
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.chunk_header = QLabel(LEGEND)
-        self.chunk_header.setTextFormat(Qt.TextFormat.RichText)
-        self.chunk_view = ChunkTextView()
-        self.search = SearchBox()
-
-        chunking_row = QHBoxLayout()
-        chunking_row.addWidget(self.chunking_label, 1)
-        chunking_row.addWidget(self.change_chunking_button)
-        file_row = QHBoxLayout()
-        for button in (self.add_files_button, self.add_folder_button,
-                       self.remove_document_button):
-            file_row.addWidget(button)
-        file_row.addWidget(self.strip, 1)
-        file_row.addStretch(0)
-        chunks = QWidget()
-        chunks_column = QVBoxLayout(chunks)
-        chunks_column.setContentsMargins(0, 0, 0, 0)
-        chunks_column.addWidget(self.chunk_header)
-        chunks_column.addWidget(self.chunk_view, 1)
-        self.documents_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.documents_splitter.addWidget(self.table)
-        self.documents_splitter.addWidget(chunks)
-        self.documents_splitter.setSizes([520, 520])
-        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.right_splitter.addWidget(self.documents_splitter)
-        self.right_splitter.addWidget(self.search)
-        self.right_splitter.setSizes([520, 300])
-        right = QWidget()
-        right_column = QVBoxLayout(right)
-        right_column.setContentsMargins(0, 0, 0, 0)
-        right_column.addWidget(self.title)
-        right_column.addLayout(chunking_row)
-        right_column.addWidget(self.embedding)
-        right_column.addLayout(file_row)
-        right_column.addWidget(self.summary)
-        right_column.addWidget(self.skipped_label)
-        right_column.addWidget(self.skipped)
-        right_column.addWidget(self.right_splitter, 1)
-
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self._build_sets_column())
+        self.splitter.addWidget(self._build_set_page(models))
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([230, 1200])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
+        self._connect()
+        self._update_buttons()
 
+    def _build_sets_column(self) -> QWidget:
+        """The document sets, with New set… and Remove set under them."""
+        self.set_list = QListWidget()
+        self.new_set_button = QPushButton("New set…")
+        self.remove_set_button = QPushButton("Remove set")
+        set_buttons = _row(self.new_set_button, self.remove_set_button)
+        return _column(QLabel("<b>Document sets</b>"), (self.set_list, 1), set_buttons)
+
+    def _build_set_page(self, models) -> QWidget:
+        """The chosen set: its name, chunking, embedding, files, the last job's report, and
+        its documents, chunks and search."""
+        self.title = QLabel("")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.chunking_label = QLabel("")
+        self.change_chunking_button = QPushButton("Change chunking…")
+        self.embedding = EmbeddingRow(models.list_models if models is not None else None)
+        chunking_row = _row((self.chunking_label, 1), self.change_chunking_button)
+        self.job_report = JobReport()  # what the last job did, kept until the next one
+        return _column(self.title, chunking_row, self.embedding, self._build_file_row(),
+                       self.job_report, (self._build_browser(), 1))
+
+    def _build_file_row(self) -> QHBoxLayout:
+        """Add files…, Add folder…, Remove document, and the strip of the running job."""
+        self.add_files_button = QPushButton("Add files…")
+        self.add_folder_button = QPushButton("Add folder…")
+        self.remove_document_button = QPushButton("Remove document")
+        self.strip = JobStrip()
+        file_row = _row(self.add_files_button, self.add_folder_button,
+                        self.remove_document_button, (self.strip, 1))
+        file_row.addStretch(0)
+        return file_row
+
+    def _build_browser(self) -> QSplitter:
+        """The documents beside the chosen one's chunks, the search box below them."""
+        self.table = documents_table(DOCUMENT_COLUMNS)
+        self.chunk_header = QLabel(LEGEND)
+        self.chunk_header.setTextFormat(Qt.TextFormat.RichText)
+        self.chunk_view = ChunkTextView()
+        self.search = SearchBox()
+        self.documents_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.documents_splitter.addWidget(self.table)
+        self.documents_splitter.addWidget(_column(self.chunk_header, (self.chunk_view, 1)))
+        self.documents_splitter.setSizes([520, 520])
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(self.documents_splitter)
+        self.right_splitter.addWidget(self.search)
+        self.right_splitter.setSizes([520, 300])
+        return self.right_splitter
+
+    def _connect(self) -> None:
         self.new_set_button.clicked.connect(self.ask_new_set)
         self.remove_set_button.clicked.connect(self.remove_set)
         self.set_list.currentRowChanged.connect(self._set_chosen)
@@ -171,8 +146,6 @@ class DocumentsPanel(QWidget):
         self.search.search_requested.connect(self.run_search)
         self.search.hit_chosen.connect(self.show_hit)
         self.strip.ended.connect(self._job_ended)
-        self._show_report(None)
-        self._update_buttons()
 
     def _run(self, fn, on_success, on_failure=None) -> None:
         run_in_background(fn, self, on_success, on_failure or self._fail)
@@ -382,49 +355,17 @@ class DocumentsPanel(QWidget):
     def _start(self, start) -> None:
         """Show the job ``start(watcher)`` (the service's ``start_…``) starts in the strip."""
         self.banner.hide()
-        self._show_report(None)
+        self.job_report.clear()
         self.strip.start(start)
         self._update_buttons()
 
     def _job_ended(self, state: JobState) -> None:
-        report = state.outcome if isinstance(state.outcome, IndexReport) else None
         if state.status == FAILED:
-            self._show_report(None)
-            self.summary.setStyleSheet("color:#611a15;")
-            self.summary.setText(f"{state.title} failed: {state.error}")
+            self.job_report.show_failure(state)
         else:
-            self._show_report(report, state)
+            self.job_report.show_outcome(state)
         self._update_buttons()
         self.refresh_sets()  # chunk counts, the embedding, the chunking may have changed
-
-    def _show_report(self, report: IndexReport | None, state: JobState | None = None) -> None:
-        self.summary.setStyleSheet("")
-        self.skipped.clear()
-        if state is None:
-            self.summary.setText("")
-        else:
-            done = "stopped; what was done is kept" if state.status == CANCELLED else "done"
-            self.summary.setText(f"{state.title} {done}"
-                                 + (f": {report.summary()}" if report else "."))
-        problems = report.skipped if report else []
-        notices = report.notices if report else []
-        for problem in problems:
-            item = QListWidgetItem(f"{Path(problem.path).name}: {problem.reason}")
-            item.setToolTip(str(problem))
-            self.skipped.addItem(item)
-        for notice in notices:  # added, with what its reader warned of
-            item = QListWidgetItem(f"{Path(notice.path).name} (added): {notice.reason}")
-            item.setToolTip(str(notice))
-            self.skipped.addItem(item)
-        self.skipped_label.setText("Skipped files and notices:" if notices and problems
-                                   else "Added with notices:" if notices else "Skipped files:")
-        problems = problems + notices
-        # As tall as its reasons (up to five lines), so the documents keep the room.
-        line = self.skipped.fontMetrics().height() + 6
-        self.skipped.setFixedHeight(min(5, max(1, len(problems))) * line + 6)
-        self.summary.setVisible(bool(self.summary.text()))
-        self.skipped_label.setVisible(bool(problems))
-        self.skipped.setVisible(bool(problems))
 
     def _update_buttons(self) -> None:
         has_set, busy = self.current is not None, self.strip.running
@@ -458,3 +399,44 @@ class DocumentsPanel(QWidget):
         if not self.select_document(hit.document_id):
             self._pending_mark = None
             self.search.show_problem(f"{hit.source} is no longer in the set.")
+
+
+def documents_table(columns: list[str]) -> QTableWidget:
+    """One row a document, chosen whole, one at a time, read-only."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(columns)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's both ends tell
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(columns.index("Path"), QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _row(*parts) -> QHBoxLayout:
+    """``parts`` side by side; a part given as (widget, stretch) takes that share of the
+    spare width."""
+    row = QHBoxLayout()
+    for part in parts:
+        widget, stretch = part if isinstance(part, tuple) else (part, 0)
+        row.addWidget(widget, stretch)
+    return row
+
+
+def _column(*parts) -> QWidget:
+    """``parts`` (widgets, or rows of them) one under another in a widget of their own with
+    no margins; a part given as (widget, stretch) takes that share of the spare height."""
+    widget = QWidget()
+    column = QVBoxLayout(widget)
+    column.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        item, stretch = part if isinstance(part, tuple) else (part, 0)
+        if isinstance(item, QHBoxLayout):
+            column.addLayout(item, stretch)
+        else:
+            column.addWidget(item, stretch)
+    return widget
