@@ -24,16 +24,15 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QTextBrowser,
     QVBoxLayout,
-    QWidget,
 )
 
 from ...core.errors import WorkbenchError
 from ...services.experiments.fewshot_config import ASSERTIONS, FewShotConfig, default_training
 from ...services.experiments.fewshot_runner import FewShotService
 from .. import file_dialogs
+from ..form_rows import FormRow, spin_box
 from ..jobs import JobBridge
 from .report_view import SAVE_FILTERS, report_text_document, save_report
 from .resume_button import ResumeButton
@@ -57,12 +56,50 @@ class FewShotDialog(QDialog):
     # -- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_form())
+        layout.addLayout(self._build_buttons())
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.step_label = QLabel("Set the experiment up, then Start.")
+        self.step_label.setWordWrap(True)
+        self.report = QTextBrowser()
+        self.report.setOpenExternalLinks(False)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.step_label)
+        layout.addWidget(self.report, 1)
+
+    def _build_form(self) -> QFormLayout:
         form = QFormLayout()
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         form.addRow("Model", self.model_label)
         self._show_model()
         self.window_ref.models.loaded.connect(self._show_model)
+        form.addRow("Examples", self._build_examples_choice())
+        form.addRow("", FormRow(self.from_file, (self.file_edit, 1), self.browse))
+        self.system_edit = QLineEdit(placeholderText="(the examples' own system prompt, if any)")
+        form.addRow("System prompt", self.system_edit)
+        self.k_edit = QLineEdit("0, 2, 4, 8")
+        form.addRow("k values", self.k_edit)
+        self.held_out = spin_box(1, 10_000, 15)
+        form.addRow("Held-out cases", self.held_out)
+        self.seed = spin_box(0, 2**31 - 1, 0)
+        form.addRow("Seed", self.seed)
+        self.repeats = spin_box(1, 100, 2)
+        form.addRow("Repeats", self.repeats)
+        self.steps = spin_box(0, 100_000, default_training().max_steps or 30,
+                              special="no adapters")
+        form.addRow("Training steps", self.steps)
+        self.assertion = QComboBox()
+        self.assertion.addItems(ASSERTIONS)
+        form.addRow("Answer passes with", self.assertion)
+        return form
+
+    def _build_examples_choice(self) -> QRadioButton:
+        """This session's examples or a file (its row is laid out by the caller); the
+        session's radio button is returned, the file's parts are kept."""
         self.from_session = QRadioButton("This session's examples and rated outputs")
         self.from_file = QRadioButton("A file:")
         group = QButtonGroup(self)
@@ -71,33 +108,14 @@ class FewShotDialog(QDialog):
         self.file_edit = QLineEdit(placeholderText="JSONL, JSON or CSV, as the tune wizard reads")
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._browse)
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.from_file)
-        file_row.addWidget(self.file_edit, 1)
-        file_row.addWidget(self.browse)
         has_session = getattr(self.window_ref, "workspace", None) is not None
         self.from_session.setEnabled(has_session)
         (self.from_session if has_session else self.from_file).setChecked(True)
         self.file_edit.textEdited.connect(lambda _text: self.from_file.setChecked(True))
-        form.addRow("Examples", self.from_session)
-        form.addRow("", _row(file_row))
-        self.system_edit = QLineEdit(placeholderText="(the examples' own system prompt, if any)")
-        form.addRow("System prompt", self.system_edit)
-        self.k_edit = QLineEdit("0, 2, 4, 8")
-        form.addRow("k values", self.k_edit)
-        self.held_out = _spin(1, 10_000, 15)
-        form.addRow("Held-out cases", self.held_out)
-        self.seed = _spin(0, 2**31 - 1, 0)
-        form.addRow("Seed", self.seed)
-        self.repeats = _spin(1, 100, 2)
-        form.addRow("Repeats", self.repeats)
-        self.steps = _spin(0, 100_000, default_training().max_steps or 30)
-        self.steps.setSpecialValueText("no adapters")
-        form.addRow("Training steps", self.steps)
-        self.assertion = QComboBox()
-        self.assertion.addItems(ASSERTIONS)
-        form.addRow("Answer passes with", self.assertion)
+        return self.from_session
 
+    def _build_buttons(self) -> QHBoxLayout:
+        """Start, Cancel, Resume; the report's Save buttons at the right."""
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
@@ -118,19 +136,7 @@ class FewShotDialog(QDialog):
         for button in (self.save_html, self.save_md):
             button.setEnabled(False)
             buttons.addWidget(button)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.step_label = QLabel("Set the experiment up, then Start.")
-        self.step_label.setWordWrap(True)
-        self.report = QTextBrowser()
-        self.report.setOpenExternalLinks(False)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.step_label)
-        layout.addWidget(self.report, 1)
+        return buttons
 
     def _show_model(self, _metadata=None) -> None:
         """The model the experiment trains and compares: the one the window has loaded (Start
@@ -273,17 +279,3 @@ class FewShotDialog(QDialog):
         if self.job is not None and not self.job.done.is_set():
             self.job.cancel()  # closing the dialog abandons the experiment
         super().closeEvent(event)
-
-
-def _spin(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
-
-
-def _row(layout) -> QWidget:
-    widget = QWidget()
-    layout.setContentsMargins(0, 0, 0, 0)
-    widget.setLayout(layout)
-    return widget

@@ -10,14 +10,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
-    QSpinBox,
     QWidget,
 )
 
 from ...core.errors import WorkbenchError
 from ...core.sampling import SamplingSettings
 from ...services.improve import AllowedChanges, ImproveRequest
+from ..form_rows import FormRow, spin_box
 
 SAME_AS_TARGET = "Same as the target"
 
@@ -50,19 +49,20 @@ class ImproveForm(QWidget):
         self.proposer.setToolTip("The model that reads failures and writes instruction "
                                  "rewrites; a stronger one writes better rewrites")
         form.addRow("Proposer", self.proposer)
-        self.generations = _spin(10, 1_000_000, 400)
-        self.generations.setSuffix(" generations")
-        self.generations.setToolTip("Target-model calls in all, the final held-out "
-                                    "comparison included (it is reserved first)")
-        self.minutes = _spin(0, 10_000, 0)
-        self.minutes.setSuffix(" min")
-        self.minutes.setSpecialValueText("no time limit")
-        self.minutes.setToolTip("Stop the search after this many minutes of work")
-        budget = QHBoxLayout()
-        budget.addWidget(self.generations)
-        budget.addWidget(self.minutes)
-        budget.addStretch(1)
-        form.addRow("Budget", _row(budget))
+        form.addRow("Budget", self._budget_row())
+        form.addRow("May change", self._may_change_row())
+        form.addRow("Evidence", self._evidence_row())
+
+    def _budget_row(self) -> FormRow:
+        self.generations = spin_box(
+            10, 1_000_000, 400, suffix=" generations",
+            tip="Target-model calls in all, the final held-out comparison included (it is "
+                "reserved first)")
+        self.minutes = spin_box(0, 10_000, 0, suffix=" min", special="no time limit",
+                                tip="Stop the search after this many minutes of work")
+        return FormRow(self.generations, self.minutes)
+
+    def _may_change_row(self) -> FormRow:
         self.instruction = QCheckBox("instruction (rewritten by the proposer)")
         self.examples = QCheckBox("examples (which, how many, in what order)")
         self.temperature = QCheckBox("temperature")
@@ -71,24 +71,17 @@ class ImproveForm(QWidget):
         self.instruction.setChecked(True)
         self.examples.setChecked(True)
         self.format_line.setToolTip(AllowedChanges().format_line_text)
-        may_change = QHBoxLayout()
-        for box in self.allowed_boxes():
-            may_change.addWidget(box)
-        may_change.addStretch(1)
-        form.addRow("May change", _row(may_change))
+        return FormRow(*self.allowed_boxes())
+
+    def _evidence_row(self) -> FormRow:
         self.held_out = QDoubleSpinBox(minimum=10, maximum=80, value=40, decimals=0)
         self.held_out.setSuffix(" % held out")
         self.held_out.setToolTip("Cases the search never sees: only the final comparison of "
                                  "the start and the best candidate answers them")
-        self.seed = _spin(0, 2**31 - 1, 0)
-        self.seed.setPrefix("seed ")
-        self.seed.setToolTip("Fixes the split, the samples and the search: a job is "
-                             "reproducible and a resumed job ends where it would have")
-        evidence = QHBoxLayout()
-        evidence.addWidget(self.held_out)
-        evidence.addWidget(self.seed)
-        evidence.addStretch(1)
-        form.addRow("Evidence", _row(evidence))
+        self.seed = spin_box(0, 2**31 - 1, 0, prefix="seed ",
+                             tip="Fixes the split, the samples and the search: a job is "
+                                 "reproducible and a resumed job ends where it would have")
+        return FormRow(self.held_out, self.seed)
 
     def allowed_boxes(self) -> tuple[QCheckBox, ...]:
         return (self.instruction, self.examples, self.temperature, self.system_prompt,
@@ -134,17 +127,3 @@ class ImproveForm(QWidget):
             budget_minutes=float(self.minutes.value()) or None, seed=self.seed.value(),
             allowed=self.allowed(), held_out_fraction=self.held_out.value() / 100,
             n_ctx=n_ctx).validate()
-
-
-def _spin(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
-
-
-def _row(layout) -> QWidget:
-    widget = QWidget()
-    layout.setContentsMargins(0, 0, 0, 0)
-    widget.setLayout(layout)
-    return widget
