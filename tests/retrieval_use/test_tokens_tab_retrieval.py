@@ -44,8 +44,9 @@ def drawn_text(pane) -> str:
     return pane.text.toPlainText().replace("↵", "")
 
 
-def test_the_tokens_tab_shows_the_retrieved_chunks_of_the_selected_case(
-        qtbot, app_services, tmp_path):
+def tokens_tab_retrieving(qtbot, app_services, tmp_path):
+    """The window with the handbook set and the questions composed, retrieving by BM25 from
+    the handbook, its Tokens tab in view: the window, its composer and the tab's first pane."""
     window = make_window(qtbot, app_services)
     with_document_set(qtbot, window, tmp_path)
     compose_questions(window)
@@ -53,17 +54,24 @@ def test_the_tokens_tab_shows_the_retrieved_chunks_of_the_selected_case(
     choose(qtbot, composer.retrieval.set_combo, "handbook")
     choose(qtbot, composer.retrieval.mode_combo, "BM25")
     click_tokens_tab(qtbot, composer)
-    pane = composer.tokens.panes[0]
+    return window, composer, composer.tokens.panes[0]
 
-    def shows(words: str, question: str) -> bool:
-        result = pane.result
-        return (result is not None and composer.budget is not None
-                and composer.budget.tokens is result and words in drawn_text(pane)
-                and question in drawn_text(pane))
+
+def shows(composer, pane, *words: str) -> bool:
+    """The pane shows the tokens the budget line counted, with each of ``words`` in them."""
+    result = pane.result
+    return (result is not None and composer.budget is not None
+            and composer.budget.tokens is result and all(w in drawn_text(pane) for w in words))
+
+
+def test_the_tokens_tab_shows_the_retrieved_chunks_of_the_selected_case(
+        qtbot, app_services, tmp_path):
+    _, composer, pane = tokens_tab_retrieving(qtbot, app_services, tmp_path)
 
     # The first case: its question and the handbook's chunk about night shifts.
     click_case(qtbot, composer, 0)
-    qtbot.waitUntil(lambda: shows("starts at 22:00", QUESTIONS[0][0]), timeout=60_000)
+    qtbot.waitUntil(lambda: shows(composer, pane, "starts at 22:00", QUESTIONS[0][0]),
+                    timeout=60_000)
     text = drawn_text(pane)
     assert "Context:\n[1] (Shifts) # Shifts" in text
     assert text == pane.result.received
@@ -76,7 +84,8 @@ def test_the_tokens_tab_shows_the_retrieved_chunks_of_the_selected_case(
 
     # Another case selected: its own chunks, and again the budget line's count.
     click_case(qtbot, composer, 1)
-    qtbot.waitUntil(lambda: shows("within 14 days", QUESTIONS[1][0]), timeout=60_000)
+    qtbot.waitUntil(lambda: shows(composer, pane, "within 14 days", QUESTIONS[1][0]),
+                    timeout=60_000)
     assert QUESTIONS[0][0] not in drawn_text(pane)
     assert pane.result.total == budget_line_total(composer)
 
@@ -84,18 +93,9 @@ def test_the_tokens_tab_shows_the_retrieved_chunks_of_the_selected_case(
 def test_the_tokens_tab_counts_what_a_run_of_the_same_case_sends(qtbot, app_services, tmp_path):
     """A variant retrieving as the composer does: the model's own count of the prompt it read
     for the selected case is the Tokens tab's."""
-    window = make_window(qtbot, app_services)
-    with_document_set(qtbot, window, tmp_path)
-    compose_questions(window)
-    composer = window.composer
-    choose(qtbot, composer.retrieval.set_combo, "handbook")
-    choose(qtbot, composer.retrieval.mode_combo, "BM25")
-    click_tokens_tab(qtbot, composer)
-    pane = composer.tokens.panes[0]
+    window, composer, pane = tokens_tab_retrieving(qtbot, app_services, tmp_path)
     click_case(qtbot, composer, 0)
-    qtbot.waitUntil(lambda: pane.result is not None and composer.budget is not None
-                    and composer.budget.tokens is pane.result
-                    and "starts at 22:00" in drawn_text(pane), timeout=60_000)
+    qtbot.waitUntil(lambda: shows(composer, pane, "starts at 22:00"), timeout=60_000)
     shown = pane.result.total
     table = window.compare.variants
     table.table.setRowCount(0)
