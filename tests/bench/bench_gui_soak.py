@@ -35,6 +35,7 @@ from workbench.core.evaluation import Assertion  # noqa: E402
 from workbench.core.runs import RunStatus  # noqa: E402
 from workbench.services.workspace import SetChecks  # noqa: E402
 from workbench.ui.app import create_main_window  # noqa: E402
+from workbench.ui.collector import freeze_startup_objects  # noqa: E402
 
 GOAL_MS = 100
 WORDS = ["rain", "bread", "ships", "maps", "owls", "salt", "glass", "wool", "tea", "clocks"]
@@ -75,6 +76,7 @@ def main() -> None:
     window.resize(1600, 1000)
     window.show()
     window.start(None)
+    freeze_startup_objects()  # as run_app does before its event loop
     if window.models.host is None:
         wait_for(window.models.loaded, 120_000)
     me = psutil.Process()

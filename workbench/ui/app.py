@@ -13,6 +13,7 @@ from ..services.models import ModelService
 from ..services.plugins import start_plugins
 from ..services.sessions import open_store
 from . import startup_probe
+from .collector import freeze_startup_objects
 from .main_window import AppServices, MainWindow
 from .preload import ModelPreload
 
@@ -61,6 +62,7 @@ def run_app(model: str | None = None, argv: list[str] | None = None,
     startup_probe.install(window)
     window.show()
     window.start(model)
+    freeze_startup_objects()
     try:
         code = app.exec()
     finally:
