@@ -73,7 +73,8 @@ def test_opening_the_gui_builds_only_the_gui_parser():
 def test_the_window_uses_the_model_loaded_before_it(qtbot):
     preload = ModelPreload.start(None)
     assert preload.settings is not None  # the bundled model, the window's default
-    window, services = create_main_window(models=preload.models)
+    window, services = create_main_window(models=preload.models, plugins=preload.plugins())
+    assert services.plugins is preload.plugins()  # one plugin manager, started by the preload
     qtbot.addWidget(window)
     try:
         window.show()

@@ -79,7 +79,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     # Before the GUI's imports: the model host starts while they run (ui/preload.py).
     model = getattr(args, "model", None)
-    preload = ModelPreload.start(model)
+    preload = ModelPreload.start(model, safe_mode=args.safe_mode)
     from ..ui.app import run_app
 
     return run_app(model=model, safe_mode=args.safe_mode, preload=preload)
@@ -88,15 +88,17 @@ def run_gui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     words = [arg for arg in argv if not arg.startswith("-")]
-    remote = any("+" in arg and "://" in arg for arg in argv)  # a plugin backend's model
-    if words and words[0] in LOADS_A_MODEL and not HELP_FLAGS & set(argv) and not remote:
-        # The model host boots (Python, llama.cpp) while this process imports and checks.
-        from ..core.paths import app_paths
-        from ..engine.host.spawn import prespawn
+    early_models = None
+    if words and words[0] in LOADS_A_MODEL and not HELP_FLAGS & set(argv):
+        # The plugins choose the engine first; it gets ready (the built-in one boots a model
+        # host: Python, llama.cpp) while this process imports and checks.
+        from .model_options import models_with_plugins
 
-        prespawn(app_paths().logs)
+        remote = any("+" in arg and "://" in arg for arg in argv)  # a plugin backend's model
+        early_models = models_with_plugins("--safe-mode" in argv, prepare=not remote)
     parser = build_parser(gui_only=opens_gui(argv))
     args = parser.parse_args(argv)
+    args.early_models = early_models
     func = getattr(args, "func", run_gui)
     try:
         return int(func(args) or 0)

@@ -1,6 +1,6 @@
-"""How a command names and loads a model: the service that opens it (plugins first for a
-``scheme+…`` reference) and llama.cpp's load options, shared by the model commands
-(model_cmds.py) and the token inspector's (inspect_cmds.py)."""
+"""How a command names and loads a model: the service that opens it, with the plugins started
+(they choose the engine of every model), and llama.cpp's load options, shared by the model
+commands (model_cmds.py) and the token inspector's (inspect_cmds.py)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,28 @@ import argparse
 from ..core.errors import WorkbenchError
 from ..core.model_info import CACHE_TYPES, FLASH_ATTN_MODES
 from ..services.models import DEFAULT_N_CTX, ModelService
+from ..services.plugins import start_plugins
+
+
+def models_with_plugins(safe_mode: bool, *, prepare: bool = True) -> ModelService:
+    """A ModelService whose engines the plugins chose (a local file's: the ``llamacpp``
+    backend, the built-in llama.cpp one unless a plugin replaced it; a ``scheme+…``
+    reference's: its plugin's), that engine already getting ready (the built-in one boots a
+    model host process, which the load adopts). main() makes it first thing for a command
+    that loads a model, so the engine's start-up overlaps the command's own imports."""
+    service = ModelService()
+    start_plugins(service, safe_mode=safe_mode)
+    if prepare:  # not for a remote model: no local engine will load it
+        service.prepare_engine()
+    return service
 
 
 def model_service(args: argparse.Namespace) -> ModelService:
-    """A ModelService; for a ``scheme+…`` reference (e.g. ``openai+http://…``) the plugins are
-    started first, as the app does, because the backends that open such references are plugins.
-    A plain name or path skips them: loading plugins would only slow a local generate."""
-    service = ModelService()
+    """The command's ModelService (the one main() started early, else a new one), checked
+    against the model it names: a ``scheme+…`` reference needs a plugin that opens it."""
+    service = getattr(args, "early_models", None) or models_with_plugins(args.safe_mode)
     reference = getattr(args, "model", None)
-    if not looks_like_backend_reference(reference):
-        return service
-    from ..services.plugins import start_plugins
-
-    start_plugins(service, safe_mode=args.safe_mode)
-    if not service.is_remote(reference):
+    if looks_like_backend_reference(reference) and not service.is_remote(reference):
         scheme = reference.split("+", 1)[0]
         why = "safe mode loads no plugins" if args.safe_mode else \
             "see 'workbench plugins' for what is installed and enabled"

@@ -6,12 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+LOCAL_SCHEME = "llamacpp"  # the scheme whose backend's ``load`` runs every local model file
+
 
 @dataclass(frozen=True)
 class Backend:
     """``open(reference)``: a model named ``scheme+reference`` (a remote server, say).
     ``load(settings, logs_dir)``: a local engine — an unstarted model for ``LoadSettings``
-    (its ``start()`` loads it); the ``llamacpp`` backend's runs every local GGUF file.
+    (its ``start()`` loads it; ``start(job=…)``, when it takes one, reports the load's
+    progress to the ``JobState`` and stops at its cancel); the ``llamacpp`` backend's runs
+    every local GGUF file. ``prepare(logs_dir)``: get the engine ready before the model is
+    known (the built-in one boots a model host process that the first load adopts), called
+    by a command about to load a model.
     ``check(reference, timeout_s)``: what stops ``reference`` from being used, in one sentence,
     or None when it can be — asked within ``timeout_s`` by a suite's preflight, before
     anything is generated (without it, a bad reference is found when it is opened)."""
@@ -20,6 +26,7 @@ class Backend:
     open: Callable[[str], Any]
     load: Callable[[Any, Any], Any] | None = None
     check: Callable[[str, float], str | None] | None = None
+    prepare: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ class Importer:
 
 @dataclass(frozen=True)
 class Exporter:
-    """``write(path, rows)``: one dict per output (services/results_export.py's rows). With
+    """``write(path, rows)``: one dict per output (services/results_export.py's rows: a
+    re-iterable, sized stream read from the store in batches, not a list). With
     ``summary=True``, ``write(path, rows, summary)`` also gets the run as a whole: its ids, its
     evaluation report, and from ``workbench eval`` the suite and the exit code."""
 

@@ -1,8 +1,10 @@
-"""Use cases around models: list, resolve a name, load (several at once), unload.
+"""Use cases around models: list, resolve a name, load (several at once, or one as a job with
+progress and cancel), unload.
 
-The GUI, the CLI and the tests load models through this service. The one host started
-elsewhere is the CLI's early one (engine/host/spawn.py, booted before the CLI's own imports for
-generate, tokenize, info and score), which the first ModelHost adopts.
+The GUI, the CLI and the tests load models through this service, and the service loads every
+local file through the engine the plugins chose: the ``llamacpp`` backend's ``load``, the
+built-in llama.cpp plugin's unless a plugin replaced it (``set_backends``; without plugins
+started, the built-in plugins are asked through a plugin manager of their own).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from ..core.base_model import RAW_TEMPLATE, file_looks_base
 from ..core.chat_template import TemplateChoice
 from ..core.errors import ModelUnloadedError, WorkbenchError
+from ..core.job_state import JobState, JobWatcher
 from ..core.model_info import AdapterSpec, LoadSettings, ModelMetadata
 from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
@@ -28,8 +31,8 @@ from ..library.gguf_check import check_model_file
 from ..library.gguf_metadata import read_gguf_info
 from ..library.offload import choose_offload, offload_in_build
 from ..library.system_memory import Memory, system_memory
-from ..plugins.builtin import llamacpp_backend
-from ..plugins.builtin.llamacpp_backend import LOCAL_SCHEME
+from ..plugins.contributions import LOCAL_SCHEME
+from .model_load_job import UNCHANGED, run_load_job, start_watched
 
 DEFAULT_N_CTX = 4096
 LoadedModel = ModelHost  # what the window holds: a model running in its own host process
@@ -38,10 +41,13 @@ CPU_ONLY_REASON = "the installed llama.cpp is CPU only (README, GPU offload, say
 
 
 def builtin_engine():
-    """The built-in llama.cpp backend's ``load``, taken from its own hook implementation."""
-    found = []
-    llamacpp_backend.register_backends(register=found.append)
-    return next(b.load for b in found if b.scheme == LOCAL_SCHEME)
+    """The local engine the built-in plugins register (the llama.cpp host), asked through the
+    plugin manager as ``start_plugins`` asks every plugin: for a service whose plugins were
+    not started (a library caller, a test)."""
+    from ..plugins.manager import PluginManager
+
+    _plugin, backend = PluginManager().load(discover=False).backends()[LOCAL_SCHEME]
+    return backend.load
 
 
 def _without_listing(name_or_path: str | None) -> Path | None:
@@ -70,9 +76,10 @@ class ModelService:
         self._offload_reasons: dict[LoadSettings, str] = {}
         self._remote: dict[str, object] = {}
         self._backends: dict = {}
-        # Local files open through the llama.cpp plugin's hook like every model (before the
-        # plugins start, and in safe mode, the built-in's own registration).
-        self._engine = builtin_engine()
+        # Local files open through the ``llamacpp`` backend's hook like every model: the one
+        # set_backends gives, else (no plugins started) the built-in plugin's, found at the
+        # first load.
+        self._local_engine = None
         self._lock = threading.Lock()
 
     def list_models(self) -> list[KnownModel]:
@@ -155,7 +162,21 @@ class ModelService:
         self._backends = dict(backends)
         local = backends.get(LOCAL_SCHEME)
         if local is not None and local.load is not None:
-            self._engine = local.load
+            self._local_engine = local.load
+
+    def engine(self):
+        """``load(settings, logs_dir)`` of the ``llamacpp`` backend the plugins chose."""
+        if self._local_engine is None:
+            self._local_engine = builtin_engine()
+        return self._local_engine
+
+    def prepare_engine(self) -> None:
+        """Let the chosen local engine get ready before the model is known (the built-in
+        one boots a model host process, which the first load adopts): for a command that
+        is about to load a model. An engine without ``prepare`` needs nothing."""
+        local = self._backends.get(LOCAL_SCHEME)
+        if local is not None and local.prepare is not None:
+            local.prepare(self.paths.logs)
 
     def is_remote(self, name: str | None) -> bool:
         if not name or "+" not in name.split("://", 1)[0]:
@@ -198,14 +219,33 @@ class ModelService:
                     f"{type(error).__name__}: {error}")
         return None if problem is None else str(problem)
 
-    def load(self, settings: LoadSettings) -> ModelHost:
-        """The host for these settings, started (blocking). Loaded models are shared."""
+    def load(self, settings: LoadSettings, job: JobState | None = None) -> ModelHost:
+        """The host for these settings, started (blocking). Loaded models are shared.
+        ``job``: the load's progress and cancel (see ``start_load``)."""
         try:
-            return self._load_once(settings)
+            return self._load_once(settings, job)
         except ModelUnloadedError:
             # Two callers can wait on one host; if the other's start failed, it closed the
             # host under us. Try once more, so that this caller gets llama.cpp's own reason.
-            return self._load_once(settings)
+            return self._load_once(settings, job)
+
+    def start_load(self, name_or_path: str | None = None, *, watcher: JobWatcher | None = None,
+                   template: TemplateChoice | None | object = UNCHANGED,
+                   replacing: ModelHost | None = None, **options) -> JobState:
+        """Load a model in a thread, as a job: its progress how far llama.cpp has read the
+        weights (0 to 1, "loading NAME…"), the started host its outcome. A cancel ends it
+        CANCELLED with no host left for it (the load is stopped, its process ended).
+        ``template``: a chat template to keep for the file first (``choose_template``);
+        ``replacing``: a host of the same file to unload once this one is up (two copies of a
+        large model would not fit). ``watcher`` is bound before the work starts."""
+        label = Path(name_or_path).name if name_or_path else "the bundled model"
+        job = JobState(f"load {label}")
+        if watcher is not None:
+            job.watch(watcher)
+        job.set_progress(0, 1, f"loading {label}…")
+        threading.Thread(target=run_load_job, daemon=True, name="model-load",
+                         args=(self, job, name_or_path, template, replacing, options)).start()
+        return job
 
     # -- GPU layers: "auto" becomes the number the memory-fit estimate says fits -------------
 
@@ -237,7 +277,7 @@ class ModelService:
         return replace(settings, n_gpu_layers=choice.n_gpu_layers,
                        n_parallel=choice.n_parallel), choice.describe()
 
-    def _load_once(self, settings: LoadSettings) -> ModelHost:
+    def _load_once(self, settings: LoadSettings, job: JobState | None) -> ModelHost:
         with self._lock:
             host = self._hosts.get(settings)
         if host is None:
@@ -245,14 +285,15 @@ class ModelService:
             # settings asked for ("auto"), so the next "auto" load finds it, even though free
             # VRAM has dropped by what it took.
             chosen, reason = self.with_offload(settings)
+            engine = self.engine()
             with self._lock:
                 host = self._hosts.get(settings)
                 if host is None:
-                    host = self._engine(chosen, self.paths.logs)
+                    host = engine(chosen, self.paths.logs)
                     self._hosts[settings] = host
                     self._offload_reasons[settings] = reason
         try:
-            host.start()
+            start_watched(host, job)
         except Exception:
             with self._lock:
                 if self._hosts.get(settings) is host:
@@ -322,7 +363,7 @@ class ModelService:
         # One sequence: nothing is generated, and each parallel stream costs KV memory.
         settings = replace(self.settings_for(name_or_path, **options), n_ctx=512, n_parallel=1)
         settings, _ = self.with_offload(settings)
-        host = self._engine(settings, self.paths.logs)
+        host = self.engine()(settings, self.paths.logs)
         try:
             return host.start()
         finally:

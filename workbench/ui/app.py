@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core.paths import app_paths
 from ..services.models import ModelService
-from ..services.plugins import start_plugins
+from ..services.plugins import PluginManager, start_plugins
 from ..services.sessions import open_store
 from . import startup_probe
 from .collector import freeze_startup_objects
@@ -24,15 +24,17 @@ def window_settings() -> QSettings:
 
 
 def create_main_window(safe_mode: bool = False, models: ModelService | None = None,
-                       ) -> tuple[MainWindow, AppServices]:
+                       plugins: PluginManager | None = None) -> tuple[MainWindow, AppServices]:
     """``models``: a service made before the store was open (ui/preload.py starts the default
-    model in it); it lists models through the app's store from here on."""
+    model in it); it lists models through the app's store from here on. ``plugins``: the
+    manager the preload started for it (else they start here)."""
     store = open_store()
     if models is None:
         models = ModelService(store=store)
     else:
         models.store = store
-    plugins = start_plugins(models, safe_mode=safe_mode)
+    if plugins is None:
+        plugins = start_plugins(models, safe_mode=safe_mode)
     services = AppServices(models=models, store=store, plugins=plugins)
     window = MainWindow(services, window_settings())
     for notice in services.store.notices:
@@ -52,7 +54,8 @@ def run_app(model: str | None = None, argv: list[str] | None = None,
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Prompt Workbench")
     try:
-        window, services = create_main_window(safe_mode, preload.models if preload else None)
+        models, plugins = (preload.models, preload.plugins()) if preload else (None, None)
+        window, services = create_main_window(safe_mode, models, plugins)
     except BaseException:
         if preload is not None:  # e.g. the store would not open: stop the model host too
             preload.models.close()
@@ -78,12 +81,12 @@ def settle_after_first_load(window: MainWindow, preload: ModelPreload) -> None:
     controller = window.models
 
     def settle(*_args) -> None:
-        controller.loaded.disconnect(settle)
-        controller.failed.disconnect(settle)
+        for ended in (controller.loaded, controller.failed, controller.cancelled):
+            ended.disconnect(settle)
         preload.settle(controller.host)
 
-    controller.loaded.connect(settle)
-    controller.failed.connect(settle)
+    for ended in (controller.loaded, controller.failed, controller.cancelled):
+        ended.connect(settle)
 
 
 def leave_now(code: int) -> None:

@@ -12,6 +12,7 @@ import threading
 import time
 from array import array
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ...core.errors import (
     WorkbenchError,
 )
 from ...core.generation import GenerationRequest, ScoreRequest
+from ...core.job_state import JobState
 from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings, ModelMetadata
 from ...core.tokens import AnswerLikelihood
@@ -30,6 +32,7 @@ from ...library.gguf_check import check_adapter_file, check_model_file
 from ...library.offload import vram_failure_message
 from ..process import LOG_TAIL_LINES, describe_exit, read_log_tail
 from . import wire
+from .loading import PROGRESS, LoadCancelled
 from .replies import TERMINAL, Died
 from .spawn import start_process, take_spare
 from .stream import GenerationStream
@@ -65,6 +68,13 @@ class ModelHost:
         self._table_lock = threading.Lock()  # guards the pending table; never held while waiting
         self._write_lock = threading.Lock()
         self._closed = False
+        # A load in flight and the jobs that follow it (start(job=…)); a cancelled load
+        # abandons this host: it never loads again (the service starts a new one).
+        self._jobs_lock = threading.Lock()
+        self._load_jobs: list[JobState] = []
+        self._load_id: int | None = None
+        self._loading = False
+        self._abandoned = False
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -80,38 +90,120 @@ class ModelHost:
     def log_path(self) -> Path:
         return self.logs_dir / f"host-{Path(self.settings.path).stem}.log"
 
-    def start(self) -> ModelMetadata:
-        """Start the process and load the model (blocking: seconds for large models)."""
-        with self._lock:
-            if self._closed:
-                raise ModelUnloadedError("This model was unloaded.")
-            if self.alive and self.metadata is not None:
-                return self.metadata
-            check_model_file(self.settings.path)
-            for adapter in self.settings.adapters:
-                check_adapter_file(adapter.path)
-            if self.metadata is not None:
-                self.restarts += 1
-            self._spawn()
-            try:
-                data = self._call_started("load", settings=self.settings.to_wire())
-            except ModelProcessDied as died:
-                self._kill()
-                # Some GPU backends abort on an allocation failure instead of returning one:
-                # the log still says it ran out of VRAM, and how many layers to try.
-                layers = self.settings.n_gpu_layers
-                vram = vram_failure_message(self.log_tail(40), -1 if layers is None else layers, 0)
-                raise ModelFileError(
-                    self.settings.path, vram or f"llama.cpp crashed while loading it ({died.how})"
-                ) from None
-            except HostRequestError as error:
-                self._kill()
-                raise ModelFileError(self.settings.path, error.reason or str(error)) from None
-            except WorkbenchError:
-                self._kill()
-                raise
-            self.metadata = ModelMetadata.from_wire(data)
+    def start(self, job: JobState | None = None) -> ModelMetadata:
+        """Start the process and load the model (blocking: seconds for large models).
+
+        With ``job``: how far llama.cpp has read the weights is the job's progress (0 to 1,
+        keeping the job's message), and the job's cancel stops the load — the host is asked
+        to stop (llama.cpp's progress callback says no), killed if it does not answer, and
+        this call and every other waiting on the same load raise LoadCancelled. A caller that
+        joins a load already running (the window's, after the preload's) follows it the same
+        way. A cancel once the model is up changes nothing."""
+        if job is not None:
+            self._follow(job)
+        try:
+            with self._lock:
+                return self._start_locked()
+        finally:
+            if job is not None:
+                with self._jobs_lock:
+                    self._load_jobs.remove(job)
+
+    def _start_locked(self) -> ModelMetadata:
+        if self._abandoned:
+            raise LoadCancelled(self.settings.path)
+        if self._closed:
+            raise ModelUnloadedError("This model was unloaded.")
+        if self.alive and self.metadata is not None:
             return self.metadata
+        check_model_file(self.settings.path)
+        for adapter in self.settings.adapters:
+            check_adapter_file(adapter.path)
+        if self.metadata is not None:
+            self.restarts += 1
+        with self._jobs_lock:
+            self._loading = True
+        try:
+            self._spawn()
+            data = self._load_reply()
+        except BaseException as error:
+            self._kill()
+            if self._loading_ends():
+                raise LoadCancelled(self.settings.path) from None
+            if isinstance(error, WorkbenchError):
+                raise self._load_failure(error) from None
+            raise
+        if self._loading_ends():  # cancelled as the answer came: nothing half-loaded stays
+            self._kill()
+            raise LoadCancelled(self.settings.path)
+        self.metadata = ModelMetadata.from_wire(data)
+        return self.metadata
+
+    def _load_failure(self, error: WorkbenchError) -> WorkbenchError:
+        if isinstance(error, ModelProcessDied):
+            # Some GPU backends abort on an allocation failure instead of returning one:
+            # the log still says it ran out of VRAM, and how many layers to try.
+            layers = self.settings.n_gpu_layers
+            vram = vram_failure_message(self.log_tail(40), -1 if layers is None else layers, 0)
+            return ModelFileError(
+                self.settings.path, vram or f"llama.cpp crashed while loading it ({error.how})")
+        if isinstance(error, HostRequestError):
+            return ModelFileError(self.settings.path, error.reason or str(error))
+        return error
+
+    # -- a load's progress and cancel ------------------------------------------------------
+
+    def _load_reply(self) -> Any:
+        """Send the load request; tell progress events to the jobs following it; its result."""
+        request_id, replies = self._send(self._proc, "load", {"settings": self.settings.to_wire()})
+        with self._jobs_lock:
+            self._load_id = request_id
+            abandoned = self._abandoned
+        if abandoned:  # cancelled while the process was starting
+            self._stop_load(request_id)
+        try:
+            while True:
+                message = replies.get()
+                if isinstance(message, dict) and message.get("type") == PROGRESS:
+                    self._tell_progress(float(message["fraction"]))
+                    continue
+                return self._result_of(message)
+        finally:
+            self._forget(request_id)
+            with self._jobs_lock:
+                self._load_id = None
+
+    def _follow(self, job: JobState) -> None:
+        with self._jobs_lock:
+            self._load_jobs.append(job)
+        job.on_cancel(partial(self._cancel_load, job))
+
+    def _cancel_load(self, job: JobState) -> None:
+        """``job``'s cancel: stop the load it waits for, if one is still to finish."""
+        with self._jobs_lock:
+            ready = self.alive and self.metadata is not None and not self._loading
+            if job not in self._load_jobs or ready or self._abandoned:
+                return
+            self._abandoned = True
+            request_id = self._load_id
+        if request_id is not None:
+            self._stop_load(request_id)
+
+    def _stop_load(self, request_id: int) -> None:
+        self.send_cancel([request_id])
+        self.watch_cancelled(request_id)  # killed if it has not answered in kill_after_s
+
+    def _loading_ends(self) -> bool:
+        """The load has answered: True when it was cancelled meanwhile."""
+        with self._jobs_lock:
+            self._loading = False
+            return self._abandoned
+
+    def _tell_progress(self, fraction: float) -> None:
+        with self._jobs_lock:
+            jobs = list(self._load_jobs)
+        for job in jobs:
+            job.set_progress(fraction, 1.0, job.progress.message)
 
     def _spawn(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -211,14 +303,6 @@ class ModelHost:
         with self._table_lock:
             return request_id in self._pending
 
-    def _call_started(self, op: str, **fields: Any) -> Any:
-        """A request/response call on a process that is already running (used by start)."""
-        request_id, replies = self._send(self._proc, op, fields)
-        try:
-            return self._await_result(replies)
-        finally:
-            self._forget(request_id)
-
     def _call(self, op: str, **fields: Any) -> Any:
         request_id, replies = self._submit(op, **fields)
         try:
@@ -226,9 +310,12 @@ class ModelHost:
         finally:
             self._forget(request_id)
 
+    @classmethod
+    def _await_result(cls, replies: queue.Queue) -> Any:
+        return cls._result_of(replies.get())
+
     @staticmethod
-    def _await_result(replies: queue.Queue) -> Any:
-        message = replies.get()
+    def _result_of(message: dict | Died) -> Any:
         if isinstance(message, Died):
             raise message.error
         if message["type"] == "error":

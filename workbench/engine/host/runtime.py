@@ -36,6 +36,7 @@ from ...library.offload import vram_failure_message
 from ...library.quantization import quantization_name
 from ...library.system_memory import system_memory
 from .batch import PROMPT_CHUNK, BatchDecoder
+from .loading import LoadCancelled, LoadReporter
 from .sampler import TokenSampler
 from .scoring import ScoreSequence
 from .sequence import Sequence
@@ -71,9 +72,11 @@ def log_to_stderr(level: int, text: bytes, user_data) -> None:
 class LlamaRuntime:
     """One loaded model and its context. Not thread-safe: the host calls it from one thread."""
 
-    def __init__(self, settings: LoadSettings, log_path: Path | None):
+    def __init__(self, settings: LoadSettings, log_path: Path | None,
+                 on_progress: LoadReporter | None = None):
         self.settings = settings
         self.log_path = log_path
+        self._on_progress = on_progress  # told how far the weights are read; False stops it
         self._adapters: dict[str, object] = {}  # path -> llama.cpp adapter, loaded once
         self._default_adapters = tuple(settings.adapters)
         self._end_token_list: list[int] | None = None
@@ -105,12 +108,24 @@ class LlamaRuntime:
     def _load_model(self, log_mark: int):
         params = llama_cpp.llama_model_default_params()
         params.n_gpu_layers = self._gpu_layers_requested
+        if self._on_progress is not None:
+            # Kept on self: llama.cpp calls it from inside the load, ctypes must not free it.
+            self._progress_callback = llama_cpp.llama_progress_callback(self._report_progress)
+            params.progress_callback = self._progress_callback
         try:
             return _internals.LlamaModel(path_model=self.settings.path, params=params,
                                          verbose=True)
         except Exception as error:
+            if self._on_progress is not None and self._on_progress.stopped:
+                raise LoadCancelled(self.settings.path) from None
             raise ModelFileError(self.settings.path,
                                  self._load_failure_reason(log_mark, error)) from None
+
+    def _report_progress(self, fraction: float, _user_data) -> bool:
+        try:
+            return bool(self._on_progress(fraction))
+        except Exception:  # noqa: BLE001 - a broken pipe must not abort the load from here
+            return True
 
     def _make_context(self, log_mark: int):
         s = self.settings

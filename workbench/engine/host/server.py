@@ -22,6 +22,7 @@ from ...core.generation import GenerationRequest, ScoreRequest, TokenEvent
 from ...core.messages import ChatMessage
 from ...core.model_info import LoadSettings
 from . import wire
+from .loading import LoadReporter
 
 
 class HostServer:
@@ -121,7 +122,11 @@ class HostServer:
             if self.runtime is not None:
                 self.runtime.close()
                 self.runtime = None
-            self.runtime = LlamaRuntime(LoadSettings.from_wire(message["settings"]), self.log_path)
+            # Progress events while llama.cpp reads the weights; a cancel stops the read.
+            report = LoadReporter(self.send, request_id,
+                                  lambda: request_id in self.cancelled)
+            self.runtime = LlamaRuntime(LoadSettings.from_wire(message["settings"]),
+                                        self.log_path, on_progress=report)
             self.send({"id": request_id, "type": "result",
                        "data": self.runtime.metadata.to_wire()})
             return

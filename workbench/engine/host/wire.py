@@ -1,7 +1,8 @@
 """The model host's wire format: one JSON object per line over the child's stdin/stdout.
 
 Parent → child: ``{"id": N, "op": "...", ...}``.
-Child → parent: ``{"id": N, "type": "result" | "error" | "token" | "done", ...}``.
+Child → parent: ``{"id": N, "type": "result" | "error" | "token" | "done" | "progress", ...}``
+(``progress``: how far a ``load`` has read the weights, before its result; loading.py).
 JSON lines keep the protocol debuggable by hand (``python -m workbench.engine.host``).
 
 A token's exact bytes travel as base64 (a piece may be half a UTF-8 character); a token with

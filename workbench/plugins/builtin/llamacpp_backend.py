@@ -5,11 +5,12 @@ from __future__ import annotations
 from ...core.model_info import LoadSettings
 from ...core.paths import app_paths
 from ...engine.host.client import ModelHost
-from ..contributions import Backend
+from ...engine.host.spawn import prespawn
+from ..contributions import LOCAL_SCHEME, Backend
 from ..hookspecs import hookimpl
 
 __version__ = "1.0"
-LOCAL_SCHEME = "llamacpp"  # the engine of every local model file
+__all__ = ["LOCAL_SCHEME", "host_for", "open_gguf", "register_backends"]
 
 
 def open_gguf(reference: str) -> ModelHost:
@@ -20,10 +21,13 @@ def open_gguf(reference: str) -> ModelHost:
 
 
 def host_for(settings: LoadSettings, logs_dir) -> ModelHost:
-    """The local engine: a model host (a child process) for these load settings, unstarted."""
+    """The local engine: a model host (a child process) for these load settings, unstarted;
+    its ``start(job=…)`` reports llama.cpp's load progress and stops at the job's cancel."""
     return ModelHost(settings, logs_dir=logs_dir)
 
 
 @hookimpl
 def register_backends(register):
-    register(Backend(LOCAL_SCHEME, open_gguf, load=host_for))
+    # prepare: a host process boots (Python, llama.cpp's import) while the command goes on;
+    # the first ModelHost with the same logs folder adopts it.
+    register(Backend(LOCAL_SCHEME, open_gguf, load=host_for, prepare=prespawn))

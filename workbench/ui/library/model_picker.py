@@ -1,10 +1,11 @@
 """Toolbar widgets to choose and load a model: name, context size, GPU layers, chat template,
 state.
 
-Picking a model in the bar loads it (off the GUI thread; the state says "Loading …") for the
-composer, the chat and the token counts, and makes it the default model of new variants. A
-variant row keeps its own model: the bar never changes a row that exists. *Reload* loads the
-same model again with the context, GPU-layer and engine settings typed in the bar."""
+Picking a model in the bar loads it (off the GUI thread, as a job: the state says "Loading
+NAME… 43%" as llama.cpp reads the weights, and Cancel stops it, keeping the model in use) for
+the composer, the chat and the token counts, and makes it the default model of new variants.
+A variant row keeps its own model: the bar never changes a row that exists. *Reload* loads
+the same model again with the context, GPU-layer and engine settings typed in the bar."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ...core.base_model import RAW_TEMPLATE
 from ...core.chat_template import TemplateChoice, describe_source, template_label
 from ...core.engine_flags import parse_engine_flags
 from ...core.errors import SettingsError
+from ...core.job_state import JobProgress
 from ...core.model_info import ModelMetadata, describe_engine, human_count
 from ...services.library import ModelNames
 from ..base_model_notice import BaseModelNotice
@@ -91,10 +93,18 @@ class ModelPicker(QWidget):
         self.base_notice = BaseModelNotice(compact=True)  # one click to raw completion
         self.base_notice.use_raw.connect(self.use_raw_completion)
         layout.addWidget(self.base_notice)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop loading this model; the model in use stays")
+        self.cancel_button.clicked.connect(controller.cancel_load)
+        self.cancel_button.hide()  # shown while a model loads
+        layout.addWidget(self.cancel_button)
         self.load_button.clicked.connect(lambda: self.load())
-        controller.loading.connect(lambda name: self._set_state(f"Loading {name}…", busy=True))
+        self._loading_name = ""
+        controller.loading.connect(self._on_loading)
+        controller.progress.connect(self._on_progress)
         controller.loaded.connect(self._on_loaded)
         controller.failed.connect(self._on_failed)
+        controller.cancelled.connect(self._on_cancelled)
 
     def set_models(self, references: list[str], current: str | None = None,
                    names: ModelNames | None = None) -> None:
@@ -178,6 +188,26 @@ class ModelPicker(QWidget):
         self.controller.choose_template(name, choice, self.n_ctx.value(),
                                         None if layers < 0 else layers, engine)
 
+    def _on_loading(self, name: str) -> None:
+        self._loading_name = name
+        self._set_state(f"Loading {name}…", busy=True)
+
+    def _on_progress(self, progress: JobProgress) -> None:
+        """"Loading NAME… 43%": how far llama.cpp has read the weights."""
+        if progress.fraction is not None:
+            self.state.setText(f"Loading {self._loading_name}… {progress.fraction:.0%}")
+
+    def _on_cancelled(self) -> None:
+        """The model loaded before (if any) is still the one in use: the bar says so again."""
+        meta = self.controller.metadata
+        if meta is None:
+            self._set_state("Load cancelled", busy=False)
+            return
+        index = self.combo.findData(self.controller.name)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+        self._on_loaded(meta)
+
     def _on_loaded(self, meta: ModelMetadata) -> None:
         self.base_notice.show_for_loaded(meta)
         offload = (f"GPU {meta.gpu_layers_offloaded}/{meta.n_layers + 1} layers"
@@ -207,3 +237,4 @@ class ModelPicker(QWidget):
             self.state.set_detail("")  # the details belong to the model it described
         self.load_button.setEnabled(not busy)
         self.combo.setEnabled(not busy)  # one load at a time: a pick waits for it
+        self.cancel_button.setVisible(busy)
