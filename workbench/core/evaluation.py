@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .ids import new_id, utc_now
 
@@ -246,6 +246,24 @@ class EvalResult:
     @property
     def score(self) -> float:
         return self.verdict.score
+
+    @property
+    def error(self) -> str | None:
+        return self.verdict.error
+
+
+class VerdictCell(NamedTuple):
+    """A verdict without its checks: which cell it judged, and its figures. What a pass rate
+    needs of each output (pass_rates.by_unit), a few dozen bytes where an EvalResult with its
+    checks and reasons takes kilobytes."""
+
+    output_id: str
+    variant_id: str
+    case_id: str
+    repeat: int
+    branch_of: str | None
+    passed: bool
+    score: float
 
 
 @dataclass(frozen=True)

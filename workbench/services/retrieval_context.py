@@ -127,7 +127,7 @@ def chunks_lookup(store: Store):
     return lookup
 
 
-def retrieval_scores(store: Store, run, outputs: Sequence[Output]):
+def retrieval_scores(store: Store, run, outputs: Iterable[Output]):
     """recall@k and MRR per variant of ``run``, from the chunks recorded with its outputs and
     the gold sources its cases name (empty when no case names any)."""
     if not any(variant.retrieval.active for variant in run.variants):
@@ -137,10 +137,12 @@ def retrieval_scores(store: Store, run, outputs: Sequence[Output]):
                                                                else ())}
     if not any(gold.values()):
         return ()
-    with_gold = [output for output in outputs if gold.get(output.case_id or "")]
-    found = recorded_many(store, [output.id for output in with_gold])
-    rows = [(output.variant_id, output.case_id, gold[output.case_id], found[output.id][1])
-            for output in with_gold if output.id in found]
+    # only what scoring reads of each output: ``outputs`` may be the store's stream of a run
+    with_gold = [(output.id, output.variant_id, output.case_id) for output in outputs
+                 if gold.get(output.case_id or "")]
+    found = recorded_many(store, [ident for ident, _, _ in with_gold])
+    rows = [(variant, case, gold[case], found[ident][1])
+            for ident, variant, case in with_gold if ident in found]
     return score_retrieval([(v.id, v.label or f"Variant {i}")
                             for i, v in enumerate(run.variants, 1)], rows,
                            {v.id: v.retrieval.k for v in run.variants if v.retrieval.active})

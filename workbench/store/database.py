@@ -94,6 +94,32 @@ class Database:
             self._local.session = None
             session.close()
 
+    def batches(self, statement, size: int = 500) -> Iterator[list]:
+        """The statement's rows, ``size`` at a time, read in one snapshot: what a whole run's
+        rows cost in memory is one batch, whatever the run's size (an export, a report).
+
+        The cursor stays open between batches, so the snapshot is a session of its own, not
+        this thread's: the caller may read (or write) through the store while it iterates.
+        Inside this thread's ``transaction`` it reads through that one instead, so rows not
+        yet committed are seen. Rows are Core rows (attributes by column name), never ORM
+        objects with their identity map and state."""
+        current = getattr(self._local, "session", None)
+        if current is not None:
+            yield from current.execute(statement.execution_options(yield_per=size)).partitions()
+            return
+        session = self._sessions(info={"reading": True})
+        try:
+            with translate_errors(self.path):
+                _READING.active = True  # the begin listener makes it a read-only snapshot
+                try:
+                    session.begin()
+                    result = session.execute(statement.execution_options(yield_per=size))
+                finally:
+                    _READING.active = False
+                yield from result.partitions()
+        finally:
+            session.close()
+
     def integrity_check(self) -> str:
         with self.engine.connect() as connection:
             return connection.exec_driver_sql("PRAGMA integrity_check").scalar()

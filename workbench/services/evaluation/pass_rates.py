@@ -19,6 +19,7 @@ from ...core.evaluation import EvalResult
 from .statistics import Interval, wilson
 
 Unit = tuple[str, int]  # (case_id, repeat): one sample of a variant
+RUBRIC_TYPE = "llm-rubric"  # the model-graded check whose score the judge agreement reads
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,40 @@ class PassCount:
         return f"+{self.branches} {noun}: {self.branches_passed} {verb}, not counted"
 
 
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """What the report reads of one verdict: its cell and figures, each check as (label,
+    passed), and the rubric judge's scores. A run's report keeps one per verdict, never the
+    verdicts themselves with their reasons and assertions (kilobytes each)."""
+
+    output_id: str
+    variant_id: str
+    case_id: str
+    repeat: int
+    branch_of: str | None
+    passed: bool
+    score: float
+    error: str | None
+    checks: tuple[tuple[str, bool], ...]
+    rubric: tuple[float, ...]
+
+    @classmethod
+    def of(cls, result: EvalResult | Sample, shared: dict | None = None) -> Sample:
+        """``shared``: one dict for a whole report, so the few distinct ids and check tuples
+        are kept once rather than once per verdict."""
+        if isinstance(result, Sample):
+            return result
+        keep = (lambda value: value) if shared is None else (
+            lambda value: shared.setdefault(value, value))
+        checks = keep(tuple(keep((found.assertion.label, found.passed))
+                            for found in result.verdict.results))
+        rubric = tuple(found.score for found in result.verdict.results
+                       if found.assertion.type == RUBRIC_TYPE)
+        return cls(result.output_id, keep(result.variant_id), keep(result.case_id),
+                   result.repeat, result.branch_of, result.passed, result.score,
+                   result.verdict.error, checks, rubric)
+
+
 def by_unit(results: Iterable[EvalResult]) -> dict[str, dict[Unit, EvalResult]]:
     """Variant id -> (case, repeat) -> the verdict that counts for that cell: the last one
     given (a re-run cell or a re-check replaces the earlier verdict), branches left out."""
@@ -83,7 +118,7 @@ def pass_counts(variant_ids: Sequence[str], results: Iterable[EvalResult]
         branches = [r for r in results if r.variant_id == variant_id and r.branch_of is not None]
         counts[variant_id] = PassCount(
             variant_id, passed=sum(r.passed for r in samples), total=len(samples),
-            errors=sum(1 for r in samples if r.verdict.error),
+            errors=sum(1 for r in samples if r.error),
             mean_score=fmean(r.score for r in samples) if samples else None,
             branches=len(branches), branches_passed=sum(r.passed for r in branches))
     return counts

@@ -17,7 +17,7 @@ from typing import Any
 from ...core.evaluation import EvalResult
 from ...core.ratings import Preference, Rating
 from ...core.retrieval_scores import RetrievalScore
-from .pass_rates import PassCount, Unit, by_unit, pass_counts
+from .pass_rates import PassCount, Sample, Unit, by_unit, pass_counts
 from .statistics import (
     Agreement,
     Interval,
@@ -32,7 +32,6 @@ from .statistics import (
 )
 
 JUDGE_RATER_PREFIX = "judge:"  # preferences and ratings a model gave, not the user
-RUBRIC_TYPE = "llm-rubric"
 BOOTSTRAP_RESAMPLES = 1000
 
 
@@ -179,7 +178,8 @@ class EvalReport:
         return out
 
 
-def build_report(variants: Sequence[tuple[str, str]], results: Iterable[EvalResult],
+def build_report(variants: Sequence[tuple[str, str]],
+                 results: Iterable[EvalResult | Sample],
                  preferences: Iterable[Preference] = (), ratings: Iterable[Rating] = (),
                  seed: int = 0, output_variant: Mapping[str, str] | None = None,
                  alpha: float = 0.05) -> EvalReport:
@@ -189,11 +189,15 @@ def build_report(variants: Sequence[tuple[str, str]], results: Iterable[EvalResu
     ``results`` already say. What counts is pass_rates.py's: one verdict per cell, the later
     one when a cell was evaluated twice (a re-check replaces the earlier verdict), a branch
     never (it is counted apart). ``seed`` drives every bootstrap, so the same inputs give the
-    same report."""
+    same report.
+
+    ``results`` is read once, as it comes (a stream of the store's batches will do): each
+    verdict is kept only as its ``Sample``."""
     labels = dict(variants)
     if len(labels) != len(variants):
         raise ValueError("Each variant of a report must be listed once; there are duplicates.")
-    results = list(results)
+    shared: dict = {}
+    results = [Sample.of(result, shared) for result in results]
     for result in results:
         if result.variant_id not in labels:
             raise ValueError(f"A result belongs to variant '{result.variant_id}', which is not "
@@ -213,15 +217,15 @@ def build_report(variants: Sequence[tuple[str, str]], results: Iterable[EvalResu
         preferences_used=used, preferences_ignored=ignored)
 
 
-def _assertion_summaries(order: list[str], by_variant: dict[str, dict[Unit, EvalResult]],
+def _assertion_summaries(order: list[str], by_variant: dict[str, dict[Unit, Sample]],
                          alpha: float) -> tuple[AssertionSummary, ...]:
     # label -> variant -> [passed, total]; labels kept in the order they first appear
     counts: dict[str, dict[str, list[int]]] = {}
     for variant_id in order:
         for result in by_variant[variant_id].values():
-            for found in result.verdict.results:
-                tally = counts.setdefault(found.assertion.label, {}).setdefault(variant_id, [0, 0])
-                tally[0] += found.passed
+            for label, passed in result.checks:
+                tally = counts.setdefault(label, {}).setdefault(variant_id, [0, 0])
+                tally[0] += passed
                 tally[1] += 1
     return tuple(AssertionSummary(label, variant_id, passed, total, wilson(passed, total, alpha))
                  for label, per_variant in counts.items()
@@ -230,7 +234,7 @@ def _assertion_summaries(order: list[str], by_variant: dict[str, dict[Unit, Eval
 
 
 def _compare(a: str, b: str, labels: dict[str, str],
-             by_variant: dict[str, dict[Unit, EvalResult]], seed: int,
+             by_variant: dict[str, dict[Unit, Sample]], seed: int,
              alpha: float) -> Comparison:
     units = [unit for unit in by_variant[a] if unit in by_variant[b]]
     first = [by_variant[a][unit] for unit in units]
@@ -263,7 +267,7 @@ def _ranking(order: list[str], preferences: Iterable[Preference], owners: dict[s
     return ranking, len(comparisons), ignored
 
 
-def _judge_agreement(results: list[EvalResult], ratings: Iterable[Rating]) -> Agreement | None:
+def _judge_agreement(results: list[Sample], ratings: Iterable[Rating]) -> Agreement | None:
     """Kendall τ between the rubric judge's score and the user's stars, on outputs that have
     both (several of either: their mean)."""
     stars: dict[str, list[int]] = {}
@@ -272,9 +276,8 @@ def _judge_agreement(results: list[EvalResult], ratings: Iterable[Rating]) -> Ag
             stars.setdefault(rating.output_id, []).append(rating.score)
     judge, human = [], []
     for result in results:
-        rubric = [r.score for r in result.verdict.results if r.assertion.type == RUBRIC_TYPE]
-        if rubric and result.output_id in stars:
-            judge.append(fmean(rubric))
+        if result.rubric and result.output_id in stars:
+            judge.append(fmean(result.rubric))
             human.append(fmean(stars[result.output_id]))
     agreement = kendall_tau(judge, human)
     return agreement if agreement.tau is not None else None

@@ -8,14 +8,14 @@ evaluations and verdicts (ON DELETE CASCADE in migration 0004).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete, literal_column, select
 from sqlalchemy.orm import Session as OrmSession
 
 from ...core.errors import NotFoundError, StoreError
-from ...core.evaluation import CaseVerdict, EvalResult, EvalRun
+from ...core.evaluation import CaseVerdict, EvalResult, EvalRun, VerdictCell
 from ...core.suites import StoredSuite
 from ..database import Database
 from ..schema import EvalResultRow, EvalRunRow, EvalSuiteRow, OutputRow, RunRow
@@ -185,6 +185,41 @@ class EvaluationRepository:
                              .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
                              .order_by(literal_column("outputs.rowid"))).all()
             return [to_result(row, branch_of) for row, branch_of in rows]
+
+    def result_batches(self, run_id: str, size: int = 500) -> Iterator[list[EvalResult]]:
+        """``results`` ``size`` at a time, in the same order: a whole run's verdicts cost one
+        batch of memory (the report at a run's end)."""
+        statement = (select(*RESULTS.c, OutputRow.branch_of.label("output_branch_of"))
+                     .where(EvalResultRow.run_id == run_id)
+                     .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
+                     .order_by(literal_column("outputs.rowid")))
+        for rows in self.db.batches(statement, size):
+            yield [to_result(row, row.output_branch_of) for row in rows]
+
+    def cells(self, run_id: str, size: int = 500) -> Iterator[VerdictCell]:
+        """Each verdict of the run as its cell and figures only (no checks, no reasons), in
+        ``results``' order: enough to tell which verdict of a cell counts."""
+        statement = (select(EvalResultRow.output_id, EvalResultRow.variant_id,
+                            EvalResultRow.case_id, EvalResultRow.repeat, OutputRow.branch_of,
+                            EvalResultRow.passed, EvalResultRow.score)
+                     .where(EvalResultRow.run_id == run_id)
+                     .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
+                     .order_by(literal_column("outputs.rowid")))
+        for rows in self.db.batches(statement, size):
+            yield from (VerdictCell(*row) for row in rows)
+
+    def results_for(self, output_ids: Sequence[str]) -> dict[str, EvalResult]:
+        """Output id -> its verdict, for those of ``output_ids`` that have one (a batch of an
+        export's rows)."""
+        ids = list(output_ids)
+        found: dict[str, EvalResult] = {}
+        with self.db.reading() as s:
+            for start in range(0, len(ids), CHUNK):
+                rows = s.execute(select(EvalResultRow, OutputRow.branch_of)
+                                 .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
+                                 .where(EvalResultRow.output_id.in_(ids[start:start + CHUNK])))
+                found.update((row.output_id, to_result(row, branch_of)) for row, branch_of in rows)
+        return found
 
     def result_for_output(self, output_id: str) -> EvalResult | None:
         """The output's verdict, or None if it was not evaluated."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -170,6 +171,25 @@ class CaseSetRepository:
             cases = s.scalars(select(TestCaseRow).where(TestCaseRow.case_set_id == case_set_id)
                               .order_by(TestCaseRow.position)).all()
             return to_case_set(row, tuple(to_case(c) for c in cases))
+
+    def cases(self, case_set_id: str, case_ids: Iterable[str]) -> dict[str, TestCase]:
+        """Case id -> case, for those of ``case_ids`` in the set (a batch of an export's rows:
+        a run of 10,000 cases never holds them all at once)."""
+        ids = sorted(set(case_ids))
+        found: dict[str, TestCase] = {}
+        with self.db.reading() as s:
+            for start in range(0, len(ids), 900):  # SQLite's variable limit
+                found.update((row.id, to_case(row)) for row in s.scalars(
+                    select(TestCaseRow).where(TestCaseRow.case_set_id == case_set_id,
+                                              TestCaseRow.id.in_(ids[start:start + 900]))))
+        return found
+
+    def case_ids(self, case_set_id: str) -> list[str]:
+        """The set's case ids in order, without the cases."""
+        with self.db.reading() as s:
+            return list(s.scalars(select(TestCaseRow.id)
+                                  .where(TestCaseRow.case_set_id == case_set_id)
+                                  .order_by(TestCaseRow.position)))
 
     def for_session(self, session_id: str) -> list[CaseSet]:
         with self.db.reading() as s:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ...core.errors import NotFoundError, StoreError
 from ...core.ids import utc_now
@@ -157,10 +157,47 @@ class RunRepository:
         return output
 
     def outputs(self, run_id: str) -> list[Output]:
+        """The run's outputs, oldest first (for the whole run at once, ``output_batches``)."""
+        return [output for batch in self.output_batches(run_id) for output in batch]
+
+    def output_batches(self, run_id: str, size: int = 500) -> Iterator[list[Output]]:
+        """The run's outputs in ``outputs``' order, ``size`` at a time: a whole run's outputs
+        cost one batch of memory (an export, a report). Read as table rows, not ORM objects:
+        an ORM row kept beside its Output doubled what each output cost."""
+        statement = (select(*OutputRow.__table__.c).where(OutputRow.run_id == run_id)
+                     .order_by(OutputRow.created_at))
+        for rows in self.db.batches(statement, size):
+            yield [to_output(row) for row in rows]
+
+    def outputs_by_id(self, output_ids: Sequence[str]) -> dict[str, Output]:
+        """Output id -> output, for those of ``output_ids`` that exist (a batch of an
+        export's rows)."""
+        ids = list(output_ids)
+        found: dict[str, Output] = {}
+        for start in range(0, len(ids), 900):  # SQLite's variable limit
+            statement = select(*OutputRow.__table__.c).where(
+                OutputRow.id.in_(ids[start:start + 900]))
+            for rows in self.db.batches(statement, 900):
+                found.update((row.id, to_output(row)) for row in rows)
+        return found
+
+    def count_outputs(self, run_id: str) -> int:
         with self.db.reading() as s:
-            rows = s.scalars(select(OutputRow).where(OutputRow.run_id == run_id)
-                             .order_by(OutputRow.created_at)).all()
-            return [to_output(r) for r in rows]
+            return s.scalar(select(func.count()).select_from(OutputRow)
+                            .where(OutputRow.run_id == run_id))
+
+    def variants_of(self, run_id: str, output_ids: Iterable[str]) -> dict[str, str]:
+        """Output id -> its variant, for those of ``output_ids`` that are outputs of the run
+        and no branch (what a pairwise judgement between two of them says about variants)."""
+        ids = sorted(set(output_ids))
+        found: dict[str, str] = {}
+        with self.db.reading() as s:
+            for start in range(0, len(ids), 900):  # SQLite's variable limit
+                rows = s.execute(select(OutputRow.id, OutputRow.variant_id).where(
+                    OutputRow.run_id == run_id, OutputRow.branch_of.is_(None),
+                    OutputRow.id.in_(ids[start:start + 900])))
+                found.update((ident, variant) for ident, variant in rows)
+        return found
 
     def output(self, output_id: str, *, with_trace: bool = False) -> Output:
         """One output; ``with_trace``: with its token trace (None if it has none)."""
