@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from llama_cpp import Llama
 
-from workbench.core.generation import GenerationRequest, TokenEvent
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.timing import timed_stream
+from workbench.core.generation import GenerationRequest
 from workbench.core.model_info import LoadSettings
 from workbench.core.sampling import GREEDY
 from workbench.engine.host.client import ModelHost
@@ -34,28 +38,16 @@ def prompt_for(round_no: int) -> str:
 
 
 def direct_run(llm: Llama, prompt: str, tokens: int) -> tuple[float, float, int]:
-    start = time.perf_counter()
-    first = last = None
-    count = 0
-    for _ in llm.create_completion(prompt, max_tokens=tokens, temperature=0.0, top_k=1,
-                                   repeat_penalty=1.0, stream=True):
-        last = time.perf_counter()
-        first = first or last
-        count += 1
-    return first - start, (count - 1) / (last - first), count
+    run = timed_stream(lambda: llm.create_completion(
+        prompt, max_tokens=tokens, temperature=0.0, top_k=1, repeat_penalty=1.0, stream=True),
+        is_token=lambda _chunk: True)
+    return run.first_token_s, run.tokens_per_s, run.count
 
 
 def host_run(host: ModelHost, prompt: str, tokens: int) -> tuple[float, float, int]:
     request = GenerationRequest(prompt=prompt, sampling=GREEDY.with_(max_tokens=tokens))
-    start = time.perf_counter()
-    first = last = None
-    count = 0
-    for event in host.generate(request):
-        if isinstance(event, TokenEvent) and event.token_id >= 0:
-            last = time.perf_counter()
-            first = first or last
-            count += 1
-    return first - start, (count - 1) / (last - first), count
+    run = timed_stream(lambda: host.generate(request))
+    return run.first_token_s, run.tokens_per_s, run.count
 
 
 def main() -> None:

@@ -218,7 +218,24 @@ def print_table(rows: list[dict]) -> None:
               f"{r['calls']:<26} {r['wall_s']:>7}")
 
 
-def main() -> int:
+@dataclasses.dataclass
+class Bench:
+    """What every arm shares: the arguments, the task and its split, the work folder, and
+    the table and details filled arm by arm."""
+
+    args: argparse.Namespace
+    work: Path
+    suite_path: Path
+    suite: object
+    case_set: CaseSet
+    training: list[int]
+    held_out: list[int]
+    rows: list[dict] = dataclasses.field(default_factory=list)
+    arms: dict = dataclasses.field(default_factory=dict)
+    start: dict[int, bool] = dataclasses.field(default_factory=dict)
+
+
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
@@ -230,80 +247,112 @@ def main() -> int:
     parser.add_argument("--suite", default=str(TASK))
     parser.add_argument("--dspy-python", default=str(DSPY_PYTHON))
     parser.add_argument("--keep", help="work folder (default: a new temporary one)")
-    args = parser.parse_args()
-    python = Path(args.dspy_python)
-    if not python.is_file():
-        raise SystemExit(f"no DSPy venv at {python}: `make improve-peer` makes it")
+    return parser.parse_args()
+
+
+def prepare(args: argparse.Namespace) -> Bench:
+    """The work folder, the suite's cases and the engine's split of them."""
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-improve-peer-"))
     work.mkdir(parents=True, exist_ok=True)
     suite_path = Path(args.suite).resolve()
     suite = load_suite(suite_path)
     case_set = task_cases(suite)
     training, held_out = engine_split(case_set, args.seed)
-    load = os.getloadavg()
     print(f"split (seed {args.seed}): {len(training)} training {training}; "
           f"{len(held_out)} held-out {held_out}", flush=True)
+    return Bench(args, work, suite_path, suite, case_set, training, held_out)
 
-    home = work / "workbench-home"
+
+def workbench_arms(bench: Bench) -> None:
+    """``workbench improve`` on the task: the start's row and its result's."""
+    args = bench.args
+    home = bench.work / "workbench-home"
     home.mkdir(exist_ok=True)
-    improved = run_workbench(suite_path, args.budget, args.seed, args.allow, home)
+    improved = run_workbench(bench.suite_path, args.budget, args.seed, args.allow, home)
     start_answers = held_out_answers(home, improved, improved["start_id"])
     best_answers = held_out_answers(home, improved, improved["best_id"])
     positions = improved["positions"]
-    if sorted(positions[i] for i in improved["split"]["held_out"]) != held_out:
+    if sorted(positions[i] for i in improved["split"]["held_out"]) != bench.held_out:
         raise SystemExit("workbench improve split the cases differently from split_cases")
     spent = improved["spent"]
-    start = score(case_set, start_answers)
-    rows = [row("start", start, start, f"{len(start)} (held-out)", 0),
-            row("workbench improve winner" if improved["significant"] else
-                "workbench improve best (no winner)", score(case_set, best_answers), start,
-                f"{spent['target_calls']} ({spent['proposer_calls']})", improved["wall_s"])]
-    arms = {"workbench": {"answers": {str(k): v for k, v in best_answers.items()},
-                          "start_answers": {str(k): v for k, v in start_answers.items()},
-                          "evidence": improved["evidence"], "spent": spent,
-                          "exit": improved["exit"]}}
+    start = bench.start = score(bench.case_set, start_answers)
+    bench.rows += [row("start", start, start, f"{len(start)} (held-out)", 0),
+                   row("workbench improve winner" if improved["significant"] else
+                       "workbench improve best (no winner)", score(bench.case_set, best_answers),
+                       start, f"{spent['target_calls']} ({spent['proposer_calls']})",
+                       improved["wall_s"])]
+    bench.arms["workbench"] = {"answers": {str(k): v for k, v in best_answers.items()},
+                               "start_answers": {str(k): v for k, v in start_answers.items()},
+                               "evidence": improved["evidence"], "spent": spent,
+                               "exit": improved["exit"]}
     print(f"workbench improve: exit {improved['exit']}, {spent['target_calls']} target calls, "
           f"{improved['wall_s']:.0f} s", flush=True)
 
+
+def dspy_arms(bench: Bench, python: Path) -> None:
+    """Each DSPy optimizer on the same split, through the recording proxy, at the budget the
+    workbench run had (less the held-out answers of its start and its result)."""
     from workbench.library.bundled import bundled_model_path
 
-    compile_budget = args.budget - 2 * len(held_out)
-    with serving(bundled_model_path(), work, *server_options()) as base, recording_proxy(base) as (proxy, requests):
-        spec = {"suite": str(suite_path), "training": training, "held_out": held_out,
-                "seed": args.seed, "budget": compile_budget, "api_base": proxy,
-                "target_model": TARGET, "proposer_model": PROPOSER,
-                "max_tokens": sampling_of(suite.providers[0]).max_tokens,
+    args = bench.args
+    compile_budget = args.budget - 2 * len(bench.held_out)
+    with serving(bundled_model_path(), bench.work, *server_options()) as base, \
+            recording_proxy(base) as (proxy, requests):
+        spec = {"suite": str(bench.suite_path), "training": bench.training,
+                "held_out": bench.held_out, "seed": args.seed, "budget": compile_budget,
+                "api_base": proxy, "target_model": TARGET, "proposer_model": PROPOSER,
+                "max_tokens": sampling_of(bench.suite.providers[0]).max_tokens,
                 "proposer_max_tokens": PROPOSER_MAX_TOKENS, "adapter": args.adapter}
         for optimizer in [o.strip() for o in args.optimizers.split(",") if o.strip()]:
-            peer = run_dspy(optimizer, spec, work, requests, python)
-            calls = peer["calls"]
-            answers = {a["index"]: (a["answer"], a.get("error"))
-                       for a in peer["compiled"]["answers"]}
-            target_calls = calls["compile_target"] + calls["held_out_target"]
-            rows.append(row(f"{OPTIMIZERS[optimizer]} ({args.adapter})", score(case_set, answers), start,
-                            f"{target_calls} ({calls['compile_proposer']})", peer["wall_s"]))
-            dspy_start = {a["index"]: (a["answer"], a.get("error"))
-                          for a in peer["start"]["answers"]}
-            peer["scored_start"] = score(case_set, dspy_start)
-            arms[optimizer] = peer
-            print(f"{optimizer}: {target_calls} target calls (proxy saw {peer['proxy']}), "
-                  f"{peer['wall_s']:.0f} s", flush=True)
+            dspy_arm(bench, optimizer, run_dspy(optimizer, spec, bench.work, requests, python))
 
+
+def dspy_arm(bench: Bench, optimizer: str, peer: dict) -> None:
+    """One optimizer's row, its answers (and its own start's) scored by the check engine."""
+    calls = peer["calls"]
+    answers = {a["index"]: (a["answer"], a.get("error")) for a in peer["compiled"]["answers"]}
+    target_calls = calls["compile_target"] + calls["held_out_target"]
+    bench.rows.append(row(f"{OPTIMIZERS[optimizer]} ({bench.args.adapter})",
+                          score(bench.case_set, answers), bench.start,
+                          f"{target_calls} ({calls['compile_proposer']})", peer["wall_s"]))
+    dspy_start = {a["index"]: (a["answer"], a.get("error")) for a in peer["start"]["answers"]}
+    peer["scored_start"] = score(bench.case_set, dspy_start)
+    bench.arms[optimizer] = peer
+    print(f"{optimizer}: {target_calls} target calls (proxy saw {peer['proxy']}), "
+          f"{peer['wall_s']:.0f} s", flush=True)
+
+
+def print_summary(bench: Bench, load: tuple[float, float, float], python: Path) -> None:
+    args = bench.args
     print()
     print(f"seed {args.seed}, budget {args.budget} target-model calls, cores {os.cpu_count()}, "
           f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; dspy "
-          f"{dspy_version(python, 'dspy')}, llama-cpp-python {dspy_version(Path(sys.executable), 'llama-cpp-python')}")
-    print_table(rows)
+          f"{dspy_version(python, 'dspy')}, llama-cpp-python "
+          f"{dspy_version(Path(sys.executable), 'llama-cpp-python')}")
+    print_table(bench.rows)
     for optimizer in OPTIMIZERS:
-        if optimizer in arms:
-            zero = arms[optimizer]["scored_start"]
-            print(f"  {OPTIMIZERS[optimizer]}: its zero-shot start ({args.adapter} adapter) passes "
-                  f"{sum(zero.values())}/{len(zero)} held-out; settings "
-                  f"{arms[optimizer]['settings']}")
-    (work / "peer.json").write_text(json.dumps({
-        "seed": args.seed, "budget": args.budget, "training": training, "held_out": held_out,
-        "load_average": load, "rows": rows, "arms": arms}, indent=1, default=str))
-    print(f"details: {work / 'peer.json'}")
+        if optimizer in bench.arms:
+            zero = bench.arms[optimizer]["scored_start"]
+            print(f"  {OPTIMIZERS[optimizer]}: its zero-shot start ({args.adapter} adapter) "
+                  f"passes {sum(zero.values())}/{len(zero)} held-out; settings "
+                  f"{bench.arms[optimizer]['settings']}")
+
+
+def main() -> int:
+    args = parse_arguments()
+    python = Path(args.dspy_python)
+    if not python.is_file():
+        raise SystemExit(f"no DSPy venv at {python}: `make improve-peer` makes it")
+    bench = prepare(args)
+    load = os.getloadavg()
+    workbench_arms(bench)
+    dspy_arms(bench, python)
+    print_summary(bench, load, python)
+    (bench.work / "peer.json").write_text(json.dumps({
+        "seed": args.seed, "budget": args.budget, "training": bench.training,
+        "held_out": bench.held_out, "load_average": load, "rows": bench.rows,
+        "arms": bench.arms}, indent=1, default=str))
+    print(f"details: {bench.work / 'peer.json'}")
     return 0
 
 

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from workbench.core.generation import GenerationRequest, ScoreRequest, TokenEvent
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.timing import real_token, timed_stream
+from workbench.core.generation import GenerationRequest, ScoreRequest
 from workbench.core.model_info import LoadSettings
 from workbench.core.sampling import GREEDY
 from workbench.engine.host.client import ModelHost
@@ -42,15 +46,15 @@ def story_prompt(round_no: int) -> str:
 def decode_speed(host: ModelHost, prompt: str, tokens: int, logprobs: int) -> float:
     request = GenerationRequest(prompt=prompt, sampling=GREEDY.with_(
         max_tokens=tokens, ignore_eos=True, logprobs=logprobs))
-    first = last = None
-    count = 0
-    for event in host.generate(request):
-        if isinstance(event, TokenEvent) and event.token_id >= 0:
-            last = time.perf_counter()
-            first = first or last
-            count += 1
-            assert (event.logprob is not None) == (logprobs > 0)
-    return (count - 1) / (last - first)
+
+    def captured(event) -> bool:
+        """A token, carrying its log-probability exactly when they were asked for."""
+        if not real_token(event):
+            return False
+        assert (event.logprob is not None) == (logprobs > 0)
+        return True
+
+    return timed_stream(lambda: host.generate(request), captured).tokens_per_s
 
 
 def answer_text(host: ModelHost) -> str:

@@ -24,7 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench.core.generation import GenerationRequest, TokenEvent
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.timing import timed_stream
+from workbench.core.generation import GenerationRequest
 from workbench.core.model_info import LoadSettings
 from workbench.core.sampling import GREEDY
 from workbench.engine.host.client import ModelHost
@@ -38,15 +41,9 @@ def decode_speed(host: ModelHost, round_no: int, tokens: int) -> float:
     """Tokens/s after the first token (the prompt's evaluation is left out)."""
     prompt = (f"<|im_start|>user\nRound {round_no}. Tell me a long story about a lighthouse "
               "keeper.<|im_end|>\n<|im_start|>assistant\n")
-    request = GenerationRequest(prompt=prompt, sampling=GREEDY.with_(max_tokens=tokens, ignore_eos=True))
-    first = last = None
-    count = 0
-    for event in host.generate(request):
-        if isinstance(event, TokenEvent) and event.token_id >= 0:
-            last = time.perf_counter()
-            first = first or last
-            count += 1
-    return (count - 1) / (last - first)
+    request = GenerationRequest(prompt=prompt,
+                                sampling=GREEDY.with_(max_tokens=tokens, ignore_eos=True))
+    return timed_stream(lambda: host.generate(request)).tokens_per_s
 
 
 def start_busy(n: int) -> list[subprocess.Popen]:

@@ -18,13 +18,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # both sides alike; see tuning/runner.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.bench.timing import training_tokens_per_s
 from workbench.core.messages import ChatMessage
 from workbench.core.model_info import LoadSettings
 from workbench.engine.host.client import ModelHost
@@ -66,16 +69,7 @@ def workbench_speed(model: Path, rows, settings: TuneSettings, root: Path) -> fl
     folder = JobFolder(root / "job")
     folder.create({"job_id": "bench", "base_path": str(model), "settings": asdict(settings)},
                   rows, [])
-    process = TrainerProcess(folder).start()
-    tokens = seconds = 0.0
-    for event in process.events():
-        if event.event == "step" and event.step >= 2:
-            tokens += event.get("tokens")
-            seconds += event.get("tokens") / event.get("tokens_per_second")
-        elif event.event == "error":
-            raise SystemExit(f"trainer failed: {event.get('message')}")
-    process.wait()
-    return tokens / seconds
+    return training_tokens_per_s(TrainerProcess(folder).start(), "trainer")
 
 
 def baseline_speed(model: Path, rows, settings: TuneSettings, root: Path) -> float:
@@ -140,15 +134,26 @@ def baseline_speed(model: Path, rows, settings: TuneSettings, root: Path) -> flo
     return sum(seen[1:settings.max_steps]) / meter.seconds
 
 
-def main() -> None:
+def arguments(steps: int) -> argparse.Namespace:
+    """--steps (default ``steps``) and --rows, as both tune benches take them."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--rows", type=int, default=64)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def bench_settings(steps: int, **changes) -> TuneSettings:
+    """The tune benches' job: rank 8 on q/k/v/o, lr 1e-4, batch 4, rows of up to 512
+    tokens, no checkpoints, evaluations or validation rows to slow it."""
+    return TuneSettings(rank=8, alpha=16, dropout=0.0, learning_rate=1e-4, max_steps=steps,
+                        batch_size=4, max_length=512, checkpoint_every=10**6,
+                        eval_every=10**6, val_fraction=0.0, **changes)
+
+
+def main() -> None:
+    args = arguments(steps=16)
     model = bundled_model_path()
-    settings = TuneSettings(rank=8, alpha=16, dropout=0.0, learning_rate=1e-4,
-                            max_steps=args.steps, batch_size=4, max_length=512,
-                            checkpoint_every=10**6, eval_every=10**6, val_fraction=0.0)
+    settings = bench_settings(args.steps)
     rows = token_rows(model, args.rows, settings.max_length)
     lengths = sorted(len(r["ids"]) for r in rows)
     print(f"{len(rows)} rows, tokens per row: min {lengths[0]}, median "

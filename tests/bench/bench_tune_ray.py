@@ -18,7 +18,6 @@ bundled SmolLM2, rank 8 on q/k/v/o, effective batch 8), three ways: the local tr
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -29,7 +28,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_tune import token_rows  # noqa: E402
+from tests.bench.bench_tune import arguments, bench_settings, token_rows  # noqa: E402
+from tests.bench.timing import training_tokens_per_s  # noqa: E402
 from tests.tuning.ray_head import running_head  # noqa: E402
 from workbench.library.bundled import bundled_model_path  # noqa: E402
 from workbench.tuning.config import TuneSettings, TuneWhere  # noqa: E402
@@ -67,27 +67,14 @@ def run_job(root: Path, name: str, model: Path, rows, settings: TuneSettings,
                    "where": asdict(where)}, rows, [])
     module = RAY_DRIVER_MODULE if where.on_ray else TRAINER_MODULE
     started = time.perf_counter()
-    process = TrainerProcess(folder, module=module).start()
-    tokens = seconds = 0.0
-    for event in process.events():
-        if event.event == "step" and event.step >= 2:
-            tokens += event.get("tokens")
-            seconds += event.get("tokens") / event.get("tokens_per_second")
-        elif event.event == "error":
-            raise SystemExit(f"{name} failed: {event.get('message')}")
-    process.wait()
-    return {"wall_s": time.perf_counter() - started, "tokens_per_s": tokens / seconds}
+    tokens_per_s = training_tokens_per_s(TrainerProcess(folder, module=module).start(), name)
+    return {"wall_s": time.perf_counter() - started, "tokens_per_s": tokens_per_s}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=64)
-    args = parser.parse_args()
+    args = arguments(steps=20)
     model = bundled_model_path()
-    base = TuneSettings(rank=8, alpha=16, dropout=0.0, learning_rate=1e-4,
-                        max_steps=args.steps, batch_size=4, grad_accum=2, max_length=512,
-                        checkpoint_every=10**6, eval_every=10**6, val_fraction=0.0, threads=2)
+    base = bench_settings(args.steps, grad_accum=2, threads=2)
     rows = token_rows(model, args.rows, base.max_length)
     per_token = flops_per_token(model)
     peak = matmul_flops(2)
@@ -118,7 +105,7 @@ def main() -> None:
 def _line(label: str, result: dict, per_token: float, peak: float) -> str:
     fraction = result["tokens_per_s"] * per_token / peak
     return (f"{label:<24} wall {result['wall_s']:6.1f} s  {result['tokens_per_s']:6.1f} "
-            f"tokens/s  {fraction:.2f} of the matmul peak")
+            f"tokens/s  {fraction:.2f} of the matmul peak (load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
