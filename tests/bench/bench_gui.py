@@ -70,6 +70,10 @@ class Probe:
                     stack = tuple(f"{s.filename}:{s.lineno} {s.name}"
                                   for s in traceback.extract_stack(frame))
                     self.stalls[since].append(stack)
+                # A frame kept past its return keeps its locals: a QPainter of a paintEvent
+                # stayed active (Qt's endPaint warning) and was later destroyed on this
+                # thread, which crashed the soak once.
+                del frame
 
     def __enter__(self) -> Probe:
         self._running = True

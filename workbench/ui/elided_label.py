@@ -60,12 +60,12 @@ class ElidedLabel(QLabel):
         return QSize(max(width, self.minimumSizeHint().width()), super().sizeHint().height())
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
         rect = self.contentsRect()
         shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
                                               rect.width())
-        self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
-                                  self.isEnabled(), shown, self.foregroundRole())
+        with QPainter(self) as painter:  # ended here, whoever still holds the object
+            self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
+                                      self.isEnabled(), shown, self.foregroundRole())
 
 
 class ElidedCombo(QComboBox):
@@ -74,12 +74,12 @@ class ElidedCombo(QComboBox):
     shows names whole."""
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
-        painter = QStylePainter(self)
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
-        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
         field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
                                             QStyle.SubControl.SC_ComboBoxEditField, self)
-        option.currentText = self.fontMetrics().elidedText(
-            option.currentText, Qt.TextElideMode.ElideMiddle, field.width())
-        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+        with QStylePainter(self) as painter:  # ended here, whoever still holds the object
+            painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+            option.currentText = self.fontMetrics().elidedText(
+                option.currentText, Qt.TextElideMode.ElideMiddle, field.width())
+            painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)

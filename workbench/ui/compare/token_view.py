@@ -210,27 +210,26 @@ class TokenFlow(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         self._ensure_laid()
-        painter = QPainter(self)
-        for chip, rect in zip(self.chips, self._rects):
-            if not rect.intersects(event.rect()):
-                continue
-            colour = band_colour(chip.token.probability) or NEUTRAL[chip.index % 2]
-            painter.fillRect(rect, QColor(colour))
-            pen = QPen(QColor("#9e9e9e"))
-            if chip.token.forced:
-                pen = QPen(QColor(FORCED_PEN), 2)
-            if chip.index in (self.selected, self.hovered_index):
-                pen = QPen(QColor(SELECTED_PEN), 2)
-            if chip.partial:
-                pen.setStyle(Qt.PenStyle.DotLine)
-            painter.setPen(pen)
-            painter.drawRect(rect.adjusted(0, 0, -1, -1))
-            painter.setPen(QColor(SPECIAL_TEXT if chip.special else
-                                  "#757575" if chip.partial else "#111111"))
-            painter.drawText(rect.adjusted(CHIP_PAD, 0, -CHIP_PAD, 0),
-                             int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                             chip.label)
-        painter.end()
+        with QPainter(self) as painter:  # ended here, whoever still holds the object
+            for chip, rect in zip(self.chips, self._rects):
+                if not rect.intersects(event.rect()):
+                    continue
+                colour = band_colour(chip.token.probability) or NEUTRAL[chip.index % 2]
+                painter.fillRect(rect, QColor(colour))
+                pen = QPen(QColor("#9e9e9e"))
+                if chip.token.forced:
+                    pen = QPen(QColor(FORCED_PEN), 2)
+                if chip.index in (self.selected, self.hovered_index):
+                    pen = QPen(QColor(SELECTED_PEN), 2)
+                if chip.partial:
+                    pen.setStyle(Qt.PenStyle.DotLine)
+                painter.setPen(pen)
+                painter.drawRect(rect.adjusted(0, 0, -1, -1))
+                painter.setPen(QColor(SPECIAL_TEXT if chip.special else
+                                      "#757575" if chip.partial else "#111111"))
+                painter.drawText(rect.adjusted(CHIP_PAD, 0, -CHIP_PAD, 0),
+                                 int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+                                 chip.label)
 
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ToolTip:

@@ -26,10 +26,12 @@ class _Bar(QWidget):
         self.setMaximumHeight(14)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#f0f0f0"))
-        if self.budget is None or self.budget.n_ctx <= 0:
-            return
+        with QPainter(self) as painter:  # ended here, whoever still holds the object
+            painter.fillRect(self.rect(), QColor("#f0f0f0"))
+            if self.budget is not None and self.budget.n_ctx > 0:
+                self._paint_parts(painter)
+
+    def _paint_parts(self, painter: QPainter) -> None:
         width, x = float(self.width()), 0.0
         for name, colour in SEGMENTS:
             size = getattr(self.budget, name)
