@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..core.atomic_file import write_text_atomically
 from ..core.wording import counted
+from .job_wait import INTERRUPTED, wait_for
 from .shipped import shipped_or_path
 
 
@@ -67,7 +67,7 @@ def _fraction(text: str) -> float:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
-    from ..core.job_state import JobState, JobWatcher
+    from ..core.job_state import JobWatcher
     from ..services.compare import RunService
     from ..services.evaluation.differences import promptfoo_notes
     from ..services.evaluation.preflight import check_file, preflight_for
@@ -93,14 +93,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     plugins = start_plugins(models, safe_mode=args.safe_mode)
     service = EvalService(store, models, RunService(store, models, plugins), plugins)
     progress = ProgressLine()
-    job = JobState(f"eval {path.name if path else 'resume'}")
-    job.watch(JobWatcher(on_progress=progress))
+    watcher = JobWatcher(on_progress=progress)
     try:
         if args.resume is not None:
             run = _run_to_resume(store, args.resume, path)
             print(f"Resuming run {run.id[:8]} ({_progress_text(store, run)} done).",
                   file=sys.stderr)
-            outcome = service.resume(run.id, concurrency=args.concurrency, job=job)
+            job = service.start_resume(run.id, concurrency=args.concurrency, watcher=watcher)
             name = _suite_name(store, run) or (path.stem if path else "suite")
             threshold = _threshold(store, run, args.threshold)
         else:
@@ -112,12 +111,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 print(f"workbench: note: {note}", file=sys.stderr)  # promptfoo ids: once
             for note in promptfoo_notes(suite):  # deliberate differences, said once
                 print(f"workbench: note: {note}", file=sys.stderr)
-            outcome = service.run_suite(suite, models=args.models, model_config=_config(args),
-                                        repeats=args.repeat, concurrency=args.concurrency,
-                                        threshold=args.threshold, yaml_text=_text(path),
-                                        job=job)
+            job = service.start_suite(suite, models=args.models, model_config=_config(args),
+                                      repeats=args.repeat, concurrency=args.concurrency,
+                                      threshold=args.threshold, yaml_text=_text(path),
+                                      watcher=watcher)
             name, threshold = path.stem, args.threshold
-        progress.finish()
+        outcome = _ended(job, progress)
+        if outcome is None:  # cancelled (Ctrl-C): the run is kept, to be resumed
+            return INTERRUPTED
         code = outcome.exit_code(threshold)
         for line in outcome.report.lines():
             print(line)
@@ -138,6 +139,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         models.close()
         store.close()
+
+
+def _ended(job, progress: ProgressLine):
+    """The job's EvalOutcome once it ends; None when Ctrl-C cancelled it (said on stderr)."""
+    from ..core.job_state import CANCELLED
+
+    wait_for(job, "eval: cancelling: the cells running stop, the run is kept")
+    progress.finish()
+    if job.status != CANCELLED:
+        return job.outcome
+    run = job.outcome.run if job.outcome is not None else None
+    resume = f"`workbench eval --resume {run.id[:8]}` finishes it" if run else "nothing was run"
+    print(f"workbench: cancelled; {resume}.", file=sys.stderr)
+    return None
 
 
 def _resume_suite_argument(args: argparse.Namespace) -> None:
@@ -249,6 +264,5 @@ def write_results(args: argparse.Namespace, plugins, store, outcome, summary: di
         if file:
             export_results(store, plugins, outcome.run, file, suffix=suffix, summary=summary)
     if args.output_file:
-        from ..services.evaluation.promptfoo_results import promptfoo_json
-        write_text_atomically(Path(args.output_file),
-                              promptfoo_json(store, outcome.run, summary["exit_code"]))
+        from ..services.evaluation.promptfoo_results import write_promptfoo_results
+        write_promptfoo_results(store, outcome.run, args.output_file, summary["exit_code"])

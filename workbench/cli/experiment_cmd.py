@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from .job_wait import INTERRUPTED, wait_for
 from .shipped import shipped_or_path
 
 
@@ -48,7 +49,7 @@ def config_path(text: str) -> Path:
 
 def cmd_fewshot(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
-    from ..core.job_state import JobState, JobWatcher
+    from ..core.job_state import JobWatcher
     from ..services.compare import RunService
     from ..services.evaluation.runner import EvalService
     from ..services.experiments import experiment_state
@@ -71,25 +72,27 @@ def cmd_fewshot(args: argparse.Namespace) -> int:
     evaluation = EvalService(store, models, RunService(store, models, plugins), plugins)
     tuning = TuningService(store, models, plugins=plugins)
     service = FewShotService(tuning, evaluation)
-    job = JobState(f"experiment {config.name if config else 'resume'}")
-    job.watch(JobWatcher(on_progress=StepLine()))
+    watcher = JobWatcher(on_progress=StepLine())
     try:
         if config is None:
             state = experiment_state.to_resume(tuning.paths, "few-shot", args.resume)
             print(f"Resuming {state}.", file=sys.stderr)
-            outcome = service.resume(state.folder, job)
+            job = service.start_resume(state.folder, watcher)
         else:
             for state in experiment_state.resumable(tuning.paths, "few-shot")[:1]:
                 print(f"workbench: note: {state}; `workbench experiment few-shot-vs-lora "
                       f"--resume {state.folder}` finishes it instead.", file=sys.stderr)
-            outcome = service.run(config, job)
-    except KeyboardInterrupt:
-        job.cancel()  # kills a running trainer and stops generating
-        raise
+            job = service.start(config, watcher)
+        # Ctrl-C: the running trainer is killed and generating stops; the folder is kept
+        wait_for(job, "experiment: cancelling: the step running stops, the folder is kept")
     finally:
         print(file=sys.stderr, flush=True)
         models.close()
         store.close()
+    outcome = job.outcome
+    if outcome is None:  # cancelled before its folder was made: nothing to report
+        print("workbench: cancelled before the experiment started.", file=sys.stderr)
+        return INTERRUPTED
     if args.out:
         outcome.document.write(Path(args.out))
     results = outcome.results
@@ -107,7 +110,11 @@ def cmd_fewshot(args: argparse.Namespace) -> int:
         print(f"report: {outcome.folder / 'report.html'}"
               + (f" and {args.out}" if args.out else ""))
     failed = any(a["status"] in ("failed", "partial") for a in results["arms"])
-    return 1 if outcome.cancelled or failed else 0
+    if outcome.cancelled:
+        print(f"workbench: cancelled; `workbench experiment few-shot-vs-lora --resume "
+              f"{outcome.folder}` finishes it.", file=sys.stderr)
+        return INTERRUPTED
+    return 1 if failed else 0
 
 
 class StepLine:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ..core.atomic_file import write_text_atomically
+from .job_wait import INTERRUPTED, wait_for
 from .shipped import shipped_or_path
 
 CHANGES = ("instruction", "examples", "temperature", "system", "format")
@@ -65,7 +66,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_improve(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
-    from ..core.job_state import JobState, JobWatcher
+    from ..core.job_state import CANCELLED, JobWatcher
     from ..services.compare import RunService
     from ..services.evaluation.runner import EvalService
     from ..services.improve.job import ImproveService
@@ -83,14 +84,12 @@ def cmd_improve(args: argparse.Namespace) -> int:
     plugins = start_plugins(models, safe_mode=args.safe_mode)
     evaluation = EvalService(store, models, RunService(store, models, plugins), plugins)
     service = ImproveService(evaluation)
-    job = JobState("improve")
     progress = ProgressLine()
-    job.watch(JobWatcher(on_progress=progress))
+    watcher = JobWatcher(on_progress=progress)
     try:
         if args.resume is not None:
-            record = service._to_resume(args.resume or None)
+            record = service.to_resume(args.resume or None)
             print(f"Resuming improve job {record.id[:8]}.", file=sys.stderr)
-            outcome = service.work(record.id, job)
         else:
             request = _request(args, store, evaluation)
             note = service.resumable(request.session_id)
@@ -101,9 +100,15 @@ def cmd_improve(args: argparse.Namespace) -> int:
             record = service.create(request)
             print(f"Improve job {record.id[:8]}: {len(record.split['training'])} training, "
                   f"{len(record.split['held_out'])} held-out cases.", file=sys.stderr)
-            outcome = service.work(record.id, job)
+        job = wait_for(service.start_work(record.id, watcher),
+                       "improve: cancelling: the cells running stop, the job is kept")
         progress.finish()
+        outcome = job.outcome
         if outcome is None:
+            if job.status == CANCELLED:
+                print(f"workbench: cancelled before anything was scored; `workbench improve "
+                      f"--resume {record.id[:8]}` starts it again.", file=sys.stderr)
+                return INTERRUPTED
             raise WorkbenchError("The job was stopped before it scored anything.")
         for line in outcome_lines(outcome):
             print(line)
@@ -117,7 +122,7 @@ def cmd_improve(args: argparse.Namespace) -> int:
         if outcome.evidence is None:
             print(f"workbench: the job was {outcome.status}; `workbench improve --resume "
                   f"{outcome.job.id[:8]}` goes on with it.", file=sys.stderr)
-            return 1
+            return INTERRUPTED if job.status == CANCELLED else 1
         return outcome.exit_code()
     except WorkbenchError:
         progress.finish()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from ...core.cases import CaseSet, TestCase
 from ...core.errors import WorkbenchError
 from ...core.evaluation import AssertionResult, EvalResult, EvalRun, combine
-from ...core.job_state import JobState
+from ...core.job_state import JobState, JobWatcher
 from ...core.ratings import Preference
 from ...core.retrieved_context import compose
 from ...core.runs import Output, Run, RunStatus
@@ -24,6 +24,7 @@ from ...store import Store
 from .. import run_state
 from ..compare import RunService
 from ..inspection import InspectionService
+from ..job_start import start_job
 from ..models import ModelService
 from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
@@ -265,6 +266,21 @@ class EvalService:
         return [listener.results[r.output_id] for r in results]
 
     # -- the run ----------------------------------------------------------------------------
+
+    def start_suite(self, suite: Suite, *, watcher: JobWatcher | None = None,
+                    **options) -> JobState:
+        """``run_suite(suite, **options)`` in a thread, as the job returned (its outcome the
+        EvalOutcome; a cancel stops the run, which can be resumed)."""
+        return start_job(f"evaluation of {suite.description or suite.source or 'a suite'}",
+                         lambda job: self.run_suite(suite, job=job, **options), watcher,
+                         thread_name="evaluation")
+
+    def start_resume(self, run_id: str, *, watcher: JobWatcher | None = None,
+                     **options) -> JobState:
+        """``resume(run_id, **options)`` in a thread, as the job returned."""
+        return start_job(f"evaluation of run {run_id[:8]}",
+                         lambda job: self.resume(run_id, job=job, **options), watcher,
+                         thread_name="evaluation")
 
     def run_suite(self, suite: Suite, *, models: list[str] | None = None,
                   model_config: dict | None = None, repeats: int = 1,

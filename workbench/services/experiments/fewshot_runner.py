@@ -10,7 +10,6 @@ marked in the folder's progress file as it finishes, so an interrupted experimen
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from .. import run_state
 from ..evaluation.report import build_report
 from ..evaluation.runner import EvalService
 from ..evaluation.suite_session import store_suite
+from ..job_start import start_job
 from ..tuning import TuningService
 from . import eval_step, experiment_state
 from .eval_step import MarkRunStarted, finish_run
@@ -75,18 +75,7 @@ class FewShotService:
 
     @staticmethod
     def _in_thread(name: str, watcher: JobWatcher | None, call) -> JobState:
-        job = JobState(f"experiment: {name}")
-        if watcher is not None:
-            job.watch(watcher)
-
-        def work() -> None:
-            try:
-                call(job)
-            except BaseException:  # noqa: BLE001 - already told through the job
-                pass
-
-        threading.Thread(target=work, daemon=True, name="fewshot-experiment").start()
-        return job
+        return start_job(f"experiment: {name}", call, watcher, thread_name="fewshot-experiment")
 
     def run(self, config: FewShotConfig, job: JobState | None = None) -> FewShotOutcome:
         """Blocking. Bad input (too few examples, a bad config) raises before anything runs."""

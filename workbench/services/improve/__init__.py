@@ -49,8 +49,10 @@ The service API (the window's *Improve…* dialog and ``workbench improve`` use 
 * "Use this version": ``service.adopt(job_id)`` saves the winner (or, asked explicitly with
   ``candidate_id``, any candidate) as the newest version of the session's prompt and returns
   it with the sampling it ran with.
-* Blocking forms (the CLI, tests): ``service.run(request, job)``, ``service.create(request)``
-  then ``service.work(job_id, job)``, ``service.resume_now(job_id, job)``.
+* In two steps (``workbench improve`` tells the split first): ``service.create(request)``
+  stores the job, ``service.start_work(job_id, watcher)`` starts it and returns the JobState
+  (``service.to_resume(id_prefix)`` finds the job ``resume`` would take). ``work(job_id,
+  job)`` is what that thread runs, blocking.
 * Resume: a job whose process died is ``interrupted`` (``service.jobs(session_id)`` and
   ``service.find(id_prefix)`` give jobs with that status worked out from their lease; a
   cancelled one is ``cancelled``; both are in ``service.resumable(session_id)``).

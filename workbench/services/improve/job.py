@@ -7,7 +7,6 @@ interrupted, and ``resume`` replays it from the store."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from ...core.prompts import Prompt, PromptVersion
 from ...core.sampling import SamplingSettings
 from .. import run_lease
 from ..evaluation.runner import EvalService
+from ..job_start import start_job
 from .evidence import Evidence, weigh
 from .proposer import Proposer
 from .request import ImproveRequest
@@ -47,27 +47,21 @@ class ImproveService:
     # -- starting and resuming ----------------------------------------------------------------
 
     def start(self, request: ImproveRequest, watcher: JobWatcher | None = None) -> JobState:
-        """Run in a background thread; the job's outcome is the ImproveOutcome. A request that
-        cannot run (bad budget, too few checked cases) raises here, before any thread."""
-        record = self.create(request)
-        return self._in_thread(record, watcher)
+        """Create the job and work on it in a background thread; the job's outcome is the
+        ImproveOutcome. A request that cannot run (bad budget, too few checked cases) raises
+        here, before any thread."""
+        return self.start_work(self.create(request).id, watcher)
 
     def resume(self, job_id: str | None = None, watcher: JobWatcher | None = None) -> JobState:
-        """Go on with an interrupted or cancelled job (None: the newest such) in a background
+        """Go on with an interrupted or cancelled job (None: the newest) in a background
         thread."""
-        record = self._to_resume(job_id)
-        return self._in_thread(record, watcher)
+        return self.start_work(self.to_resume(job_id).id, watcher)
 
-    def run(self, request: ImproveRequest, job: JobState | None = None) -> ImproveOutcome:
-        """Blocking: create the job and work on it to its end."""
-        record = self.create(request)
-        return self.work(record.id, job or JobState(f"improve {record.id[:8]}"))
-
-    def resume_now(self, job_id: str | None = None,
-                   job: JobState | None = None) -> ImproveOutcome:
-        """Blocking ``resume``."""
-        record = self._to_resume(job_id)
-        return self.work(record.id, job or JobState(f"improve {record.id[:8]}"))
+    def start_work(self, job_id: str, watcher: JobWatcher | None = None) -> JobState:
+        """Work on a stored job (just ``create``d, or one ``to_resume``) in a background
+        thread, as the JobState returned: ``work`` to its end."""
+        return start_job(f"improve {job_id[:8]}", lambda job: self.work(job_id, job), watcher,
+                         thread_name="improve")
 
     def create(self, request: ImproveRequest) -> ImproveJob:
         """Store a new job (its split made, seeded) without starting it."""
@@ -84,21 +78,8 @@ class ImproveService:
                 split={**split.to_dict(), "prompt_id": line.id}))
         return record
 
-    def _in_thread(self, record: ImproveJob, watcher: JobWatcher | None) -> JobState:
-        job = JobState(f"improve {record.id[:8]}")
-        if watcher is not None:
-            job.watch(watcher)
-
-        def work() -> None:
-            try:
-                self.work(record.id, job)
-            except BaseException:  # noqa: BLE001 - already told through the job
-                pass
-
-        threading.Thread(target=work, daemon=True, name="improve").start()
-        return job
-
-    def _to_resume(self, job_id: str | None) -> ImproveJob:
+    def to_resume(self, job_id: str | None) -> ImproveJob:
+        """The job ``resume`` goes on with (None: the newest interrupted or cancelled)."""
         if job_id is None:
             found = self.resumable()
             if not found:
