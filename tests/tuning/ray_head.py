@@ -4,6 +4,10 @@ The head is a Python process that calls ``ray.init`` with a local cluster and wa
 head node ``ray start --head --num-cpus 2`` starts, reached by the tune driver through its GCS
 address like any cluster. It is ended by its own pid (SIGTERM → ray.shutdown stops the
 node's processes), never with ``ray stop``, which ends every Ray on the machine.
+
+``running_cli_head`` is the head a user starts, ``ray start --head --block``, with its three
+doors open: the GCS, the Ray Client server (``ray://``) and the dashboard with Ray Jobs
+(``http://``), every port a free one (other Rays may run on this machine).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 
@@ -57,6 +62,109 @@ def running_head() -> Iterator[str]:
     finally:
         _stop(head)
         log.close()
+
+
+@dataclass(frozen=True)
+class CliHead:
+    gcs: str  # HOST:PORT
+    client: str  # ray://HOST:PORT
+    jobs: str  # http://HOST:PORT
+    process: subprocess.Popen
+
+    def kill(self) -> None:
+        """The head node dies: SIGKILL to every process of it (its own process group: the
+        ``ray start`` process, the GCS, the raylet, the dashboard, the workers)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@contextmanager
+def running_cli_head(num_cpus: int = 2) -> Iterator[CliHead]:
+    """``ray start --head --block`` with the Ray Client server and Ray Jobs, while the block
+    runs. Its PATH starts with this Python's folder: a submitted job's ``python`` is the one
+    with the workbench installed, as on a cluster set up as docs/tuning.md says."""
+    gcs, client, jobs, *agent = free_ports(6)
+    bin_dir = os.path.dirname(sys.executable)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "OMP_WAIT_POLICY": "PASSIVE",
+           "RAY_AUTH_MODE": "disabled", "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+    log = tempfile.TemporaryFile("w+")
+    command = [os.path.join(bin_dir, "ray"), "start", "--head", "--block",
+               "--node-ip-address", "127.0.0.1", "--port", str(gcs),
+               "--num-cpus", str(num_cpus), "--ray-client-server-port", str(client),
+               "--include-dashboard", "true", "--dashboard-host", "127.0.0.1",
+               "--dashboard-port", str(jobs), "--dashboard-agent-listen-port", str(agent[0]),
+               "--dashboard-agent-grpc-port", str(agent[1]),
+               "--metrics-export-port", str(agent[2]), "--disable-usage-stats"]
+    head = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    address = CliHead(f"127.0.0.1:{gcs}", f"ray://127.0.0.1:{client}",
+                      f"http://127.0.0.1:{jobs}", head)
+    try:
+        if not _answers(head, [gcs, client, jobs], f"{address.jobs}/api/version"):
+            log.seek(0)
+            raise RuntimeError(f"the Ray head did not start: {log.read()[-3000:]}")
+        yield address
+    finally:
+        _stop_group(head)
+        log.close()
+
+
+def _stop_group(head: subprocess.Popen, grace_s: float = 20.0) -> None:
+    """SIGTERM to the head's process group (``ray start --block`` itself dies at once on it,
+    leaving the GCS and the raylet behind; each of them stops cleanly on its own SIGTERM),
+    then SIGKILL to whatever of the group is left after the grace."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(head.pid, sig)
+        except ProcessLookupError:
+            break  # nothing of the group is left
+        deadline = time.monotonic() + grace_s
+        while sig == signal.SIGTERM and time.monotonic() < deadline:
+            head.poll()  # the leader reaped: a zombie would count as alive
+            if not _group_alive(head.pid):
+                break
+            time.sleep(0.5)
+    head.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
+
+
+def _answers(head: subprocess.Popen, ports: list[int], url: str) -> bool:
+    """Every port takes connections and the dashboard answers, before START_TIMEOUT_S."""
+    import socket
+    import urllib.request
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and head.poll() is None:
+        try:
+            for port in ports:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(1.0)
+    return False
 
 
 def _first_line(head: subprocess.Popen, timeout_s: float) -> str:

@@ -31,8 +31,21 @@ def test_ray_addresses():
     client = parse_address("ray://10.0.0.5")
     assert (client.host, client.port, client.client) == ("10.0.0.5", 10001, True)
     assert parse_address("head:6380").port == 6380 and not parse_address("head:6380").client
-    with pytest.raises(TuneConfigError, match="Ray Jobs"):
-        parse_address("http://head:8265")
+    jobs = parse_address("http://head")  # Ray Jobs: the driver is submitted to the cluster
+    assert (jobs.host, jobs.port, jobs.jobs, jobs.client) == ("head", 8265, True, False)
+    assert parse_address("auto") is None  # inside a submitted job: the cluster it runs in
+    for wrong in ("ray://:10001", "http://head:8265/api", "head:port"):
+        with pytest.raises(TuneConfigError, match="not a Ray address"):
+            parse_address(wrong)
+
+
+def test_a_ray_jobs_address_needs_a_storage_both_sides_reach(tmp_path):
+    raw = {"base_model": "smollm2", "data": [str(FACT_DATA)],
+           "where": {"address": "http://head:8265"}}
+    with pytest.raises(TuneConfigError, match="where.storage is needed"):
+        from_toml_dict(raw, tmp_path)
+    shared = {**raw["where"], "storage": "s3://bucket/ckpt"}
+    assert from_toml_dict({**raw, "where": shared}, tmp_path).where.on_ray
 
 
 @pytest.mark.parametrize("batches,world", [(4, 2), (3, 2), (1, 2), (5, 3), (2, 1)])

@@ -13,7 +13,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                                                 "PyTorch, Qt, data folders, plugins")
     doctor.add_argument("--json", action="store_true", help="print JSON (a list of checks)")
     doctor.add_argument("--ray", metavar="ADDRESS",
-                        help="also ask the Ray cluster at ADDRESS (ray://HOST:10001) what it has")
+                        help="also ask the Ray cluster at ADDRESS (ray://HOST:10001, HOST:6379 "
+                             "or Ray Jobs' http://HOST:8265) what it has")
     doctor.set_defaults(func=cmd_doctor)
 
 

@@ -90,7 +90,8 @@ class TuneWhere:
     data-parallel over ``workers``). The rest of the job is the same either way."""
 
     place: str = "local"  # "local" or "ray"
-    address: str = ""  # ray://HOST:10001 or HOST:6379; "" or "local": a Ray started here
+    address: str = ""  # ray://HOST:10001, HOST:6379 or Ray Jobs' http://HOST:8265; "" or
+    # "local": a Ray started here
     workers: int = 2
     cpus_per_worker: int = 1
     gpus_per_worker: float = 0.0
@@ -108,6 +109,10 @@ class TuneWhere:
             problems.append("where.workers and where.cpus_per_worker must be at least 1")
         if self.gpus_per_worker < 0:
             problems.append("where.gpus_per_worker cannot be negative")
+        if self.on_ray and self.address.startswith(("http://", "https://")) and not self.storage:
+            # The driver runs on the cluster: the adapter comes home through the storage.
+            problems.append("where.storage is needed with a Ray Jobs address (a folder the "
+                            "cluster and this machine share, or an object store URL)")
         if problems:
             raise TuneConfigError("Invalid tune settings: " + "; ".join(problems) + ".")
         return self

@@ -29,7 +29,7 @@ from ...core.errors import WorkbenchError
 from ..job_files import JobFolder
 from ..progress import TrainerEvent, decode
 from ..trainer.__main__ import _watch_parent, event_emitter, is_out_of_memory
-from .probe import check_reachable
+from .probe import check_reachable, parse_address
 
 POINTER = "ray_checkpoint.json"
 KEEP = 2
@@ -74,6 +74,8 @@ def latest_pointer(folder: JobFolder) -> str | None:
 
 
 def connect(where: dict) -> None:
+    """ray.init for the job's address: a GCS address, the Ray Client (ray://), the cluster
+    this process runs in (``auto``: a job submitted through Ray Jobs) or a new local Ray."""
     import ray
 
     check_reachable(where.get("address", ""))
@@ -81,6 +83,11 @@ def connect(where: dict) -> None:
     ray.init(address=address, logging_level="ERROR", log_to_driver=False,
              runtime_env={"env_vars": WORKER_ENV},
              **({"num_cpus": _local_cpus(where)} if address == "local" else {}))
+
+
+def is_jobs_address(text: str) -> bool:
+    address = parse_address(text)
+    return address is not None and address.jobs
 
 
 def _local_cpus(where: dict) -> int:
@@ -187,7 +194,11 @@ class Driver:
             if StopFlag.requested and not stop_sent:
                 channel.request_stop.remote()
                 stop_sent = True
-            for line in self.take(channel):
+            try:
+                lines = self.take(channel)
+            except ClusterLost as lost:
+                return self.lost(lost)
+            for line in lines:
                 self.forward(line, team)
             if finished:
                 break
@@ -201,20 +212,36 @@ class Driver:
         return 0
 
     def take(self, channel) -> list[str]:
-        """The events waiting in the channel; a cluster that stops answering is an error
-        (never a hang: Ray's own reconnection could wait much longer)."""
+        """The events waiting in the channel. A cluster that stops answering, or whose job
+        actor is gone with it, is a ClusterLost (never a hang: Ray's own reconnection could
+        wait much longer)."""
         import ray
         from ray.exceptions import GetTimeoutError
 
         try:
             return ray.get(channel.take.remote(), timeout=ANSWER_TIMEOUT_S)
         except GetTimeoutError:
-            raise ConnectionError(f"the Ray cluster at {self.where.get('address') or 'local'} "
-                                  f"stopped answering for {ANSWER_TIMEOUT_S:.0f} s") from None
+            raise ClusterLost(f"the Ray cluster at {self.address} stopped answering for "
+                              f"{ANSWER_TIMEOUT_S:.0f} s") from None
+        except Exception as error:  # noqa: BLE001 - Ray's errors for a lost cluster vary
+            raise ClusterLost(f"lost the Ray cluster at {self.address}: "
+                              f"{cluster_reason(error)}") from None
+
+    @property
+    def address(self) -> str:
+        return self.where.get("address") or "local"
 
     def bring_adapter_home(self, result) -> None:
         shutil.rmtree(self.folder.adapter, ignore_errors=True)
         result.checkpoint.to_directory(str(self.folder.adapter))
+
+    def lost(self, lost: ClusterLost) -> int:
+        """Told at once; then the process ends without Ray's exit handlers, which would wait
+        on the lost cluster (ray.shutdown) while the job is already known failed."""
+        self.emit(TrainerEvent("error", self.last_step, {"kind": "crash",
+                                                         "message": str(lost)[:500]}))
+        sys.stderr.flush()
+        os._exit(1)
 
     def failed(self, error: BaseException) -> int:
         if self.error_event is not None:  # the worker said what went wrong
@@ -228,6 +255,10 @@ class Driver:
         self.emit(TrainerEvent("error", self.last_step, {
             "kind": "crash", "message": f"the Ray job failed: {cluster_reason(error)}"}))
         return 1
+
+
+class ClusterLost(ConnectionError):
+    """The cluster stopped answering the driver: the job fails, resumable."""
 
 
 def cluster_reason(error: BaseException) -> str:
@@ -259,8 +290,13 @@ def main(argv: list[str]) -> int:
 
     stop_on_sigterm()
     _watch_parent(StopFlag)
+    folder = JobFolder(Path(argv[1]))
     try:
-        return Driver(JobFolder(Path(argv[1])), emit).run()
+        if is_jobs_address(folder.read_spec()["where"].get("address", "")):
+            from .jobs import JobsDriver  # the driver runs on the cluster, submitted
+
+            return JobsDriver(folder, emit, StopFlag).run()
+        return Driver(folder, emit).run()
     except WorkbenchError as error:
         emit(TrainerEvent("error", 0, {"kind": "config", "message": str(error)}))
         return 2

@@ -16,7 +16,10 @@ from ...core.tuning_errors import TuneConfigError, TuningError
 INSTALL_HINT = ("Ray is not installed: install the extra with "
                 "`pip install 'prompt-workbench[ray]'` (or `make test`, which installs it).")
 LOCAL = ("", "local")  # a Ray started for the job on this machine
-CLIENT_PORT, GCS_PORT = 10001, 6379
+IN_CLUSTER = "auto"  # Ray's own word: the cluster this process runs in (a submitted job)
+CLIENT, GCS, JOBS = "client", "gcs", "jobs"
+CLIENT_PORT, GCS_PORT, JOBS_PORT = 10001, 6379, 8265
+DEFAULT_PORTS = {CLIENT: CLIENT_PORT, GCS: GCS_PORT, JOBS: JOBS_PORT}
 CONNECT_TIMEOUT_S = 3.0
 
 
@@ -41,32 +44,32 @@ def require_ray() -> str:
 
 @dataclass(frozen=True)
 class Address:
-    text: str  # as the user wrote it; what ray.init gets
+    text: str  # as the user wrote it
     host: str
     port: int
-    client: bool  # ray://: the Ray Client; else the cluster's GCS address (ray start --head)
+    kind: str  # CLIENT (ray://, the Ray Client), GCS (HOST:6379) or JOBS (http://, Ray Jobs)
+
+    client = property(lambda self: self.kind == CLIENT)
+    jobs = property(lambda self: self.kind == JOBS)
 
 
 def parse_address(text: str) -> Address | None:
-    """None for a local Ray; else host and port. A Ray Jobs (dashboard) URL is refused with
-    what to give instead."""
+    """None for a local Ray (or ``auto``: the cluster this process runs in, as inside a
+    submitted Ray job); else host, port and which of Ray's three doors it is."""
     text = (text or "").strip()
-    if text in LOCAL:
+    if text in LOCAL or text == IN_CLUSTER:
         return None
-    if text.startswith(("http://", "https://")):
-        raise TuneConfigError(
-            f"{text} is a Ray Jobs (dashboard) address; give the cluster's client address "
-            f"ray://HOST:{CLIENT_PORT} (or HOST:{GCS_PORT} from inside the cluster).")
-    client = text.startswith("ray://")
-    parts = urlsplit(text if client else f"ray://{text}")
+    kind = (JOBS if text.startswith(("http://", "https://"))
+            else CLIENT if text.startswith("ray://") else GCS)
+    parts = urlsplit(text if kind != GCS else f"ray://{text}")
     try:
-        port = parts.port or (CLIENT_PORT if client else GCS_PORT)
+        port = parts.port or DEFAULT_PORTS[kind]
     except ValueError:
-        raise TuneConfigError(f"'{text}' is not a Ray address (ray://HOST:PORT or "
-                              f"HOST:PORT).") from None
-    if not parts.hostname:
-        raise TuneConfigError(f"'{text}' is not a Ray address (ray://HOST:PORT or HOST:PORT).")
-    return Address(text, parts.hostname, port, client)
+        port = 0
+    if not parts.hostname or not port or (kind == JOBS and parts.path.strip("/")):
+        raise TuneConfigError(f"'{text}' is not a Ray address (ray://HOST:{CLIENT_PORT}, "
+                              f"HOST:{GCS_PORT} or a Ray Jobs address http://HOST:{JOBS_PORT}).")
+    return Address(text, parts.hostname, port, kind)
 
 
 def check_reachable(text: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
@@ -83,7 +86,8 @@ def check_reachable(text: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         raise TuningError(
             f"Cannot reach the Ray cluster at {address.text} ({reason}). On the cluster's "
             f"head node, `ray start --head` starts it (the Ray Client listens on port "
-            f"{CLIENT_PORT}); check the host, the port and the firewall.") from None
+            f"{CLIENT_PORT}, Ray Jobs on {JOBS_PORT}); check the host, the port and the "
+            f"firewall.") from None
 
 
 CLUSTER_TIMEOUT_S = 60.0
