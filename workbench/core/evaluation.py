@@ -8,7 +8,7 @@ between the two tools; every type has a ``not-`` form. How each type is checked 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -146,19 +146,25 @@ class AssertionResult:
     score: float
     reason: str = ""
     children: tuple[AssertionResult, ...] = ()  # an assert-set's assertions, each found
+    # The check could not be decided (its judge failed or refused): it fails, yet it says
+    # nothing of the output, so a search that compares scores must not count it.
+    undecided: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = {"assertion": self.assertion.to_dict(), "passed": self.passed,
                 "score": self.score, "reason": self.reason}
         if self.children:
             data["children"] = [child.to_dict() for child in self.children]
+        if self.undecided:  # only when set: every decided verdict is stored as before
+            data["undecided"] = True
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssertionResult:
         return cls(Assertion.from_dict(data["assertion"]), bool(data["passed"]),
                    float(data["score"]), str(data.get("reason", "")),
-                   tuple(cls.from_dict(c) for c in data.get("children") or ()))
+                   tuple(cls.from_dict(c) for c in data.get("children") or ()),
+                   bool(data.get("undecided", False)))
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,12 @@ class CaseVerdict:
                                       or result.assertion.type == ASSERT_SET):
                 return f"{result.assertion.label}: {result.reason}".strip(": ")
         return ""
+
+    @property
+    def undecided(self) -> tuple[AssertionResult, ...]:
+        """The checks that count towards the verdict and could not be decided (a metric of
+        weight 0 counts for nothing): a verdict with any is no verdict on the output."""
+        return _undecided(self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "score": self.score, "error": self.error,
@@ -214,9 +226,17 @@ def combine(results: tuple[AssertionResult, ...] | list[AssertionResult],
 def weighed(result: AssertionResult) -> AssertionResult:
     """promptfoo's ``weight: 0``: the assertion passes (an assert-set is not forced)."""
     if result.assertion.weight == 0 and not result.passed and result.assertion.type != ASSERT_SET:
-        return AssertionResult(result.assertion, True, result.score, result.reason,
-                               result.children)
+        return replace(result, passed=True)
     return result
+
+
+def _undecided(results: tuple[AssertionResult, ...]) -> tuple[AssertionResult, ...]:
+    found: list[AssertionResult] = []
+    for result in results:
+        if result.assertion.weight == 0 and result.assertion.type != ASSERT_SET:
+            continue
+        found.extend([result] if result.undecided else _undecided(result.children))
+    return tuple(found)
 
 
 def failed_output(error: str) -> CaseVerdict:

@@ -147,7 +147,8 @@ class Evaluator:
             grade = self.judges.judge(reference).grade(
                 str(assertion.value), context.text, question=question, expected=case.expected)
         except WorkbenchError as error:
-            return AssertionResult(assertion, False, 0.0, f"the judge failed: {error}")
+            return AssertionResult(assertion, False, 0.0, f"the judge failed: {error}",
+                                   undecided=True)
         return rubric_result(assertion, grade)  # it applies the not- form
 
     def _likelihood(self, assertion: Assertion, output: Output, case: TestCase

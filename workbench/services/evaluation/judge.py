@@ -84,6 +84,7 @@ class Grade:
     reason: str
     raw: str
     parsed: bool = True
+    refused: bool = False  # the judge could not answer this request: nothing was decided
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,9 @@ def rubric_result(assertion: Assertion, grade: Grade) -> AssertionResult:
     """An ``llm-rubric`` assertion's result: the judge's score against the assertion's
     threshold when it has one, else the judge's own pass; the reason is the judge's either way.
     ``not-llm-rubric`` flips the verdict and the score; an answer that did not parse fails in
-    both forms."""
+    both forms (undecided when the judge refused the request)."""
     if not grade.parsed:
-        return AssertionResult(assertion, False, 0.0, grade.reason)
+        return AssertionResult(assertion, False, 0.0, grade.reason, undecided=grade.refused)
     passed = grade.score >= assertion.threshold if assertion.threshold is not None \
         else grade.passed
     score = grade.score
@@ -232,7 +233,7 @@ def _pairwise_prompt(criterion: str, question: str, first: str, second: str) -> 
 def grade_from_answer(raw: str, refused: str = "") -> Grade:
     """The Grade a judge's raw answer says (``refused``: why the judge could not answer)."""
     if refused:
-        return Grade(False, 0.0, refused, raw, parsed=False)
+        return Grade(False, 0.0, refused, raw, parsed=False, refused=True)
     answer = _parse(raw)
     if (answer is None or not isinstance(answer.get("pass"), bool)
             or not _is_number(answer.get("score"))):

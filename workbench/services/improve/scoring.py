@@ -5,7 +5,8 @@ checks, stored runs and verdicts as any run in the grid.
 Each candidate's evaluation is recorded with the run's id as soon as the run starts, so a
 killed job's resume finishes that very run (only its missing cells) instead of paying for it
 twice. A cell that failed to generate fails the job: a dead server must not steer the search
-by scoring zero."""
+by scoring zero. So does a verdict one of whose checks could not be decided (a judge that is
+dead, refused the request or was cut off): it would count as a failed check otherwise."""
 
 from __future__ import annotations
 
@@ -144,6 +145,11 @@ class Scorer:
         if errors:
             raise WorkbenchError(f"{len(errors)} cell(s) of candidate {candidate.slot} failed to "
                                  f"generate, so it cannot be scored: {errors[0]}")
+        undecided = self._undecided(evaluation.run_id, candidate.slot, own, repeats)
+        if undecided:
+            raise WorkbenchError(f"{len(undecided)} verdict(s) of candidate {candidate.slot} "
+                                 f"could not be decided, so it cannot be scored: "
+                                 f"{undecided[0]}")
         if run.status is not RunStatus.DONE:
             raise WorkbenchError(f"The evaluation run {run.id[:8]} of candidate "
                                  f"{candidate.slot} ended {run.status.value}.")
@@ -171,6 +177,18 @@ class Scorer:
         variant_ids = {v.id for v in run.variants if v.label == slot}
         return [output.error for output in self.store.runs.outputs(run_id)
                 if output.variant_id in variant_ids and output.error and not output.cancelled]
+
+    def _undecided(self, run_id: str, slot: str, case_ids: set[str],
+                   repeats: int) -> list[str]:
+        """Why each of the slot's verdicts (its own cells) has a check that could not be
+        decided: the first such check's reason, one per verdict."""
+        run = self.store.runs.get(run_id)
+        variant_ids = {v.id for v in run.variants if v.label == slot}
+        return [f"{check.assertion.label}: {check.reason}"
+                for result in self.store.evaluations.results(run_id)
+                if result.variant_id in variant_ids and result.branch_of is None
+                and result.case_id in case_ids and result.repeat < repeats
+                for check in result.verdict.undecided[:1]]
 
     def answers(self, candidate: Candidate, evaluation: Evaluation
                 ) -> list[tuple[TestCase, str, bool, str]]:
