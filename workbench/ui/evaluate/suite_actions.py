@@ -2,7 +2,9 @@
 
 Import reads the file and runs the evaluation lab's preflight on it (every problem at once —
 the file's, its models', judges' and templates' — one line each, shown in a message box), and
-only then stores it as a new session and switches the window to it; Export writes the open
+only then stores it and switches the window to its session: a new one, or — for a file
+imported (or run by ``workbench eval``) before — the session of its earlier runs, as
+``workbench eval`` joins it, so its runs and trend are there; Export writes the open
 session — its prompt versions, its variants' models and sampling, its cases with their
 assertions — as a suite.
 File dialogs go through module-level functions so a test can answer them.
@@ -20,7 +22,12 @@ from ...core.session_variants import CURRENT_VERSION
 from ...core.wording import counted
 from ...services.evaluation.preflight import check_file, preflight_for
 from ...services.evaluation.suite_file import save_suite
-from ...services.evaluation.suite_session import store_suite, suite_from_session
+from ...services.evaluation.suite_rerun import earlier_suite, store_or_join
+from ...services.evaluation.suite_session import (
+    source_path_of,
+    suite_from_session,
+    suite_title,
+)
 from ..file_dialogs import ask_open_path, ask_save_path
 from ..jobs import run_in_background
 
@@ -53,16 +60,21 @@ class SuiteActions(QObject):
             preflight = preflight_for(evaluation)
             suite = check_file(path, preflight, need_models=False)
             text = Path(path).read_text(encoding="utf-8-sig")
-            return store_suite(store, suite, yaml_text=text), preflight.model_notices(suite)
+            again = earlier_suite(store, suite_title(suite), source_path_of(suite)) is not None
+            # the file's earlier session when it has one (its runs, its trend), as
+            # `workbench eval` does: never a second session of the same name
+            held = store_or_join(store, suite, yaml_text=text)
+            return held, again, preflight.model_notices(suite)
 
         self._background(work, self._imported, f"Cannot import {Path(path).name}")
 
     def _imported(self, imported) -> None:
-        held, missing = imported
+        held, again, missing = imported
         w = self.window
         w.sessions_panel.refresh(held.session.id)
         w.open_session(held.session.id)
-        text = (f"Imported the suite '{held.stored.name}': "
+        where = " again, into its existing session" if again else ""
+        text = (f"Imported the suite '{held.stored.name}'{where}: "
                 f"{counted(len(held.case_set.cases), 'case')}, "
                 f"{counted(len(held.versions), 'prompt')}.")
         if missing:
