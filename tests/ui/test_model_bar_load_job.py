@@ -1,4 +1,4 @@
-"""The model bar shows a load as it goes ("Loading NAME… 43%") and its Cancel stops it,
+"""The model bar shows a load as it goes ("Loading 43% · NAME") and its Cancel stops it,
 keeping the model in use (pytest-qt, real widgets, the real bundled model)."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def test_the_bar_shows_how_far_a_load_is(qtbot, app_services):
         qtbot.mouseClick(picker.load_button, LEFT)
         assert picker.cancel_button.isVisible() and not picker.combo.isEnabled()
     name = picker.combo.currentText()
-    assert shown and all(re.fullmatch(rf"Loading {re.escape(name)}… \d+%", t) for t in shown)
-    assert shown[-1].endswith("100%")
+    assert shown and all(re.fullmatch(rf"Loading \d+% · {re.escape(name)}", t) for t in shown)
+    assert shown[-1].startswith("Loading 100% · ")
     assert picker.state.text().startswith(f"● {name} · ")
     assert not picker.cancel_button.isVisible()
     window.close()

@@ -2,7 +2,7 @@
 state.
 
 Picking a model in the bar loads it (off the GUI thread, as a job: the state says "Loading
-NAME… 43%" as llama.cpp reads the weights, and Cancel stops it, keeping the model in use) for
+43% · NAME" as llama.cpp reads the weights, and Cancel stops it, keeping the model in use) for
 the composer, the chat and the token counts, and makes it the default model of new variants.
 A variant row keeps its own model: the bar never changes a row that exists. *Reload* loads
 the same model again with the context, GPU-layer and engine settings typed in the bar."""
@@ -189,13 +189,16 @@ class ModelPicker(QWidget):
                                         None if layers < 0 else layers, engine)
 
     def _on_loading(self, name: str) -> None:
-        self._loading_name = name
-        self._set_state(f"Loading {name}…", busy=True)
+        # The model's one name (a path loads as its file's name); the controller says "the
+        # bundled model" for none.
+        self._loading_name = name if name == "the bundled model" else self.names.of(name)
+        self._set_state(f"Loading {self._loading_name}…", busy=True)
 
     def _on_progress(self, progress: JobProgress) -> None:
-        """"Loading NAME… 43%": how far llama.cpp has read the weights."""
+        """"Loading 43% · NAME": how far llama.cpp has read the weights, first, so that a
+        narrow bar elides the name rather than the figure."""
         if progress.fraction is not None:
-            self.state.setText(f"Loading {self._loading_name}… {progress.fraction:.0%}")
+            self.state.setText(f"Loading {progress.fraction:.0%} · {self._loading_name}")
 
     def _on_cancelled(self) -> None:
         """The model loaded before (if any) is still the one in use: the bar says so again."""
