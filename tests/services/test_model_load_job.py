@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 from workbench.core.job_state import CANCELLED, DONE, FAILED, JobWatcher
+from workbench.plugins.builtin.llamacpp_backend import LOCAL_SCHEME, host_for, open_gguf
+from workbench.plugins.contributions import Backend
 from workbench.services.models import ModelService
 
 SMALL = {"n_ctx": 512, "n_parallel": 1}
@@ -66,3 +68,37 @@ def test_a_load_that_fails_says_why(tmp_path):
     assert job.wait(60)
     assert job.status == FAILED and "broken.gguf" in job.error
     assert service.loaded() == []
+
+
+class EngineWithoutProgress:
+    """A plugin's engine whose ``start()`` takes no job (the llama.cpp host underneath)."""
+
+    def __init__(self, settings, logs_dir):
+        self.host = host_for(settings, logs_dir)
+        self.settings = settings
+        self.metadata = None
+
+    def start(self):
+        self.metadata = self.host.start()
+        return self.metadata
+
+    def close(self):
+        self.host.close()
+
+
+def test_an_engine_that_cannot_stop_a_load_still_ends_the_job_cancelled(bundled_model):
+    service = ModelService()
+    service.set_backends({LOCAL_SCHEME: Backend(LOCAL_SCHEME, open_gguf,
+                                                load=EngineWithoutProgress)})
+    seen = []
+    job = service.start_load(str(bundled_model), watcher=JobWatcher(on_progress=seen.append),
+                             **SMALL)
+    job.cancel()  # the engine cannot stop: it loads, and the job is told once it has
+    try:
+        assert job.wait(120)
+        assert job.status == CANCELLED and job.outcome is None
+        assert [p.fraction for p in seen] == [0.0]  # no progress from such an engine
+        (model,) = service.loaded()  # filed with the service like any loaded model
+        assert isinstance(model, EngineWithoutProgress) and model.host.alive
+    finally:
+        service.close()
