@@ -18,6 +18,7 @@ from workbench.backend_choice import (
     nvidia_memory,
     probe,
     rocm_gpus,
+    software_vulkan,
     vulkan_gpus,
 )
 
@@ -96,6 +97,31 @@ def test_a_vulkan_gpu_without_the_sdk_and_a_software_renderer():
     assert "but no Vulkan SDK (glslc)" in no_sdk.reason and "-DGGML_VULKAN=on" in no_sdk.reason
     llvmpipe = choose(machine(vulkaninfo=recorded("vulkaninfo-summary-llvmpipe.txt"), glslc=SDK))
     assert llvmpipe.backend == "cpu" and llvmpipe.reason.startswith("No GPU found")
+
+
+def test_the_software_vulkan_device_is_refused_unless_asked_for():
+    """lavapipe is real Vulkan on the CPU, slower than the CPU build: named, never chosen;
+    LLAMA_BACKEND=vulkan builds for it (the offload tests do), GGML_VK_VISIBLE_DEVICES=0 uses it."""
+    summary = recorded("vulkaninfo-summary-llvmpipe.txt")
+    assert software_vulkan(summary) == ["llvmpipe (LLVM 17.0.6, 256 bits)"]
+    assert software_vulkan(recorded("vulkaninfo-summary-radeon.txt")) == [
+        "llvmpipe (LLVM 17.0.6, 256 bits)"]  # beside the Radeon
+    refused = choose(machine(vulkaninfo=summary, glslc=SDK))
+    assert (refused.backend, refused.cmake_args) == ("cpu", "")
+    assert refused.reason.startswith("No GPU found, only the software Vulkan device llvmpipe "
+                                     "(LLVM 17.0.6, 256 bits), which runs on the CPU more "
+                                     "slowly than the CPU build → CPU build")
+    assert "LLAMA_BACKEND=vulkan" in refused.reason
+    assert "GGML_VK_VISIBLE_DEVICES=0" in refused.reason and "\n" not in refused.reason
+    asked = choose(machine(vulkaninfo=summary, glslc=SDK), forced="vulkan")
+    assert (asked.backend, asked.cmake_args) == ("vulkan", "-DGGML_VULKAN=on")
+    assert asked.reason == ("Vulkan build chosen by LLAMA_BACKEND=vulkan; the only Vulkan device "
+                            "is llvmpipe (LLVM 17.0.6, 256 bits), a software device on the "
+                            "CPU, which llama.cpp uses only with GGML_VK_VISIBLE_DEVICES=0")
+    # A real Vulkan GPU beside it: forcing Vulkan says nothing of the software device.
+    radeon = choose(machine(vulkaninfo=recorded("vulkaninfo-summary-radeon.txt"), glslc=SDK),
+                    forced="vulkan")
+    assert radeon.reason == "Vulkan build chosen by LLAMA_BACKEND=vulkan"
 
 
 def test_rocm_gives_the_hip_build_for_the_gpus_target():

@@ -88,6 +88,23 @@ def vulkan_gpus(summary: str | None) -> list:
     return gpus
 
 
+def software_vulkan(summary: str | None) -> list:
+    """CPU-type Vulkan devices (Mesa's lavapipe, "llvmpipe …"): real Vulkan, run on the CPU."""
+    found = []
+    for block in re.split(r"^GPU\d+:\s*$", summary or "", flags=re.M)[1:]:
+        kind = re.search(r"deviceType\s*=\s*(\S+)", block)
+        name = re.search(r"deviceName\s*=\s*(.+)", block)
+        if kind and name and kind.group(1) == "PHYSICAL_DEVICE_TYPE_CPU":
+            found.append(name.group(1).strip())
+    return found
+
+
+# A software Vulkan device is never chosen on its own: it computes on the CPU, slower than
+# the CPU build. Asked for (the offload tests, `make test-vulkan`), it is used this way.
+SOFTWARE_VULKAN_ASK = ("LLAMA_BACKEND=vulkan builds for it, and llama.cpp uses it only when "
+                       "run with GGML_VK_VISIBLE_DEVICES=0")
+
+
 def rocm_gpus(rocminfo: str | None) -> list:
     """(marketing name, gfx target) of each GPU agent in `rocminfo`; CPU agents are skipped."""
     gpus = []
@@ -113,8 +130,12 @@ def choose(report: Report, forced: str | None = None) -> Choice:
             raise ValueError(f"backend {forced!r}: not one of {', '.join(BACKENDS)}")
         found = choose(report)  # keeps the detected extras (nvcc path, gfx targets) when they agree
         args = found.cmake_args if found.backend == forced else FLAGS[forced]
-        return Choice(forced, args, f"{NAMES[forced]} build chosen by LLAMA_BACKEND={forced}",
-                      found.gpus)
+        why = f"{NAMES[forced]} build chosen by LLAMA_BACKEND={forced}"
+        software = software_vulkan(report.vulkaninfo)
+        if forced == "vulkan" and software and not vulkan_gpus(report.vulkaninfo):
+            why += (f"; the only Vulkan device is {', '.join(software)}, a software device on "
+                    "the CPU, which llama.cpp uses only with GGML_VK_VISIBLE_DEVICES=0")
+        return Choice(forced, args, why, found.gpus)
     if report.system == "Darwin":
         if report.machine == "arm64":
             return Choice("metal", FLAGS["metal"], "Apple silicon (Darwin arm64) → Metal build")
@@ -157,6 +178,12 @@ def choose(report: Report, forced: str | None = None) -> Choice:
         return Choice("cpu", "", f"CUDA {cuda} toolkit (nvcc) found but no NVIDIA GPU "
                       "(nvidia-smi -L lists none) → CPU build; on a machine with an NVIDIA GPU "
                       "and its driver, " + _wheel_command("cuda"))
+    software = software_vulkan(report.vulkaninfo)
+    if software:
+        return Choice("cpu", "", f"No GPU found, only the software Vulkan device "
+                      f"{', '.join(software)}, which runs on the CPU more slowly than the CPU "
+                      f"build → CPU build ({SOFTWARE_VULKAN_ASK}); for offload install your "
+                      "GPU's driver and toolkit, then `make clean run`")
     return Choice("cpu", "", "No GPU found (nvidia-smi, rocminfo and vulkaninfo list none) → "
                   "CPU build; for offload install your GPU's driver and toolkit (CUDA, ROCm or "
                   "the Vulkan SDK), then `make clean run` (or CMAKE_ARGS=-DGGML_CUDA=on, "

@@ -28,7 +28,7 @@ def test_doctor_prints_every_section_and_exits_0_on_this_machine():
     lines = done.stdout.splitlines()
     assert [s for s in SECTIONS if s not in lines] == []
     assert any(line.startswith("  ok       llama.cpp") for line in lines)
-    assert any("n_gpu_layers" in line for line in lines)
+    assert any(" GPU layers and " in line and "parallel sequence" in line for line in lines)
     assert lines[-1].startswith("0 problem(s)")
 
 

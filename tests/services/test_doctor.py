@@ -76,7 +76,8 @@ def test_the_report_on_this_machine_has_every_section_and_no_problem():
     import llama_cpp
 
     assert by_name["llama.cpp", "llama.cpp"].detail.startswith(llama_cpp.__version__)
-    assert "n_gpu_layers" in {c.name for c in checks if c.section == "Offload"}
+    offload = by_name["Offload", "auto"].detail  # auto's whole choice: layers and sequences
+    assert " GPU layers and " in offload and " parallel sequence" in offload
     assert by_name["Qt", "platform"].detail.startswith("offscreen starts")
     assert not app_paths().database.exists()  # the doctor looks; it creates no database
 

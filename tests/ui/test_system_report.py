@@ -21,7 +21,7 @@ def test_help_system_report_shows_every_section_and_copies_it(qtbot, main_window
     for section in ("Python", "llama.cpp", "GPUs", "Offload", "PyTorch", "Qt", "Database",
                     "Plugins"):
         assert section in report.splitlines()
-    assert "n_gpu_layers" in report and dialog.summary.text() != COLLECTING
+    assert " GPU layers and " in report and dialog.summary.text() != COLLECTING
     # PyTorch's and llama.cpp's lines come from their files or child processes: the window's
     # process loads neither for a report
     assert {name: name in sys.modules for name in heavy_before} == heavy_before

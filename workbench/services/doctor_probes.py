@@ -25,6 +25,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..library.gpu_devices import DeviceProbe, backend_devices
+from ..library.offload import compiled_backends
+
 PROBE_TIMEOUT_S = 10
 TORCH_TIMEOUT_S = 120  # importing torch from a cold disk on a busy machine
 
@@ -245,6 +248,22 @@ def torch_build(version_file: Path) -> dict:
             except ValueError:
                 continue
     return found
+
+
+@dataclass(frozen=True)
+class BackendDevices:
+    backends: tuple[str, ...]  # the GPU back-ends llama.cpp was built with ("vulkan",)
+    probe: DeviceProbe  # the devices they see, with free memory, or why they could not say
+
+
+@can_start_early
+def gpu_backend_devices() -> BackendDevices | None:
+    """The GPU devices llama.cpp's own back-ends see, asked in a child process; None for a
+    CPU build (nothing to ask, nothing started)."""
+    backends = compiled_backends()
+    if not backends:
+        return None
+    return BackendDevices(backends, backend_devices())
 
 
 # llama.cpp too: the window's process does not load llama.cpp (its model hosts do), and its
