@@ -28,7 +28,7 @@ from ..tuning.base_model import BaseInfo, inspect_base
 from ..tuning.base_tokenizer import FolderTokenizer, HostTokenizer
 from ..tuning.config import PRESETS, TuneConfig, TuneSettings, TuneWhere  # noqa: F401
 from ..tuning.estimate import Estimate, estimate
-from ..tuning.formats import Imported, read_files
+from ..tuning.formats import OWN_SUFFIXES, Imported, read_files
 from ..tuning.job_files import JobFolder
 from ..tuning.job_run import TuneRun
 from ..tuning.on_ray.probe import check_reachable, parse_address, ray_version, require_ray
@@ -86,6 +86,16 @@ class TuningService:
         """Training data files: a suffix tuning does not read itself (JSONL, JSON, CSV) is
         read by the importer plugins, as a table of test cases is."""
         return read_files(paths, self.plugins.read_table if self.plugins is not None else None)
+
+    def data_suffixes(self) -> list[str]:
+        """What a training data file may be: tuning's own formats, then every suffix an
+        importer plugin reads (what the wizard's file dialog offers)."""
+        suffixes = list(OWN_SUFFIXES)
+        if self.plugins is not None:
+            suffixes += [suffix.lower() for _, importer in
+                         self.plugins.contributions("register_importers")
+                         for suffix in importer.suffixes]
+        return list(dict.fromkeys(suffixes))
 
     def session_examples(self, session_id: str, *, include_examples: bool = True,
                          min_rating: float = 4.0) -> Imported:

@@ -58,7 +58,6 @@ class WizardParts(Protocol):
 
 
 PREVIEW_ROWS = 5
-DATA_FILTER = "Training data (*.jsonl *.json *.csv)"
 
 
 class BasePage(QWizardPage):
@@ -131,9 +130,10 @@ class DataPage(QWizardPage):
         super().__init__()
         self.w = wizard
         self.setTitle("Training data")
-        self.setSubTitle("JSONL, JSON or CSV (chat messages, instruction/input/output or "
-                         "prompt/completion), or this session's examples and rated outputs.")
-        files = QPushButton("Import files…")
+        self.setSubTitle("JSONL, JSON, CSV or a table an importer plugin reads (chat messages, "
+                         "instruction/input/output or prompt/completion), or this session's "
+                         "examples and rated outputs.")
+        files = self.import_button = QPushButton("Import files…")
         files.clicked.connect(self._pick_files)
         session = QPushButton("Use this session's examples and rated outputs")
         session.setEnabled(wizard.session_id is not None)
@@ -156,7 +156,10 @@ class DataPage(QWizardPage):
         grid.addWidget(self.histogram, 4, 1)
 
     def _pick_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Training data", "", DATA_FILTER)
+        # tuning's own formats and every table an importer plugin reads
+        patterns = " ".join(f"*{suffix}" for suffix in self.w.service.data_suffixes())
+        paths, _ = QFileDialog.getOpenFileNames(self, "Training data", "",
+                                                f"Training data ({patterns})")
         if paths:
             self.import_files(paths)
 
