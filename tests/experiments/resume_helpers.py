@@ -1,5 +1,6 @@
 """Running the real ``workbench`` command and killing it with SIGKILL once a step is marked in
-its experiment folder's progress file (polled, no timing assumed)."""
+its experiment folder's progress file (polled, no timing assumed); the quantization lab's child
+processes this test process has running."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def kill_when(args: list[str], kind: str, home: Path, ready: Callable[[list[dict
 
 def steps(progress: dict, step: str) -> dict[str, dict]:
     return {record["key"]: record for record in progress["steps"] if record["step"] == step}
+
+
+def lab_children(kind: str = "measure") -> list[int]:
+    """The pids of this process's quantization lab children of ``kind`` (measure, quantize)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("PPid:")), None)
+        if parent == os.getpid() and f"workbench.engine.quantlab.{kind}".encode() in command:
+            found.append(int(entry.name))
+    return found

@@ -4,13 +4,19 @@ children, the KL divergence checked against a computation from llama.cpp's own l
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.experiments.resume_helpers import lab_children
 from workbench.core.job_state import CANCELLED, JobState, JobWatcher
 from workbench.core.paths import AppPaths
 from workbench.services.experiments.quantlab import QuantLabService
@@ -240,36 +246,70 @@ def test_the_report_renders_and_reopens_from_results_json(lab, tmp_path):
     assert "| Q4_K_M |" in markdown and (outcome.folder / "report-figures").is_dir()
 
 
-def test_cancel_kills_the_measuring_child_and_keeps_what_was_done(lab):
+def test_cancel_of_the_job_kills_the_measuring_child_and_keeps_what_was_done(lab):
+    """The lab's JobState is the one cancel: ``job.cancel()`` kills the running measuring
+    child (a real process, gone afterwards) and the job ends CANCELLED with what it had."""
     paths = lab[3]
     store = open_store(paths)
     models = ModelService(paths, store=store)
     service = QuantLabService(models, store, paths=paths)
-    job = JobState()
     seen = []
+    speed_runs = threading.Event()
 
     def on_progress(progress):
         seen.append(progress.message)
-        if progress.message.startswith("F16 (reference): speed") and not job.cancelled:
-            job.cancel()
+        if progress.message.startswith("F16 (reference): speed"):
+            speed_runs.set()
 
-    job.watch(JobWatcher(on_progress=on_progress))
     try:
         # 1000 speed runs: only a kill ends this arm within the test's time limit
-        service.start(QuantLabConfig("smollm2-135m-instruct", quants=["Q8_0", "Q4_K_M"],
-                                     texts=TEXTS, repeats=1000, pp=256, tg=64,
-                                     threads=THREADS), job)
+        job = service.start(QuantLabConfig("smollm2-135m-instruct", quants=["Q8_0", "Q4_K_M"],
+                                           texts=TEXTS, repeats=1000, pp=256, tg=64,
+                                           threads=THREADS), JobWatcher(on_progress=on_progress))
+        assert speed_runs.wait(120), seen
+        children = lab_children()
+        assert len(children) == 1  # the reference pass's child, measuring speed
+        job.cancel()
         assert job.wait(120)
     finally:
         models.close()
         store.close()
     assert job.status == CANCELLED
+    assert not Path(f"/proc/{children[0]}").exists()  # killed and reaped
     arms = {arm["type"]: arm["status"] for arm in job.outcome.arms}
     assert arms == {"F16": "cancelled", "Q8_0": "cancelled", "Q4_K_M": "cancelled"}
     stored = json.loads((job.outcome.folder / "results.json").read_text(encoding="utf-8"))
     assert stored["status"] == "cancelled"
     assert Path(stored["reference"]["npz"]).is_file()  # the reference pass was kept
     assert not any(m.startswith(("Q8_0:", "Q4_K_M:")) for m in seen)
+
+
+def test_ctrl_c_cancels_the_command_line_lab_and_keeps_its_results(lab):
+    """``workbench quantlab`` runs the lab as the service's job: Ctrl-C cancels that job (the
+    measuring child is killed), the lab ends cancelled with its results written, exit 130."""
+    home = lab[3].data.parent
+    texts = home / "texts-ctrl-c.txt"
+    texts.write_text("\n\n".join(TEXTS), encoding="utf-8")
+    command = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "quantlab", "smollm2-135m-instruct", "--quants",
+         "Q8_0", "--repeats", "1000", "--pp", "256", "--tg", "64", "--texts", str(texts),
+         "--threads", "1", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "WORKBENCH_HOME": str(home)})
+    shown = []
+    for line in command.stderr:
+        shown.append(line)
+        if "F16 (reference): loading" in line:  # the reference pass's child has started
+            command.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            break
+    out, err = command.communicate(timeout=300)
+    err = "".join(shown) + err
+    assert command.returncode == 130, err
+    assert "cancelling: the running step is stopped" in err and "Traceback" not in err
+    results = json.loads(out)
+    assert results["status"] == "cancelled"
+    assert {arm["status"] for arm in results["arms"]} == {"cancelled"}
+    assert Path(results["folder"], "results.json").is_file()
 
 
 def test_bad_settings_are_refused_with_the_reason(lab):

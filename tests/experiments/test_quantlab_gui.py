@@ -1,12 +1,17 @@
-"""Experiments ▸ Quantization lab… in the real window: tick one type, Start, read the report."""
+"""Experiments ▸ Quantization lab… in the real window: tick one type, Start, read the report;
+Cancel kills the running child."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextDocument
 
+from tests.experiments.resume_helpers import lab_children
 from tests.ui.conftest import app_services, make_window  # noqa: F401 - a fixture
+from workbench.core.paths import app_paths
 
 
 @pytest.fixture
@@ -60,3 +65,23 @@ def test_a_small_lab_from_the_experiments_menu_shows_its_report(qtbot, window, m
     assert dialog.save_md_button.isEnabled()
     qtbot.mouseClick(dialog.save_md_button, Qt.MouseButton.LeftButton)
     assert "| Q8_0 |" in saved.read_text(encoding="utf-8")
+
+
+def test_cancel_in_the_dialog_kills_the_running_child_and_the_lab_ends_cancelled(qtbot, window):
+    """Cancel while llama.cpp's quantizer writes the F16 reference: the lab's job is cancelled,
+    which kills that child process; the lab ends cancelled, shown as such, and the killed
+    quantizer leaves no file a later lab would take for a finished one."""
+    window.experiments.quantlab_action.trigger()
+    dialog = window.experiments.dialogs["quantlab"]
+    qtbot.waitUntil(lambda: dialog.model_box.currentText() == "smollm2-135m-instruct")
+    _type(qtbot, dialog.threads_spin, 1)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(lab_children("quantize")), timeout=120_000)
+    quantizer = lab_children("quantize")[0]
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=120_000)
+    assert dialog.job.status == "cancelled", dialog.step_label.text()
+    assert dialog.step_label.text().startswith("Cancelled: what was measured is shown")
+    assert not Path(f"/proc/{quantizer}").exists()  # killed and reaped
+    assert not list(app_paths().data.rglob("*.gguf*"))  # no half (or whole) F16 file
+    qtbot.waitUntil(lambda: "The lab was cancelled" in dialog.report_view.toPlainText())

@@ -44,6 +44,12 @@ class Recorder(JobWatcher):
         return [e.event for e in self.events]
 
 
+def ended_job(run, timeout_s: float):
+    """The stored tune job once ``run`` has ended (``wait`` answers whether it did)."""
+    assert run.wait(timeout_s), f"the tune job did not finish within {timeout_s} s"
+    return run.job
+
+
 def services(plugins=None):
     paths = app_paths().ensure()
     store = Store.open(paths.database)

@@ -12,12 +12,13 @@ import types
 
 import pytest
 
+from workbench.core.job_state import CANCELLED
 from workbench.core.tuning_errors import TuneConfigError, UnsupportedBaseError
 from workbench.plugins import hookimpl
 from workbench.tuning.config import TuneConfig, TuneSettings, load_toml
 from workbench.tuning.job_files import JobFolder
 
-from .helpers import Recorder, services, write_chat_jsonl
+from .helpers import Recorder, ended_job, services, write_chat_jsonl
 
 SETTINGS = TuneSettings(rank=4, alpha=8, learning_rate=1e-3, max_steps=8, batch_size=2,
                         max_length=64, val_fraction=0.25, checkpoint_every=2, eval_every=4)
@@ -55,7 +56,7 @@ def test_crash_then_resume_then_cancel(tmp_path, bundled_model, workbench_plugin
                 os.kill(run.process.pid, signal.SIGSEGV)
 
         first.on_event = crash_after_a_checkpoint
-        job = run.wait(timeout=300)
+        job = ended_job(run, 300)
         assert job.status == "failed"
         assert "ended unexpectedly (SIGSEGV)" in job.error
         assert "checkpoint of step 4 is kept: resume the job to continue" in job.error
@@ -66,7 +67,7 @@ def test_crash_then_resume_then_cancel(tmp_path, bundled_model, workbench_plugin
 
         second = Recorder()
         second.on_event = lambda e: e.event == "step" and e.step >= 6 and tuning.cancel(job.id)
-        job = tuning.resume(job.id, second).wait(timeout=300)
+        job = ended_job(tuning.resume(job.id, second), 300)
         start_event = next(e for e in second.events if e.event == "start")
         assert start_event.get("resumed") and start_event.step == 4
         assert next(e.step for e in second.events if e.event == "step") == 5
@@ -82,13 +83,60 @@ def test_crash_then_resume_then_cancel(tmp_path, bundled_model, workbench_plugin
         store.close()
 
 
+def test_cancel_as_the_trainer_starts_ends_the_job_cancelled(tmp_path, bundled_model):
+    """The run's JobState is the trainer's one cancel flag: a cancel the moment the job has
+    started reaches the real trainer process (however far its start-up got) and the job ends
+    cancelled, stored so and resumable, never failed."""
+    store, models, tuning = services()
+    try:
+        _, _, run = start(tuning, tmp_path, bundled_model)
+        run.cancel()
+        job = ended_job(run, 300)
+        assert run.status == CANCELLED and job.status == "cancelled", job.error
+        assert run.process.proc.returncode is not None  # the trainer has ended
+        assert store.jobs.get(job.id).status == "cancelled"
+        assert [j.id for j in tuning.resumable()] == [job.id]
+    finally:
+        models.close()
+        store.close()
+
+
+def test_a_trainer_that_does_not_stop_when_cancelled_is_killed_and_the_job_ends_cancelled(
+        tmp_path, bundled_model):
+    """A hung trainer (stopped with SIGSTOP, so it cannot take SIGTERM) is killed once the
+    cancel's grace period is over; the job ends cancelled with why its last step has no
+    checkpoint, and the one it has is kept."""
+    store, models, tuning = services()
+    try:
+        _, recorder, run = start(tuning, tmp_path, bundled_model)
+        run.process.cancel_grace_s = 1.0  # instead of a minute
+
+        def hang_then_cancel(event):
+            if event.event == "checkpoint" and not run.cancelled:
+                os.kill(run.process.pid, signal.SIGSTOP)
+                run.cancel()
+
+        recorder.on_event = hang_then_cancel
+        job = ended_job(run, 300)
+        assert run.status == CANCELLED and job.status == "cancelled"
+        assert run.process.proc.returncode == -signal.SIGKILL
+        kept = JobFolder(job.artifacts["folder"]).checkpoint_steps()
+        assert job.error.startswith("Cancelled at step ")
+        assert "the trainer did not stop in time and was killed" in job.error
+        assert f"The checkpoint of step {kept[-1]} is kept: resume the job" in job.error
+        assert "cancelled" not in recorder.kinds()  # it never said so itself
+    finally:
+        models.close()
+        store.close()
+
+
 def test_out_of_memory_is_reported_and_the_session_survives(tmp_path, bundled_model):
     store, models, tuning = services()
     try:
         # A real allocation failure: the trainer's address space is capped just above the
         # loaded model, so the first training step cannot get its activations.
         _, _, run = start(tuning, tmp_path, bundled_model, memory_limit_bytes=64 << 20)
-        job = run.wait(timeout=300)
+        job = ended_job(run, 300)
         assert job.status == "failed"
         assert job.error.startswith("The trainer ran out of memory at step 0: lower the batch "
                                     "size or the max length")

@@ -17,7 +17,7 @@ from workbench.core.prompts import PromptVersion
 from workbench.core.sampling import GREEDY
 from workbench.tuning.config import TuneConfig, TuneSettings
 
-from .helpers import Recorder, services, write_chat_jsonl
+from .helpers import Recorder, ended_job, services, write_chat_jsonl
 
 SETTINGS = TuneSettings(rank=8, alpha=16, dropout=0.0, learning_rate=2e-3, max_steps=20,
                         batch_size=4, max_length=64, val_fraction=0.0, checkpoint_every=10,
@@ -37,8 +37,7 @@ def test_fine_tune_teaches_a_fact_llama_cpp_then_answers_with(tmp_path, bundled_
         assert len(plan.train) == 8 and not plan.problems
         recorder = Recorder()
         run = tuning.start(config, plan, recorder)
-        job = run.wait(timeout=600)
-        assert run.done.is_set(), "the tune job did not finish within 600 s"
+        job = ended_job(run, 600)
         assert job is not None and job.status == "done", job and job.error
         steps = [e for e in recorder.events if e.event == "step"]
         assert len(steps) == 20

@@ -23,7 +23,7 @@ from workbench.core.tuning_errors import TuneConfigError, TuningError
 from workbench.tuning.config import TuneConfig, TuneSettings, TuneWhere
 from workbench.tuning.job_files import JobFolder
 
-from .helpers import Recorder, services, write_chat_jsonl
+from .helpers import Recorder, ended_job, services, write_chat_jsonl
 from .ray_head import ray_head  # noqa: F401 - the module's Ray head (a fixture)
 
 pytest.importorskip("ray", reason="the ray extra is not installed (make test installs it)")
@@ -50,9 +50,7 @@ def losses(recorder: Recorder) -> list[float]:
 def train(tuning, config, timeout_s=900):
     recorder = Recorder()
     run = tuning.start(config, tuning.plan(config), recorder)
-    job = run.wait(timeout_s)
-    assert run.done.is_set(), f"the tune job did not finish within {timeout_s} s"
-    return job, recorder
+    return ended_job(run, timeout_s), recorder
 
 
 @pytest.mark.timeout(1800)
@@ -111,7 +109,7 @@ def test_cancel_resume_a_lost_worker_and_resume_to_the_end(tmp_path, bundled_mod
         recorder = Recorder()
         run = tuning.start(config, tuning.plan(config), recorder)
         recorder.on_event = lambda e: run.cancel() if e.event == "step" else None
-        job = run.wait(900)
+        job = ended_job(run, 900)
         assert job.status == "cancelled", job.error
         folder = JobFolder(job.artifacts["folder"])
         kept = folder.checkpoint_steps()
@@ -129,7 +127,7 @@ def test_cancel_resume_a_lost_worker_and_resume_to_the_end(tmp_path, bundled_mod
 
         recorder.on_event = kill_a_worker
         run = tuning.resume(job.id, recorder)
-        job = run.wait(900)
+        job = ended_job(run, 900)
         start = next(e for e in recorder.events if e.event == "start")
         assert start.get("resumed") and start.step == kept[-1]
         assert job.status == "failed"
@@ -140,7 +138,7 @@ def test_cancel_resume_a_lost_worker_and_resume_to_the_end(tmp_path, bundled_mod
 
         # Resumed again, it ends: the adapter comes home and is registered.
         recorder = Recorder()
-        job = tuning.resume(job.id, recorder).wait(900)
+        job = ended_job(tuning.resume(job.id, recorder), 900)
         assert job.status == "done", job.error
         assert next(e for e in recorder.events if e.event == "start").step == failed_at
         assert [e.step for e in recorder.events if e.event == "step"][-1] == 5

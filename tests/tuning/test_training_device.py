@@ -9,7 +9,7 @@ from workbench.tuning.config import TuneConfig, TuneSettings
 from workbench.tuning.device import describe_torch_device, training_device_line
 from workbench.tuning.job_files import JobFolder
 
-from .helpers import Recorder, services, write_chat_jsonl
+from .helpers import Recorder, ended_job, services, write_chat_jsonl
 
 SEEN = describe_torch_device()
 cpu_only = pytest.mark.skipif(SEEN.device != "cpu", reason=f"PyTorch sees {SEEN.device} here")
@@ -40,7 +40,7 @@ def test_a_job_reports_its_device(tmp_path, bundled_model):
                             data=(str(write_chat_jsonl(tmp_path / "d.jsonl")),),
                             settings=settings)
         recorder = Recorder()
-        job = tuning.start(config, tuning.plan(config), recorder).wait(timeout=300)
+        job = ended_job(tuning.start(config, tuning.plan(config), recorder), 300)
         assert job.status == "done", job.error
         start = next(e for e in recorder.events if e.event == "start")
         line = training_device_line("auto")

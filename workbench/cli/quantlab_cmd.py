@@ -93,6 +93,8 @@ def cmd_quantlab(args: argparse.Namespace) -> int:
         print()
         print(recommend(outcome.results))
         print(f"Kept in {outcome.folder}")
+    if outcome.results.get("status") == "cancelled" and not args.reopen:
+        return 130  # stopped by Ctrl-C, as any command Ctrl-C stops (cli/main.py)
     failed = [arm for arm in outcome.arms if arm.get("status") == "failed"]
     return 1 if failed or outcome.results.get("status") != "done" else 0
 
@@ -110,7 +112,10 @@ def _texts(path: str | None) -> list[str]:
 
 
 def _run(args: argparse.Namespace, resume: bool = False):
-    from ..core.job_state import JobState, JobWatcher
+    """The lab as a job the service starts, its progress on stderr; Ctrl-C cancels it (the
+    running child is killed) and the lab ends cancelled with what it had measured."""
+    from ..core.errors import WorkbenchError
+    from ..core.job_state import FAILED, JobWatcher
     from ..services.experiments import experiment_state
     from ..services.experiments.quantlab import QuantLabService
     from ..services.experiments.quantlab_config import QuantLabConfig
@@ -130,34 +135,49 @@ def _run(args: argparse.Namespace, resume: bool = False):
     # a resumed lab may have a suite to finish (its settings are in its folder)
     plugins = start_plugins(models, safe_mode=args.safe_mode) if resume or args.suite else None
     service = QuantLabService(models, store, plugins=plugins)
-    job = JobState("quantization lab")
-    started = time.monotonic()
-    terminal = sys.stderr.isatty()
-
-    shown = {"step": None}
-
-    def progress(state) -> None:
-        step = state.message.split(": ", 1)[0]  # "Q8_0: speed, repeat 1/3" is step Q8_0's
-        if not terminal and step == shown["step"]:
-            return  # a log gets one line per step, a terminal every message
-        shown["step"] = step
-        # the fraction of the work done, each step weighted by its cost (quantlab_plan)
-        text = (f"quantlab: {100 * (state.fraction or 0):.0f}% · {state.message} · "
-                f"{time.monotonic() - started:.0f} s")
-        print(("\r\x1b[K" if terminal else "") + text, end="" if terminal else "\n",
-              file=sys.stderr, flush=True)
-
-    job.watch(JobWatcher(on_progress=progress))
+    line = _ProgressLine(sys.stderr.isatty())
     try:
         if interrupted is not None:
             print(f"Resuming {interrupted}.", file=sys.stderr)
-            return service.resume(interrupted.folder, job)
-        return service.run(config, job)
-    except KeyboardInterrupt:
-        job.cancel()
-        raise
+            job = service.start_resume(interrupted.folder, JobWatcher(on_progress=line.show))
+        else:
+            job = service.start(config, JobWatcher(on_progress=line.show))
+        try:
+            job.wait()
+        except KeyboardInterrupt:
+            print("\ncancelling: the running step is stopped, what was measured is kept",
+                  file=sys.stderr, flush=True)
+            job.cancel()
+            job.wait()
     finally:
-        if terminal:
-            print(file=sys.stderr)
+        line.end()
         models.close()
         store.close()
+    if job.status == FAILED:
+        raise WorkbenchError(job.error or "The quantization lab failed.")
+    return job.outcome
+
+
+class _ProgressLine:
+    """The lab's progress on stderr: a terminal's line rewritten with every message, a log
+    one line per step."""
+
+    def __init__(self, terminal: bool):
+        self.terminal = terminal
+        self.started = time.monotonic()
+        self.step: str | None = None
+
+    def show(self, progress) -> None:
+        step = progress.message.split(": ", 1)[0]  # "Q8_0: speed, repeat 1/3" is step Q8_0's
+        if not self.terminal and step == self.step:
+            return
+        self.step = step
+        # the fraction of the work done, each step weighted by its cost (quantlab_plan)
+        text = (f"quantlab: {100 * (progress.fraction or 0):.0f}% · {progress.message} · "
+                f"{time.monotonic() - self.started:.0f} s")
+        print(("\r\x1b[K" if self.terminal else "") + text, end="" if self.terminal else "\n",
+              file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.terminal:
+            print(file=sys.stderr)

@@ -174,13 +174,15 @@ def _start(service: TuningService, path: str, printer: Printer, args: argparse.N
 
 
 def _wait(run):
-    """Wait for the job; Ctrl-C cancels cleanly, a second Ctrl-C kills the trainer."""
+    """Wait for the run to end and return its stored job; Ctrl-C cancels cleanly, a second
+    Ctrl-C kills the trainer."""
     interrupts = 0
     while True:
         try:
-            job = run.wait(timeout=0.5)
-            if run.done.is_set():
-                return job
+            if run.wait(timeout=0.5):
+                if run.job is None:  # it failed before the store could record why
+                    raise WorkbenchError(run.error or "The tune job failed.")
+                return run.job
         except KeyboardInterrupt:
             interrupts += 1
             if interrupts == 1:

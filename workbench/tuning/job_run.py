@@ -8,6 +8,7 @@ sentence; checkpoints on disk are never removed on failure, so a job can be resu
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 
@@ -26,7 +27,9 @@ METRICS = {"step": ("loss", "tokens_per_second", "lr"), "eval": ("eval_loss",)}
 
 class TuneRun(JobState):
     """A tune job as a job: progress in steps, each trainer event as a partial result, cancel
-    (the trainer finishes its step and checkpoints), the stored TuneJob as its outcome."""
+    (the trainer finishes its step and checkpoints; this JobState is the trainer's one cancel
+    flag), the stored TuneJob as its outcome (``job``). ``wait`` answers as every job's does:
+    whether it has ended."""
 
     def __init__(self, store: Store, job_id: str, folder: JobFolder,
                  publish: Callable[[], dict[str, str]], env: dict[str, str] | None = None,
@@ -36,9 +39,7 @@ class TuneRun(JobState):
         self.job_id = job_id
         self.folder = folder
         self.publish = publish  # export + register after "done"; returns artifacts
-        self.process = TrainerProcess(folder, env=env, module=module)
-        self.on_cancel(self.process.cancel)
-        self.job: TuneJob | None = None
+        self.process = TrainerProcess(folder, self, env=env, module=module)
         self.last_step = 0
         self.total_steps = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name="tune-job")
@@ -54,14 +55,16 @@ class TuneRun(JobState):
     def kill(self) -> None:
         self.process.kill()
 
-    def wait(self, timeout: float | None = None) -> TuneJob | None:
-        self.done.wait(timeout)
-        return self.job
+    @property
+    def job(self) -> TuneJob | None:
+        """The stored tune job once the run has ended (its outcome); None while it runs."""
+        return self.outcome
 
     # -- the reader thread -------------------------------------------------------------
 
     def _run(self) -> None:
         terminal: TrainerEvent | None = None
+        job: TuneJob | None = None
         try:
             for event in self.process.events():
                 self._record(event)
@@ -69,13 +72,12 @@ class TuneRun(JobState):
                     terminal = event
                 self.add_partial(event)  # watchers see every trainer event as it comes
             code = self.process.wait()
-            self.job = self._conclude(terminal, code)
+            job = self._conclude(terminal, code)
         except Exception as error:  # noqa: BLE001 - the job must always get a final state
-            self.job = self.store.jobs.update(self.job_id, status="failed",
-                                              error=f"The tune job failed: {error}")
+            job = self.store.jobs.update(self.job_id, status="failed",
+                                         error=f"The tune job failed: {error}")
         finally:
             # Watchers are told before ``done`` is set: whoever waits on it sees what they did.
-            job = self.job
             if job is None or job.status == "failed":
                 self.fail(job.error if job else "The tune job failed.", job)
             else:
@@ -109,16 +111,27 @@ class TuneRun(JobState):
                                           error="")
         if terminal is not None and terminal.event == "cancelled":
             return self.store.jobs.update(self.job_id, status="cancelled", error="")
+        if self.cancelled and terminal is None:  # asked to stop, it ended without saying so
+            return self.store.jobs.update(self.job_id, status="cancelled",
+                                          error=self._stopped_by_force(code))
         return self.store.jobs.update(self.job_id, status="failed",
                                       error=self.failure_message(terminal, code))
 
-    def failure_message(self, terminal: TrainerEvent | None, code: int) -> str:
+    def _stopped_by_force(self, code: int) -> str:
+        """Why a cancelled job has no checkpoint of its last step: killed after the grace
+        period, or ended by the stop signal before the trainer could take it cleanly."""
+        how = ("did not stop in time and was killed" if code == -signal.SIGKILL
+               else f"ended ({describe_exit(code)}) before it could stop cleanly")
+        return f"Cancelled at step {self.last_step}: the trainer {how}.{self._kept()}"
+
+    def _kept(self) -> str:
+        """What a stopped job can resume from, as a sentence."""
         kept = self.folder.checkpoint_steps()
-        tail = (f" The checkpoint of step {kept[-1]} is kept: resume the job to continue."
+        return (f" The checkpoint of step {kept[-1]} is kept: resume the job to continue."
                 if kept else " No checkpoint was written yet.")
-        if self.process.cancel_requested.is_set():
-            return str(TrainerFailed(f"The trainer did not stop in time and was killed at "
-                                     f"step {self.last_step}.{tail}"))
+
+    def failure_message(self, terminal: TrainerEvent | None, code: int) -> str:
+        tail = self._kept()
         if terminal is not None and terminal.get("kind") == "oom":
             return str(TrainerOutOfMemory(
                 f"The trainer ran out of memory at step {self.last_step}: lower the batch size "

@@ -1,4 +1,5 @@
-"""The app's side of one trainer process: start it, read its events, cancel or kill it.
+"""The app's side of one trainer process: start it, read its events, stop it when its job is
+cancelled, or kill it.
 
 The trainer runs in its own session (a Ctrl-C in the terminal is the app's to handle) with
 OpenMP threads that sleep instead of spinning when idle: on a small machine torch's spinning
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..core.job_state import JobState
 from .job_files import JobFolder
 from .progress import TrainerEvent, decode
 
@@ -24,14 +26,23 @@ RAY_DRIVER_MODULE = "workbench.tuning.on_ray"  # same protocol: a tune job on a 
 
 
 class TrainerProcess:
-    def __init__(self, folder: JobFolder, *, cancel_grace_s: float = 60.0,
-                 env: dict[str, str] | None = None, module: str = TRAINER_MODULE):
+    """One trainer process, stopped through a job: ``job.cancel()`` asks it for a clean stop
+    (SIGTERM: it finishes its step, checkpoints and says "cancelled") and kills it if it has
+    not stopped within ``cancel_grace_s``. The job is the one cancel flag: a TuneRun passes
+    itself; a script that only reads the events may leave it out."""
+
+    def __init__(self, folder: JobFolder, job: JobState | None = None, *,
+                 cancel_grace_s: float = 60.0, env: dict[str, str] | None = None,
+                 module: str = TRAINER_MODULE):
         self.folder = folder
         self.module = module
         self.cancel_grace_s = cancel_grace_s
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
-        self.cancel_requested = threading.Event()
+        self.job = job or JobState(f"trainer of {folder.root.name}")
+        self._stop_sent = False
+        self._lock = threading.Lock()
+        self.job.on_cancel(self._ask_to_stop)
 
     @property
     def pid(self) -> int | None:
@@ -40,11 +51,13 @@ class TrainerProcess:
     def start(self) -> TrainerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE",
                "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", **self.env}
-        with open(self.folder.log, "ab") as log:
+        with open(self.folder.log, "ab") as log, self._lock:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", self.module, str(self.folder.root)],
                 stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True)
+        if self.job.cancelled:  # the cancel came while it was starting: its hook found no one
+            self._ask_to_stop()
         return self
 
     def events(self) -> Iterator[TrainerEvent]:
@@ -59,12 +72,17 @@ class TrainerProcess:
         assert self.proc is not None
         return self.proc.wait(timeout)
 
-    def cancel(self) -> None:
-        """Ask for a clean stop (checkpoint, then exit); kill if it has not stopped in time."""
-        self.cancel_requested.set()
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+
+    def _ask_to_stop(self) -> None:
+        """The job's cancel hook (once): SIGTERM now, a kill after the grace period."""
+        with self._lock:
+            proc = self.proc
+            if proc is None or self._stop_sent or proc.poll() is not None:
+                return  # not started yet: ``start`` asks once it has
+            self._stop_sent = True
         try:
             proc.send_signal(signal.SIGTERM)
         except OSError:
@@ -77,10 +95,6 @@ class TrainerProcess:
                 self.kill()
 
         threading.Thread(target=watchdog, daemon=True, name="trainer-cancel").start()
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
 
 
 def trainer_alive(pid: int | None, folder: Path) -> bool:

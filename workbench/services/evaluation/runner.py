@@ -35,9 +35,21 @@ from .suite_rerun import store_or_join
 from .suite_session import SuiteInSession, providers_for, variant_specs
 from .trend import summary_of
 
-# How an evaluation counts its cells to whoever drives it (done, in all, failed); the driver
-# turns them into its job's JobProgress (run_suite and resume below, an experiment's step).
+# How the evaluating listener counts its cells (done, in all, failed), once per output: the
+# engine's own counter. Whoever drives a run sees it as its job's JobProgress (``cells_on``:
+# run_suite, run_held and resume); improve's budget counts the cells themselves.
 CellCount = Callable[[int, int, int], None]
+
+
+def cells_on(job: JobState, before: int = 0, total: int | None = None) -> CellCount:
+    """The cell count as ``job``'s progress: ``before`` cells already done (a resumed run),
+    ``total`` cells in all (the count's own total when None), "N failed" as its message."""
+
+    def progress(done: int, cells: int, failed: int) -> None:
+        job.set_progress(before + done, cells if total is None else total,
+                         f"{failed} failed" if failed else "")
+
+    return progress
 
 
 @dataclass(frozen=True)
@@ -299,25 +311,15 @@ class EvalService:
         specs = variant_specs(suite, held.versions, providers, engine=engine)
         job = job or JobState(f"evaluation of {held.stored.name}")
         try:
-            outcome = self._run(held, specs, repeats=repeats, concurrency=concurrency,
-                                threshold=threshold, listener=listener, job=job)
+            handle, _, report = self.run_held(
+                held, specs, repeats=repeats, concurrency=concurrency, threshold=threshold,
+                listener=listener, job=job)
+            outcome = self._outcome(handle.run.id, report)
         except BaseException as error:
             job.fail(str(error))
             raise
         job.finish(outcome)
         return outcome
-
-    def _run(self, held: SuiteInSession, specs, *, repeats, concurrency, threshold,
-             listener, job: JobState) -> EvalOutcome:
-        total = len(held.case_set.cases) * len(specs) * max(1, repeats)
-
-        def progress(done: int, cells: int, failed: int) -> None:
-            job.set_progress(done, cells, f"{failed} failed" if failed else "")
-
-        handle, evaluating, report = self.run_held(
-            held, specs, repeats=repeats, concurrency=concurrency, threshold=threshold,
-            listener=listener, progress=progress, total=total, job=job)
-        return self._outcome(handle.run.id, report)
 
     def _outcome(self, run_id: str, report: EvalReport) -> EvalOutcome:
         run = self.store.runs.get(run_id)
@@ -353,11 +355,7 @@ class EvalService:
         total = len(run_state.all_cells(run, cases, repeats))
         job = job or JobState(f"evaluation of {run.name}")
         before = total - len(missing)
-
-        def progress(done: int, cells: int, failed: int) -> None:
-            job.set_progress(before + done, total, f"{failed} failed" if failed else "")
-
-        evaluating = self.watch(case_set, listener, len(missing), progress)
+        evaluating = self.watch(case_set, listener, len(missing), cells_on(job, before, total))
         try:
             self.resumed(evaluating, run, specs, repeats=repeats)
             job.set_progress(before, total, "")
@@ -398,12 +396,14 @@ class EvalService:
 
     def run_held(self, held: SuiteInSession, specs, *, repeats: int = 1,
                  concurrency: int | None = None, threshold: float | None = None,
-                 listener=None, progress: CellCount | None = None, total: int = 0,
-                 job: JobState | None = None):
+                 listener=None, job: JobState | None = None):
         """Generate ``specs`` over a stored suite's cases, each output checked as it arrives,
-        then judged and summarised (blocking). ``job`` takes a cancel. Returns the run's
-        handle, the evaluating listener (outputs, verdicts) and the report."""
-        evaluating = self.watch(held.case_set, listener, total, progress)
+        then judged and summarised (blocking). ``job`` reports progress in cells ("N failed"
+        as its message) and takes a cancel; it is not ended here. Returns the run's handle,
+        the evaluating listener (outputs, verdicts) and the report."""
+        total = len(held.case_set.cases) * len(specs) * max(1, repeats)
+        evaluating = self.watch(held.case_set, listener, total,
+                                cells_on(job) if job is not None else None)
         handle = self.runs.start(held.session.id, held.case_set.id, held.case_set.cases, specs,
                                  evaluating, name=held.stored.name, repeats=repeats,
                                  concurrency=concurrency)

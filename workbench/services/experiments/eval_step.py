@@ -5,7 +5,6 @@ progress file as soon as its first cell is stored, so that a resume finishes tha
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from ...core.errors import NotFoundError
 from ...core.job_state import JobState, JobWatcher
@@ -47,16 +46,25 @@ def run_status(store, run_id: str | None) -> RunStatus | None:
         return None
 
 
+def step_job(job: JobState, title: str, watcher: JobWatcher | None = None) -> JobState:
+    """A job for one evaluation run of an experiment: ``watcher`` sees its progress (cells
+    done of all, "N failed" as the message: the evaluation's JobProgress); the experiment's
+    ``job`` cancels it (at once if it already was)."""
+    sub = JobState(title)
+    if watcher is not None:
+        sub.watch(watcher)
+    job.on_cancel(sub.cancel)
+    return sub
+
+
 def finish_run(evaluation, run_id: str, job: JobState,
-               on_progress: Callable[[int, int], None] | None = None) -> None:
+               watcher: JobWatcher | None = None) -> None:
     """Finish an interrupted or stopped evaluated run in place (blocking); the experiment's
-    ``job`` cancels it. A run that ended meanwhile is left as it is."""
+    ``job`` cancels it, ``watcher`` sees its progress over the whole run. A run that ended
+    meanwhile is left as it is."""
     if run_status(evaluation.store, run_id) not in run_state.RESUMABLE:
         return
-    sub = JobState(f"resume of run {run_id[:8]}")
-    if on_progress is not None:
-        sub.watch(JobWatcher(on_progress=lambda p: on_progress(int(p.done), int(p.total))))
-    job.on_cancel(sub.cancel)
-    if job.cancelled:
+    sub = step_job(job, f"resume of run {run_id[:8]}", watcher)
+    if sub.cancelled:
         return
     evaluation.resume(run_id, job=sub)

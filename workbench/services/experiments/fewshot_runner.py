@@ -26,7 +26,7 @@ from ..evaluation.suite_session import store_suite
 from ..job_start import start_job
 from ..tuning import TuningService
 from . import eval_step, experiment_state
-from .eval_step import MarkRunStarted, finish_run
+from .eval_step import MarkRunStarted, finish_run, step_job
 from .fewshot_arms import Arm, load_examples, plan_adapters, plan_arms, suite_for, variant_specs
 from .fewshot_config import FewShotConfig
 from .fewshot_control import control_result
@@ -215,15 +215,9 @@ class FewShotService:
             if job.cancelled:
                 break
             chosen = [specs[i] for i in indices]
-
-            def progress_at(done: int, _cells: int, failed: int = 0, before=before) -> None:
-                extra = f", {failed} failed" if failed else ""
-                job.set_progress(before + done, total,
-                                 f"evaluating: {before + done}/{total} answers{extra}")
-
-            progress_at(0, total)
+            job.set_progress(before, total, f"evaluating: {before}/{total} answers")
             run_id = self._group(held, chosen, "+".join(arms[i].key for i in indices),
-                                 times[key], job, progress, progress_at)
+                                 times[key], job, progress, _answers(job, before, total))
             for index, variant in zip(indices, self.store.runs.get(run_id).variants):
                 variants[index] = variant
             run_ids.append(run_id)
@@ -235,17 +229,19 @@ class FewShotService:
         return run_ids, variants, report, outputs
 
     def _group(self, held, specs, key: str, repeats: int, job: JobState,
-               progress: ProgressFile, progress_at) -> str:
-        """One adapter state's run: taken as it is, finished, or run; returns its id."""
+               progress: ProgressFile, answers: JobWatcher) -> str:
+        """One adapter state's run: taken as it is, finished, or run; returns its id.
+        ``answers`` sees the run's progress in cells."""
         run = group_run(self.store, progress, key, held.session.id, [s.label for s in specs])
         if run is not None and run.status in run_state.RESUMABLE:
             progress.mark("eval", key, state="started", run_id=run.id)
-            finish_run(self.evaluation, run.id, job, progress_at)
+            finish_run(self.evaluation, run.id, job, answers)
         elif run is None:
             marker = MarkRunStarted(progress, "eval", key)
+            step = step_job(job, f"evaluation of {key}", answers)
             handle, _, _ = self.evaluation.run_held(held, specs, repeats=repeats,
-                                                    listener=marker, progress=progress_at,
-                                                    total=0, job=job)
+                                                    listener=marker, job=step)
+            step.finish(handle.run)
             run = handle.run
         status = eval_step.run_status(self.store, run.id)
         if status is not None and status not in run_state.RESUMABLE:
@@ -332,3 +328,15 @@ def _paired(report, rows: list[dict]) -> dict[str, Any] | None:
         return None
     return {"best_prompt": prompt["label"], "best_adapter": adapter["label"],
             "sentence": found.sentence, "p_value": found.passes.p_value, "n": found.passes.n}
+
+
+def _answers(job: JobState, before: int, total: int) -> JobWatcher:
+    """An evaluation run's progress in cells as the experiment's: ``before`` answers of
+    earlier runs, ``total`` in all, the run's "N failed" kept."""
+
+    def progress(cells) -> None:
+        done = before + int(cells.done)
+        extra = f", {cells.message}" if cells.message else ""
+        job.set_progress(done, total, f"evaluating: {done}/{total} answers{extra}")
+
+    return JobWatcher(on_progress=progress)

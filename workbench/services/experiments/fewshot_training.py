@@ -61,9 +61,13 @@ def train_adapter(tuning: TuningService, config: FewShotConfig, plan: AdapterPla
         run = tuning.start(tune, data, watcher)
     except WorkbenchError as error:
         return ended("failed", str(error))
-    job.on_cancel(run.kill)  # at once if the cancel came while it was starting
+    # The experiment's cancel cancels the tune job (stored as cancelled, not failed) and kills
+    # its trainer at once, at once too if the cancel came while it was starting.
+    job.on_cancel(run.cancel)
+    job.on_cancel(run.kill)
     job.add_partial(("trainer", plan.key, run))
-    stored = run.wait()
+    run.wait()
+    stored = run.job
     if job.cancelled:
         return ended("cancelled", "The experiment was cancelled.", run)
     if stored is None or stored.status != "done":

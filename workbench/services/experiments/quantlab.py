@@ -4,10 +4,12 @@ From a high-precision GGUF (for an already quantized file, its F16 form written 
 quantizer first), make each asked type with llama.cpp's quantizer, take existing files as they
 are, then measure every arm (file × engine settings) in its own child process: size, memory,
 prompt and decode speed, KL divergence from the reference and same-top-token %, and (with a
-suite) the evaluation lab's pass rate. One JobState carries it all: progress per step, each arm
-as a partial result, cancel kills the running child; a failed arm is marked and the others go
-on. The experiment is kept in ``experiments/<UTC time>-quantlab/`` under the app's data folder
-(config.json, results.json, report.html, report.md): results.json alone reopens the report.
+suite) the evaluation lab's pass rate. One JobState, which the service starts and returns,
+carries it all: progress per step, each arm as a partial result, its cancel kills the running
+child (each child is started for the job) and ends the lab cancelled; a failed arm is marked
+and the others go on. The experiment is kept in ``experiments/<UTC time>-quantlab/`` under the
+app's data folder (config.json, results.json, report.html, report.md): results.json alone
+reopens the report.
 Each step is marked in the folder's progress.json as it ends, so an interrupted lab resumes
 (``QuantLabService.resume``) without making or measuring again what it had (quantlab_resume.py).
 """
@@ -15,17 +17,17 @@ Each step is marked in the folder's progress.json as it ends, so an interrupted 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ...core.errors import WorkbenchError
-from ...core.job_state import JobState
+from ...core.job_state import JobProgress, JobState, JobWatcher
 from ...core.paths import AppPaths, app_paths
 from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
 from ...library.gguf_metadata import read_gguf_info
 from ...library.system_memory import system_memory
+from ..job_start import start_job
 from . import experiment_state
 from . import quantlab_resume as steps
 from .eval_step import MarkRunStarted
@@ -59,25 +61,20 @@ class QuantLabService:
         self.models, self.store, self.evaluation = models, store, evaluation
         self.plugins = plugins
         self.paths = paths or app_paths()
-        self._child: LabChild | None = None
-        self._lock = threading.Lock()
 
     # -- starting --------------------------------------------------------------------------
 
-    def start(self, config: QuantLabConfig, job: JobState | None = None) -> JobState:
-        """Run the lab on a thread of its own; the job ends with a QuantLabOutcome."""
-        job = job or JobState("quantization lab")
-        threading.Thread(target=self.run, args=(config, job), name="quantlab",
-                         daemon=True).start()
-        return job
+    def start(self, config: QuantLabConfig, watcher: JobWatcher | None = None) -> JobState:
+        """Run the lab on a thread of its own and return its job (``watcher`` attached before
+        anything runs); the job ends with a QuantLabOutcome, cancelled ones too."""
+        return start_job("quantization lab", lambda job: self.run(config, job), watcher,
+                         thread_name="quantlab")
 
     def start_resume(self, folder: Path | str | None = None,
-                     job: JobState | None = None) -> JobState:
-        """``resume`` on a thread of its own; the job ends with a QuantLabOutcome."""
-        job = job or JobState("quantization lab")
-        threading.Thread(target=self.resume, args=(folder, job), name="quantlab",
-                         daemon=True).start()
-        return job
+                     watcher: JobWatcher | None = None) -> JobState:
+        """``resume`` on a thread of its own, as ``start``."""
+        return start_job("quantization lab", lambda job: self.resume(folder, job), watcher,
+                         thread_name="quantlab")
 
     def run(self, config: QuantLabConfig, job: JobState | None = None) -> QuantLabOutcome:
         """Blocking. Bad settings raise WorkbenchError (and fail the job) before anything runs."""
@@ -120,18 +117,6 @@ class QuantLabService:
             raise
         job.finish(outcome)
         return outcome
-
-    # -- the running child (one at a time) ---------------------------------------------------
-
-    def _set_child(self, child: LabChild | None) -> None:
-        with self._lock:
-            self._child = child
-
-    def _kill_child(self) -> None:
-        with self._lock:
-            child = self._child
-        if child is not None:
-            child.kill()
 
     def _evaluation(self):
         if self.evaluation is None:
@@ -191,7 +176,6 @@ class _Lab:
             "machine": _machine(), "arms": [], "files": [], "status": "running",
         }
         self.tracker = LabProgress(self.plan())
-        job.on_cancel(service._kill_child)
 
     # -- progress ----------------------------------------------------------------------------
 
@@ -214,9 +198,9 @@ class _Lab:
         """The message, and the work done as a fraction of the plan (done of 1000)."""
         self.job.set_progress(round(1000 * self.tracker.fraction(), 1), 1000, message)
 
-    def child_progress(self, label: str, event: dict) -> None:
+    def child_progress(self, label: str, event: JobProgress) -> None:
         self.tracker.child_event(event)
-        self.progress(f"{label}: {event.get('message', '')}")
+        self.progress(f"{label}: {event.message}")
 
     def suite_progress(self, label: str, message: str, part: float) -> None:
         self.tracker.part(part)
@@ -321,17 +305,15 @@ class _Lab:
             partial = target.with_name(target.name + ".part")
             args = [str(source), str(partial), quant, "--threads", str(self.config.threads)]
             child = LabChild("quantize", args + (["--allow-requantize"] if requantize else []),
-                             self.logs / f"quantize-{quant}.log")
-            self.service._set_child(child)
+                             self.logs / f"quantize-{quant}.log", self.job)
             try:
-                made = child.run(lambda event: self.progress(event.get("message", "")))
+                made = child.run(lambda event: self.progress(event.message))
                 entry["quantize_seconds"] = made.get("seconds")
                 partial.replace(target)
             except ChildFailed as error:
                 entry["error"] = str(error)
                 return entry
             finally:
-                self.service._set_child(None)
                 partial.unlink(missing_ok=True)
         try:
             entry["library_name"] = self.service._add_to_library(
@@ -367,7 +349,7 @@ class _Lab:
                                      "top_k": self.config.top_k, "source": origin,
                                      "template": template_source}
         try:
-            result = run_measure(spec, self.logs / "reference.log", self.service._set_child,
+            result = run_measure(spec, self.logs / "reference.log", self.job,
                                  lambda event: self.child_progress(label, event))
         except ChildFailed as error:
             raise WorkbenchError(f"The reference {Path(reference['path']).name} could not be "
@@ -411,7 +393,7 @@ class _Lab:
         spec = write_spec(self.folder, name, arm_spec(self.config, Path(arm["path"]),
                                                       arm["engine"], npz))
         try:
-            result = run_measure(spec, self.logs / f"{name}.log", self.service._set_child,
+            result = run_measure(spec, self.logs / f"{name}.log", self.job,
                                  lambda event: self.child_progress(arm["label"], event))
         except ChildCancelled:
             return {"status": "cancelled"}

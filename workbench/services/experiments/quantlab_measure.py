@@ -10,13 +10,11 @@ from pathlib import Path
 
 from ...core.chat_template import render_chat, resolve_template
 from ...core.errors import WorkbenchError
-from ...core.job_state import JobState
+from ...core.job_state import JobProgress, JobState, JobWatcher
 from ...core.wording import counted
 from ...engine.quantlab.child import ChildCancelled, ChildFailed, LabChild
 from ...library.gguf_header import read_header
 from .quantlab_config import QuantLabConfig, engine_settings
-
-Step = Callable[[LabChild], dict]
 
 
 def _spec(config: QuantLabConfig, model: Path, engine: dict, **extra) -> dict:
@@ -51,17 +49,13 @@ def arm_label(kind: str, flags: str, reference: bool = False) -> str:
     return f"{label} {flags}".strip() if flags else label
 
 
-def run_measure(spec_path: Path, log: Path, on_child: Callable[[LabChild | None], None],
-                on_event: Callable[[dict], None]) -> dict:
-    """One measuring child to its end (ChildFailed / ChildCancelled otherwise); ``on_event``
-    gets each progress event (message, and done/total of its texts or speed repeats)."""
-    child = LabChild("measure", [str(spec_path)], log)
-    on_child(child)
+def run_measure(spec_path: Path, log: Path, job: JobState,
+                on_progress: Callable[[JobProgress], None]) -> dict:
+    """One measuring child to its end (ChildFailed / ChildCancelled otherwise; the lab's
+    ``job`` cancels it); ``on_progress`` gets the child's progress (its message, and done of
+    total of its texts or speed repeats)."""
     started = time.perf_counter()
-    try:
-        result = child.run(on_event)
-    finally:
-        on_child(None)
+    result = LabChild("measure", [str(spec_path)], log, job).run(on_progress)
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -77,27 +71,22 @@ def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job:
     done and the fraction of the cells done."""
     from ..evaluation.runner import report_for_run
     from ..evaluation.statistics import wilson
-    from .eval_step import finish_run, run_status
+    from .eval_step import finish_run, run_status, step_job
 
     config = dict(suite.providers[0].config) if suite.providers else {}
-    sub = JobState(f"suite on {model.name}")
-    job.on_cancel(sub.cancel)
 
-    def cells(done: int, total: int) -> None:
-        on_message(f"suite: {done}/{counted(total, 'cell')}", done / total if total else 0.0)
-
-    def progress(state) -> None:
-        cells(int(state.done), int(state.total))
-
-    from ...core.job_state import JobWatcher
+    def cells(progress: JobProgress) -> None:
+        on_message(f"suite: {int(progress.done)}/{counted(int(progress.total), 'cell')}",
+                   progress.fraction or 0.0)
 
     if run_id and run_status(evaluation.store, run_id) is not None:
-        finish_run(evaluation, run_id, job, cells)
+        finish_run(evaluation, run_id, job, JobWatcher(on_progress=cells))
         report = report_for_run(evaluation.store, run_id)
     else:
-        sub.watch(JobWatcher(on_progress=progress))
         outcome = evaluation.run_suite(suite, models=[str(model)], model_config=config,
-                                       repeats=repeats, yaml_text=yaml_text, job=sub,
+                                       repeats=repeats, yaml_text=yaml_text,
+                                       job=step_job(job, f"suite on {model.name}",
+                                                    JobWatcher(on_progress=cells)),
                                        engine=engine, listener=listener)
         report, run_id = outcome.report, outcome.run.id
     if job.cancelled:

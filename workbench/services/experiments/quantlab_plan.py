@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...core.job_state import JobProgress
 from .quantlab_config import SAMPLE_TEXTS, QuantLabConfig
 
 # Seconds on the bundled model (SmolLM2-135M), one thread, measured with the lab's own children
@@ -47,17 +48,17 @@ class Measuring:
     def total(self) -> float:
         return self.start + self.reading + self.speed
 
-    def done_part(self, event: dict, texts_seen: int) -> float:
-        """Seconds of this child's work done when it sends ``event`` (a progress event),
-        ``texts_seen``: its text events so far, this one included. An event names the piece
-        it starts, so the pieces before it are done."""
-        message = event.get("message", "")
+    def done_part(self, event: JobProgress, texts_seen: int) -> float:
+        """Seconds of this child's work done when it reports ``event``, ``texts_seen``: its
+        text events so far, this one included. An event names the piece it starts, so the
+        pieces before it are done."""
+        message = event.message
         if message == "loading":  # Python and llama.cpp's import are done
             return self.start * CHILD_START_S / (CHILD_START_S + LOAD_S)
         if message.startswith("token distributions"):
             return self.start + self.reading * (texts_seen - 1) / max(1, self.text_events)
-        if message.startswith("speed") and event.get("total"):
-            return self.start + self.reading + self.speed * event.get("done", 0) / event["total"]
+        if message.startswith("speed") and event.total:
+            return self.start + self.reading + self.speed * event.done / event.total
         return 0.0
 
 
@@ -144,12 +145,12 @@ class LabProgress:
     def fraction(self) -> float:
         return min(1.0, self.base + (1 - self.base) * (self.done + self.within) / self.total)
 
-    def child_event(self, event: dict) -> None:
-        """A measuring child's progress event moves the bar within its step."""
+    def child_event(self, event: JobProgress) -> None:
+        """A measuring child's progress moves the bar within its step."""
         step = self.step
         if step is None or step.measuring is None:
             return
-        if event.get("message", "").startswith("token distributions"):
+        if event.message.startswith("token distributions"):
             self.texts_seen += 1
         part = step.measuring.done_part(event, self.texts_seen)
         self.within = max(self.within, min(step.weight, part))

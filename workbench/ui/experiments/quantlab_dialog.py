@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.job_state import DONE, FAILED, JobState
+from ...core.job_state import DONE, FAILED, JobProgress, JobState
 from ...services.experiments.quantlab import QuantLabService
 from ...services.experiments.quantlab_config import COMMON_TYPES, QuantLabConfig
 from ...services.experiments.quantlab_outcome import QuantLabOutcome, load_results
@@ -169,7 +169,7 @@ class QuantLabDialog(QDialog):
         if self.job is not None and not self.job.done.is_set():
             return
         config = self.config()
-        self._launch("Starting…", lambda job: self.service.start(config, job))
+        self._launch("Starting…", lambda watcher: self.service.start(config, watcher))
 
     def resume(self) -> None:
         """Finish the newest interrupted lab (with its own settings, not the form's)."""
@@ -177,7 +177,7 @@ class QuantLabDialog(QDialog):
         if state is None or (self.job is not None and not self.job.done.is_set()):
             return
         self._launch(f"Resuming {state.folder.name}…",
-                     lambda job: self.service.start_resume(state.folder, job))
+                     lambda watcher: self.service.start_resume(state.folder, watcher))
 
     def _launch(self, text: str, start) -> None:
         self.outcome = None
@@ -188,9 +188,7 @@ class QuantLabDialog(QDialog):
         bridge = JobBridge(self)
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
-        self.job = JobState("quantization lab")
-        self.job.watch(bridge.watcher)
-        start(self.job)
+        self.job = start(bridge.watcher)  # the service makes the job; the bridge watches it
 
     def _resumable(self, state) -> None:
         if state is not None and self.job is None:
@@ -210,7 +208,7 @@ class QuantLabDialog(QDialog):
         for button in (self.save_html_button, self.save_md_button):
             button.setEnabled(not running and self.document is not None)
 
-    def _on_progress(self, progress) -> None:
+    def _on_progress(self, progress: JobProgress) -> None:
         fraction = progress.fraction
         if fraction is not None:
             self.progress_bar.setValue(int(1000 * min(1.0, fraction)))
