@@ -109,7 +109,7 @@ def running_cli_head(num_cpus: int = 2) -> Iterator[CliHead]:
         log.close()
 
 
-def _stop_group(head: subprocess.Popen, grace_s: float = 20.0) -> None:
+def _stop_group(head: subprocess.Popen, grace_s: float = 10.0) -> None:
     """SIGTERM to the head's process group (``ray start --block`` itself dies at once on it,
     leaving the GCS and the raylet behind; each of them stops cleanly on its own SIGTERM),
     then SIGKILL to whatever of the group is left after the grace."""

@@ -163,9 +163,9 @@ def test_a_wrong_address_is_refused_before_anything_starts(tmp_path, bundled_mod
                                               f"ray://127.0.0.1:{closed} \\(connection refused"):
             tuning.start(config, plan)
         assert tuning.jobs() == []  # nothing was stored or started
-        dashboard = replace(config, where=replace(config.where, address="http://head:8265"))
-        with pytest.raises(TuneConfigError, match="ray://HOST:10001"):
-            tuning.start(dashboard, plan)
+        jobs = replace(config, where=replace(config.where, address="http://head:8265"))
+        with pytest.raises(TuneConfigError, match="where.storage is needed with a Ray Jobs"):
+            tuning.start(jobs, plan)  # the adapter could not come home
     finally:
         models.close()
         store.close()
