@@ -33,8 +33,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     tune.add_argument("--jobs", action="store_true", help="list tune jobs and exit")
     where = tune.add_argument_group("where it trains (else the config's [where]: this machine)")
     where.add_argument("--ray", metavar="ADDRESS", nargs="?", const="local",
-                       help="on a Ray cluster: ray://HOST:10001 or HOST:6379; without an "
-                            "address, a Ray started on this machine (needs the ray extra)")
+                       help="on a Ray cluster: ray://HOST:10001 (the Ray Client), "
+                            "http://HOST:8265 (Ray Jobs: give --storage too) or HOST:6379; "
+                            "without an address, a Ray started on this machine (needs the ray "
+                            "extra)")
     where.add_argument("--workers", type=int, help="Ray Train workers (data-parallel)")
     where.add_argument("--gpus-per-worker", type=float, help="GPUs per Ray worker (0: CPU)")
     where.add_argument("--storage", help="checkpoints: a folder the cluster shares or an "
