@@ -58,10 +58,15 @@ def register_importers(register):
 def register_exporters(register):
     """Write results in more formats: ``register(Exporter(name, suffix, write))``.
 
-    ``write(path, rows)`` gets a list of dicts (one per output) and writes the file; with
+    ``write(path, rows)`` gets the rows (a dict per output) and writes the file; with
     ``Exporter(..., summary=True)``, ``write(path, rows, summary)`` also gets a dict about the
     run as a whole (ids, evaluation report, exit code). One exporter serves File ▸ Export
     results and ``workbench eval --export``; JSON, JSON lines, CSV and JUnit XML are built in.
+
+    ``rows`` is a re-iterable, sized stream, not a list: each ``for row in rows`` reads the run
+    from the store a batch at a time (iterate it as often as needed), ``len(rows)`` counts the
+    rows without reading them. Write while iterating and a run of any size costs one batch of
+    memory; ``list(rows)`` works, at the price of the whole run.
     """
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,13 +297,19 @@ class PluginManager:
         raise PluginCallError(f"No exporter writes {suffix or 'files without a suffix'} files; "
                               f"installed exporters write {', '.join(known) or 'nothing'}.")
 
-    def export(self, path: str | Path, rows: list[dict], *, summary: dict | None = None,
+    def export(self, path: str | Path, rows: Iterable[dict], *, summary: dict | None = None,
                suffix: str | None = None) -> str:
         """Write ``rows`` with the exporter for ``suffix`` (default: ``path``'s); returns its
-        name. An exporter registered with ``summary=True`` also gets ``summary``."""
+        name. An exporter registered with ``summary=True`` also gets ``summary``.
+
+        The writer runs on the caller's thread, without the hooks' time limit: ``rows`` is
+        read from the store as it writes, so a large run takes as long as it takes (the
+        window and ``workbench eval`` call this off the GUI thread); an error is still
+        reported and switches the plugin off."""
         name, exporter = self.exporter_for(Path(path).suffix if suffix is None else suffix)
         args = (str(path), rows, summary or {}) if exporter.summary else (str(path), rows)
-        ok, _ = self.guarded(name, f"exporter '{exporter.name}'", exporter.write, *args)
+        ok, _ = self.guarded(name, f"exporter '{exporter.name}'", exporter.write, *args,
+                             in_thread=False)
         if not ok:
             raise PluginCallError(f"The exporter '{exporter.name}' ({name}) failed to "
                                   f"write {Path(path).name}; see Plugins ▸ Manage.")

@@ -4,66 +4,115 @@ JUnit XML are built-in plugins')."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from statistics import mean
 
-from ..core.runs import Run
+from ..core.cases import TestCase
+from ..core.evaluation import EvalResult
+from ..core.runs import Output, Run, Variant
 from ..plugins.manager import PluginManager
 from ..store import Store
 from .evaluation.pass_rates import counted
-from .evaluation.runner import report_for_run
+from .evaluation.run_report import report_for_run
 from .library import ModelNames
 
+# Outputs read from the store at a time: what an export holds in memory, whatever the run's size.
+BATCH = 500
 
-def result_rows(store: Store, run: Run) -> list[dict]:
-    """One flat row per output: the variant, the case, the answer, its timings and provenance,
-    its verdict (when the cases had checks; ``counted``: whether the pass rate counts it — a
-    cell generated again counts its latest output, a branch never — and ``results``: each
-    check's own verdict), the output it was branched from, and its mean rating."""
-    variants = {variant.id: variant for variant in run.variants}
-    cases = ({case.id: case for case in store.case_sets.get(run.case_set_id).cases}
-             if run.case_set_id else {})
-    outputs = store.runs.outputs(run.id)
-    results = store.evaluations.results(run.id)
-    verdicts = {result.output_id: result for result in results}
-    # the verdicts the pass rates count (one per cell, no branch): a reader of the file gets
-    # the app's numbers by counting the rows marked so
-    in_rate = {result.output_id for result in counted(results)}
-    stars: dict[str, list[int]] = {}
-    for rating in store.ratings.ratings_for([output.id for output in outputs]):
-        stars.setdefault(rating.output_id, []).append(rating.score)
-    names = ModelNames.listed(store=store)  # each model by its one name, the file beside it
-    rows = []
-    for output in outputs:
-        variant = variants.get(output.variant_id)
-        case = cases.get(output.case_id or "")
-        verdict = verdicts.get(output.id)
-        row = {
-            "run": run.name or run.id[:8], "variant": variant.label if variant else "",
-            "case": (case.position + 1) if case else None, "case_id": output.case_id,
-            "description": case.description if case else None,
-            **{f"var:{k}": v for k, v in (case.variables.items() if case else ())},
-            "expected": case.expected if case else None, "output": output.text,
-            "repeat": output.repeat, "tokens": output.token_count,
-            "prompt_tokens": output.prompt_tokens,
-            "first_token_s": output.time_to_first_token_s,
-            "tokens_per_s": output.tokens_per_second, "total_s": output.total_s,
-            "finish": output.finish_reason, "seed": output.seed,
-            "error": output.error or (verdict.verdict.error if verdict else None),
-            "model": names.of(output.model_path) if output.model_path else "",
-            "model_file": Path(output.model_path).name if output.model_path else "",
-            "model_sha256": output.model_sha256, "adapter": output.adapter_path,
-            "passed": verdict.passed if verdict else None,
-            "score": round(verdict.score, 4) if verdict else None,
-            "reason": verdict.verdict.reason if verdict else None,
-            "results": [r.to_dict() for r in verdict.verdict.results] if verdict else None,
-            "counted": (output.id in in_rate) if verdict else None,
-            "branch_of": output.branch_of,
-            "stars": round(mean(stars[output.id]), 2) if output.id in stars else None,
-            "output_id": output.id,
-        }
-        rows.append(row)
-    return rows
+
+class ResultRows:
+    """A run's result rows as exporters get them: a stream, not a list. Iterating it reads the
+    run from the store ``batch`` outputs at a time and builds each row as it goes, so a run of
+    any size costs one batch of memory; iterate it as often as needed (each time it reads
+    again); ``len()`` counts the rows in the store (a COUNT, no rows read)."""
+
+    def __init__(self, store: Store, run: Run, batch: int | None = None):
+        self.store, self.run, self.batch = store, run, batch or BATCH
+        self._counted: set[str] | None = None
+
+    def __len__(self) -> int:
+        return self.store.runs.count_outputs(self.run.id)
+
+    def __getitem__(self, index: int | slice):
+        """``rows[i]`` and ``rows[a:b]`` as of a list, for a plugin written for one: each
+        reads the rows from the start (a slice holds what it returns)."""
+        if isinstance(index, slice):
+            return list(self)[index]
+        position = index + len(self) if index < 0 else index
+        found = next(itertools.islice(self, position, None), None) if position >= 0 else None
+        if found is None:
+            raise IndexError("result row index out of range")
+        return found
+
+    def __iter__(self) -> Iterator[dict]:
+        variants = {variant.id: variant for variant in self.run.variants}
+        names = ModelNames.listed(store=self.store)  # each model by its one name, the file beside it
+        for outputs in self.store.runs.output_batches(self.run.id, self.batch):
+            yield from self._rows(outputs, variants, names)
+
+    def counted_ids(self) -> set[str]:
+        """The outputs whose verdicts the pass rates count (one per cell, no branch), read
+        once from the verdicts' cells alone: a reader of the file gets the app's numbers by
+        counting the rows marked so."""
+        if self._counted is None:
+            self._counted = {cell.output_id for cell in
+                             counted(self.store.evaluations.cells(self.run.id))}
+        return self._counted
+
+    def _rows(self, outputs: list[Output], variants: dict, names: ModelNames) -> Iterator[dict]:
+        ids = [output.id for output in outputs]
+        verdicts = self.store.evaluations.results_for(ids)
+        cases = (self.store.case_sets.cases(self.run.case_set_id,
+                                            {o.case_id for o in outputs if o.case_id})
+                 if self.run.case_set_id else {})
+        stars: dict[str, list[int]] = {}
+        for rating in self.store.ratings.ratings_for(ids):
+            stars.setdefault(rating.output_id, []).append(rating.score)
+        in_rate = self.counted_ids() if verdicts else set()
+        for output in outputs:
+            yield result_row(self.run, output, variants.get(output.variant_id),
+                             cases.get(output.case_id or ""), verdicts.get(output.id),
+                             output.id in in_rate, stars.get(output.id), names)
+
+
+def result_rows(store: Store, run: Run) -> ResultRows:
+    """One flat row per output (``result_row``), as a re-iterable, sized stream."""
+    return ResultRows(store, run)
+
+
+def result_row(run: Run, output: Output, variant: Variant | None, case: TestCase | None,
+               verdict: EvalResult | None, in_rate: bool, stars: list[int] | None,
+               names: ModelNames) -> dict:
+    """The variant, the case, the answer, its timings and provenance, its verdict (when the
+    cases had checks; ``counted``: whether the pass rate counts it — a cell generated again
+    counts its latest output, a branch never — and ``results``: each check's own verdict),
+    the output it was branched from, and its mean rating."""
+    return {
+        "run": run.name or run.id[:8], "variant": variant.label if variant else "",
+        "case": (case.position + 1) if case else None, "case_id": output.case_id,
+        "description": case.description if case else None,
+        **{f"var:{k}": v for k, v in (case.variables.items() if case else ())},
+        "expected": case.expected if case else None, "output": output.text,
+        "repeat": output.repeat, "tokens": output.token_count,
+        "prompt_tokens": output.prompt_tokens,
+        "first_token_s": output.time_to_first_token_s,
+        "tokens_per_s": output.tokens_per_second, "total_s": output.total_s,
+        "finish": output.finish_reason, "seed": output.seed,
+        "error": output.error or (verdict.verdict.error if verdict else None),
+        "model": names.of(output.model_path) if output.model_path else "",
+        "model_file": Path(output.model_path).name if output.model_path else "",
+        "model_sha256": output.model_sha256, "adapter": output.adapter_path,
+        "passed": verdict.passed if verdict else None,
+        "score": round(verdict.score, 4) if verdict else None,
+        "reason": verdict.verdict.reason if verdict else None,
+        "results": [r.to_dict() for r in verdict.verdict.results] if verdict else None,
+        "counted": in_rate if verdict else None,
+        "branch_of": output.branch_of,
+        "stars": round(mean(stars), 2) if stars else None,
+        "output_id": output.id,
+    }
 
 
 def run_summary(store: Store, run: Run) -> dict:

@@ -24,68 +24,135 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ...core.atomic_file import open_atomically
 from ...core.errors import WorkbenchError
-from ...core.evaluation import AssertionResult, EvalResult
+from ...core.evaluation import AssertionResult, EvalResult, VerdictCell
+from ...core.json_stream import dump_json_with_list, stream_here
 from ...core.retrieved_context import compose
 from ...core.runs import Output, Run
 from ...store import Store
 from ..retrieval_context import sent_variables
 from .pass_rates import counted
+from .promptfoo_totals import ASSERT, ERROR, PASSED, Totals
 
 VERSION = 3  # EvaluateSummaryV3
-PASSED, ASSERT, ERROR = 0, 1, 2  # promptfoo's ResultFailureReason
+BATCH = 500  # rows built from the store at a time
 SECRET_KEYS = {"apikey", "api_key", "authorization", "password", "token"}
 
 
 def promptfoo_results(store: Store, run: Run, *, exit_code: int | None = None) -> dict[str, Any]:
-    """The run as promptfoo's ``OutputFile`` (a dict ready for ``json.dumps``)."""
-    eval_run = store.evaluations.eval_run(run.id)
-    stored = (store.evaluations.suite(eval_run.suite_id)
-              if eval_run is not None and eval_run.suite_id else None)
-    config = _config(stored.yaml_text if stored else "", run)
-    cases = sorted(store.case_sets.get(run.case_set_id).cases, key=lambda c: c.position)
-    positions = {case.id: number for number, case in enumerate(cases)}
-    repeats = eval_run.repeats if eval_run is not None else 1
-    outputs = {output.id: output for output in store.runs.outputs(run.id)}
-    columns = _columns(store, run, config)
-    config = _used_providers(config, columns)
-    rows = []
-    for result in counted(store.evaluations.results(run.id)):  # one per cell, no branch
-        output, column = outputs.get(result.output_id), columns.get(result.variant_id)
-        case = cases[positions[result.case_id]] if result.case_id in positions else None
-        if output is None or column is None or case is None:
-            continue
-        test_idx = positions[case.id] * repeats + result.repeat
-        rows.append(_row(store, result, output, case, column, test_idx))
-    rows.sort(key=lambda row: (row["testIdx"], row["promptIdx"]))
-    created = _utc(run.created_at)
-    prompts = [_completed_prompt(column, [r for r in rows if r["promptIdx"] == column["index"]])
-               for column in sorted(columns.values(), key=lambda c: c["index"])]
-    variables = list(dict.fromkeys(name for row in rows for name in row["vars"]))
-    return {
-        "evalId": f"eval-{run.id.replace('-', '')[:3]}-{created[:19]}",
-        "results": {"version": VERSION, "timestamp": created, "prompts": prompts,
-                    "results": rows, "stats": _stats(rows, run)},
-        "config": config,
-        "shareableUrl": None,
-        "metadata": {"exportedAt": _utc(datetime.now(UTC)), "evaluationCreatedAt": created,
-                     "platform": platform.system().lower(), "arch": platform.machine(),
-                     "workbench": {"version": _app_version(), "run_id": run.id,
-                                   "exit_code": exit_code, "repeats": repeats}},
-        "vars": variables,
-        "runtimeOptions": {"repeat": repeats, "cache": False, "eventSource": "workbench"},
-    }
+    """The run as promptfoo's ``OutputFile`` (a dict ready for ``json.dumps``). It holds every
+    row: a file is written by ``write_promptfoo_results``, in one batch of memory."""
+    export = _Export(store, run)
+    rows = list(export.rows())
+    return export.document(rows, exit_code)
+
+
+def write_promptfoo_results(store: Store, run: Run, path: str | Path,
+                            exit_code: int | None = None) -> None:
+    """``promptfoo_json``'s text written to ``path`` (whole or not at all) without holding the
+    run: the rows are built a batch at a time and spooled to a temporary file while the sums
+    that precede them in the file (each column's metrics) add up, then copied in place."""
+    export = _Export(store, run)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for row in export.rows():
+            spool.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        spool.seek(0)
+        with open_atomically(Path(path)) as file:
+            dump_json_with_list(file, export.document(stream_here(), exit_code),
+                                (json.loads(line) for line in spool),
+                                ensure_ascii=False, default=str)
 
 
 def promptfoo_json(store: Store, run: Run, exit_code: int | None = None) -> str:
     """``promptfoo_results`` as the text of a results file."""
     return json.dumps(promptfoo_results(store, run, exit_code=exit_code), indent=2,
                       ensure_ascii=False, default=str)
+
+
+class _Export:
+    """One run's results file in the making: the columns, the cells to write in promptfoo's
+    order (test, then column), and the sums of the rows written so far."""
+
+    def __init__(self, store: Store, run: Run):
+        self.store, self.run = store, run
+        self.eval_run = store.evaluations.eval_run(run.id)
+        stored = (store.evaluations.suite(self.eval_run.suite_id)
+                  if self.eval_run is not None and self.eval_run.suite_id else None)
+        config = _config(stored.yaml_text if stored else "", run)
+        self.repeats = self.eval_run.repeats if self.eval_run is not None else 1
+        self.columns = _columns(store, run, config)
+        self.config = _used_providers(config, self.columns)
+        self.totals = {column["index"]: Totals() for column in self.columns.values()}
+        self.stats = Totals()
+        self.variables: dict[str, None] = {}
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """The rows in the file's order, ``BATCH`` read from the store at a time, each added
+        to its column's sums and the eval's as it goes."""
+        cells = self._cells()
+        for start in range(0, len(cells), BATCH):
+            batch = cells[start:start + BATCH]
+            ids = [cell.output_id for _, cell in batch]
+            outputs = self.store.runs.outputs_by_id(ids)
+            results = self.store.evaluations.results_for(ids)
+            cases = self.store.case_sets.cases(self.run.case_set_id,
+                                               {cell.case_id for _, cell in batch})
+            for test_idx, cell in batch:
+                output, result = outputs.get(cell.output_id), results.get(cell.output_id)
+                if output is None or result is None:
+                    continue
+                row = _row(self.store, result, output, cases[cell.case_id],
+                           self.columns[cell.variant_id], test_idx)
+                self.totals[row["promptIdx"]].add(row)
+                self.stats.add(row)
+                self.variables.update(dict.fromkeys(row["vars"]))
+                yield row
+
+    def _cells(self) -> list[tuple[int, VerdictCell]]:
+        """(testIdx, cell) of each counted cell (one per cell, no branch) whose column and
+        case are known, in the file's order: by test, then column (a stable sort of the
+        cells' own order, as promptfoo's)."""
+        case_ids = (self.store.case_sets.case_ids(self.run.case_set_id)
+                    if self.run.case_set_id else [])
+        positions = {case_id: number for number, case_id in enumerate(case_ids)}
+        cells = [(positions[cell.case_id] * self.repeats + cell.repeat, cell)
+                 for cell in counted(self.store.evaluations.cells(self.run.id))
+                 if cell.variant_id in self.columns and cell.case_id in positions]
+        cells.sort(key=lambda item: (item[0], self.columns[item[1].variant_id]["index"]))
+        return cells
+
+    def document(self, rows: Any, exit_code: int | None) -> dict[str, Any]:
+        """The whole file, ``rows`` in its place; the sums are those of the rows written."""
+        run, created = self.run, _utc(self.run.created_at)
+        prompts = [_completed_prompt(column, self.totals[column["index"]]) for column in
+                   sorted(self.columns.values(), key=lambda c: c["index"])]
+        stats = self.stats.stats()
+        if run.finished_at is not None:
+            stats["durationMs"] = max(0, round(
+                (run.finished_at - run.created_at).total_seconds() * 1000))
+        return {
+            "evalId": f"eval-{run.id.replace('-', '')[:3]}-{created[:19]}",
+            "results": {"version": VERSION, "timestamp": created, "prompts": prompts,
+                        "results": rows, "stats": stats},
+            "config": self.config,
+            "shareableUrl": None,
+            "metadata": {"exportedAt": _utc(datetime.now(UTC)), "evaluationCreatedAt": created,
+                         "platform": platform.system().lower(), "arch": platform.machine(),
+                         "workbench": {"version": _app_version(), "run_id": run.id,
+                                       "exit_code": exit_code, "repeats": self.repeats}},
+            "vars": list(self.variables),
+            "runtimeOptions": {"repeat": self.repeats, "cache": False,
+                               "eventSource": "workbench"},
+        }
 
 
 # -- the parts -----------------------------------------------------------------------------
@@ -317,49 +384,11 @@ def _usage(output: Output | None) -> dict[str, int]:
             "cached": 0, "numRequests": 1 if output is not None else 0}
 
 
-def _completed_prompt(column: dict, rows: list[dict]) -> dict[str, Any]:
+def _completed_prompt(column: dict, totals: Totals) -> dict[str, Any]:
     """promptfoo's CompletedPrompt: a column with its metrics."""
-    usage = _usage(None)
-    for row in rows:
-        for key in ("total", "prompt", "completion", "numRequests"):
-            usage[key] += row["tokenUsage"][key]
-    named: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for row in rows:
-        for name, score in row["namedScores"].items():
-            named[name] = named.get(name, 0.0) + score
-            counts[name] = counts.get(name, 0) + 1
-    components = [c for row in rows for c in (row["gradingResult"] or {}).get(
-        "componentResults", [])]
-    return {
-        "id": column["prompt_id"], "raw": column["template"], "label": column["label"],
-        "provider": column["provider_label"] or column["provider_id"],
-        "metrics": {
-            "score": sum(row["score"] for row in rows),
-            "testPassCount": sum(1 for row in rows if row["failureReason"] == PASSED),
-            "testFailCount": sum(1 for row in rows if row["failureReason"] == ASSERT),
-            "testErrorCount": sum(1 for row in rows if row["failureReason"] == ERROR),
-            "assertPassCount": sum(1 for c in components if c["pass"]),
-            "assertFailCount": sum(1 for c in components if not c["pass"]),
-            "totalLatencyMs": sum(row["latencyMs"] for row in rows),
-            "tokenUsage": usage, "namedScores": named, "namedScoresCount": counts,
-            "cost": 0}}
-
-
-def _stats(rows: list[dict], run: Run) -> dict[str, Any]:
-    usage = _usage(None)
-    for row in rows:
-        for key in ("total", "prompt", "completion", "numRequests"):
-            usage[key] += row["tokenUsage"][key]
-    stats: dict[str, Any] = {
-        "successes": sum(1 for row in rows if row["failureReason"] == PASSED),
-        "failures": sum(1 for row in rows if row["failureReason"] == ASSERT),
-        "errors": sum(1 for row in rows if row["failureReason"] == ERROR),
-        "tokenUsage": usage}
-    if run.finished_at is not None:
-        stats["durationMs"] = max(0, round(
-            (run.finished_at - run.created_at).total_seconds() * 1000))
-    return stats
+    return {"id": column["prompt_id"], "raw": column["template"], "label": column["label"],
+            "provider": column["provider_label"] or column["provider_id"],
+            "metrics": totals.metrics()}
 
 
 def _config(yaml_text: str, run: Run) -> dict[str, Any]:

@@ -26,11 +26,12 @@ from ..compare import RunService
 from ..inspection import InspectionService
 from ..job_start import start_job
 from ..models import ModelService
-from ..retrieval_context import chunks_lookup, retrieval_scores, sent_variables
+from ..retrieval_context import chunks_lookup, sent_variables
 from .evaluator import Evaluator, JudgePool, judge_of
 from .javascript import CaseVariables, prompt_text
 from .preflight import case_value_problems, preflight_for
-from .report import EvalReport, VariantSummary, build_report
+from .report import EvalReport, VariantSummary
+from .run_report import report_for_run
 from .suite_rerun import store_or_join
 from .suite_session import SuiteInSession, providers_for, variant_specs
 from .trend import summary_of
@@ -461,19 +462,3 @@ class EvalService:
                     updated = replace(previous, verdict=verdict)
                     evaluating.results[output.id] = updated
                     self.store.evaluations.replace_result(updated)
-
-
-def report_for_run(store: Store, run_id: str, seed: int = 0) -> EvalReport:
-    run = store.runs.get(run_id)
-    outputs = store.runs.outputs(run_id)
-    ids = [output.id for output in outputs]
-    report = build_report(
-        [(variant.id, variant.label) for variant in run.variants],
-        store.evaluations.results(run_id),
-        preferences=store.ratings.preferences_for(ids),
-        ratings=store.ratings.ratings_for(ids),
-        # a branch is no sample of its variant: not in the ranking either
-        output_variant={output.id: output.variant_id for output in outputs
-                        if output.branch_of is None}, seed=seed)
-    return replace(report, retrieval=retrieval_scores(store, run, outputs))
-
