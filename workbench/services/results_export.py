@@ -4,8 +4,9 @@ JUnit XML are built-in plugins')."""
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from statistics import mean
 
@@ -48,7 +49,9 @@ class ResultRows:
 
     def __iter__(self) -> Iterator[dict]:
         variants = {variant.id: variant for variant in self.run.variants}
-        names = ModelNames.listed(store=self.store)  # each model by its one name, the file beside it
+        listed = ModelNames.listed(store=self.store)  # each model by its one name
+        names = functools.lru_cache(maxsize=64)(listed.of)  # a run has a few models, each
+        # resolved once per pass, not once per row (a realpath each)
         for outputs in self.store.runs.output_batches(self.run.id, self.batch):
             yield from self._rows(outputs, variants, names)
 
@@ -61,7 +64,8 @@ class ResultRows:
                              counted(self.store.evaluations.cells(self.run.id))}
         return self._counted
 
-    def _rows(self, outputs: list[Output], variants: dict, names: ModelNames) -> Iterator[dict]:
+    def _rows(self, outputs: list[Output], variants: dict,
+              names: Callable[[str], str]) -> Iterator[dict]:
         ids = [output.id for output in outputs]
         verdicts = self.store.evaluations.results_for(ids)
         cases = (self.store.case_sets.cases(self.run.case_set_id,
@@ -84,7 +88,7 @@ def result_rows(store: Store, run: Run) -> ResultRows:
 
 def result_row(run: Run, output: Output, variant: Variant | None, case: TestCase | None,
                verdict: EvalResult | None, in_rate: bool, stars: list[int] | None,
-               names: ModelNames) -> dict:
+               names: Callable[[str], str]) -> dict:
     """The variant, the case, the answer, its timings and provenance, its verdict (when the
     cases had checks; ``counted``: whether the pass rate counts it — a cell generated again
     counts its latest output, a branch never — and ``results``: each check's own verdict),
@@ -101,7 +105,7 @@ def result_row(run: Run, output: Output, variant: Variant | None, case: TestCase
         "tokens_per_s": output.tokens_per_second, "total_s": output.total_s,
         "finish": output.finish_reason, "seed": output.seed,
         "error": output.error or (verdict.verdict.error if verdict else None),
-        "model": names.of(output.model_path) if output.model_path else "",
+        "model": names(output.model_path) if output.model_path else "",
         "model_file": Path(output.model_path).name if output.model_path else "",
         "model_sha256": output.model_sha256, "adapter": output.adapter_path,
         "passed": verdict.passed if verdict else None,

@@ -214,11 +214,12 @@ class EvaluationRepository:
         ids = list(output_ids)
         found: dict[str, EvalResult] = {}
         with self.db.reading() as s:
-            for start in range(0, len(ids), CHUNK):
-                rows = s.execute(select(EvalResultRow, OutputRow.branch_of)
+            for start in range(0, len(ids), CHUNK):  # table rows: no ORM objects to build
+                rows = s.execute(select(*RESULTS.c, OutputRow.branch_of.label("output_branch_of"))
                                  .join(OutputRow, OutputRow.id == EvalResultRow.output_id)
                                  .where(EvalResultRow.output_id.in_(ids[start:start + CHUNK])))
-                found.update((row.output_id, to_result(row, branch_of)) for row, branch_of in rows)
+                found.update((row.output_id, to_result(row, row.output_branch_of))
+                             for row in rows)
         return found
 
     def result_for_output(self, output_id: str) -> EvalResult | None:

@@ -179,9 +179,10 @@ class CaseSetRepository:
         found: dict[str, TestCase] = {}
         with self.db.reading() as s:
             for start in range(0, len(ids), 900):  # SQLite's variable limit
-                found.update((row.id, to_case(row)) for row in s.scalars(
-                    select(TestCaseRow).where(TestCaseRow.case_set_id == case_set_id,
-                                              TestCaseRow.id.in_(ids[start:start + 900]))))
+                found.update((row.id, to_case(row)) for row in s.execute(  # table rows
+                    select(*TestCaseRow.__table__.c).where(
+                        TestCaseRow.case_set_id == case_set_id,
+                        TestCaseRow.id.in_(ids[start:start + 900]))))
         return found
 
     def case_ids(self, case_set_id: str) -> list[str]:
