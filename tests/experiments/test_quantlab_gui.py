@@ -82,6 +82,7 @@ def test_cancel_in_the_dialog_kills_the_running_child_and_the_lab_ends_cancelled
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=120_000)
     assert dialog.job.status == "cancelled", dialog.step_label.text()
     assert dialog.step_label.text().startswith("Cancelled: what was measured is shown")
+    assert dialog.progress_bar.value() < 500  # where the work stopped, not a finished bar
     assert not Path(f"/proc/{quantizer}").exists()  # killed and reaped
     assert not list(app_paths().data.rglob("*.gguf*"))  # no half (or whole) F16 file
     qtbot.waitUntil(lambda: "The lab was cancelled" in dialog.report_view.toPlainText())

@@ -207,7 +207,8 @@ class _Lab:
         self.progress(f"{label}: {message}")
 
     def advance(self, kind: str) -> None:
-        self.tracker.end(kind)
+        if not self.job.cancelled:  # a cancelled lab's bar stays where its work stopped
+            self.tracker.end(kind)
 
     # -- the steps -----------------------------------------------------------------------------
 
