@@ -30,7 +30,7 @@ os.environ["WORKBENCH_HOME"] = tempfile.mkdtemp(prefix="wb-gui-soak-")
 import psutil  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from tests.bench.bench_gui import PROBE_MS, Probe, idle, wait_for  # noqa: E402
+from tests.bench.bench_gui import PROBE_MS, Probe, gap_tail, idle, wait_for  # noqa: E402
 from workbench.core.evaluation import Assertion  # noqa: E402
 from workbench.core.runs import RunStatus  # noqa: E402
 from workbench.services.workspace import SetChecks  # noqa: E402
@@ -58,10 +58,8 @@ def check_every_case(window) -> None:
 
 
 def summary(name: str, gaps: list[int]) -> str:
-    ordered = sorted(gaps) or [0]
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    over = sum(1 for g in gaps if g >= GOAL_MS)
-    return (f"{name:>22}: {len(gaps):6d} ticks  max {max(ordered):5d} ms  p99 {p99:4d} ms  "
+    longest, p99, over = gap_tail(gaps, GOAL_MS)
+    return (f"{name:>22}: {len(gaps):6d} ticks  max {longest:5d} ms  p99 {p99:4d} ms  "
             f"gaps >= {GOAL_MS} ms: {over}")
 
 
