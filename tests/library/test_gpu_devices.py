@@ -24,7 +24,7 @@ LAVAPIPE = GpuDevice("Vulkan0", "llvmpipe (LLVM 15.0.6, 256 bits)", "gpu", 2048 
                      2048 * MiB)
 # Recorded: llama.cpp's log at a load on lavapipe (llama-cpp-python 0.3.36, Vulkan build).
 LAVAPIPE_LOG = ("llama_model_load_from_file_impl: using device Vulkan0 (llvmpipe (LLVM 15.0.6, "
-                "256 bits)) - 2048 MiB free\n")
+                "256 bits)) (unknown id) - 2048 MiB free\n")
 # Newer llama.cpp adds the PCI bus id.
 WITH_BUS_ID = ("llama_model_load_from_file_impl: using device CUDA0 (NVIDIA GeForce RTX 4090) "
                "(0000:01:00.0) - 23579 MiB free\n")

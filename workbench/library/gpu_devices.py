@@ -109,20 +109,17 @@ def describe_devices(devices: tuple[GpuDevice, ...] | list[GpuDevice]) -> str:
                      for d in devices)
 
 
-# llama.cpp's line at each model load: "llama_model_load_from_file_impl: using device Vulkan0
-# (llvmpipe (LLVM 15.0.6, 256 bits)) - 2048 MiB free"; newer ones add the PCI bus id in
-# parentheses before the dash.
-_USING_DEVICE = re.compile(r"using device (\S+) \((.*)\) - (\d+) MiB free\s*$", re.M)
-_BUS_ID = re.compile(r"\) \((?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-9a-fA-F]\)$")
+# llama.cpp's line at each model load, with the device's id (PCI bus, or "unknown id") in the
+# second parentheses: "llama_model_load_from_file_impl: using device Vulkan0 (llvmpipe (LLVM
+# 15.0.6, 256 bits)) (unknown id) - 2048 MiB free"; older ones have no id.
+_USING_DEVICE = re.compile(r"using device (\S+) \((.*?)\)"
+                           r"(?: \((?:unknown id|[0-9a-fA-F]{4}:[0-9a-fA-F:.]+)\))? - (\d+) MiB free")
 
 
 def devices_in_log(log: str) -> list[tuple[str, int]]:
     """(label, MiB free) of each device llama.cpp said it uses for a load, in its order."""
-    found = []
-    for match in _USING_DEVICE.finditer(log):
-        description = _BUS_ID.sub(")", match.group(2) + ")")[:-1]
-        found.append((f"{match.group(1)} ({description})", int(match.group(3))))
-    return found
+    return [(f"{match.group(1)} ({match.group(2)})", int(match.group(3)))
+            for match in _USING_DEVICE.finditer(log)]
 
 
 def main() -> int:
