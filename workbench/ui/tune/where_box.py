@@ -32,7 +32,11 @@ class WhereBox(QGroupBox):
         super().__init__("Where")
         self.place = QComboBox()
         self.place.addItems([THIS_MACHINE, RAY])
-        self.address = QLineEdit(placeholderText="ray://HOST:10001 (empty: a Ray started here)")
+        self.address = QLineEdit(placeholderText="ray://HOST:10001, http://HOST:8265 (Ray Jobs), "
+                                                 "HOST:6379 — empty: a Ray started here")
+        self.address.setToolTip("ray://HOST:10001: the Ray Client; http://HOST:8265: Ray Jobs "
+                                "(needs shared checkpoint storage); HOST:6379: the head itself, "
+                                "from a machine of the cluster. Empty: a Ray started here.")
         self.workers = QSpinBox(minimum=1, maximum=1024, value=2)
         self.gpus = QDoubleSpinBox(minimum=0, maximum=16, singleStep=0.5, decimals=1)
         self.gpus.setSpecialValueText("none (CPU)")
