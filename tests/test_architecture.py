@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -35,6 +36,18 @@ def test_no_module_is_too_big_to_live_in():
     too_big = [str(p.relative_to(ROOT)) for p in (ROOT / "workbench").rglob("*.py")
                if len(p.read_text().splitlines()) > 500]
     assert too_big == []
+
+
+def test_no_function_is_too_long_to_read_at_once():
+    """A function of the package fits a screen: over 80 lines it is doing several things."""
+    too_long = []
+    for path in (ROOT / "workbench").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 80:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} {lines}")
+    assert too_long == []
 
 
 def _returns_bool(node) -> bool:
