@@ -19,7 +19,7 @@ from shot_window import loaded_window, wait_until  # noqa: E402  (docs/shot_wind
 
 from workbench.core.retrieval import ChunkingSpec  # noqa: E402
 from workbench.ui.app import leave_now  # noqa: E402
-from workbench.ui.jobs import background_calls_in_flight  # noqa: E402
+from workbench.ui.job_bridges import background_calls_in_flight  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 NOTES = {

@@ -21,7 +21,7 @@ from workbench.core.prompts import Prompt, PromptVersion
 from workbench.core.sampling import SamplingSettings
 from workbench.core.sessions import Session
 from workbench.services.compare import RunService, VariantSpec
-from workbench.services.evaluation.runner import EvalService
+from workbench.services.evaluation.eval_service import EvalService
 from workbench.services.experiments.fewshot_config import FewShotConfig, default_training
 from workbench.services.experiments.fewshot_control import compare_outputs
 from workbench.services.experiments.fewshot_runner import FewShotService

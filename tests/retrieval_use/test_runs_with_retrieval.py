@@ -17,8 +17,8 @@ from workbench.core.runs import RunStatus
 from workbench.core.sampling import GREEDY
 from workbench.services.compare import RunService, VariantSpec
 from workbench.services.context import measure, prompt_tokens
+from workbench.services.evaluation.eval_service import EvaluatingListener, report_for_run
 from workbench.services.evaluation.evaluator import Evaluator
-from workbench.services.evaluation.runner import EvaluatingListener, report_for_run
 from workbench.services.inspection import InspectionService
 from workbench.services.models import ModelService
 from workbench.services.retrieval.service import RetrievalService

@@ -120,7 +120,7 @@ def test_a_suite_value_renders_with_the_tests_vars_and_expected(kind, value):
 def test_a_run_refuses_before_generating(tmp_path):
     """EvalService.check_cases is what the window's Run calls first: one error, every check."""
     from workbench.services.compare import RunService
-    from workbench.services.evaluation.runner import EvalService
+    from workbench.services.evaluation.eval_service import EvalService
     from workbench.services.models import ModelService
     from workbench.services.sessions import open_store
 

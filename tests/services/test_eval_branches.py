@@ -11,9 +11,9 @@ import pytest
 from tests.store.conftest import populate
 from workbench.core.evaluation import Assertion, AssertionResult, EvalResult, EvalRun, combine
 from workbench.core.runs import Output
+from workbench.services.evaluation.eval_service import report_for_run
 from workbench.services.evaluation.pass_rates import counted, pass_counts
 from workbench.services.evaluation.promptfoo_results import promptfoo_results
-from workbench.services.evaluation.runner import report_for_run
 from workbench.services.evaluation.trend import summary_of, trend_history
 from workbench.services.results_export import result_rows
 from workbench.store import Store

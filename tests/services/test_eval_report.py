@@ -236,7 +236,7 @@ def test_every_non_zero_exit_says_why():
     """workbench eval prints these lines: each variant below the threshold with its pass
     rate and the threshold; cells that failed to generate; a run that did not finish."""
     from workbench.core.runs import Run, RunStatus
-    from workbench.services.evaluation.runner import EvalOutcome
+    from workbench.services.evaluation.eval_service import EvalOutcome
 
     report = build_report([SHORT, LONG], all_results())  # Short 4/10, Long 8/9
     run = Run("session", "suite", None, RunStatus.DONE, ())

@@ -12,7 +12,7 @@ from workbench.core.runs import RunStatus
 from workbench.core.suites import Suite, SuiteError, SuitePrompt, SuiteProvider, SuiteTest
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.compare import RunService
-from workbench.services.evaluation.runner import EvalService, report_for_run
+from workbench.services.evaluation.eval_service import EvalService, report_for_run
 from workbench.services.models import ModelService
 from workbench.services.plugins import start_plugins
 from workbench.services.sessions import open_store

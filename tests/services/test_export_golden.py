@@ -16,11 +16,11 @@ from tests.services.export_fixture import build_golden_run
 from workbench.plugins.manager import PluginManager
 from workbench.services import results_export
 from workbench.services.evaluation import promptfoo_results, run_report
+from workbench.services.evaluation.eval_service import report_for_run
 from workbench.services.evaluation.promptfoo_results import (
     promptfoo_json,
     write_promptfoo_results,
 )
-from workbench.services.evaluation.runner import report_for_run
 from workbench.services.results_export import export_results
 from workbench.store import Store
 

@@ -19,7 +19,7 @@ from workbench.core.sampling import SamplingSettings
 from workbench.core.suites import Suite, SuitePrompt, SuiteProvider, SuiteTest
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.compare import RunService
-from workbench.services.evaluation.runner import EvalService
+from workbench.services.evaluation.eval_service import EvalService
 from workbench.services.evaluation.suite_session import store_suite
 from workbench.services.improve import AllowedChanges, ImproveRequest, ImproveService
 from workbench.services.improve.proposer import SYSTEM as PROPOSER_SYSTEM

@@ -19,7 +19,7 @@ from workbench.core.suites import Suite, SuiteError, SuitePrompt, SuiteProvider,
 from workbench.core.tokens import TokenTrace
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.compare import RunService, VariantSpec
-from workbench.services.evaluation.runner import EvalService
+from workbench.services.evaluation.eval_service import EvalService
 from workbench.services.evaluation.validation import assertion_problem
 from workbench.services.inspection import InspectionService
 from workbench.services.models import ModelService

@@ -11,8 +11,8 @@ from workbench.core.evaluation import Assertion
 from workbench.core.suites import Suite, SuiteError, SuitePrompt, SuiteProvider, SuiteTest
 from workbench.library.bundled import BUNDLED_NAME
 from workbench.services.compare import RunService
+from workbench.services.evaluation.eval_service import EvalService
 from workbench.services.evaluation.preflight import Preflight, check_file, preflight_for
-from workbench.services.evaluation.runner import EvalService
 from workbench.services.models import ModelService
 from workbench.services.plugins import start_plugins
 from workbench.services.sessions import open_store

@@ -7,10 +7,10 @@ import pytest
 from tests.store.conftest import populate
 from workbench.core.catalog import ModelEntry
 from workbench.core.errors import NotFoundError, StoreError
-from workbench.core.jobs import MetricPoint, TuneJob
 from workbench.core.runs import RunStatus
 from workbench.core.session_variants import SessionVariant
 from workbench.core.sessions import Draft, Session
+from workbench.core.tune_jobs import MetricPoint, TuneJob
 
 
 def test_everything_comes_back_as_it_was_stored(store):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from workbench.core.jobs import TuneJob
+from workbench.core.tune_jobs import TuneJob
 from workbench.services.sessions import open_store
 from workbench.tuning.job_files import JobFolder
 

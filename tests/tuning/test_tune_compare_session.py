@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.tiny_lora import write_lora
-from workbench.core.jobs import TuneJob
+from workbench.core.tune_jobs import TuneJob
 
 from .helpers import write_chat_jsonl
 

@@ -117,7 +117,7 @@ def specs_labels():
 
 def test_a_stopped_job_is_offered_in_the_tune_menu_and_opens_ready_to_resume(
         qtbot, tmp_path, window):
-    from workbench.core.jobs import MetricPoint, TuneJob
+    from workbench.core.tune_jobs import MetricPoint, TuneJob
     from workbench.tuning.job_files import JobFolder
 
     store = window.services.store

@@ -13,7 +13,7 @@ from workbench.services.models import ModelService
 from workbench.services.retrieval.service import RetrievalService
 from workbench.services.sessions import open_store
 from workbench.services.workspace import WorkspaceService
-from workbench.ui.jobs import background_calls_in_flight
+from workbench.ui.job_bridges import background_calls_in_flight
 from workbench.ui.retrieval import documents_panel
 from workbench.ui.retrieval.chunk_view import CHUNK_COLOURS, OVERLAP_COLOUR
 from workbench.ui.retrieval.documents_panel import DocumentsPanel

@@ -28,8 +28,8 @@ from workbench.core.retrieval import Retrieved
 from workbench.core.retrieval_scores import score_retrieval
 from workbench.core.runs import Output, Run, RunStatus, Variant
 from workbench.core.sampling import SamplingSettings
+from workbench.services.evaluation.eval_service import report_for_run, summary_of
 from workbench.services.evaluation.report import build_report
-from workbench.services.evaluation.runner import report_for_run, summary_of
 from workbench.ui.evaluate import eval_results
 from workbench.ui.evaluate.eval_results import EvalResultsView
 

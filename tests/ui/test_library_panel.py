@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 
 from tests.fixtures.fake_hub import fake_hub, hf_env  # noqa: F401 - pytest fixtures
 from workbench.services.library import LibraryService
-from workbench.ui.jobs import background_calls_in_flight
+from workbench.ui.job_bridges import background_calls_in_flight
 from workbench.ui.library.library_panel import COLUMNS, LibraryPanel
 
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"

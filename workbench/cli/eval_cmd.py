@@ -70,8 +70,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..core.job_state import JobWatcher
     from ..services.compare import RunService
     from ..services.evaluation.differences import promptfoo_notes
+    from ..services.evaluation.eval_service import EvalService
     from ..services.evaluation.preflight import check_file, preflight_for
-    from ..services.evaluation.runner import EvalService
     from ..services.evaluation.suite_providers import provider_notes
     from ..services.evaluation.suite_session import providers_for
     from ..services.models import ModelService

@@ -51,7 +51,7 @@ def cmd_fewshot(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
     from ..core.job_state import JobWatcher
     from ..services.compare import RunService
-    from ..services.evaluation.runner import EvalService
+    from ..services.evaluation.eval_service import EvalService
     from ..services.experiments import experiment_state
     from ..services.experiments.fewshot_config import load_toml
     from ..services.experiments.fewshot_runner import FewShotService

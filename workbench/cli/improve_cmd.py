@@ -68,7 +68,7 @@ def cmd_improve(args: argparse.Namespace) -> int:
     from ..core.errors import WorkbenchError
     from ..core.job_state import CANCELLED, JobWatcher
     from ..services.compare import RunService
-    from ..services.evaluation.runner import EvalService
+    from ..services.evaluation.eval_service import EvalService
     from ..services.improve.job import ImproveService
     from ..services.models import ModelService
     from ..services.plugins import start_plugins

@@ -3,7 +3,7 @@ outcome (Orange3's TaskState, Anki's CollectionOp).
 
 Every long service call — a comparison run, an evaluation, a download, a tune job — takes or is
 a ``JobState``: the work reports through it and checks ``cancelled``; whoever started it asks
-for a cancel, waits, or watches (the window binds one bridge to it, ``ui/jobs.py JobBridge``).
+for a cancel, waits, or watches (the window binds one bridge to it, ``ui/job_bridges.py JobBridge``).
 Thread-safe; watchers are called on the worker's thread.
 """
 

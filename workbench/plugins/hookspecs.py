@@ -107,4 +107,4 @@ def output_did_finish(output):
 
 @hookspec
 def tune_job_did_finish(job):
-    """Event: a tune job (``workbench.core.jobs.TuneJob``) ended (done, failed or cancelled)."""
+    """Event: a tune job (``workbench.core.tune_jobs.TuneJob``) ended (done, failed or cancelled)."""

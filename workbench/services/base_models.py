@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from ..core.base_model import NOTICE, file_looks_base
 from ..core.errors import WorkbenchError
 from ..core.paths import AppPaths
-from ..library.catalogue import library_models
 from ..library.gguf_metadata import read_gguf_info
+from ..library.known_models import library_models
 from .doctor_status import OK, WARNING, Check
 
 RAW_FIX = ("raw completion: a variant's Engine flags --chat-template raw (or the model bar's "

@@ -21,7 +21,6 @@ from ..core.job_state import CANCELLED, DONE, JobProgress, JobState, JobWatcher
 from ..core.library_errors import DownloadCancelled, LibraryError
 from ..core.paths import AppPaths, app_paths
 from ..library.bundled import BUNDLED_NAME
-from ..library.catalogue import KnownModel, known_models, library_models, resolve_model
 from ..library.download import ProgressCallback, pull_model
 from ..library.fit import F16_CACHE, FitEstimate, KVTypes, estimate_fit
 from ..library.folders import SETTINGS_NAME, LibrarySettings, SettingsFile, check_folder
@@ -29,6 +28,7 @@ from ..library.gguf_metadata import GGUFInfo, MetadataCache
 from ..library.hashing import file_sha256
 from ..library.hf_env import hub_cache_dir
 from ..library.hub import Hub, HubRepo, RepoFiles
+from ..library.known_models import KnownModel, known_models, library_models, resolve_model
 from ..library.load_usage import LoadUsage, load_usage
 from ..library.offload import OffloadChoice, choose_offload, offload_in_build
 from ..library.splits import model_stem, part_paths

@@ -24,11 +24,11 @@ from ..core.paths import AppPaths, app_paths
 from ..engine.host.client import ModelHost
 from ..engine.protocol import Generation, TextModel  # noqa: F401 - the window's names for them
 from ..library.bundled import bundled_model_path
-from ..library.catalogue import KnownModel, library_models, resolve_model
 from ..library.fit import KVTypes
 from ..library.folders import SETTINGS_NAME, SettingsFile
 from ..library.gguf_check import check_model_file
 from ..library.gguf_metadata import read_gguf_info
+from ..library.known_models import KnownModel, library_models, resolve_model
 from ..library.offload import choose_offload, offload_in_build
 from ..library.system_memory import Memory, system_memory
 from ..plugins.contributions import LOCAL_SCHEME

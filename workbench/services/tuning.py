@@ -15,9 +15,9 @@ from pathlib import Path
 from ..core.catalog import AdapterEntry
 from ..core.errors import NotFoundError
 from ..core.job_state import JobWatcher
-from ..core.jobs import TuneJob
 from ..core.paths import AppPaths
 from ..core.prompts import PromptVersion
+from ..core.tune_jobs import TuneJob
 from ..core.tuning_errors import TuningError
 from ..plugins.manager import PluginManager
 from ..store import Store

@@ -13,7 +13,6 @@ from .opening import open_at_head
 from .repositories.catalog import CatalogRepository
 from .repositories.evaluations import EvaluationRepository
 from .repositories.improve import ImproveRepository
-from .repositories.jobs import TuneJobRepository
 from .repositories.prompts import CaseSetRepository, PromptRepository
 from .repositories.ratings import RatingRepository
 from .repositories.retrieval import RetrievalRepository
@@ -21,6 +20,7 @@ from .repositories.runs import RunRepository
 from .repositories.search import SearchRepository
 from .repositories.session_variants import SessionVariantRepository
 from .repositories.sessions import DraftRepository, SessionRepository
+from .repositories.tune_jobs import TuneJobRepository
 from .repositories.vectors import VectorRepository
 
 

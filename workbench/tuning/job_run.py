@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 
 from ..core.job_state import JobState
-from ..core.jobs import MetricPoint, TuneJob
+from ..core.tune_jobs import MetricPoint, TuneJob
 from ..core.tuning_errors import TrainerFailed, TrainerOutOfMemory, TuningError
 from ..engine.process import describe_exit
 from ..store import Store

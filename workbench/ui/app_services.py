@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..services.compare import RunService
-from ..services.evaluation.runner import EvalService
+from ..services.evaluation.eval_service import EvalService
 from ..services.models import ModelService
 from ..services.plugins import PluginManager
 from ..services.retrieval.service import RetrievalService

@@ -27,7 +27,7 @@ from ..services.sessions import SessionService
 from .evaluate.suite_actions import SuiteActions
 from .file_dialogs import ask_open_path, ask_save_path
 from .focus_return import FocusReturn
-from .jobs import run_in_background
+from .job_bridges import run_in_background
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXPORT_FILTER = "Session export (*.json *.json.gz)"

@@ -11,7 +11,7 @@ from ..core.chat_template import TemplateChoice
 from ..core.job_state import CANCELLED, DONE, JobState
 from ..core.model_info import ModelMetadata
 from ..services.models import LoadedModel, ModelService
-from .jobs import JobBridge
+from .job_bridges import JobBridge
 
 
 class ModelController(QObject):

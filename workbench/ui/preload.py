@@ -10,7 +10,7 @@ own load time instead of adding to it. The window takes the plugin manager from 
 
 No Qt here, and no database: the window's model list needs the store, but the model it loads
 at start without ``--model`` is the bundled one whenever the user has not hidden it (the
-catalogue lists it first). The window's own load then finds this host already started (the
+library lists it first). The window's own load then finds this host already started (the
 service shares hosts by their LoadSettings) and follows its load instead of starting another.
 """
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
 
 from ..services.doctor import PROBLEM, WARNING, format_report, run_checks
-from .jobs import BackgroundCall
+from .job_bridges import BackgroundCall
 
 COLLECTING = "Collecting the system report…"
 

@@ -20,8 +20,8 @@ from ...core.experiment_split import Split, split_examples
 from ...core.job_state import JobState, JobWatcher
 from ...core.runs import Output
 from .. import run_state
+from ..evaluation.eval_service import EvalService
 from ..evaluation.report import build_report
-from ..evaluation.runner import EvalService
 from ..evaluation.suite_session import store_suite
 from ..job_start import start_job
 from ..tuning import TuningService

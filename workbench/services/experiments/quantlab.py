@@ -121,7 +121,7 @@ class QuantLabService:
     def _evaluation(self):
         if self.evaluation is None:
             from ..compare import RunService
-            from ..evaluation.runner import EvalService
+            from ..evaluation.eval_service import EvalService
 
             if self.store is None:
                 raise WorkbenchError("the pass rate needs the app's store")

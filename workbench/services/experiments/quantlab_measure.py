@@ -69,7 +69,7 @@ def pass_rate(evaluation, suite, yaml_text: str, model: Path, repeats: int, job:
     run an interrupted lab started for it, finished in place instead of a new one;
     ``listener``: told of each output (eval_step.MarkRunStarted). ``on_message`` gets what is
     done and the fraction of the cells done."""
-    from ..evaluation.runner import report_for_run
+    from ..evaluation.eval_service import report_for_run
     from ..evaluation.statistics import wilson
     from .eval_step import finish_run, run_status, step_job
 

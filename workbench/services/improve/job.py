@@ -28,7 +28,7 @@ from ...core.job_state import JobState, JobWatcher
 from ...core.prompts import Prompt, PromptVersion
 from ...core.sampling import SamplingSettings
 from .. import run_lease
-from ..evaluation.runner import EvalService
+from ..evaluation.eval_service import EvalService
 from ..job_start import start_job
 from .evidence import Evidence, weigh
 from .proposer import Proposer

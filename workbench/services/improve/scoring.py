@@ -20,7 +20,7 @@ from ...core.job_state import JobState
 from ...core.prompts import PromptVersion
 from ...core.runs import RunStatus
 from .. import run_state
-from ..evaluation.runner import EvalService
+from ..evaluation.eval_service import EvalService
 from .candidates import spec
 from .proposer import Failure
 from .request import ImproveRequest

@@ -27,7 +27,7 @@ from ...core.sampling import SamplingSettings
 from ...core.tokens import TokenTrace
 from ...core.wording import counted, rate
 from ..banner import Banner
-from ..jobs import StreamJob
+from ..job_bridges import StreamJob
 from ..model_controller import ModelController
 from .token_view import TokenView, trace_from_events
 

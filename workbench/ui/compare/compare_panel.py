@@ -29,11 +29,11 @@ from ...core.ratings import Preference, Rating
 from ...core.runs import Output, Run, RunStatus, Variant
 from ...core.wording import counted
 from ...services.compare import RunHandle, RunService, VariantSpec
-from ...services.evaluation.runner import EvalService
+from ...services.evaluation.eval_service import EvalService
 from ...services.run_history import RunHistoryService, StoredRun
 from ...services.workspace import WorkspaceService
 from ..banner import Banner
-from ..jobs import BackgroundCall, JobBridge
+from ..job_bridges import BackgroundCall, JobBridge
 from ..shown_values import local_time
 from .blind_dialog import BlindDialog
 from .diff_view import DiffDialog

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...core.runs import Output
 from ...services.retrieval_context import groundings
-from ..jobs import BackgroundCall
+from ..job_bridges import BackgroundCall
 from .grid_parts import PanelBase
 
 

@@ -9,7 +9,7 @@ from ...core.runs import Output
 from ...core.tokens import TokenTrace
 from ...services.inspection import InspectionService
 from ...services.sent_prompt import sent_prompt
-from ..jobs import BackgroundCall
+from ..job_bridges import BackgroundCall
 from .grid_parts import PanelBase
 from .output_cell import OutputCell
 from .prompt_dialog import PromptDialog

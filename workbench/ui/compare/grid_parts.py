@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from ...core.ratings import Preference, Rating
     from ...core.runs import Output, Run, Variant
     from ...services.compare import RunHandle, RunService, VariantSpec
-    from ...services.evaluation.runner import EvalService
+    from ...services.evaluation.eval_service import EvalService
     from ...services.run_history import RunHistoryService
     from ...services.workspace import WorkspaceService
     from ..banner import Banner
-    from ..jobs import BackgroundCall
+    from ..job_bridges import BackgroundCall
     from .blind_dialog import BlindDialog
     from .diff_view import DiffDialog
     from .output_cell import OutputCell

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QPushButton
 from ...core.errors import WorkbenchError
 from ...core.runs import Run
 from ...services.run_state import RESUMABLE
-from ..jobs import JobBridge
+from ..job_bridges import JobBridge
 from .grid_parts import PanelBase
 
 

@@ -12,7 +12,7 @@ from ...core.base_model import NOTICE, RAW_TEMPLATE, why_base
 from ...core.engine_flags import parse_engine_flags
 from ...core.errors import SettingsError
 from ..base_model_notice import BaseModelNotice, bar_loads
-from ..jobs import run_in_background
+from ..job_bridges import run_in_background
 from .variants_table import ENGINE_COLUMN, VariantsTable
 
 RAW_FLAG = f"--chat-template {RAW_TEMPLATE}"

@@ -28,7 +28,7 @@ from ...core.retrieval import RetrievalSettings
 from ...core.tabular import example_pairs, read_table
 from ...services.context import ContextBudget, measure
 from ..banner import Banner
-from ..jobs import BackgroundCall
+from ..job_bridges import BackgroundCall
 from ..model_controller import ModelController
 from .cases_table import CasesTable
 from .context_bar import ContextBar

@@ -34,7 +34,7 @@ from ...core.prompts import PromptVersion
 from ...core.wording import noun_for
 from ...services.context import TEMPLATE, ContextBudget, PromptToken, PromptTokens, prompt_tokens
 from ..hover_text import HoverTextEdit
-from ..jobs import BackgroundCall
+from ..job_bridges import BackgroundCall
 from ..model_controller import ModelController
 from .parts_legend import PART_COLOURS, parts_legend, parts_tooltip
 
@@ -279,7 +279,7 @@ class PromptTokensPanel(QWidget):
 
     @staticmethod
     def _keep(job: BackgroundCall) -> None:
-        job.start()  # a started call keeps itself alive until it has answered (ui/jobs.py)
+        job.start()  # a started call keeps itself alive until it has answered (ui/job_bridges.py)
 
     # -- the measured prompt -------------------------------------------------------------
 

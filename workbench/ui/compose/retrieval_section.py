@@ -23,7 +23,7 @@ from ...core.retrieval import RetrievalSettings
 from ...core.retrieved_context import CaseContext, fill_context
 from ...core.wording import counted
 from ...services.retrieval_context import CaseRetriever, sets_for_session
-from ..jobs import BackgroundCall
+from ..job_bridges import BackgroundCall
 
 MODES = (("none", "none"), ("BM25", "bm25"), ("dense", "dense"), ("hybrid", "hybrid"))
 NO_SET = "(no document set)"

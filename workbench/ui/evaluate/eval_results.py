@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 
 from ...core.evaluation import EvalRun
 from ...core.runs import Run
+from ...services.evaluation.eval_service import report_for_run
 from ...services.evaluation.report import EvalReport
-from ...services.evaluation.runner import report_for_run
 from ...services.evaluation.trend import trend_history
 from ...services.sessions import Store
-from ..jobs import BackgroundCall
+from ..job_bridges import BackgroundCall
 from ..shown_values import DASH, cell_item, local_time
 from .eval_widgets import (
     Sentences,

@@ -29,7 +29,7 @@ from ...services.evaluation.suite_session import (
     suite_title,
 )
 from ..file_dialogs import ask_open_path, ask_save_path
-from ..jobs import run_in_background
+from ..job_bridges import run_in_background
 
 SUITE_FILTER = "Evaluation suite (*.yaml *.yml)"
 

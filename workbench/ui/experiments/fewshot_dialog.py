@@ -33,7 +33,7 @@ from ...services.experiments.fewshot_config import ASSERTIONS, FewShotConfig, de
 from ...services.experiments.fewshot_runner import FewShotService
 from .. import file_dialogs
 from ..form_rows import FormRow, spin_box
-from ..jobs import JobBridge
+from ..job_bridges import JobBridge
 from .report_view import SAVE_FILTERS, report_text_document, save_report
 from .resume_button import ResumeButton
 

@@ -30,7 +30,7 @@ from ...services.experiments.quantlab import QuantLabService
 from ...services.experiments.quantlab_config import COMMON_TYPES, QuantLabConfig
 from ...services.experiments.quantlab_outcome import QuantLabOutcome, load_results
 from ..file_dialogs import ask_open_path, ask_save_path
-from ..jobs import JobBridge, run_in_background
+from ..job_bridges import JobBridge, run_in_background
 from .report_view import SAVE_FILTERS, report_text_document, save_report
 from .resume_button import ResumeButton
 

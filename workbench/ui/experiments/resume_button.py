@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton
 
 from ...services.experiments import experiment_state
-from ..jobs import run_in_background
+from ..job_bridges import run_in_background
 
 
 class ResumeButton(QPushButton):

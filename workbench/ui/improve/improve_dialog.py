@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ...core.errors import WorkbenchError
 from ...core.improve import CANCELLED, DONE
 from ...services.improve import ImproveService
-from ..jobs import JobBridge, run_in_background
+from ..job_bridges import JobBridge, run_in_background
 from .candidates_table import CandidatesTable
 from .evidence_view import best_label, diff_text, evidence_html
 from .improve_form import ImproveForm, Target

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QPushButton
 
 from ...core.improve import INTERRUPTED
 from ..banner import Banner
-from ..jobs import run_in_background
+from ..job_bridges import run_in_background
 
 
 class ResumeOffer(Banner):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from ...core.job_state import CANCELLED, DONE, JobProgress, JobState
 from ...core.model_info import human_bytes
 from ...services.library import LibraryService
-from ..jobs import JobBridge
+from ..job_bridges import JobBridge
 
 
 def describe_progress(progress: JobProgress) -> str:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from ...core.model_info import human_bytes
 from ...services.library import HubRepo, LibraryService, RepoFiles
 from ..banner import Banner
-from ..jobs import BackgroundCall, run_in_background
+from ..job_bridges import BackgroundCall, run_in_background
 from .download_widgets import DownloadJob, DownloadRow
 
 FILE_ROLE = Qt.ItemDataRole.UserRole

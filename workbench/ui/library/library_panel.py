@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ...core.model_info import human_bytes, human_count
 from ...services.library import LibraryModel, LibraryService
 from ..banner import Banner
-from ..jobs import BackgroundCall, run_in_background
+from ..job_bridges import BackgroundCall, run_in_background
 from .hub_dialog import HubBrowser
 
 COLUMNS = ["Name", "Architecture", "Parameters", "Quantization", "Size", "Context",

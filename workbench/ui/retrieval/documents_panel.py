@@ -36,7 +36,7 @@ from ...core.retrieval import DocumentSet, Retrieved, SourceDocument
 from ...core.wording import counted
 from ..banner import Banner
 from ..file_dialogs import ask_folder, ask_open_paths, confirm
-from ..jobs import run_in_background
+from ..job_bridges import run_in_background
 from .chunk_view import CHUNK_COLOURS, OVERLAP_COLOUR, ChunkTextView
 from .embedding_row import EmbeddingRow
 from .job_report import JobReport

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ...core.retrieval import DocumentSet
-from ..jobs import run_in_background
+from ..job_bridges import run_in_background
 
 
 def describe_embedding(doc_set: DocumentSet | None, name: str = "") -> str:

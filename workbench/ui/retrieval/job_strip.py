@@ -14,7 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from ...core.job_state import JobProgress, JobState, JobWatcher
-from ..jobs import JobBridge
+from ..job_bridges import JobBridge
 
 
 class JobStrip(QWidget):

@@ -34,7 +34,7 @@ from ...services.tuning import (
     TuneSettings,
     TuningService,
 )
-from ..jobs import BackgroundCall, JobBridge
+from ..job_bridges import BackgroundCall, JobBridge
 from .loss_plot import Histogram, LossPlot
 from .where_box import WhereBox
 

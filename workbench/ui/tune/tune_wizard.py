@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...services.tuning import Imported, TuneConfig, TuningService
-from ..jobs import BackgroundCall, run_in_background
+from ..job_bridges import BackgroundCall, run_in_background
 from .tune_pages import BasePage, DataPage, ExportPage, SettingsPage, TrainPage
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ...core.errors import NotFoundError
 from ...core.ids import utc_now
-from ...core.jobs import MetricPoint, TuneJob
+from ...core.tune_jobs import MetricPoint, TuneJob
 from ..database import Database
 from ..schema import TuneJobRow
 
