@@ -15,11 +15,10 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from shiboken6 import isValid
 
 from ..core.errors import WorkbenchError
-from ..core.generation import DoneEvent, TokenEvent
 from ..core.job_state import JobState, JobWatcher
+from ..services.generation_job import start_generation
 from ..services.models import Generation
 
 
@@ -138,11 +137,12 @@ class JobBridge(QObject):
 
 
 class StreamJob(QObject):
-    """A generation streamed as a job: each token's text a partial result, the DoneEvent the
-    outcome, the job's cancel ending the generation; bound to the GUI thread by a JobBridge.
+    """The window's side of a streamed generation (services/generation_job.py): the service's
+    job bound to the GUI thread by a JobBridge, its tokens, end and failure as signals.
 
     ``failed(message, partial_text)`` carries the text received before the failure, so a
-    crashed model never loses what was already shown.
+    crashed model never loses what was already shown. The widget going away cancels the
+    generation: nobody would read it.
     """
 
     token = Signal(str)
@@ -152,40 +152,19 @@ class StreamJob(QObject):
     def __init__(self, start: Callable[[], Generation], parent: QObject | None = None):
         super().__init__(parent)
         self._start = start
-        self.state = JobState("generation")
-        bridge = JobBridge(self).bind(self.state)
-        bridge.partial.connect(self.token.emit)
-        bridge.finished.connect(self._ended)
-        self.thread = threading.Thread(target=self._run, daemon=True, name="gui-stream")
+        self._bridge = JobBridge(self)
+        self._bridge.partial.connect(self.token.emit)
+        self._bridge.finished.connect(self._ended)
+        self.state: JobState | None = None
 
     def start(self) -> StreamJob:
-        self.thread.start()
+        self.state = start_generation(self._start, self._bridge.watcher)
+        self.destroyed.connect(self.state.cancel)
         return self
 
     def cancel(self) -> None:
-        self.state.cancel()
-
-    def _run(self) -> None:
-        pieces: list[str] = []
-        try:
-            generation = self._start()
-            self.state.on_cancel(generation.cancel)  # at once if a cancel came first
-            for event in generation:
-                if not isValid(self):  # its widget is gone: stop generating for nobody
-                    self.state.cancel()
-                    break
-                if isinstance(event, TokenEvent):
-                    if event.text:
-                        pieces.append(event.text)
-                        self.state.add_partial(event.text)
-                elif isinstance(event, DoneEvent):
-                    self.state.finish(event)
-            if not self.state.done.is_set():
-                self.state.fail("The generation ended without its final event.", "".join(pieces))
-        except BaseException as error:  # noqa: BLE001
-            if not isinstance(error, WorkbenchError):
-                traceback.print_exc()
-            self.state.fail(describe_error(error), "".join(pieces))
+        if self.state is not None:
+            self.state.cancel()
 
     def _ended(self, state: JobState) -> None:
         if state.status == "failed":
