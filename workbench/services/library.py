@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from ..library.load_usage import LoadUsage, load_usage
 from ..library.offload import OffloadChoice, choose_offload, offload_in_build
 from ..library.splits import model_stem, part_paths
 from ..library.system_memory import Memory, system_memory
+from .job_start import start_job
 
 if TYPE_CHECKING:  # the CLI and the model service name models without loading SQLAlchemy
     from ..store import Store
@@ -166,16 +166,14 @@ class LibraryService:
                    watcher: JobWatcher | None = None) -> JobState:
         """Download ``filename`` in a thread, as a job: its progress in bytes of the whole
         model, the message the phase with speed and time left ("downloading · 1.2 MiB/s ·
-        00:03 left", "verifying sha256…", "done"), the library model its outcome. A cancel ends it CANCELLED, keeping the bytes received, so a new
-        pull resumes. ``watcher`` is bound before the work starts: no event is missed."""
-        job = JobState(f"download {filename}")
-        if watcher is not None:
-            job.watch(watcher)
-        threading.Thread(target=self._pull_job, args=(job, repo, filename, revision),
-                         daemon=True, name="download").start()
-        return job
+        00:03 left", "verifying sha256…", "done"), the library model its outcome. A cancel ends
+        it CANCELLED, keeping the bytes received, so a new pull resumes. ``watcher`` is bound
+        before the work starts: no event is missed."""
+        return start_job(f"download {filename}",
+                         lambda job: self._pull_job(job, repo, filename, revision), watcher,
+                         thread_name="download")
 
-    def _pull_job(self, job: JobState, repo: str, filename: str, revision: str | None) -> None:
+    def _pull_job(self, job: JobState, repo: str, filename: str, revision: str | None):
         def report(progress: JobProgress) -> None:
             job.set_progress(progress.done, progress.total, progress.message)
 
@@ -183,13 +181,9 @@ class LibraryService:
             model = self.pull(repo, filename, revision=revision, progress=report, cancel=job)
         except DownloadCancelled:
             job.finish(None, status=CANCELLED)
-        except WorkbenchError as error:
-            job.fail(str(error))
-        except BaseException as error:  # noqa: BLE001 - the job says what went wrong
-            traceback.print_exc()
-            job.fail(f"Unexpected error: {type(error).__name__}: {error}")
-        else:
-            job.finish(model, status=DONE)  # a cancel after the last byte undoes nothing
+            return None
+        job.finish(model, status=DONE)  # a cancel after the last byte undoes nothing
+        return model
 
     def pull(self, repo: str, filename: str, *, revision: str | None = None,
              progress: ProgressCallback | None = None,
