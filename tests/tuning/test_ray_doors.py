@@ -29,6 +29,9 @@ from .test_ray_jobs import FACT, fact_config, job_step, train
 pytest.importorskip("ray", reason="the ray extra is not installed (make test installs it)")
 
 SHORT = replace(FACT, max_steps=3, checkpoint_every=1, eval_every=3)
+# Long enough that a cancel sent at the first step lands before the last one: Ray Jobs stops the
+# driver a few seconds after stop_job, and on a quiet machine 3 steps took less than that.
+STOPPABLE = replace(FACT, max_steps=12, checkpoint_every=1, eval_every=12)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_a_job_submitted_through_ray_jobs_is_stopped_resumed_and_comes_home(
     try:
         where = TuneWhere(place="ray", address=cli_head.jobs, workers=2,
                           storage=str(tmp_path / "shared-storage"))
-        config = fact_config(tmp_path, bundled_model, where, SHORT)
+        config = fact_config(tmp_path, bundled_model, where, STOPPABLE)
 
         recorder = Recorder()
         run = tuning.start(config, tuning.plan(config), recorder)
@@ -81,12 +84,13 @@ def test_a_job_submitted_through_ray_jobs_is_stopped_resumed_and_comes_home(
         assert JobSubmissionClient(cli_head.jobs).get_job_status(first) == JobStatus.STOPPED
         kept = JobFolder(job.artifacts["folder"]).checkpoint_steps()
         assert kept and kept[-1] == job_step(recorder, "cancelled")
+        assert kept[-1] < STOPPABLE.max_steps, "the cancel landed after the last step"
 
         recorder = Recorder()
         job = ended_job(tuning.resume(job.id, recorder), 700)
         assert job.status == "done", job.error
         assert next(e for e in recorder.events if e.event == "start").step == kept[-1]
-        assert [e.step for e in recorder.events if e.event == "step"][-1] == 3
+        assert [e.step for e in recorder.events if e.event == "step"][-1] == STOPPABLE.max_steps
         stored = store.jobs.get(job.id)
         assert stored.artifacts["ray_address"] == cli_head.jobs
         assert stored.artifacts["ray_submission_id"] not in ("", first)
