@@ -5,6 +5,7 @@ cancelled; a stream that stops before its final event fails, keeping the text it
 from __future__ import annotations
 
 import itertools
+import threading
 
 from workbench.core.generation import DoneEvent, GenerationRequest, TokenEvent
 from workbench.core.job_state import CANCELLED, DONE, FAILED, JobWatcher
@@ -27,8 +28,11 @@ def test_the_tokens_arrive_and_the_done_event_is_the_outcome(shared_host):
 def test_a_cancel_stops_the_generation(shared_host):
     long = GenerationRequest(prompt="Write a very long essay about the sea.",
                              sampling=SamplingSettings(max_tokens=400))
+    first_token = threading.Event()
     job = start_generation(lambda: shared_host.generate(long),
-                           JobWatcher(on_partial=lambda _text: job.cancel()))
+                           JobWatcher(on_partial=lambda _text: first_token.set()))
+    assert first_token.wait(120)
+    job.cancel()
     assert job.wait(120)
     assert job.status == CANCELLED
     assert job.outcome.stats.completion_tokens < 400
