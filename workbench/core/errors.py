@@ -7,6 +7,14 @@ class WorkbenchError(Exception):
     """Base class: ``str(error)`` is a complete, user-facing sentence."""
 
 
+def describe_error(error: BaseException) -> str:
+    """What a failed job, cell or call says: our own errors' sentence, anything else named as
+    unexpected with its type (a bug, not the user's to fix)."""
+    if isinstance(error, WorkbenchError):
+        return str(error)
+    return f"Unexpected error: {type(error).__name__}: {error}"
+
+
 def sentence(text: str) -> str:
     """``text`` ending in exactly one full stop: for a message that quotes another error,
     whose text may or may not end in one (jinja2's often do)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core.errors import WorkbenchError
+from ..core.errors import describe_error
 from ..core.generation import DoneEvent, TokenEvent
 from ..core.job_state import JobState, JobWatcher
 from ..engine.protocol import Generation
@@ -36,13 +36,7 @@ def _stream(job: JobState, start: Callable[[], Generation]) -> DoneEvent | None:
             elif isinstance(event, DoneEvent):
                 return event
     except BaseException as error:
-        job.fail(_described(error), "".join(pieces))
+        job.fail(describe_error(error), "".join(pieces))
         raise
     job.fail("The generation ended without its final event.", "".join(pieces))
     return None
-
-
-def _described(error: BaseException) -> str:
-    if isinstance(error, WorkbenchError):
-        return str(error)
-    return f"Unexpected error: {type(error).__name__}: {error}"

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..core.errors import WorkbenchError
+from ..core.errors import WorkbenchError, describe_error
 from ..core.job_state import JobState, JobWatcher
 
 
@@ -32,10 +32,9 @@ def start_job(title: str, work: Callable[[JobState], Any], watcher: JobWatcher |
 def _run(job: JobState, work: Callable[[JobState], Any]) -> None:
     try:
         outcome = work(job)
-    except WorkbenchError as error:
-        job.fail(str(error))
     except BaseException as error:  # noqa: BLE001 - the job says what went wrong
-        traceback.print_exc()
-        job.fail(f"Unexpected error: {type(error).__name__}: {error}")
+        if not isinstance(error, WorkbenchError):
+            traceback.print_exc()
+        job.fail(describe_error(error))
     else:
         job.finish(outcome)

@@ -7,7 +7,7 @@ import inspect
 import traceback
 from typing import Any
 
-from ..core.errors import WorkbenchError
+from ..core.errors import WorkbenchError, describe_error
 from ..core.job_state import CANCELLED, DONE, JobState
 from ..engine.host.loading import LoadCancelled
 
@@ -42,12 +42,10 @@ def run_load_job(service, job: JobState, name_or_path: str | None, template: Any
     except LoadCancelled:
         job.finish(None, status=CANCELLED)
         return
-    except WorkbenchError as error:
-        job.fail(str(error))
-        return
     except BaseException as error:  # noqa: BLE001 - the job says what went wrong
-        traceback.print_exc()
-        job.fail(f"Unexpected error: {type(error).__name__}: {error}")
+        if not isinstance(error, WorkbenchError):
+            traceback.print_exc()
+        job.fail(describe_error(error))
         return
     if job.cancelled and not _takes_job(host.start):
         job.finish(None, status=CANCELLED)

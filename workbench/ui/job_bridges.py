@@ -16,16 +16,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.errors import WorkbenchError
+from ..core.errors import WorkbenchError, describe_error
 from ..core.job_state import JobState, JobWatcher
 from ..services.generation_job import start_generation
 from ..services.models import Generation
-
-
-def describe_error(error: BaseException) -> str:
-    if isinstance(error, WorkbenchError):
-        return str(error)
-    return f"Unexpected error: {type(error).__name__}: {error}"
 
 
 class BackgroundCall(QObject):
