@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
-from tests.cli.test_improve_server_killed import REVIEWS, evaluations, rows
+from tests.cli.test_improve_server_killed import REVIEWS, evaluations, kill_server_mid_job, rows
 from tests.plugins.test_openai_compat_cli import free_port, start_server
 from tests.plugins.test_stream_faults import faulty  # noqa: F401 - a fixture
 
@@ -101,22 +99,9 @@ def test_a_judge_server_killed_amid_the_search_fails_the_job_instead_of_scoring(
     suite = tmp_path / "judged.yaml"
     suite.write_text(suite_text(f"openai+{base}?model=judge"))
     job = improve(suite)
-    try:
-        deadline = time.monotonic() + 900
-        while not first_verdict_stored() and job.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert job.poll() is None, "the job ended before the judge graded anything: " + \
-            job.communicate()[1][-2000:]
-        os.kill(server.pid, signal.SIGKILL)  # the judge dies while the search needs it
-        server.wait(30)
-        stdout, stderr = job.communicate(timeout=900)  # ends on its own: no hang
-    finally:
-        if job.poll() is None:
-            job.kill()
-        server.kill()
-        server.wait(10)
-        log.close()
+    # the judge dies while the search needs it
+    stdout, stderr = kill_server_mid_job(job, server, log, first_verdict_stored,
+                                         "the job ended before the judge graded anything")
     assert_failed_unscored(job.returncode, stdout, stderr)
     assert any(reason in stderr for reason in ("Cannot reach", "without its end", "broke")), \
         stderr

@@ -80,6 +80,27 @@ def evaluation_under_way() -> str | None:
     return None
 
 
+
+def kill_server_mid_job(job: subprocess.Popen, server: subprocess.Popen, log, ready,
+                        nothing_caught: str) -> tuple[str, str]:
+    """SIGKILL the server once ``ready()`` holds while ``job`` runs, then let the job end on
+    its own (no hang allowed): its stdout and stderr. Both processes are gone afterwards."""
+    try:
+        deadline = time.monotonic() + 900
+        while job.poll() is None and time.monotonic() < deadline and not ready():
+            time.sleep(0.2)
+        assert job.poll() is None, nothing_caught + ": " + job.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, nothing_caught + ": still running"
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(30)
+        return job.communicate(timeout=900)
+    finally:
+        if job.poll() is None:
+            job.kill()
+        server.kill()
+        server.wait(10)
+        log.close()
+
 def test_a_target_server_killed_mid_evaluation_fails_the_job_and_scores_nothing(
         tmp_path, bundled_model):
     server, log, base = start_server(
@@ -91,23 +112,15 @@ def test_a_target_server_killed_mid_evaluation_fails_the_job_and_scores_nothing(
                             "--budget", "30", "--allow", "examples", "--seed", "1"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=os.environ.copy())
-    try:
-        killed = None
-        deadline = time.monotonic() + 900
-        while killed is None and job.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-            killed = evaluation_under_way()
-        assert killed is not None, "no evaluation was caught under way: " + (
-            job.communicate()[1][-2000:] if job.poll() is not None else "still running")
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(30)
-        stdout, stderr = job.communicate(timeout=600)  # ends on its own: no hang
-    finally:
-        if job.poll() is None:
-            job.kill()
-        server.kill()
-        server.wait(10)
-        log.close()
+    caught: list[str] = []
+
+    def under_way() -> bool:
+        caught.append(evaluation_under_way())
+        return caught[-1] is not None
+
+    stdout, stderr = kill_server_mid_job(job, server, log, under_way,
+                                         "no evaluation was caught under way")
+    killed = caught[-1]
 
     assert job.returncode == 1, stdout + stderr
     assert "failed to generate" in stderr, stderr
