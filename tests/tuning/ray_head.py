@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -64,12 +65,41 @@ def running_head() -> Iterator[str]:
         log.close()
 
 
+# Started in every process of the head (PYTHONPATH): the next Ray Client server the head's
+# proxy starts dies at once while the file FAIL_NEXT is there (the child that
+# ray-project/ray#63202 kills now and then). The first to take the file dies; the rest run.
+FAULT_SITE = r"""
+import os
+from pathlib import Path
+
+def _fail_if_asked():
+    if b"--mode=specific-server" not in Path("/proc/self/cmdline").read_bytes():
+        return
+    fault = Path(__file__).with_name("FAIL_NEXT")
+    try:
+        fault.rename(fault.with_name("FAILED"))
+    except OSError:
+        return
+    os._exit(1)
+
+_fail_if_asked()
+"""
+
+
 @dataclass(frozen=True)
 class CliHead:
     gcs: str  # HOST:PORT
     client: str  # ray://HOST:PORT
     jobs: str  # http://HOST:PORT
     process: subprocess.Popen
+    fault_dir: str  # FAULT_SITE as sitecustomize.py
+
+    def fail_next_client_server(self) -> None:
+        Path(self.fault_dir, "FAIL_NEXT").touch()
+
+    def client_servers_failed(self) -> int:
+        """1 once a server took the fault, 0 while the fault waits."""
+        return int(Path(self.fault_dir, "FAILED").exists())
 
     def kill(self) -> None:
         """The head node dies: SIGKILL to every process of it (its own process group: the
@@ -85,8 +115,12 @@ def running_cli_head(num_cpus: int = 2) -> Iterator[CliHead]:
     with the workbench installed, as on a cluster set up as docs/tuning.md says."""
     gcs, client, jobs, *agent = free_ports(6)
     bin_dir = os.path.dirname(sys.executable)
+    fault_dir = tempfile.TemporaryDirectory(prefix="ray-head-faults-")
+    Path(fault_dir.name, "sitecustomize.py").write_text(FAULT_SITE)
+    python_path = os.pathsep.join(p for p in (fault_dir.name, os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "OMP_WAIT_POLICY": "PASSIVE",
-           "RAY_AUTH_MODE": "disabled", "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+           "RAY_AUTH_MODE": "disabled", "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+           "PYTHONPATH": python_path}
     log = tempfile.TemporaryFile("w+")
     command = [os.path.join(bin_dir, "ray"), "start", "--head", "--block",
                "--node-ip-address", "127.0.0.1", "--port", str(gcs),
@@ -98,7 +132,7 @@ def running_cli_head(num_cpus: int = 2) -> Iterator[CliHead]:
     head = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     address = CliHead(f"127.0.0.1:{gcs}", f"ray://127.0.0.1:{client}",
-                      f"http://127.0.0.1:{jobs}", head)
+                      f"http://127.0.0.1:{jobs}", head, fault_dir.name)
     try:
         if not _answers(head, [gcs, client, jobs], f"{address.jobs}/api/version"):
             log.seek(0)
@@ -107,6 +141,7 @@ def running_cli_head(num_cpus: int = 2) -> Iterator[CliHead]:
     finally:
         _stop_group(head)
         log.close()
+        fault_dir.cleanup()
 
 
 def _stop_group(head: subprocess.Popen, grace_s: float = 10.0) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .client_connect import init_ray
 from .probe import parse_address
 
 
@@ -20,7 +21,7 @@ def connected_cluster(address: str) -> dict:
     """Through a Ray connection (the client or the GCS address)."""
     import ray
 
-    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    init_ray(address, logging_level="ERROR", log_to_driver=False)
     try:
         resources = ray.cluster_resources()
         nodes = [n for n in ray.nodes() if n.get("Alive")]

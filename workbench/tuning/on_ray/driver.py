@@ -29,6 +29,7 @@ from ...core.errors import WorkbenchError
 from ..job_files import JobFolder
 from ..progress import TrainerEvent, decode
 from ..trainer.__main__ import _watch_parent, event_emitter, is_out_of_memory
+from .client_connect import init_ray
 from .probe import check_reachable, parse_address
 
 POINTER = "ray_checkpoint.json"
@@ -76,11 +77,9 @@ def latest_pointer(folder: JobFolder) -> str | None:
 def connect(where: dict) -> None:
     """ray.init for the job's address: a GCS address, the Ray Client (ray://), the cluster
     this process runs in (``auto``: a job submitted through Ray Jobs) or a new local Ray."""
-    import ray
-
     check_reachable(where.get("address", ""))
     address = where.get("address") or "local"  # "local": a new Ray, never one found running
-    ray.init(address=address, logging_level="ERROR", log_to_driver=False,
+    init_ray(address, logging_level="ERROR", log_to_driver=False,
              runtime_env={"env_vars": WORKER_ENV},
              **({"num_cpus": _local_cpus(where)} if address == "local" else {}))
 

@@ -90,7 +90,10 @@ def check_reachable(text: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             f"firewall.") from None
 
 
-CLUSTER_TIMEOUT_S = 60.0
+# Room for the Ray Client's own retry (client_connect: a server that dies while starting
+# costs Ray's 30 s channel wait before the next try); an address that takes no connection at
+# all is told in CONNECT_TIMEOUT_S by check_reachable.
+CLUSTER_TIMEOUT_S = 150.0
 
 
 def cluster_resources(text: str, timeout_s: float = CLUSTER_TIMEOUT_S) -> dict:
