@@ -102,3 +102,34 @@ def test_an_engine_that_cannot_stop_a_load_still_ends_the_job_cancelled(bundled_
         assert isinstance(model, EngineWithoutProgress) and model.host.alive
     finally:
         service.close()
+
+
+def test_a_host_killed_while_llama_cpp_reads_the_model_fails_the_load_with_the_reason(
+        bundled_model):
+    """kill -9 of the model host mid-load: the job fails and says llama.cpp crashed (never a
+    model that looks loaded); the service keeps no dead host, and the next load works."""
+    import os
+    import signal
+
+    service = ModelService()
+    pids = []
+
+    def kill_the_host_once_it_loads(_progress) -> None:
+        hosts = service.loaded()
+        if not pids and hosts and hosts[0].pid is not None:  # the host's own first event
+            pids.append(hosts[0].pid)
+            os.kill(hosts[0].pid, signal.SIGKILL)
+
+    job = service.start_load(str(bundled_model), **SMALL,
+                             watcher=JobWatcher(on_progress=kill_the_host_once_it_loads))
+    try:
+        assert job.wait(120)
+        assert pids, "the host never reported loading progress"
+        assert job.status == FAILED and job.outcome is None, (job.status, job.error)
+        assert bundled_model.name in job.error and "crashed while loading" in job.error, job.error
+        assert "SIGKILL" in job.error, job.error
+        assert service.loaded() == []
+        again = service.start_load(str(bundled_model), **SMALL)
+        assert again.wait(120) and again.status == DONE and again.outcome.pid != pids[0]
+    finally:
+        service.close()
