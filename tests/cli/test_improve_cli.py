@@ -122,7 +122,7 @@ def test_a_job_killed_mid_evaluation_resumes_from_the_store(tmp_path):
     assert (tmp_path / "report-figures" / "improve-plot.png").stat().st_size > 1000
     # nothing is left to resume
     again = workbench("improve", "--resume")
-    assert again.returncode == 1 and "No interrupted or cancelled improve job" in again.stderr
+    assert again.returncode == 1 and "No interrupted, cancelled or failed improve job" in again.stderr
 
 
 def test_a_budget_too_small_to_prove_anything_is_refused_before_work(tmp_path):

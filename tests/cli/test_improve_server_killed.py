@@ -101,11 +101,16 @@ def kill_server_mid_job(job: subprocess.Popen, server: subprocess.Popen, log, re
         server.wait(10)
         log.close()
 
+SERVER_ARGUMENTS = ["--n_ctx", "1024", "--model_alias", "smollm2", "--interrupt_requests", "False"]
+
+
 def test_a_target_server_killed_mid_evaluation_fails_the_job_and_scores_nothing(
         tmp_path, bundled_model):
-    server, log, base = start_server(
-        ["--model", str(bundled_model), "--n_ctx", "1024", "--model_alias", "smollm2",
-         "--interrupt_requests", "False"], tmp_path / "server.log", free_port())
+    """… and once the server is back, ``--resume`` goes on with the failed job: the cut
+    evaluation runs again in a new run, what was scored before is kept, the job ends."""
+    port = free_port()
+    server, log, base = start_server(["--model", str(bundled_model), *SERVER_ARGUMENTS],
+                                     tmp_path / "server.log", port)
     suite = tmp_path / "served.yaml"
     suite.write_text(suite_text(base))
     job = subprocess.Popen([sys.executable, "-m", "workbench", "improve", str(suite),
@@ -124,6 +129,7 @@ def test_a_target_server_killed_mid_evaluation_fails_the_job_and_scores_nothing(
 
     assert job.returncode == 1, stdout + stderr
     assert "failed to generate" in stderr, stderr
+    assert "`workbench improve --resume" in stderr, stderr
     assert any(reason in stderr for reason in ("Cannot reach", "without its end", "broke")), \
         stderr
     assert "Significant improvement" not in stdout and "No significant" not in stdout
@@ -140,5 +146,29 @@ def test_a_target_server_killed_mid_evaluation_fails_the_job_and_scores_nothing(
             assert not [error for label, error in outputs_of(evaluation["run_id"])
                         if label == slot and error]
     # and no verdict of a cell that failed to generate is a pass
+    assert not rows("SELECT r.id FROM eval_results r JOIN outputs o ON r.output_id = o.id "
+                    "WHERE o.error IS NOT NULL AND r.passed")
+    scored_before = {(slot, e["stage"], e["rung"]): e["run_id"]
+                     for slot, e in evaluations() if e["done"]}
+
+    server, log, _ = start_server(["--model", str(bundled_model), *SERVER_ARGUMENTS],
+                                  tmp_path / "server-again.log", port)
+    try:
+        resumed = subprocess.run([sys.executable, "-m", "workbench", "improve", "--resume"],
+                                 capture_output=True, text=True, env=os.environ.copy(),
+                                 timeout=900)
+    finally:
+        server.kill()
+        server.wait(10)
+        log.close()
+    assert resumed.returncode in (0, 100), resumed.stdout + resumed.stderr[-3000:]
+    assert "Resuming improve job" in resumed.stderr
+    [(status, error)] = rows("SELECT status, error FROM improve_jobs")
+    assert status == "done", error
+    after = evaluations()
+    assert killed not in {e["run_id"] for _, e in after}, "the cut run was scored"
+    assert all(e["done"] for _, e in after)
+    for key, run_id in scored_before.items():  # kept, never paid for twice
+        assert {(slot, e["stage"], e["rung"]): e["run_id"] for slot, e in after}[key] == run_id
     assert not rows("SELECT r.id FROM eval_results r JOIN outputs o ON r.output_id = o.id "
                     "WHERE o.error IS NOT NULL AND r.passed")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from tests.plugins.test_openai_compat_cli import free_port, start_server
 from tests.services.test_improve_job import request, sentiment_session
 from tests.ui.conftest import make_window
-from workbench.core.improve import CANCELLED, DONE, INTERRUPTED
+from workbench.core.improve import CANCELLED, DONE, FAILED, INTERRUPTED
 from workbench.services.improve import AllowedChanges, ImproveService
 
 RUN_TIMEOUT_MS = 1_200_000  # a whole tiny search, on a loaded shared machine
@@ -25,16 +26,17 @@ def close(dialog, window) -> None:
     window.close()
 
 
-def open_dialog(qtbot, app_services):
-    """The window on the sentiment session, with one greedy 6-token variant as the target; the
-    dialog opened by the toolbar's Improve… button (beside Save version), set to a tiny budget."""
+def open_dialog(qtbot, app_services, model: str | None = None):
+    """The window on the sentiment session, with one greedy 6-token variant as the target (the
+    model bar's model, or ``model``); the dialog opened by the toolbar's Improve… button (beside
+    Save version), set to a tiny budget."""
     service = ImproveService(app_services.evaluation)
     session_id = sentiment_session(service)
     window = make_window(qtbot, app_services)
     assert window.workspace.session.id == session_id
     variants = window.compare.variants
     variants.table.setRowCount(0)
-    variants.add_variant("tiny", temperature=0.0, seed=0, max_tokens=6)
+    variants.add_variant("tiny", model=model, temperature=0.0, seed=0, max_tokens=6)
     click(qtbot, window.improve_button)
     dialog = window.experiments.dialogs["improve"]
     assert dialog.isVisible()
@@ -152,4 +154,43 @@ def test_an_interrupted_job_is_offered_when_its_session_opens_and_resumes(qtbot,
     assert dialog.plot.points and set(dialog.plot.held_out) == {"start", "best"}
     qtbot.waitUntil(lambda: not dialog.resume_button.isEnabled()
                     and "none now" in dialog.resume_button.toolTip(), timeout=60_000)
+    close(dialog, window)
+
+
+def test_a_search_whose_server_is_down_says_why_and_resumes_once_it_is_back(
+        qtbot, app_services, tmp_path, bundled_model):
+    """The target is a llama_cpp.server that is not running yet: the job fails saying it
+    cannot reach it, the reason stays on screen, Resume is offered; the user starts the
+    server and clicks Resume, and the job ends."""
+    from workbench.services.plugins import start_plugins
+
+    start_plugins(app_services.models)  # as the app does: the openai+ backend
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    window, dialog, service, session_id = open_dialog(
+        qtbot, app_services, model=f"openai+{base}?model=smollm2")
+    click(qtbot, dialog.form.instruction)  # examples only: no proposer calls
+
+    click(qtbot, dialog.start_button)
+    qtbot.waitUntil(lambda: dialog.failure is not None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(dialog.resume_button.isEnabled, timeout=60_000)
+    assert "Cannot reach" in dialog.status.text() and "Resume" in dialog.status.text()
+    failed = service.resumable(session_id)[0]
+    assert failed.status == FAILED and failed.id[:8] in dialog.resume_button.toolTip()
+    qtbot.wait(200)  # the resume check has answered: the reason is still what is shown
+    assert "Cannot reach" in dialog.status.text()
+
+    server, log, _ = start_server(["--model", str(bundled_model), "--n_ctx", "1024",
+                                   "--model_alias", "smollm2"], tmp_path / "server.log", port)
+    try:
+        click(qtbot, dialog.resume_button)
+        qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=RUN_TIMEOUT_MS)
+    finally:
+        server.kill()
+        server.wait(10)
+        log.close()
+    assert dialog.outcome.status == DONE and dialog.outcome.job.id == failed.id, \
+        dialog.status.text()
+    assert dialog.failure is None and "Cannot reach" not in dialog.status.text()
+    assert service.find(failed.id).status == DONE
     close(dialog, window)

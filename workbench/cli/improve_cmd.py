@@ -35,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--session", metavar="NAME",
                         help="improve a session's prompt on its cases instead of a suite")
     parser.add_argument("--resume", nargs="?", const="", metavar="JOB",
-                        help="go on with an interrupted or cancelled job (its id or first "
+                        help="go on with an interrupted, cancelled or failed job (its id or first "
                              "characters; without JOB, the newest)")
     parser.add_argument("--target", metavar="MODEL",
                         help="the model being improved (default: the suite's first provider, "
@@ -100,8 +100,7 @@ def cmd_improve(args: argparse.Namespace) -> int:
             record = service.create(request)
             print(f"Improve job {record.id[:8]}: {len(record.split['training'])} training, "
                   f"{len(record.split['held_out'])} held-out cases.", file=sys.stderr)
-        job = wait_for(service.start_work(record.id, watcher),
-                       "improve: cancelling: the cells running stop, the job is kept")
+        job = _work_on(service, record.id, watcher)
         progress.finish()
         outcome = job.outcome
         if outcome is None:
@@ -130,6 +129,19 @@ def cmd_improve(args: argparse.Namespace) -> int:
     finally:
         models.close()
         store.close()
+
+
+def _work_on(service, job_id: str, watcher):
+    """The job worked on to its end; a failure says how to go on once its cause is fixed
+    (a failed job resumes: the spoiled evaluation runs again, nothing scored is lost)."""
+    from ..core.errors import WorkbenchError
+
+    try:
+        return wait_for(service.start_work(job_id, watcher),
+                        "improve: cancelling: the cells running stop, the job is kept")
+    except WorkbenchError as error:
+        raise WorkbenchError(f"{error}\nOnce that is fixed, `workbench improve --resume "
+                             f"{job_id[:8]}` goes on with the job.") from None
 
 
 def _request(args: argparse.Namespace, store, evaluation):

@@ -20,7 +20,9 @@ TRAINING, HELD_OUT = "training", "held-out"
 # shown as (its lease is free), never stored.
 RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
     "running", "done", "cancelled", "failed", "interrupted")
-RESUMABLE = (INTERRUPTED, CANCELLED)
+# A failed job resumes too (its server back, its judge fixed): the evaluation the fault
+# spoiled is run again, everything scored before it is kept.
+RESUMABLE = (INTERRUPTED, CANCELLED, FAILED)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ class Candidate:
 
     def evaluation(self, stage: str, rung: int) -> Evaluation | None:
         return next((e for e in self.evaluations if e.stage == stage and e.rung == rung), None)
+
+    def without_evaluation(self, stage: str, rung: int) -> Candidate:
+        """This candidate as if ``stage``/``rung`` had never been evaluated (in memory)."""
+        return replace(self, evaluations=tuple(
+            e for e in self.evaluations if (e.stage, e.rung) != (stage, rung)))
 
     def with_evaluation(self, evaluation: Evaluation) -> Candidate:
         """This candidate with ``evaluation`` in place of the one of its stage and rung."""

@@ -53,8 +53,8 @@ class ImproveService:
         return self.start_work(self.create(request).id, watcher)
 
     def resume(self, job_id: str | None = None, watcher: JobWatcher | None = None) -> JobState:
-        """Go on with an interrupted or cancelled job (None: the newest) in a background
-        thread."""
+        """Go on with an interrupted, cancelled or failed job (None: the newest) in a
+        background thread."""
         return self.start_work(self.to_resume(job_id).id, watcher)
 
     def start_work(self, job_id: str, watcher: JobWatcher | None = None) -> JobState:
@@ -79,16 +79,18 @@ class ImproveService:
         return record
 
     def to_resume(self, job_id: str | None) -> ImproveJob:
-        """The job ``resume`` goes on with (None: the newest interrupted or cancelled)."""
+        """The job ``resume`` goes on with (None: the newest interrupted, cancelled or
+        failed)."""
         if job_id is None:
             found = self.resumable()
             if not found:
-                raise WorkbenchError("No interrupted or cancelled improve job to resume.")
+                raise WorkbenchError("No interrupted, cancelled or failed improve job to "
+                                     "resume.")
             return found[0]
         record = self.find(job_id)
         if record.status not in RESUMABLE:
             raise WorkbenchError(f"The improve job {record.id[:8]} is {record.status}: only an "
-                                 "interrupted or cancelled one can be resumed.")
+                                 "interrupted, cancelled or failed one can be resumed.")
         return record
 
     # -- the work ---------------------------------------------------------------------------

@@ -6,7 +6,8 @@ Each candidate's evaluation is recorded with the run's id as soon as the run sta
 killed job's resume finishes that very run (only its missing cells) instead of paying for it
 twice. A cell that failed to generate fails the job: a dead server must not steer the search
 by scoring zero. So does a verdict one of whose checks could not be decided (a judge that is
-dead, refused the request or was cut off): it would count as a failed check otherwise."""
+dead, refused the request or was cut off): it would count as a failed check otherwise. A
+failed job resumes: the evaluation the fault spoiled runs again in a new run."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ class Scorer:
         unfinished_runs = {e.run_id: e.case_ids for c in candidates
                            if (e := c.evaluation(stage, rung)) is not None and not e.done
                            and e.run_id}
+        spoiled = {run_id for run_id in unfinished_runs if self._spoiled(run_id)}
+        for candidate in candidates:
+            evaluation = candidate.evaluation(stage, rung)
+            if evaluation is not None and evaluation.run_id in spoiled:
+                result[candidate.id] = candidate.without_evaluation(stage, rung)
+                unfinished_runs.pop(evaluation.run_id, None)
         for run_id, run_cases in sorted(unfinished_runs.items()):
             self._finish_run(run_id, run_cases, repeats)
             for candidate in candidates:
@@ -171,6 +178,18 @@ class Scorer:
                 passed.setdefault(slot, {})[(result.case_id, result.repeat)] = \
                     result.verdict.passed
         return Units(passed)
+
+    def _spoiled(self, run_id: str) -> bool:
+        """A run a failed job left: a cell that failed to generate, or a verdict with a
+        check that could not be decided. Its unscored evaluations run again in a new run
+        (finishing it would keep the fault's cells; they are what failed the job)."""
+        run = self.store.runs.get(run_id)
+        if any(output.error and not output.cancelled
+               for output in self.store.runs.outputs(run_id)):
+            return True
+        return run.status is RunStatus.FAILED or any(
+            result.verdict.undecided for result in self.store.evaluations.results(run_id)
+            if result.branch_of is None)
 
     def _errors(self, run_id: str, slot: str) -> list[str]:
         run = self.store.runs.get(run_id)

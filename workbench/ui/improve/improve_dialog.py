@@ -47,7 +47,8 @@ class ImproveDialog(QDialog):
         self.job_id: str | None = None  # the job shown (running or ended)
         self.job_session: str | None = None  # its session (the window may have moved on)
         self.outcome = None  # its ImproveOutcome once it ended
-        self.resumable = None  # the session's newest interrupted or cancelled ImproveJob
+        self.failure: str | None = None  # why the job shown failed (kept on screen)
+        self.resumable = None  # the session's newest interrupted, cancelled or failed job
         self._cancel_asked = False  # Cancel clicked before the job had started
         self.setWindowTitle("Improve the prompt")
         self.setModal(False)
@@ -66,7 +67,7 @@ class ImproveDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setEnabled(False)
-        self.resume_button.setToolTip("Goes on with an interrupted or cancelled improve job of "
+        self.resume_button.setToolTip("Goes on with an interrupted, cancelled or failed improve job of "
                                       "this session; there is none now.")
         self.resume_button.clicked.connect(lambda: self.resume())
         self.use_button = QPushButton("Use this version")
@@ -149,14 +150,14 @@ class ImproveDialog(QDialog):
         running = self.job is not None
         self.resume_button.setEnabled(self.resumable is not None and not running)
         if self.resumable is None:
-            self.resume_button.setToolTip("Goes on with an interrupted or cancelled improve "
+            self.resume_button.setToolTip("Goes on with an interrupted, cancelled or failed improve "
                                           "job of this session; there is none now.")
             return
         job = self.resumable
         self.resume_button.setToolTip(f"Go on with improve job {job.id[:8]} ({job.status}, "
                                       f"started {job.created_at:%Y-%m-%d %H:%M}) from its "
                                       "stored steps")
-        if not running and self.outcome is None:
+        if not running and self.outcome is None and self.failure is None:
             self.status.setText(f"{READY} Or Resume the {job.status} job {job.id[:8]}.")
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -187,7 +188,7 @@ class ImproveDialog(QDialog):
                      lambda watcher: self.service.start(request, watcher))
 
     def resume(self, job_id: str | None = None) -> None:
-        """Go on with ``job_id`` (None: the session's newest interrupted or cancelled job)."""
+        """Go on with ``job_id`` (None: the session's newest resumable job)."""
         job_id = job_id or (self.resumable.id if self.resumable is not None else None)
         if job_id is None or self.job is not None:
             return
@@ -197,6 +198,7 @@ class ImproveDialog(QDialog):
     def _launch(self, text: str, start) -> None:
         """Start the job off the GUI thread (the service writes the store first)."""
         self.outcome, self.job_session = None, self._session_id()
+        self.failure = None
         self.plot.reset()
         self.legend.setText(legend_html())
         self.table.show_all([], None, "best so far")
@@ -262,7 +264,9 @@ class ImproveDialog(QDialog):
         self.refresh_resume()
         outcome = state.outcome
         if state.status == "failed" or outcome is None:
-            self.status.setText(f"The improve job failed: {state.error or 'no reason given'}")
+            self.failure = state.error or "no reason given"
+            self.status.setText(f"The improve job failed: {self.failure}\nOnce that is fixed, "
+                                "Resume goes on with it: nothing scored is lost.")
             return
         self.show_outcome(outcome)
 
