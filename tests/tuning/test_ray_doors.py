@@ -146,3 +146,38 @@ def test_a_head_lost_mid_job_fails_it_with_the_reason_and_keeps_its_checkpoint(
     finally:
         models.close()
         store.close()
+
+
+@pytest.mark.timeout(900)
+def test_a_head_lost_under_a_ray_jobs_job_fails_it_and_keeps_its_checkpoint(
+        tmp_path, bundled_model):
+    """Through Ray Jobs the laptop only watches: when the head dies (its dashboard with it),
+    the status checks go unanswered and after ANSWER_TIMEOUT_S the job fails saying so —
+    never a job left running for ever — with the checkpoint it had in the shared storage."""
+    store, models, tuning = services()
+    try:
+        with running_cli_head() as head:
+            where = TuneWhere(place="ray", address=head.jobs, workers=2,
+                              storage=str(tmp_path / "shared-storage"))
+            config = fact_config(tmp_path, bundled_model, where,
+                                 replace(FACT, max_steps=40, checkpoint_every=1))
+            recorder = Recorder()
+            killed = threading.Event()
+
+            def kill_the_head(event):
+                if event.event == "checkpoint" and not killed.is_set():
+                    killed.set()
+                    head.kill()
+
+            recorder.on_event = kill_the_head
+            job = ended_job(tuning.start(config, tuning.plan(config), recorder), 600)
+        assert killed.is_set()
+        assert job.status == "failed", job.error
+        assert "stopped answering" in job.error and head.jobs in job.error, job.error
+        assert job.id in [j.id for j in tuning.resumable()]
+        folder = JobFolder(job.artifacts["folder"])
+        pointer = folder.latest_checkpoint() / POINTER
+        assert Path(json.loads(pointer.read_text())["path"]).is_dir()  # in the shared storage
+    finally:
+        models.close()
+        store.close()
