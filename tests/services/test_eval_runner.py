@@ -57,6 +57,12 @@ def test_a_suite_run_is_stored_with_a_verdict_per_output(service):
     history = service.store.evaluations.history(case_set_id=case_set.id)
     assert [h.run_id for h in history] == [outcome.run.id]
     assert history[0].summary["variants"][0]["total"] == 4
+    # nothing of a cell is held while the run goes on (only select-best needs the outputs)
+    listener = service.watch(case_set, None)
+    listener.ready.set()
+    for output in service.store.runs.outputs(outcome.run.id):
+        listener.cell_finished(output)
+    assert listener.done == 8 and listener.outputs == {} and listener.results == {}
 
 
 def test_select_best_judges_pairs_into_preferences_and_a_ranking(service):
@@ -68,6 +74,8 @@ def test_select_best_judges_pairs_into_preferences_and_a_ranking(service):
         judge=BUNDLED_NAME)
     outcome = service.run_suite(suite)
     outputs = service.store.runs.outputs(outcome.run.id)
+    case_set = service.store.case_sets.get(outcome.run.case_set_id)
+    assert service.watch(case_set, None).keeps_outputs  # select-best compares them at the end
     preferences = service.store.ratings.preferences_for([o.id for o in outputs])
     assert len(preferences) == 2  # one pair per case
     assert all(p.rater == f"judge:{BUNDLED_NAME}" and p.note.strip() for p in preferences)

@@ -95,6 +95,11 @@ def _percent(rate: float | None) -> str:
     return "no rate" if rate is None else f"{rate:.0%}"
 
 
+def has_select_best(case_set: CaseSet) -> bool:
+    return any(assertion.type == "select-best" for case in case_set.cases
+               for assertion in case_set.assertions_for(case))
+
+
 class EvaluatingListener:
     """Passes the comparison engine's events on, and checks each output as it arrives."""
 
@@ -103,7 +108,10 @@ class EvaluatingListener:
         self.evaluator, self.store, self.case_set = evaluator, store, case_set
         self.inner, self.progress, self.total = inner, progress, total
         self.cases = {case.id: case for case in case_set.cases}
-        self.results: dict[str, EvalResult] = {}  # output id -> its verdict
+        # Only select-best compares a case's outputs once the run ends; without it nothing is
+        # held per cell (the report reads the store), so memory stays flat however long the run.
+        self.keeps_outputs = has_select_best(case_set)
+        self.results: dict[str, EvalResult] = {}  # output id -> its verdict (if kept)
         self.outputs: dict[str, Output] = {}
         self.versions: dict = {}  # variant id -> prompt version (set once the run exists)
         # each case's variables after its transformVars: the run's cells use these
@@ -128,15 +136,21 @@ class EvaluatingListener:
         with self._lock:
             self.done += 1
             self.errors += bool(output.error) and not output.cancelled
-            self.outputs[output.id] = output
-            if result is not None:
-                self.results[output.id] = result
+            self.keep(output, result)
             done, errors = self.done, self.errors
         if result is not None and self.inner is not None and hasattr(self.inner,
                                                                      "cell_evaluated"):
             self.inner.cell_evaluated(result)
         if self.progress is not None:
             self.progress(done, self.total, errors)
+
+    def keep(self, output: Output, result: EvalResult | None) -> None:
+        """Held for select-best (only when the case set has it)."""
+        if not self.keeps_outputs:
+            return
+        self.outputs[output.id] = output
+        if result is not None:
+            self.results[output.id] = result
 
     def run_finished(self, run_id: str, status: RunStatus) -> None:
         if self.inner is not None:
@@ -269,14 +283,13 @@ class EvalService:
             result = EvalResult(run.id, output.id, output.variant_id, case.id, output.repeat,
                                 verdict, branch_of=output.branch_of)
             self.store.evaluations.replace_result(result)
-            listener.outputs[output.id] = output
-            listener.results[output.id] = result
+            listener.keep(output, result)
             results.append(result)
         if self.store.evaluations.eval_run(run.id) is None:
             self.store.evaluations.add_eval_run(EvalRun(run.id))
         self._select_best(case_set, listener)
         self.store.evaluations.set_summary(run.id, summary_of(report_for_run(self.store, run.id)))
-        return [listener.results[r.output_id] for r in results]
+        return [listener.results.get(r.output_id, r) for r in results]
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -390,10 +403,8 @@ class EvalService:
         for output in self.store.runs.outputs(run_id):
             if output.cancelled or output.cell is None:
                 continue
-            evaluating.outputs[output.id] = output
             result = results.get(output.id) or evaluating._evaluate(output)
-            if result is not None:
-                evaluating.results[output.id] = result
+            evaluating.keep(output, result)
 
     def run_held(self, held: SuiteInSession, specs, *, repeats: int = 1,
                  concurrency: int | None = None, threshold: float | None = None,
