@@ -117,14 +117,16 @@ def test_doctor_asks_the_cluster_through_the_client_and_ray_jobs(cli_head):
     assert cli_head.client_servers_failed() == 1
 
 
-@pytest.mark.timeout(900)
-def test_a_head_lost_mid_job_fails_it_with_the_reason_and_keeps_its_checkpoint(
-        tmp_path, bundled_model):
+def job_with_its_head_killed(tmp_path, bundled_model, door: str, **where):
+    """A 40-step job on a head of its own, through ``door`` ("client" or "jobs"), the head
+    SIGKILLed once the first checkpoint is told; (the ended job, the head's address at that
+    door, whether the job is resumable, the path its newest checkpoint pointer names)."""
     store, models, tuning = services()
     try:
         with running_cli_head() as head:
+            address = getattr(head, door)
             config = fact_config(tmp_path, bundled_model,
-                                 TuneWhere(place="ray", address=head.client, workers=2),
+                                 TuneWhere(place="ray", address=address, workers=2, **where),
                                  replace(FACT, max_steps=40, checkpoint_every=1))
             recorder = Recorder()
             killed = threading.Event()
@@ -137,15 +139,21 @@ def test_a_head_lost_mid_job_fails_it_with_the_reason_and_keeps_its_checkpoint(
             recorder.on_event = kill_the_head
             job = ended_job(tuning.start(config, tuning.plan(config), recorder), 600)
         assert killed.is_set()
-        assert job.status == "failed", job.error
-        assert "Ray" in job.error and "resume the job" in job.error, job.error
-        assert job.id in [j.id for j in tuning.resumable()]
-        folder = JobFolder(job.artifacts["folder"])
-        pointer = folder.latest_checkpoint() / POINTER
-        assert Path(json.loads(pointer.read_text())["path"]).is_dir()  # on disk, kept
+        resumable = job.id in [j.id for j in tuning.resumable()]
+        pointer = JobFolder(job.artifacts["folder"]).latest_checkpoint() / POINTER
+        return job, address, resumable, Path(json.loads(pointer.read_text())["path"])
     finally:
         models.close()
         store.close()
+
+
+@pytest.mark.timeout(900)
+def test_a_head_lost_mid_job_fails_it_with_the_reason_and_keeps_its_checkpoint(
+        tmp_path, bundled_model):
+    job, _, resumable, checkpoint = job_with_its_head_killed(tmp_path, bundled_model, "client")
+    assert job.status == "failed", job.error
+    assert "Ray" in job.error and "resume the job" in job.error, job.error
+    assert resumable and checkpoint.is_dir()  # on disk, kept
 
 
 @pytest.mark.timeout(900)
@@ -154,30 +162,8 @@ def test_a_head_lost_under_a_ray_jobs_job_fails_it_and_keeps_its_checkpoint(
     """Through Ray Jobs the laptop only watches: when the head dies (its dashboard with it),
     the status checks go unanswered and after ANSWER_TIMEOUT_S the job fails saying so —
     never a job left running for ever — with the checkpoint it had in the shared storage."""
-    store, models, tuning = services()
-    try:
-        with running_cli_head() as head:
-            where = TuneWhere(place="ray", address=head.jobs, workers=2,
-                              storage=str(tmp_path / "shared-storage"))
-            config = fact_config(tmp_path, bundled_model, where,
-                                 replace(FACT, max_steps=40, checkpoint_every=1))
-            recorder = Recorder()
-            killed = threading.Event()
-
-            def kill_the_head(event):
-                if event.event == "checkpoint" and not killed.is_set():
-                    killed.set()
-                    head.kill()
-
-            recorder.on_event = kill_the_head
-            job = ended_job(tuning.start(config, tuning.plan(config), recorder), 600)
-        assert killed.is_set()
-        assert job.status == "failed", job.error
-        assert "stopped answering" in job.error and head.jobs in job.error, job.error
-        assert job.id in [j.id for j in tuning.resumable()]
-        folder = JobFolder(job.artifacts["folder"])
-        pointer = folder.latest_checkpoint() / POINTER
-        assert Path(json.loads(pointer.read_text())["path"]).is_dir()  # in the shared storage
-    finally:
-        models.close()
-        store.close()
+    job, address, resumable, checkpoint = job_with_its_head_killed(
+        tmp_path, bundled_model, "jobs", storage=str(tmp_path / "shared-storage"))
+    assert job.status == "failed", job.error
+    assert "stopped answering" in job.error and address in job.error, job.error
+    assert resumable and checkpoint.is_dir()  # in the shared storage
