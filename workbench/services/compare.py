@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..core.cases import TestCase
-from ..core.errors import IncompleteAnswer, WorkbenchError
+from ..core.errors import IncompleteAnswer, WorkbenchError, describe_error
 from ..core.generation import DoneEvent, GenerationRequest, TokenEvent
 from ..core.model_info import AdapterSpec, LoadSettings
 from ..core.prompts import PromptVersion
@@ -219,7 +219,7 @@ class RunService:
             except Exception as error:  # noqa: BLE001 - a bug must not leave the run hanging
                 for variant, spec, case, repeat in cells_of(group, cases, repeats, only):
                     self._fail(listener, {**self._base(variant, spec), "repeat": repeat}, case,
-                               f"Unexpected error: {type(error).__name__}: {error}", "")
+                               describe_error(error), "")
                 failed = {variant.id for variant, _, _ in group}
             failures.extend(failed - answered_before)
 
@@ -374,8 +374,7 @@ class RunService:
             self._fail(listener, base, case, str(error), partial, finish=finish,
                        token_count=tokens, seed=getattr(stream, "seed", None))
         except Exception as error:  # noqa: BLE001 - e.g. a plugin backend's bug
-            self._fail(listener, base, case,
-                       f"Unexpected error: {type(error).__name__}: {error}",
+            self._fail(listener, base, case, describe_error(error),
                        stream_text(stream), token_count=tokens,
                        seed=getattr(stream, "seed", None))
         finally:
