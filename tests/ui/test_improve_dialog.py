@@ -157,11 +157,12 @@ def test_an_interrupted_job_is_offered_when_its_session_opens_and_resumes(qtbot,
     close(dialog, window)
 
 
-def test_a_search_whose_server_is_down_says_why_and_resumes_once_it_is_back(
+def test_a_search_whose_server_dies_says_why_and_resumes_once_it_is_back(
         qtbot, app_services, tmp_path, bundled_model):
-    """The target is a llama_cpp.server that is not running yet: the job fails saying it
-    cannot reach it, the reason stays on screen, Resume is offered; the user starts the
-    server and clicks Resume, and the job ends."""
+    """The target is a llama_cpp.server. Down at Start: nothing starts, the dialog says why.
+    Up, then SIGKILLed once the start is scored: the job fails saying it cannot reach it, the
+    reason stays on screen, Resume is offered (and refused while the server is still down);
+    the user starts the server again and clicks Resume, and the job ends."""
     from workbench.services.plugins import start_plugins
 
     start_plugins(app_services.models)  # as the app does: the openai+ backend
@@ -170,19 +171,41 @@ def test_a_search_whose_server_is_down_says_why_and_resumes_once_it_is_back(
     window, dialog, service, session_id = open_dialog(
         qtbot, app_services, model=f"openai+{base}?model=smollm2")
     click(qtbot, dialog.form.instruction)  # examples only: no proposer calls
+    dialog.form.generations.setValue(60)  # room for the kill to land amid the search
 
-    click(qtbot, dialog.start_button)
+    def serve(log_name: str):
+        return start_server(["--model", str(bundled_model), "--n_ctx", "1024",
+                             "--model_alias", "smollm2"], tmp_path / log_name, port)
+
+    click(qtbot, dialog.start_button)  # the server is not up yet
+    qtbot.waitUntil(dialog.start_button.isEnabled, timeout=60_000)
+    assert dialog.status.text().startswith("Nothing was started: the target model"), \
+        dialog.status.text()
+    assert base in dialog.status.text() and service.jobs(session_id) == []
+
+    server, log, _ = serve("server.log")
+    try:
+        click(qtbot, dialog.start_button)
+        qtbot.waitUntil(lambda: dialog.table.rowCount() > 0 or dialog.failure is not None,
+                        timeout=RUN_TIMEOUT_MS)
+    finally:
+        server.kill()
+        server.wait(10)
+        log.close()
     qtbot.waitUntil(lambda: dialog.failure is not None, timeout=RUN_TIMEOUT_MS)
     qtbot.waitUntil(dialog.resume_button.isEnabled, timeout=60_000)
     assert "Cannot reach" in dialog.status.text() and "Resume" in dialog.status.text()
-    failed = service.resumable(session_id)[0]
+    (failed,) = service.resumable(session_id)
     assert failed.status == FAILED and failed.id[:8] in dialog.resume_button.toolTip()
-    qtbot.wait(200)  # the resume check has answered: the reason is still what is shown
-    assert "Cannot reach" in dialog.status.text()
 
-    server, log, _ = start_server(["--model", str(bundled_model), "--n_ctx", "1024",
-                                   "--model_alias", "smollm2"], tmp_path / "server.log", port)
+    click(qtbot, dialog.resume_button)  # the server is still down: refused, nothing lost
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Nothing was started"),
+                    timeout=60_000)
+    assert service.find(failed.id).status == FAILED
+
+    server, log, _ = serve("server-again.log")
     try:
+        qtbot.waitUntil(dialog.resume_button.isEnabled, timeout=60_000)
         click(qtbot, dialog.resume_button)
         qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=RUN_TIMEOUT_MS)
     finally:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from ...core.cases import CaseSet, TestCase
-from ...core.errors import NotFoundError, WorkbenchError
+from ...core.errors import NotFoundError, WorkbenchError, sentence
 from ...core.improve import (
     CANCELLED,
     DONE,
@@ -29,6 +29,7 @@ from ...core.prompts import Prompt, PromptVersion
 from ...core.sampling import SamplingSettings
 from .. import run_lease
 from ..evaluation.eval_service import EvalService
+from ..evaluation.preflight import preflight_for
 from ..job_start import start_job
 from .evidence import Evidence, weigh
 from .proposer import Proposer
@@ -54,8 +55,10 @@ class ImproveService:
 
     def resume(self, job_id: str | None = None, watcher: JobWatcher | None = None) -> JobState:
         """Go on with an interrupted, cancelled or failed job (None: the newest) in a
-        background thread."""
-        return self.start_work(self.to_resume(job_id).id, watcher)
+        background thread, once its models answer."""
+        record = self.to_resume(job_id)
+        self.check_models(ImproveRequest.from_dict(record.request))
+        return self.start_work(record.id, watcher)
 
     def start_work(self, job_id: str, watcher: JobWatcher | None = None) -> JobState:
         """Work on a stored job (just ``create``d, or one ``to_resume``) in a background
@@ -66,6 +69,7 @@ class ImproveService:
     def create(self, request: ImproveRequest) -> ImproveJob:
         """Store a new job (its split made, seeded) without starting it."""
         request = request.validate()
+        self.check_models(request)
         start, case_set = self._start_of(request)
         cases = checked_cases(case_set)
         split = split_cases(cases, request.held_out_fraction, request.seed)
@@ -77,6 +81,22 @@ class ImproveService:
                 request.session_id, start.id, request.to_dict(),
                 split={**split.to_dict(), "prompt_id": line.id}))
         return record
+
+    def check_models(self, request: ImproveRequest) -> None:
+        """The models the job will call (the target; the proposer when instructions may
+        change), asked before anything is stored or run: a server that does not answer, a
+        file that is not there is one message naming each, never a job failed at its first
+        cell."""
+        preflight = preflight_for(self.evaluation)
+        wanted = {"target": request.target_model}
+        if request.allowed.instruction and request.proposer_model not in (
+                None, request.target_model):
+            wanted["proposer"] = request.proposer_model
+        problems = [f"the {role} model {reference} cannot be used: {sentence(problem)}"
+                    for role, reference in wanted.items()
+                    if reference and (problem := preflight.model_problem(reference))]
+        if problems:
+            raise WorkbenchError("Nothing was started: " + " ".join(problems))
 
     def to_resume(self, job_id: str | None) -> ImproveJob:
         """The job ``resume`` goes on with (None: the newest interrupted, cancelled or

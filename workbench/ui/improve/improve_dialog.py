@@ -47,7 +47,7 @@ class ImproveDialog(QDialog):
         self.job_id: str | None = None  # the job shown (running or ended)
         self.job_session: str | None = None  # its session (the window may have moved on)
         self.outcome = None  # its ImproveOutcome once it ended
-        self.failure: str | None = None  # why the job shown failed (kept on screen)
+        self.failure: str | None = None  # why the job failed or did not start (kept on screen)
         self.resumable = None  # the session's newest interrupted, cancelled or failed job
         self._cancel_asked = False  # Cancel clicked before the job had started
         self.setWindowTitle("Improve the prompt")
@@ -226,6 +226,7 @@ class ImproveDialog(QDialog):
     def _not_started(self, message: str) -> None:
         self.job = None
         self._running(False)
+        self.failure = message  # kept on screen: the resume check must not replace it
         self.status.setText(message)
         self.refresh_resume()
 
