@@ -285,6 +285,26 @@ def test_a_similar_assertion_with_a_missing_embedding_model_fails_saying_why(sim
     assert "needs a text value" in assertion_problem(Assertion("similar", []))
 
 
+def test_an_embedding_server_that_does_not_answer_leaves_the_check_undecided(workbench_home):
+    """A fault of the embedding model is not the answer's: the check fails in both its forms
+    (never a pass) and is undecided, so Improve refuses to score it instead of being steered."""
+    from tests.plugins.test_openai_compat_cli import free_port
+    from workbench.services.plugins import start_plugins
+
+    models = ModelService()
+    start_plugins(models)
+    try:
+        dead = f"openai+http://127.0.0.1:{free_port()}/v1?model=embedder"
+        for kind in ("similar", "not-similar"):
+            result = Similarity(models).result(replace(similar(kind, PARAPHRASE), provider=dead),
+                                               OUTPUT)
+            assert not result.passed and result.undecided, (kind, result)
+            assert "could not be embedded" in result.reason and "127.0.0.1" in result.reason
+            assert combine([result]).undecided == (result,)
+    finally:
+        models.close()
+
+
 # -- perplexity: a real output of the bundled model ------------------------------------------
 
 @pytest.fixture(scope="module")

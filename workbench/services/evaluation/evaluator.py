@@ -170,8 +170,9 @@ class Evaluator:
             try:
                 variant = self.inspection.variant_of(output)
                 scored = self.inspection.likelihood(variant, case, output=output)
-            except WorkbenchError as error:
-                return unusable(assertion, f"the expected answer could not be scored: {error}")
+            except WorkbenchError as error:  # the variant's model failed: not the answer's
+                return replace(unusable(assertion, "the expected answer could not be scored: "
+                                                   f"{error}"), undecided=True)
             self._likelihoods[key] = scored
         return likelihood_result(assertion, scored, limit)
 

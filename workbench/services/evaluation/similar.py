@@ -86,9 +86,9 @@ class Similarity:
         try:
             references = self._values(assertion.provider, values)
             output = self._embed(assertion.provider, [text])[0]
-        except WorkbenchError as error:
+        except WorkbenchError as error:  # a fault of the embedding model, not the answer's
             return AssertionResult(assertion, False, 0.0,
-                                   f"the texts could not be embedded: {error}")
+                                   f"the texts could not be embedded: {error}", undecided=True)
         found = [judged(metric, measure(metric, output, r), threshold) for r in references]
         first = next((i for i, f in enumerate(found) if f[0]), None)
         if first is not None:
