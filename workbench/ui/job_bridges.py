@@ -23,14 +23,19 @@ from ..services.models import Generation
 
 
 class BackgroundCall(QObject):
-    """Run ``fn()`` in a thread; emit ``succeeded(result)`` or ``failed(message)``.
+    """Run ``fn()`` in a thread; emit ``succeeded(result)`` or ``failed(message)`` in the GUI
+    thread.
 
-    A started call keeps itself alive until it has reported (``_in_flight``), so a caller
-    neither holds it in a list nor drops it afterwards; its parent widget closing first is
-    fine (nobody is told, see ``_emit_if_alive``)."""
+    The answer goes through the event loop first (``_report``, queued), so it is told only
+    once the code that started the call has returned: a slot connected just after ``start``
+    hears a call that failed at once (it did not: a re-check refused in microseconds left its
+    button disabled for good). A started call keeps itself alive until it has reported
+    (``_in_flight``), so a caller neither holds it in a list nor drops it afterwards; its
+    parent widget closing first is fine (nobody is told, see ``_emit_if_alive``)."""
 
     succeeded = Signal(object)
     failed = Signal(str)
+    _report = Signal(bool, object)  # emitted by the worker thread, run in the GUI thread
     _in_flight: set[BackgroundCall] = set()
     _in_flight_lock = threading.Lock()
 
@@ -38,18 +43,23 @@ class BackgroundCall(QObject):
         super().__init__(parent)
         self._fn = fn
         self.thread = threading.Thread(target=self._run, daemon=True, name="gui-background")
+        self._report.connect(self._deliver)  # queued: the worker thread emits it
         # Its widget closing deletes it: then its answer has nobody to reach. (A weak
         # reference: the connection must not keep a finished call alive.)
         self.destroyed.connect(partial(_let_go_of, weakref.ref(self)))
 
     def start(self) -> BackgroundCall:
-        # Connected last, so the caller's slots (connected before start) run first.
-        self.succeeded.connect(self._forget)
-        self.failed.connect(self._forget)
         with BackgroundCall._in_flight_lock:
             BackgroundCall._in_flight.add(self)
         self.thread.start()
         return self
+
+    def _deliver(self, succeeded: bool, payload: Any) -> None:
+        """The answer, told to every slot connected by now; then the call lets go."""
+        try:
+            (self.succeeded if succeeded else self.failed).emit(payload)
+        finally:
+            self._forget()
 
     def _forget(self, *_args) -> None:
         """Reported: no longer kept alive, and no longer a child of its widget (a widget that
@@ -67,10 +77,10 @@ class BackgroundCall(QObject):
         except BaseException as error:  # noqa: BLE001 - every failure becomes a message
             if not isinstance(error, WorkbenchError):
                 traceback.print_exc()
-            if not _emit_if_alive(self.failed, describe_error(error)):
+            if not _emit_if_alive(self._report, False, describe_error(error)):
                 self._let_go()
             return
-        if not _emit_if_alive(self.succeeded, result):
+        if not _emit_if_alive(self._report, True, result):
             self._let_go()  # its widget is gone: nobody will be told, nothing to keep
 
 
