@@ -55,10 +55,8 @@ class ImproveService:
 
     def resume(self, job_id: str | None = None, watcher: JobWatcher | None = None) -> JobState:
         """Go on with an interrupted, cancelled or failed job (None: the newest) in a
-        background thread, once its models answer."""
-        record = self.to_resume(job_id)
-        self.check_models(ImproveRequest.from_dict(record.request))
-        return self.start_work(record.id, watcher)
+        background thread, once its models answer (``to_resume``)."""
+        return self.start_work(self.to_resume(job_id).id, watcher)
 
     def start_work(self, job_id: str, watcher: JobWatcher | None = None) -> JobState:
         """Work on a stored job (just ``create``d, or one ``to_resume``) in a background
@@ -99,8 +97,13 @@ class ImproveService:
             raise WorkbenchError("Nothing was started: " + " ".join(problems))
 
     def to_resume(self, job_id: str | None) -> ImproveJob:
-        """The job ``resume`` goes on with (None: the newest interrupted, cancelled or
-        failed)."""
+        """The job ``resume`` (and ``workbench improve --resume``) goes on with (None: the
+        newest interrupted, cancelled or failed), once its models answer."""
+        record = self._resumable_record(job_id)
+        self.check_models(ImproveRequest.from_dict(record.request))
+        return record
+
+    def _resumable_record(self, job_id: str | None) -> ImproveJob:
         if job_id is None:
             found = self.resumable()
             if not found:
